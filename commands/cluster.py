@@ -1,0 +1,232 @@
+"""/cluster: set up the cluster, its practices, its people and its leads; and help for everything."""
+
+from commands import parsing
+from commands.context import Context
+from commands.errors import Refusal
+from commands.registry import FAMILIES, Subcommand, subcommand
+from commands.results import Code, Line, Person, Reply, Strong, line
+from storage import clusters as store
+from storage.models import Member, Practice, Role
+
+CLUSTER = FAMILIES["/cluster"]
+
+SETUP_EXAMPLE = "/cluster setup Riverside Cluster"
+PRACTICE_ADD_EXAMPLE = "/cluster practice add 80123 Riverside Medical Practice"
+
+
+def _practice_label(practice: Practice) -> tuple:
+    return (Strong(practice.name), " (", Code(practice.code), ")")
+
+
+def _known_practice(ctx: Context, code: str, example: str) -> Practice:
+    practice = store.find_practice(session=ctx.session, cluster=ctx.cluster, code=code)
+    if practice is None:
+        known = ", ".join(p.code for p in store.list_practices(session=ctx.session, cluster=ctx.cluster))
+        hint = f" Practices here: {known}." if known else " No practices are registered yet."
+        raise Refusal(f"No practice with code {code} in this cluster.{hint}", example=example)
+    return practice
+
+
+def _known_member(ctx: Context, user_id: str) -> Member:
+    member = store.find_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id)
+    if member is None:
+        raise Refusal(Person(user_id), " isn't in this cluster.", example="/cluster who")
+    return member
+
+
+@subcommand(CLUSTER, "setup <cluster name>", SETUP_EXAMPLE,
+            "make this channel a cluster; you become its first lead", needs_cluster=False)
+def setup(ctx: Context, rest: str) -> Reply:
+    if ctx.cluster is not None:
+        raise Refusal(f"This channel is already the cluster “{ctx.cluster.name}”.", example="/cluster who")
+    cluster_name = parsing.name(rest, "cluster name", SETUP_EXAMPLE)
+    caller = ctx.caller
+    cluster = store.create_cluster(
+        session=ctx.session, team_id=caller.team_id, enterprise_id=caller.enterprise_id,
+        channel_id=caller.channel_id, name=cluster_name, time_zone=ctx.time_zone, lead_user_id=caller.user_id,
+    )
+    return Reply.announce(
+        line(Person(caller.user_id), " made this channel the cluster ", Strong(cluster.name),
+             " and is its first lead."),
+        line("Next, register the member practices: ", Code(PRACTICE_ADD_EXAMPLE)),
+        line("Then everyone joins their practice: ", Code("/cluster join 80123")),
+    )
+
+
+@subcommand(CLUSTER, "practice add <5-digit code> <name>", PRACTICE_ADD_EXAMPLE,
+            "register a member practice", leads_only=True)
+def practice_add(ctx: Context, rest: str) -> Reply:
+    token, rest = parsing.split_first(rest)
+    code = parsing.practice_code(token, PRACTICE_ADD_EXAMPLE)
+    practice_name = parsing.name(rest, "practice name", PRACTICE_ADD_EXAMPLE)
+    existing = store.find_practice(session=ctx.session, cluster=ctx.cluster, code=code)
+    if existing is not None:
+        raise Refusal(f"Practice {code} is already registered as “{existing.name}”.",
+                      example="/cluster practice list")
+    practice = store.add_practice(session=ctx.session, cluster=ctx.cluster, code=code, name=practice_name)
+    return Reply.announce(
+        line(Person(ctx.caller.user_id), " registered ", *_practice_label(practice), "."),
+        line("Its people can join with ", Code(f"/cluster join {code}")),
+    )
+
+
+@subcommand(CLUSTER, "practice remove <5-digit code>", "/cluster practice remove 80123",
+            "remove a practice (its people stay in the cluster)", leads_only=True)
+def practice_remove(ctx: Context, rest: str) -> Reply:
+    example = "/cluster practice remove 80123"
+    code = parsing.practice_code(parsing.split_first(rest)[0], example)
+    practice = _known_practice(ctx, code, example)
+    people = store.archive_practice(session=ctx.session, practice=practice)
+    lines = [line(Person(ctx.caller.user_id), " removed ", *_practice_label(practice), " from the cluster.")]
+    if people:
+        lines.append(line(f"{len(people)} {'person is' if len(people) == 1 else 'people are'} now in no practice: ",
+                          *people(m.user_id for m in people), "."))
+    return Reply.announce(*lines)
+
+
+@subcommand(CLUSTER, "practice list", "/cluster practice list", "the member practices and their codes")
+def practice_list(ctx: Context, rest: str) -> Reply:
+    practices = store.list_practices(session=ctx.session, cluster=ctx.cluster)
+    if not practices:
+        return Reply.tell(line("No practices yet. A lead adds them: ", Code(PRACTICE_ADD_EXAMPLE)))
+    counts = _members_by_practice(store.list_members(session=ctx.session, cluster=ctx.cluster))
+    lines = [line(Strong(f"Practices in {ctx.cluster.name}"))]
+    for p in practices:
+        n = len(counts.get(p.id, []))
+        lines.append(line(Code(p.code), " ", p.name, f" — {n} {'person' if n == 1 else 'people'}"))
+    return Reply.tell(*lines)
+
+
+@subcommand(CLUSTER, "join <5-digit code>", "/cluster join 80123", "join your practice (or move to another)")
+def join(ctx: Context, rest: str) -> Reply:
+    example = "/cluster join 80123"
+    code = parsing.practice_code(parsing.split_first(rest)[0], example)
+    practice = _known_practice(ctx, code, example)
+    if ctx.member is not None and ctx.member.practice_id == practice.id:
+        return Reply.tell(line("You're already in ", *_practice_label(practice), "."))
+    store.save_member(session=ctx.session, cluster=ctx.cluster, user_id=ctx.caller.user_id, practice=practice)
+    return Reply.announce(line(Person(ctx.caller.user_id), " joined ", *_practice_label(practice), "."))
+
+
+@subcommand(CLUSTER, "member add @person <5-digit code>", "/cluster member add @Jane 80123",
+            "put someone in a practice", leads_only=True)
+def member_add(ctx: Context, rest: str) -> Reply:
+    example = "/cluster member add @Jane 80123"
+    token, rest = parsing.split_first(rest)
+    user_id = parsing.mention(token, example)
+    code = parsing.practice_code(parsing.split_first(rest)[0], example)
+    practice = _known_practice(ctx, code, example)
+    store.save_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id, practice=practice)
+    return Reply.announce(
+        line(Person(ctx.caller.user_id), " added ", Person(user_id), " to ", *_practice_label(practice), ".")
+    )
+
+
+@subcommand(CLUSTER, "member remove @person", "/cluster member remove @Jane",
+            "take someone out of the cluster", leads_only=True)
+def member_remove(ctx: Context, rest: str) -> Reply:
+    user_id = parsing.mention(parsing.split_first(rest)[0], "/cluster member remove @Jane")
+    member = _known_member(ctx, user_id)
+    if member.role == Role.LEAD:
+        _keep_one_lead(ctx)
+    store.remove_member(session=ctx.session, member=member)
+    return Reply.announce(line(Person(ctx.caller.user_id), " took ", Person(user_id), " out of the cluster."))
+
+
+@subcommand(CLUSTER, "lead add @person", "/cluster lead add @Jane", "make someone a lead", leads_only=True)
+def lead_add(ctx: Context, rest: str) -> Reply:
+    user_id = parsing.mention(parsing.split_first(rest)[0], "/cluster lead add @Jane")
+    member = store.find_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id)
+    if member is not None and member.role == Role.LEAD:
+        return Reply.tell(line(Person(user_id), " is already a lead."))
+    store.save_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id, role=Role.LEAD)
+    return Reply.announce(line(Person(ctx.caller.user_id), " made ", Person(user_id), " a lead of the cluster."))
+
+
+@subcommand(CLUSTER, "lead remove @person", "/cluster lead remove @Jane",
+            "make a lead an ordinary member", leads_only=True)
+def lead_remove(ctx: Context, rest: str) -> Reply:
+    user_id = parsing.mention(parsing.split_first(rest)[0], "/cluster lead remove @Jane")
+    member = _known_member(ctx, user_id)
+    if member.role != Role.LEAD:
+        raise Refusal(Person(user_id), " isn't a lead.", example="/cluster who")
+    _keep_one_lead(ctx)
+    store.save_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id, role=Role.MEMBER)
+    return Reply.announce(line(Person(ctx.caller.user_id), " made ", Person(user_id), " an ordinary member."))
+
+
+@subcommand(CLUSTER, "who", "/cluster who", "the practices, their people and the leads")
+def who(ctx: Context, rest: str) -> Reply:
+    members = store.list_members(session=ctx.session, cluster=ctx.cluster)
+    by_practice = _members_by_practice(members)
+    leads = [m.user_id for m in members if m.role == Role.LEAD]
+    lines: list[Line] = [
+        line(Strong(ctx.cluster.name)),
+        line("Leads: ", *people(leads)),
+    ]
+    for practice in store.list_practices(session=ctx.session, cluster=ctx.cluster):
+        people = by_practice.get(practice.id, [])
+        lines.append(line("• ", *_practice_label(practice), ": ",
+                          *(_roster(people) if people else ("nobody yet",))))
+    unplaced = by_practice.get(None, [])
+    if unplaced:
+        lines.append(line("• In no practice yet: ", *_roster(unplaced)))
+    return Reply.tell(*lines)
+
+
+@subcommand(CLUSTER, "help", "/cluster help", "every command, with an example", needs_cluster=False)
+def help_(ctx: Context, rest: str) -> Reply:
+    lines: list[Line] = [line(Strong("clusterbot: the cluster's administrator"))]
+    for fam in FAMILIES.values():
+        if fam.ready:
+            lines.append(line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)))
+        else:
+            lines.append(line(Code(fam.command), f" — {fam.summary} (coming soon)."))
+    lines.append(line(""))
+    lines.extend(usage_lines(CLUSTER))
+    return Reply.tell(*lines)
+
+
+def usage_lines(fam) -> list[Line]:
+    """One line per subcommand: what to type and what it does."""
+    lines: list[Line] = [line(Strong(fam.command))]
+    for sub in fam.subcommands:
+        lines.append(line(Code(f"{fam.command} {sub.usage}"), f" — {sub.summary}{_leads(sub)}"))
+    return lines
+
+
+def _leads(sub: Subcommand) -> str:
+    return " (leads)" if sub.leads_only else ""
+
+
+def _keep_one_lead(ctx: Context) -> None:
+    if store.count_leads(session=ctx.session, cluster=ctx.cluster) <= 1:
+        raise Refusal("A cluster always needs a lead: make someone else a lead first.",
+                      example="/cluster lead add @Jane")
+
+
+def _members_by_practice(members: list[Member]) -> dict[int | None, list[Member]]:
+    grouped: dict[int | None, list[Member]] = {}
+    for m in members:
+        grouped.setdefault(m.practice_id, []).append(m)
+    return grouped
+
+
+def _roster(members: list[Member]) -> tuple:
+    """People with leads marked, as a comma-separated run of segments."""
+    segments: list = []
+    for i, m in enumerate(members):
+        segments.extend([", "] if i else [])
+        segments.append(Person(m.user_id))
+        segments.extend([" (lead)"] if m.role == Role.LEAD else [])
+    return tuple(segments)
+
+
+def people(user_ids) -> tuple:
+    """People as a comma-separated run of segments."""
+    segments: list = []
+    for i, user_id in enumerate(user_ids):
+        if i:
+            segments.append(", ")
+        segments.append(Person(user_id))
+    return tuple(segments) or ("none",)

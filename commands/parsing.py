@@ -1,0 +1,54 @@
+"""Reading what people type: mentions, practice codes, names. Each failure is a Refusal with an example."""
+
+import re
+
+from commands.errors import Refusal
+from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
+
+# Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
+# should_escape on; adapters without mentions of their own (the console) produce the same form.
+MENTION = re.compile(r"^<@([A-Za-z0-9._-]+)(?:\|[^>]*)?>$")
+PRACTICE_CODE = re.compile(rf"^\d{{{PRACTICE_CODE_LENGTH}}}$")
+
+
+def split_first(text: str) -> tuple[str, str]:
+    """The first word and the rest, both stripped."""
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+def mention(token: str, example: str) -> str:
+    """The user id in an @mention, or a Refusal that shows how to mention someone."""
+    if not token:
+        raise Refusal("Say who: mention the person with @ so their name turns blue.", example=example)
+    found = MENTION.match(token)
+    if not found:
+        raise Refusal(
+            f"“{_shorten(token)}” isn't a mention. Type @ and pick the person from the list, so their name turns blue.",
+            example=example,
+        )
+    return found.group(1)
+
+
+def practice_code(token: str, example: str) -> str:
+    if not token:
+        raise Refusal("Give the practice code: the 5-digit code the Health Board uses.", example=example)
+    if not PRACTICE_CODE.match(token):
+        raise Refusal(f"“{_shorten(token)}” isn't a practice code: it should be exactly 5 digits.", example=example)
+    return token
+
+
+def name(text: str, what: str, example: str, limit: int = NAME_MAX) -> str:
+    """A one-line name: not empty, not too long, inner whitespace collapsed."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise Refusal(f"Give the {what}.", example=example)
+    if len(cleaned) > limit:
+        raise Refusal(f"That {what} is {len(cleaned)} characters; the limit is {limit}.", example=example)
+    return cleaned
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,82 @@
+"""The one list of commands: dispatch, help and the Slack manifest are all generated from it."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from commands.results import Reply
+
+Handler = Callable[..., Reply]  # (ctx: Context, rest: str) -> Reply
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    words: tuple[str, ...]      # what the person types first, e.g. ("practice", "add")
+    usage: str                  # "practice add <5-digit code> <name>"
+    example: str                # "practice add 80123 Riverside Medical Practice"
+    summary: str
+    handler: Handler
+    needs_cluster: bool = True
+    leads_only: bool = False
+
+
+@dataclass
+class Family:
+    command: str                # "/cluster"
+    summary: str                # one line, also the slash command's description in the manifest
+    usage_hint: str             # shown by Slack while typing
+    example: str = ""           # the family's one working example for /cluster help
+    subcommands: list[Subcommand] = field(default_factory=list)
+
+    def find(self, words: list[str]) -> tuple[Subcommand | None, int]:
+        """The subcommand whose words start `words` (longest match first), and how many it took."""
+        lowered = [w.lower() for w in words]
+        for sub in sorted(self.subcommands, key=lambda s: -len(s.words)):
+            if tuple(lowered[: len(sub.words)]) == sub.words:
+                return sub, len(sub.words)
+        return None, 0
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.subcommands)
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def family(command: str, summary: str, usage_hint: str, example: str = "") -> Family:
+    """Declare a command family; a module adds its subcommands with `subcommand`."""
+    FAMILIES[command] = Family(command, summary, usage_hint, example)
+    return FAMILIES[command]
+
+
+def subcommand(fam: Family, usage: str, example: str, summary: str, **options) -> Callable[[Handler], Handler]:
+    """Decorator: plug a handler into a family. Its words are the literal words at the start of usage."""
+
+    def plug(handler: Handler) -> Handler:
+        words = tuple(usage.split()[: _literal_prefix(usage)])
+        fam.subcommands.append(Subcommand(words, usage, example, summary, handler, **options))
+        return handler
+
+    return plug
+
+
+def _literal_prefix(usage: str) -> int:
+    count = 0
+    for word in usage.split():
+        if word.startswith(("<", "[", "@")):
+            break
+        count += 1
+    return count
+
+
+# The five slash commands, in the order people meet them. Families not built yet still answer.
+family("/cluster", "Set up the cluster: practices, people, leads and help",
+       "setup | practice add | join | who | help", example="/cluster who")
+family("/topic", "Propose QI topics and move them through the improvement lifecycle",
+       "propose <title> | list | show T3 | move T3 <status>")
+family("/poll", "Poll the practices on cluster priorities (one ballot per practice)",
+       '"Question?" "Option A" "Option B" | vote P2 <n> | results P2')
+family("/action", "Track the cluster's actions and export the log to Excel",
+       "add <what> @owner due <date> | list | done A7 | export")
+family("/meeting", "Schedule cluster meetings with reminders and a live agenda",
+       "schedule <date> <HH:MM> <title> | list | agenda M1")

@@ -1,0 +1,80 @@
+"""What a command returns: a small, platform-neutral reply that each adapter renders its own way.
+
+Text is a list of lines; each line is a tuple of segments. Plain strings are free text that the
+renderer escapes; the wrappers below mark what the renderer should show specially.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in the workspace, by platform user id (Slack shows a name, the console @id)."""
+
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    text: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """Something to type as it is: a command, a practice code, a T3-style id."""
+
+    text: str
+
+
+Segment = str | Person | Strong | Code
+Line = tuple[Segment, ...]
+
+
+class Audience(StrEnum):
+    PERSON = "person"    # only the person who asked (Slack: ephemeral)
+    CHANNEL = "channel"  # everyone in the cluster channel
+
+
+class Tone(StrEnum):
+    DONE = "done"
+    INFO = "info"
+    PROBLEM = "problem"
+
+
+@dataclass
+class Reply:
+    lines: list[Line] = field(default_factory=list)
+    audience: Audience = Audience.PERSON
+    tone: Tone = Tone.INFO
+
+    @classmethod
+    def announce(cls, *lines: Line) -> "Reply":
+        """A change everyone in the cluster should see."""
+        return cls(list(lines), Audience.CHANNEL, Tone.DONE)
+
+    @classmethod
+    def tell(cls, *lines: Line) -> "Reply":
+        """An answer for the person who asked only."""
+        return cls(list(lines), Audience.PERSON, Tone.INFO)
+
+    @classmethod
+    def problem(cls, *lines: Line) -> "Reply":
+        return cls(list(lines), Audience.PERSON, Tone.PROBLEM)
+
+
+def line(*segments: Segment) -> Line:
+    return segments
+
+
+def plain_text(reply: Reply) -> str:
+    """The reply with no markup at all: for logs, notifications' fallback text and tests."""
+    return "\n".join("".join(_plain(s) for s in ln) for ln in reply.lines)
+
+
+def _plain(segment: Segment) -> str:
+    if isinstance(segment, Person):
+        return f"@{segment.user_id}"
+    if isinstance(segment, (Strong, Code)):
+        return segment.text
+    return segment

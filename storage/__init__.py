@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, sessions, queries and migrations. Knows nothing of commands or Slack."""

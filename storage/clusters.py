@@ -1,0 +1,132 @@
+"""Data functions for clusters, practices and members (keyword-only, one session in)."""
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, func, select
+
+from storage.models import Cluster, Member, Practice, Role, ShortIdCounter
+from storage.types import utcnow
+
+
+def find_cluster(*, session: Session, team_id: str, channel_id: str) -> Cluster | None:
+    return session.exec(
+        select(Cluster).where(Cluster.team_id == team_id, Cluster.channel_id == channel_id)
+    ).first()
+
+
+def create_cluster(
+    *, session: Session, team_id: str, enterprise_id: str | None, channel_id: str, name: str,
+    time_zone: str, lead_user_id: str,
+) -> Cluster:
+    """A new cluster with its first lead."""
+    cluster = Cluster(
+        team_id=team_id, enterprise_id=enterprise_id, channel_id=channel_id, name=name,
+        time_zone=time_zone, created_by=lead_user_id,
+    )
+    session.add(cluster)
+    session.flush()
+    session.add(Member(cluster_id=cluster.id, user_id=lead_user_id, role=Role.LEAD))
+    session.flush()
+    return cluster
+
+
+def find_practice(*, session: Session, cluster: Cluster, code: str, archived: bool = False) -> Practice | None:
+    """The practice with this code; archived ones only when asked for."""
+    query = select(Practice).where(Practice.cluster_id == cluster.id, Practice.code == code)
+    if not archived:
+        query = query.where(col(Practice.archived_at).is_(None))
+    return session.exec(query).first()
+
+
+def list_practices(*, session: Session, cluster: Cluster) -> list[Practice]:
+    return list(session.exec(
+        select(Practice)
+        .where(Practice.cluster_id == cluster.id, col(Practice.archived_at).is_(None))
+        .order_by(Practice.code)
+    ))
+
+
+def add_practice(*, session: Session, cluster: Cluster, code: str, name: str) -> Practice:
+    """Register a practice, or bring back an archived one under its (possibly new) name."""
+    practice = find_practice(session=session, cluster=cluster, code=code, archived=True)
+    if practice is None:
+        practice = Practice(cluster_id=cluster.id, code=code, name=name)
+    else:
+        practice.name, practice.archived_at = name, None
+    session.add(practice)
+    session.flush()
+    return practice
+
+
+def archive_practice(*, session: Session, practice: Practice) -> list[Member]:
+    """Archive a practice; its people stay in the cluster with no practice. Returns those people."""
+    people = list(session.exec(select(Member).where(Member.practice_id == practice.id)))
+    for person in people:
+        person.practice_id = None
+        session.add(person)
+    practice.archived_at = utcnow()
+    session.add(practice)
+    session.flush()
+    return people
+
+
+def find_member(*, session: Session, cluster: Cluster, user_id: str) -> Member | None:
+    return session.exec(
+        select(Member).where(Member.cluster_id == cluster.id, Member.user_id == user_id)
+    ).first()
+
+
+def list_members(*, session: Session, cluster: Cluster) -> list[Member]:
+    return list(session.exec(
+        select(Member).where(Member.cluster_id == cluster.id).order_by(Member.created_at, Member.id)
+    ))
+
+
+def save_member(
+    *, session: Session, cluster: Cluster, user_id: str, practice: Practice | None = None,
+    role: Role | None = None,
+) -> Member:
+    """Add a person to the cluster or update them; only the fields given change."""
+    member = find_member(session=session, cluster=cluster, user_id=user_id) or Member(
+        cluster_id=cluster.id, user_id=user_id, role=Role.MEMBER
+    )
+    if practice is not None:
+        member.practice_id = practice.id
+    if role is not None:
+        member.role = role
+    session.add(member)
+    session.flush()
+    return member
+
+
+def remove_member(*, session: Session, member: Member) -> None:
+    session.delete(member)
+    session.flush()
+
+
+def count_leads(*, session: Session, cluster: Cluster) -> int:
+    return session.exec(
+        select(func.count()).select_from(Member)
+        .where(Member.cluster_id == cluster.id, Member.role == Role.LEAD)
+    ).one()
+
+
+def next_short_id(*, session: Session, cluster: Cluster, prefix: str) -> str:
+    """The next per-cluster id (T1, T2 …). An atomic UPDATE … RETURNING, so concurrent requests
+    never share a number: the row lock (PostgreSQL) or write lock (SQLite) serialises them."""
+    bump = (
+        update(ShortIdCounter)
+        .where(ShortIdCounter.cluster_id == cluster.id, ShortIdCounter.prefix == prefix)
+        .values(last=ShortIdCounter.last + 1)
+        .returning(ShortIdCounter.last)
+    )
+    number = session.execute(bump).scalar_one_or_none()
+    if number is None:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(ShortIdCounter)
+            .values(cluster_id=cluster.id, prefix=prefix, last=0)
+            .on_conflict_do_nothing()
+        )
+        number = session.execute(bump).scalar_one()
+    return f"{prefix}{number}"

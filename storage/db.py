@@ -1,0 +1,113 @@
+"""Engine, sessions and schema upkeep: one session per unit of work."""
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; the caller should tell people to try again shortly."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out (postgres://, postgresql://) and use psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _make_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    # SQLite: take the write lock at BEGIN, so concurrent requests queue on busy_timeout
+    # instead of failing with "database is locked" when a reader upgrades to a writer.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+        if url.split("///", 1)[-1] not in ("", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """One database: its engine, its schema kept current, and sessions that commit or roll back whole."""
+
+    def __init__(self, url: str):
+        self.url = normalise_url(url)
+        self.engine = _make_engine(self.url)
+        self._schema_ready = False
+        self._lock = threading.Lock()
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (Alembic). Safe to call from several processes at once."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Several bot processes may start together: one migrates, the others wait.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(7210301)"))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except DBAPIError as error:
+            raise DatabaseUnavailable(str(error.orig)) from error
+        self._schema_ready = True
+
+    def ensure_schema(self) -> None:
+        """Migrate once, on first use, so a bot started while the database was down heals itself."""
+        if self._schema_ready:
+            return
+        with self._lock:
+            if not self._schema_ready:
+                self.migrate()
+
+    def is_healthy(self) -> bool:
+        try:
+            self.ensure_schema()
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except (DatabaseUnavailable, DBAPIError):
+            return False
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed if the block finishes, rolled back if it raises."""
+        self.ensure_schema()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except (OperationalError, InterfaceError) as error:
+            raise DatabaseUnavailable(str(error.orig)) from error
+
+    def dispose(self) -> None:
+        self.engine.dispose()

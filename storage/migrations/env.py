@@ -1,0 +1,15 @@
+"""Alembic environment: always run with a connection handed in by storage.db.Database.migrate."""
+
+from alembic import context
+
+import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from sqlmodel import SQLModel
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()
