@@ -30,9 +30,9 @@ class Clusterbot:
         """Run one slash command as one unit of work. Never raises: every failure is a Reply."""
         fam = FAMILIES.get(command)
         if fam is None:
-            return Reply.problem(line(f"I don't know {command}. Try "), Code("/cluster help"))
+            return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
         if not fam.ready:
-            return Reply.tell(line(f"{command} is coming soon. For now: "), Code("/cluster help"))
+            return Reply.tell(line(f"{command} is coming soon. For now: ", Code("/cluster help")))
         try:
             with self.db.session() as session:
                 return self._run(fam, text, Context(caller, session, *self._whereabouts(session, caller),
@@ -69,7 +69,7 @@ class Clusterbot:
 
 def _leads_only(ctx: Context, command: str) -> tuple:
     leads = [m.user_id for m in store.list_members(session=ctx.session, cluster=ctx.cluster) if m.role == "lead"]
-    return ("Only the cluster's leads can use ", Code(command), ". Ask a lead: ", *cluster.people(leads), ".")
+    return ("Only the cluster's leads can use ", Code(command), ". Ask a lead: ", *cluster.people_list(leads), ".")
 
 
 def _refusal_reply(refusal: Refusal) -> Reply:

@@ -80,7 +80,7 @@ def practice_remove(ctx: Context, rest: str) -> Reply:
     lines = [line(Person(ctx.caller.user_id), " removed ", *_practice_label(practice), " from the cluster.")]
     if people:
         lines.append(line(f"{len(people)} {'person is' if len(people) == 1 else 'people are'} now in no practice: ",
-                          *people(m.user_id for m in people), "."))
+                          *people_list(m.user_id for m in people), "."))
     return Reply.announce(*lines)
 
 
@@ -162,7 +162,7 @@ def who(ctx: Context, rest: str) -> Reply:
     leads = [m.user_id for m in members if m.role == Role.LEAD]
     lines: list[Line] = [
         line(Strong(ctx.cluster.name)),
-        line("Leads: ", *people(leads)),
+        line("Leads: ", *people_list(leads)),
     ]
     for practice in store.list_practices(session=ctx.session, cluster=ctx.cluster):
         people = by_practice.get(practice.id, [])
@@ -222,7 +222,7 @@ def _roster(members: list[Member]) -> tuple:
     return tuple(segments)
 
 
-def people(user_ids) -> tuple:
+def people_list(user_ids) -> tuple:
     """People as a comma-separated run of segments."""
     segments: list = []
     for i, user_id in enumerate(user_ids):

@@ -1,0 +1,119 @@
+"""python -m bot http|socket|console|migrate|manifest — one process, one mode.
+
+Every expected failure at start (a bad setting, Slack refusing the token, a busy port) ends the
+process with one line on stderr and exit code 2: no tracebacks for people to decipher.
+"""
+
+import argparse
+import getpass
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+from commands import Clusterbot
+from storage.db import Database, DatabaseUnavailable
+
+log = logging.getLogger("bot")
+
+
+class StartupError(Exception):
+    pass
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="clusterbot: the GP cluster's administrator")
+    modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
+    http = modes.add_parser("http", help="production HTTP server: POST /slack/events, GET /healthz")
+    http.add_argument("--host", help="bind address (default HOST or 0.0.0.0)")
+    http.add_argument("--port", type=int, help="port (default PORT or 3000)")
+    http.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    modes.add_parser("socket", help="Socket Mode: no public URL needed")
+    console = modes.add_parser("console", help="the whole product locally, with no Slack")
+    console.add_argument("--user", default=getpass.getuser(), help="act as this person (default: your login)")
+    console.add_argument("--channel", default="console", help="act in this channel (default: console)")
+    modes.add_parser("migrate", help="bring the database schema up to date")
+    manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
+    manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
+    return parser.parse_args(argv)
+
+
+def start_database(settings: Settings) -> Database:
+    """Migrate now if we can; if the database is down, carry on and heal on first use."""
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+    except DatabaseUnavailable as error:
+        log.warning("database unavailable at start (%s); will retry on each request", str(error).splitlines()[0])
+    return db
+
+
+def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False):
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.slack import build_app
+
+    try:
+        return build_app(settings, product, socket_mode=socket_mode)
+    except SlackApiError as error:
+        raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): "
+                           "copy the Bot User OAuth Token again from your app's OAuth & Permissions page") from None
+    except (SlackClientError, OSError) as error:
+        raise StartupError(f"Could not reach Slack at {settings.slack_api_url} ({error}): "
+                           "check the network or SLACK_API_URL") from None
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.mode == "manifest":
+        from bot.slack.manifest import manifest_yaml
+
+        sys.stdout.write(manifest_yaml(args.url))
+        return
+    settings = load_settings(args.mode)
+    if args.mode == "migrate":
+        db = Database(settings.database_url)
+        db.migrate()
+        print(f"Database is up to date: {db.engine.url.render_as_string(hide_password=True)}")
+        return
+    db = start_database(settings)
+    product = Clusterbot(db, settings.cluster_tz)
+    if args.mode == "console":
+        from bot.console import run_console
+
+        run_console(product, user=args.user, channel=args.channel)
+    elif args.mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(slack_app(settings, product, socket_mode=True), settings.app_token).start()
+    elif args.mode == "http":
+        from bot.server import make_server
+
+        host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+        try:
+            server = make_server(slack_app(settings, product), db, host, port, threads=args.threads)
+        except OSError as error:
+            raise StartupError(f"Cannot listen on {host}:{port} ({error.strerror}): "
+                               "choose another with --port or PORT") from None
+        log.info("clusterbot listening on http://%s:%s (POST /slack/events, GET /healthz)", host, server.effective_port)
+        server.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (ConfigError, StartupError) as error:
+        print(f"clusterbot: {error}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as error:
+        print(f"clusterbot: the database is unreachable ({str(error).splitlines()[0]}): "
+              "check DATABASE_URL and that the server is running", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Settings from the environment and .env, checked once at start.
+
+A bad setting is a ConfigError whose message is the one line the person needs: the variable,
+what is wrong, and what to do.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///clusterbot.db"
+SLACK_PUBLIC_API = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    cluster_tz: str
+    slack_api_url: str
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 3000
+
+
+# What each Slack mode needs, and where people find it.
+NEEDS = {
+    "http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+}
+WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page",
+    "SLACK_SIGNING_SECRET": "the Signing Secret from your Slack app's Basic Information page",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-…) with connections:write, from Basic Information › App-Level Tokens",
+}
+PREFIX = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+
+
+def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None) -> Settings:
+    """Read and check every setting `mode` uses. The process environment wins over .env."""
+    if environ is None:
+        if env_file and Path(env_file).is_file():
+            load_dotenv(env_file, override=False)
+        environ = os.environ
+    get = lambda name: (environ.get(name) or "").strip() or None  # noqa: E731
+
+    for name in NEEDS.get(mode, ()):
+        value = get(name)
+        if value is None:
+            raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env")
+        if name in PREFIX and not value.startswith(PREFIX[name]):
+            raise ConfigError(f"{name} should start with {PREFIX[name]}: use {WHERE[name]}")
+
+    return Settings(
+        database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        cluster_tz=_time_zone(get("CLUSTER_TZ") or "Europe/London"),
+        slack_api_url=_api_url(get("SLACK_API_URL") or SLACK_PUBLIC_API),
+        bot_token=get("SLACK_BOT_TOKEN"),
+        signing_secret=get("SLACK_SIGNING_SECRET"),
+        app_token=get("SLACK_APP_TOKEN"),
+        host=get("HOST") or "0.0.0.0",
+        port=_port(get("PORT") or "3000"),
+    )
+
+
+def _database_url(value: str) -> str:
+    try:
+        backend = make_url(value).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in ("sqlite", "postgresql", "postgres"):
+        raise ConfigError(
+            "DATABASE_URL is not a database URL this bot can use: give sqlite:///clusterbot.db "
+            "or postgresql://user:password@host:5432/dbname"
+        )
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CLUSTER_TZ “{value}” is not a time zone: use a name like Europe/London") from None
+    return value
+
+
+def _api_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"SLACK_API_URL “{value}” is not an http(s) URL: leave it unset to use {SLACK_PUBLIC_API}")
+    return value if value.endswith("/") else value + "/"
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"PORT “{value}” is not a port number: use a number from 1 to 65535, e.g. 3000")
+    return int(value)

@@ -1,0 +1,44 @@
+"""The production HTTP server: waitress serving Bolt's WSGI adapter, plus /healthz."""
+
+import json
+import logging
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def _respond(start_response, status: str, body: dict) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def wsgi_app(app: App, db: Database):
+    """Routes: POST /slack/events to Bolt, GET /healthz to the database check, everything else 404."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ, start_response):
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            if db.is_healthy():
+                return _respond(start_response, "200 OK", {"status": "ok"})
+            return _respond(start_response, "503 Service Unavailable", {"status": "database unavailable"})
+        if path == EVENTS_PATH:
+            if method != "POST":
+                return _respond(start_response, "405 Method Not Allowed", {"error": "POST only"})
+            return slack(environ, start_response)
+        return _respond(start_response, "404 Not Found", {"error": "not found"})
+
+    return application
+
+
+def make_server(app: App, db: Database, host: str, port: int, threads: int = 8):
+    """A waitress server, bound and ready; call .run() to serve. Port 0 picks a free port."""
+    return create_server(wsgi_app(app, db), host=host, port=port, threads=threads, ident="clusterbot")

@@ -1,0 +1,10 @@
+"""All listener families, wired in one place."""
+
+from slack_bolt import App
+
+from bot.slack.listeners import commands
+from commands import Clusterbot
+
+
+def register(app: App, product: Clusterbot) -> None:
+    commands.register(app, product)

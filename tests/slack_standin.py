@@ -1,0 +1,126 @@
+"""A local stand-in for Slack's Web API: answers the methods the bot uses and records every call.
+
+Tests point SLACK_API_URL at it. It speaks HTTP on loopback, so the real slack_sdk WebClient
+(retries, encodings, errors) is what gets exercised. `fail(method, error)` makes one method
+answer like Slack does when something is wrong.
+"""
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+BOT_USER = "UBOT"
+TEAM = "T0001"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict
+    token: str | None
+
+
+class SlackStandIn:
+    def __init__(self):
+        self.calls: list[Call] = []
+        self.failures: dict[str, str] = {}
+        self.uploads: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._counter = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.failures.clear()
+            self.uploads.clear()
+
+    def fail(self, method: str, error: str) -> None:
+        self.failures[method] = error
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def _next(self, prefix: str) -> str:
+        with self._lock:
+            self._counter += 1
+            return f"{prefix}{self._counter:06d}"
+
+    def answer(self, method: str, args: dict) -> dict:
+        if method in self.failures:
+            return {"ok": False, "error": self.failures[method]}
+        if method == "auth.test":
+            return {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "clusterbot",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"{self._next('17000')}.000100"
+            return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                    "message": {"text": args.get("text"), "ts": ts}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{self._next('17000')}.000200"}
+        if method in ("views.open", "views.update", "views.publish", "views.push"):
+            return {"ok": True, "view": {"id": self._next("V"), **_loads(args.get("view"))}}
+        if method == "users.info":
+            user = args.get("user")
+            return {"ok": True, "user": {"id": user, "name": user, "real_name": f"Person {user}",
+                                         "tz": "Europe/London", "profile": {"display_name": user}}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).split(",")[0]}}
+        if method == "files.getUploadURLExternal":
+            file_id = self._next("F")
+            return {"ok": True, "file_id": file_id, "upload_url": self.url.replace("/api/", f"/upload/{file_id}")}
+        if method == "files.completeUploadExternal":
+            files = _loads(args.get("files"))
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):
+                    standin.uploads[self.path.rsplit("/", 1)[-1]] = body
+                    return self._send(200, b"OK - uploaded", "text/plain")
+                method = self.path.rsplit("/", 1)[-1]
+                args = _parse(body, self.headers.get("Content-Type", ""))
+                auth = self.headers.get("Authorization", "")
+                token = auth.removeprefix("Bearer ") or args.get("token")
+                standin.calls.append(Call(method, args, token))
+                self._send(200, json.dumps(standin.answer(method, args)).encode(), "application/json")
+
+            do_GET = do_POST
+
+            def _send(self, status: int, data: bytes, content_type: str):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _parse(body: bytes, content_type: str) -> dict:
+    if "json" in content_type:
+        return json.loads(body or b"{}")
+    return dict(parse_qsl(body.decode()))
+
+
+def _loads(value) -> dict | list:
+    if isinstance(value, str):
+        return json.loads(value)
+    return value or {}
