@@ -48,18 +48,21 @@ def start_database(settings: Settings) -> Database:
 
 
 def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False):
+    """The Bolt app, after checking the bot token with Slack so a bad one is one clear line."""
+    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.slack import build_app
 
     try:
-        return build_app(settings, product, socket_mode=socket_mode)
+        WebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=10).auth_test()
     except SlackApiError as error:
         raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): "
                            "copy the Bot User OAuth Token again from your app's OAuth & Permissions page") from None
     except (SlackClientError, OSError) as error:
         raise StartupError(f"Could not reach Slack at {settings.slack_api_url} ({error}): "
                            "check the network or SLACK_API_URL") from None
+    return build_app(settings, product, socket_mode=socket_mode)
 
 
 def run(args: argparse.Namespace) -> None:

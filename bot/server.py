@@ -2,11 +2,12 @@
 
 import json
 import logging
+from http import HTTPStatus
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.slack import dispatch
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,6 @@ def _respond(start_response, status: str, body: dict) -> list[bytes]:
 
 def wsgi_app(app: App, db: Database):
     """Routes: POST /slack/events to Bolt, GET /healthz to the database check, everything else 404."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
-
     def application(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/healthz" and method in ("GET", "HEAD"):
@@ -33,10 +32,25 @@ def wsgi_app(app: App, db: Database):
         if path == EVENTS_PATH:
             if method != "POST":
                 return _respond(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            return slack(environ, start_response)
+            return _to_bolt(app, environ, start_response)
         return _respond(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _to_bolt(app: App, environ, start_response) -> list[bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    headers["content-type"] = environ.get("CONTENT_TYPE", "")
+    response = dispatch(app, raw, headers, environ.get("QUERY_STRING", ""))
+    data = response.body.encode() if isinstance(response.body, str) else response.body
+    start_response(f"{response.status} {HTTPStatus(response.status).phrase}", [
+        *((name, value) for name, values in response.headers.items() for value in values
+          if name.lower() != "content-length"),
+        ("Content-Length", str(len(data))),
+    ])
+    return [data]
 
 
 def make_server(app: App, db: Database, host: str, port: int, threads: int = 8):

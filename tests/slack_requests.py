@@ -13,10 +13,11 @@ SIGNING_SECRET = "test-signing-secret-8f2a"
 TEAM = "T0001"
 
 
-def signature_headers(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
+def signature_headers(body: str | bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
     """The two headers Slack adds: X-Slack-Request-Timestamp and X-Slack-Signature (v0=hex)."""
     timestamp = int(time.time()) if timestamp is None else timestamp
-    base = f"v0:{timestamp}:{body}".encode()
+    raw = body.encode() if isinstance(body, str) else body
+    base = f"v0:{timestamp}:".encode() + raw
     digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
 
@@ -34,7 +35,7 @@ def slash_body(command: str, text: str, *, user: str = "ULEAD", channel: str = "
     return urlencode(fields)
 
 
-def signed_headers(body: str, content_type: str = "application/x-www-form-urlencoded", **kwargs) -> dict:
+def signed_headers(body: str | bytes, content_type: str = "application/x-www-form-urlencoded", **kwargs) -> dict:
     return {"Content-Type": content_type, **signature_headers(body, **kwargs)}
 
 

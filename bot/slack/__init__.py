@@ -1,11 +1,20 @@
 """The Slack adapter: a Bolt app whose listeners turn Slack payloads into Clusterbot calls."""
 
-from slack_bolt import App
+import hashlib
+import hmac
+import logging
+import time
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.slack import listeners
+from bot.slack.listeners.payloads import MalformedPayload
 from commands import Clusterbot
+
+log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = False) -> App:
@@ -17,5 +26,45 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
         request_verification_enabled=not socket_mode,
         process_before_response=False,
     )
+    app.error(_on_listener_error)
+    app.middleware(_refuse_unrecognised)
     listeners.register(app, product)
     return app
+
+
+def _refuse_unrecognised(body: dict, next, logger: logging.Logger) -> BoltResponse | None:
+    """A signed body that is neither a command nor a typed payload is malformed: 400, not Bolt's 404."""
+    if not (body.get("command") or body.get("type")):
+        logger.warning("signed request with no command or type")
+        return BoltResponse(status=400, body='{"error": "malformed body"}')
+    return next()
+
+
+def _on_listener_error(error: Exception, response: BoltResponse | None, logger: logging.Logger) -> None:
+    """A payload missing what Slack always sends is the sender's fault (400), not ours (500)."""
+    if isinstance(error, MalformedPayload) and response is not None:
+        response.status, response.body = 400, '{"error": "malformed payload"}'
+        logger.warning("malformed payload: %s", error)
+    else:
+        logger.exception("listener failed", exc_info=error)
+
+
+def dispatch(app: App, raw: bytes, headers: dict, query: str = "") -> BoltResponse:
+    """Hand a raw HTTP request to Bolt. A body Bolt cannot even parse (not UTF-8, broken JSON) is
+    refused as 401 when unsigned (so forgers learn nothing) and 400 when properly signed."""
+    try:
+        request = BoltRequest(body=raw.decode("utf-8"), query=query, headers=headers)
+    except ValueError:
+        signed = _is_signed(app._signing_secret or "", raw, {k.lower(): v for k, v in headers.items()})
+        return BoltResponse(status=400 if signed else 401,
+                            body='{"error": "malformed body"}' if signed else '{"error": "invalid request"}')
+    return app.dispatch(request)
+
+
+def _is_signed(secret: str, raw: bytes, headers: dict) -> bool:
+    """Slack's v0 signature over the raw bytes (slack_sdk's verifier needs UTF-8, which a broken body may not be)."""
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    if not secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
+        return False
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, headers.get("x-slack-signature", ""))

@@ -1,0 +1,104 @@
+"""Every refusal is specific, private, shows a working example, and stores nothing."""
+
+import pytest
+from sqlmodel import select
+
+from storage.models import Cluster, Member, Practice
+from tests.slack_requests import dispatch_command
+
+
+def snapshot(db):
+    with db.session() as session:
+        return [sorted(repr(r.model_dump()) for r in session.exec(select(m))) for m in (Cluster, Practice, Member)]
+
+
+@pytest.fixture
+def cluster(app):
+    dispatch_command(app, "/cluster", "setup Riverside Cluster")
+    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
+    dispatch_command(app, "/cluster", "join 80123", user="UNURSE")
+    return app
+
+
+@pytest.mark.parametrize("text, says, example", [
+    ("practice add 8012 Short Code", "“8012” isn't a practice code: it should be exactly 5 digits",
+     "/cluster practice add 80123"),
+    ("practice add 80A23 Letters", "isn't a practice code", "/cluster practice add 80123"),
+    ("practice add", "Give the practice code", "/cluster practice add 80123"),
+    ("practice add 80999", "Give the practice name", "/cluster practice add 80123"),
+    ("practice add 80123 Again", "Practice 80123 is already registered as “Riverside Medical Practice”",
+     "/cluster practice list"),
+    ("practice add 80999 " + "x" * 81, "That practice name is 81 characters; the limit is 80",
+     "/cluster practice add"),
+    ("practice remove 80999", "No practice with code 80999 in this cluster. Practices here: 80123.",
+     "/cluster practice remove 80123"),
+    ("join 80999", "No practice with code 80999", "/cluster join 80123"),
+    ("join", "Give the practice code", "/cluster join 80123"),
+    ("member add Jane 80123", "“Jane” isn't a mention", "/cluster member add @Jane 80123"),
+    ("member add", "Say who: mention the person with @", "/cluster member add @Jane 80123"),
+    ("member add <@UGP> 123456", "isn't a practice code", "/cluster member add @Jane 80123"),
+    ("lead add @jane", "“@jane” isn't a mention", "/cluster lead add @Jane"),
+    ("lead remove <@UNURSE>", "<@UNURSE> isn't a lead", "/cluster who"),
+    ("lead remove <@UNOBODY>", "<@UNOBODY> isn't in this cluster", "/cluster who"),
+    ("lead remove <@ULEAD>", "A cluster always needs a lead", "/cluster lead add @Jane"),
+    ("setup " + "y" * 81, "already the cluster", "/cluster who"),
+])
+def test_refusals_are_specific_private_and_store_nothing(cluster, db, text, says, example):
+    before = snapshot(db)
+    response = cluster and dispatch_command(cluster, "/cluster", text)
+    assert response.status == 200
+    assert response.json["response_type"] == "ephemeral"
+    assert response.text.startswith(":warning:")
+    assert says in response.text
+    assert f"For example: `{example}" in response.text
+    assert snapshot(db) == before
+
+
+def test_cluster_name_too_long_or_empty(app, db):
+    assert "limit is 80" in dispatch_command(app, "/cluster", "setup " + "n" * 81).text
+    assert "Give the cluster name" in dispatch_command(app, "/cluster", "setup   ").text
+    assert snapshot(db) == [[], [], []]
+
+
+@pytest.mark.parametrize("text", [
+    "practice add 80999 New Practice", "practice remove 80123", "member add <@UGP> 80123",
+    "member remove <@ULEAD>", "lead add <@UNURSE>", "lead remove <@ULEAD>",
+])
+def test_only_leads_change_the_cluster_and_are_named(cluster, db, text):
+    before = snapshot(db)
+    response = dispatch_command(cluster, "/cluster", text, user="UNURSE")
+    command = "/cluster " + " ".join(text.split()[:2])
+    assert f"Only the cluster's leads can use `{command}`. Ask a lead: <@ULEAD>." in response.text
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("text, heading", [
+    ("frobnicate", "“frobnicate” isn't a /cluster command."),
+    ("practice delete 80123", "“practice” isn't a /cluster command."),
+])
+def test_unknown_subcommand_gets_short_help(cluster, text, heading):
+    response = dispatch_command(cluster, "/cluster", text)
+    assert response.text.startswith(":warning: " + heading)
+    assert "`/cluster join &lt;5-digit code&gt;`" in response.text
+
+
+def test_no_subcommand_shows_help(cluster):
+    response = dispatch_command(cluster, "/cluster", "")
+    assert "every command, with an example" in response.text and response.json["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize("hostile", [
+    "<!channel> Practice", "<!here|here>", "*bold* _it_ ~x~", "<https://evil.example|click me>",
+    "<b>HTML</b> & co", "<@U0ADMIN> Surgery",
+])
+def test_markup_in_names_is_shown_literally_and_never_pings(app, db, hostile):
+    response = dispatch_command(app, "/cluster", f"setup {hostile}")
+    assert response.in_channel
+    first_section = response.json["blocks"][0]["text"]["text"]
+    for text in (response.text, first_section):
+        # Slack only interprets <…> and &…; after escaping, none of the hostile ones survive.
+        assert "<!" not in text and "<http" not in text and "<@U0ADMIN>" not in text and "<b>" not in text
+    escaped = hostile.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in response.text
+    with db.session() as session:
+        assert session.exec(select(Cluster.name)).one() == hostile

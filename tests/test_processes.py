@@ -1,0 +1,162 @@
+"""`python -m bot …` as people run it: console with piped stdin, settings errors, the HTTP server."""
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
+            "CLUSTER_TZ", "HOST", "PORT")
+
+
+def bot_env(**settings) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(settings)
+    return env
+
+
+def run_bot(args, cwd, stdin="", **settings):
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          cwd=cwd, env=bot_env(**settings), timeout=60)
+
+
+SCRIPT = """\
+# a cluster lead sets up, then others join
+/cluster setup Riverside Cluster
+/cluster practice add 80123 Riverside Medical Practice
+/cluster practice add 80456 Hillview Surgery
+as bob /cluster join 80456
+/cluster member add @carol 80123
+as bob /cluster practice add 80999 Not Allowed
+/cluster practice add 123 Bad Code
+/cluster who
+"""
+
+
+def test_console_runs_a_piped_script_with_no_slack_settings(tmp_path):
+    result = run_bot(["console", "--user", "alice", "--channel", "C1"], tmp_path, SCRIPT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "@alice made this channel the cluster Riverside Cluster and is its first lead.   [posted to the channel]" in out
+    assert "@bob joined Hillview Surgery (80456).   [posted to the channel]" in out
+    assert "! Only the cluster's leads can use /cluster practice add. Ask a lead: @alice." in out
+    assert "! “123” isn't a practice code: it should be exactly 5 digits." in out
+    assert "• Riverside Medical Practice (80123): @carol" in out
+    assert "• Hillview Surgery (80456): @bob" in out
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "clusterbot.db").exists()  # the default database: a SQLite file here
+
+    # The data outlives the process: a second run sees the same cluster.
+    again = run_bot(["console", "--user", "bob", "--channel", "C1"], tmp_path, "/cluster practice list\n")
+    assert "80123 Riverside Medical Practice — 1 person" in again.stdout
+
+
+@pytest.mark.parametrize("args, settings, says", [
+    (["http"], {}, "SLACK_BOT_TOKEN is not set"),
+    (["http"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+    (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN is not set"),
+    (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN should start with xapp-"),
+    (["http"], {"SLACK_BOT_TOKEN": "token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN should start with xoxb-"),
+    (["console"], {"DATABASE_URL": "mysql://db/cluster"}, "DATABASE_URL is not a database URL this bot can use"),
+    (["console"], {"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+    (["migrate"], {"CLUSTER_TZ": "Europe/Glasgow"}, "CLUSTER_TZ “Europe/Glasgow” is not a time zone"),
+    (["console"], {"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL “slack.com/api” is not an http(s) URL"),
+    (["http"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "80a"}, "PORT “80a” is not a port"),
+])
+def test_bad_settings_end_with_one_line_naming_the_variable(tmp_path, args, settings, says):
+    result = run_bot(args, tmp_path, **settings)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], result.stderr
+    assert lines[0].startswith("clusterbot: ")
+
+
+def test_settings_come_from_dotenv_and_the_environment_wins(tmp_path):
+    (tmp_path / ".env").write_text("CLUSTER_TZ=Nowhere/Atlantis\nDATABASE_URL=sqlite:///from-dotenv.db\n")
+    result = run_bot(["migrate"], tmp_path)
+    assert "CLUSTER_TZ “Nowhere/Atlantis”" in result.stderr
+    result = run_bot(["migrate"], tmp_path, CLUSTER_TZ="Europe/London")
+    assert result.returncode == 0 and (tmp_path / "from-dotenv.db").exists()
+
+
+def test_slack_refusing_the_token_is_one_line(tmp_path, slack_api):
+    slack_api.reset()
+    slack_api.fail("auth.test", "invalid_auth")
+    result = run_bot(["http", "--port", "0"], tmp_path, SLACK_BOT_TOKEN="xoxb-revoked", SLACK_SIGNING_SECRET="s",
+                     SLACK_API_URL=slack_api.url)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("clusterbot: Slack refused SLACK_BOT_TOKEN (invalid_auth)")
+    assert "Traceback" not in result.stderr
+
+
+def test_manifest_command_prints_http_variant(tmp_path):
+    result = run_bot(["manifest", "--url", "https://bot.example.org/slack/events"], tmp_path)
+    assert result.returncode == 0
+    manifest = yaml.safe_load(result.stdout)
+    url = "https://bot.example.org/slack/events"
+    assert {c["url"] for c in manifest["features"]["slash_commands"]} == {url}
+    assert manifest["settings"]["interactivity"]["request_url"] == url
+    assert manifest["settings"]["socket_mode_enabled"] is False
+
+
+def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become healthy")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_http_mode_end_to_end(tmp_path, slack_api):
+    slack_api.reset()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "http", "--host", "127.0.0.1", "--port", str(port)], cwd=tmp_path,
+        env=bot_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.url),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_healthy(port, process)
+        assert slack_api.calls_to("auth.test")[0].token == "xoxb-test"
+
+        def post(body, headers):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", "/slack/events", body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+
+        body = slash_body("/cluster", "setup Riverside Cluster")
+        status, data = post(body, signed_headers(body))
+        assert status == 200 and json.loads(data)["response_type"] == "in_channel"
+        body = slash_body("/cluster", "who")
+        status, data = post(body, signed_headers(body))
+        assert "Riverside Cluster" in json.loads(data)["text"]
+        assert post(body, signed_headers(body, secret="forged"))[0] == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
