@@ -15,11 +15,21 @@ from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body
 
 @pytest.fixture
 def server(app, db):
+    """The real server on a free port. Its loop runs in short slices so it can be closed from its
+    own thread (closing waitress from another thread mid-select raises EBADF there)."""
     srv = make_server(app, db, "127.0.0.1", 0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            srv.asyncore.loop(timeout=0.05, map=srv._map, count=1)
+        srv.close()
+        srv.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield srv
-    srv.close()
+    stop.set()
     thread.join(timeout=5)
 
 

@@ -1,0 +1,98 @@
+"""The patient-identifier guard, with generated numbers and realistic sentences (hypothesis)."""
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from commands.errors import Refusal
+from commands.guard import (
+    find_patient_identifiers, passes_modulus_10, passes_modulus_11, refuse_patient_identifiers,
+)
+
+nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
+
+
+def with_mod11_check(first9: str) -> str | None:
+    total = sum(int(d) * w for d, w in zip(first9, range(10, 1, -1)))
+    check = (11 - total % 11) % 11
+    return None if check == 10 else first9 + str(check)
+
+
+def with_luhn_check(first9: str) -> str:
+    return next(first9 + d for d in "0123456789" if passes_modulus_10(first9 + d))
+
+
+@st.composite
+def valid_numbers(draw):
+    first9 = draw(nine_digits)
+    number = with_mod11_check(first9) if draw(st.booleans()) else with_luhn_check(first9)
+    assume(number is not None)
+    return number
+
+
+@st.composite
+def invalid_numbers(draw):
+    number = draw(st.text(alphabet="0123456789", min_size=10, max_size=10))
+    assume(not passes_modulus_11(number) and not passes_modulus_10(number))
+    return number
+
+
+def typed(number: str, style: int) -> str:
+    """The ways people write the numbers: 0101011237, 010101 1237, 010 101 1237, 010-101-1237."""
+    return [number, f"{number[:6]} {number[6:]}", f"{number[:3]} {number[3:6]} {number[6:]}",
+            f"{number[:3]}-{number[3:6]}-{number[6:]}"][style]
+
+
+SENTENCES = [
+    "Review of patient {} who missed the asthma clinic",
+    "{}",
+    "CHI:{} follow up",
+    "Audit of DOACs — e.g. ({}) — by March",
+    "Call re pt {}, thanks",
+]
+
+
+def test_the_documented_example_is_valid():
+    assert passes_modulus_11("0101011237")
+    assert find_patient_identifiers("patient 0101011237 seen") == ["0101011237"]
+
+
+def test_modulus_11_rejects_check_digit_ten():
+    assert passes_modulus_11("0000000019")  # 1×2 = 2; 11 − 2 = 9
+    # 6×2 = 12 ≡ 1 (mod 11), so the check digit would be 10: no tenth digit makes it valid
+    assert not any(passes_modulus_11("000000006" + d) for d in "0123456789")
+
+
+@given(valid_numbers(), st.integers(0, 3), st.sampled_from(SENTENCES))
+def test_valid_numbers_in_sentences_are_refused(number, style, sentence):
+    text = sentence.format(typed(number, style))
+    assert number in find_patient_identifiers(text)
+    with pytest.raises(Refusal, match="CHI or NHS number"):
+        refuse_patient_identifiers(text, "title")
+
+
+@given(invalid_numbers(), st.integers(0, 3), st.sampled_from(SENTENCES))
+def test_numbers_failing_both_checks_are_allowed(number, style, sentence):
+    text = sentence.format(typed(number, style))
+    assert refuse_patient_identifiers(text, "title") == text
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=200))
+def test_text_without_digits_passes_unchanged(text):
+    assert refuse_patient_identifiers(text, "note") == text
+
+
+@pytest.mark.parametrize("text", [
+    "Phone the practice on 0131 123 4567",     # 11 digits: a UK phone number
+    "Reduce waits by 20% by 31/03/2027",
+    "Practice 80123 and 80456 to audit 250 patients",
+    "Order 12345678901 items",                  # 11 unbroken digits
+    "Sessions: 2026-12-03 at 12:30",
+])
+def test_everyday_figures_are_not_mistaken(text):
+    assert find_patient_identifiers(text) == []
+
+
+def test_a_number_beside_other_figures_is_still_found():
+    assert find_patient_identifiers("Room 3 0101011237") == ["0101011237"]
+    assert find_patient_identifiers("010 101 1237 and 943 476 5919") == ["0101011237", "9434765919"]
