@@ -1,78 +1,107 @@
 """The product, platform-neutral: (command, text, caller) in, a Reply out.
 
-Adapters (bot/) call `Clusterbot.handle`; nothing here knows about Slack.
+Adapters (bot/) call `Clusterbot.handle` for typed commands, `press` for buttons and `submit`
+for forms; nothing here knows about Slack.
 """
 
 import logging
+from collections.abc import Callable
 
-from commands import cluster  # plugs the /cluster family into the registry
-from commands.cluster import SETUP_EXAMPLE, usage_lines
+from commands import cluster, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
-from commands.registry import FAMILIES, Family
-from commands.results import Code, Reply, line
+from commands.registry import BUTTONS, FAMILIES, FORMS, Family
+from commands.results import Code, Reply, line, plain_text
 from storage import clusters as store
-from storage.db import Database, DatabaseUnavailable
+from storage.db import Conflict, Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "The cluster's database is temporarily unavailable. Nothing was changed: please try again shortly."
+OUR_FAULT = ("Something went wrong on our side and nothing was changed. "
+             "Please try again; if it keeps happening, tell your cluster lead.")
+
+__all__ = ["Caller", "Clusterbot", "UNAVAILABLE"]
 
 
 class Clusterbot:
-    """The whole product behind one call."""
+    """The whole product behind three calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London"):
         self.db = db
         self.time_zone = time_zone
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
-        """Run one slash command as one unit of work. Never raises: every failure is a Reply."""
+        """A typed slash command."""
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
         if not fam.ready:
             return Reply.tell(line(f"{command} is coming soon. For now: ", Code("/cluster help")))
+        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}")
+
+    def press(self, action: str, value: str, caller: Caller) -> Reply:
+        """A button click."""
+        handler = BUTTONS.get(action)
+        if handler is None:
+            return Reply.problem(line("That button doesn't do anything any more. Try ", Code("/cluster help")))
+        return self._unit_of_work(caller, lambda ctx: handler(ctx, value), f"button {action} {value!r}")
+
+    def submit(self, form: str, values: dict[str, str], context: dict, caller: Caller,
+               submission_key: str | None = None) -> Reply:
+        """A filled-in form. `submission_key` identifies the submission, so a repeat is harmless."""
+        handler = FORMS.get(form)
+        if handler is None:
+            return Reply.problem(line("That form is out of date; please open it again."))
+        return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
+                                  submission_key)
+
+    def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
+                      submission_key: str | None = None) -> Reply:
+        """One session: committed when `work` returns, rolled back whole when it refuses or fails.
+        A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner."""
         try:
-            with self.db.session() as session:
-                return self._run(fam, text, Context(caller, session, *self._whereabouts(session, caller),
-                                                    time_zone=self.time_zone))
+            for attempt in (1, 2):
+                try:
+                    with self.db.session() as session:
+                        cluster_, member = self._whereabouts(session, caller)
+                        return work(Context(caller, session, cluster_, member, self.time_zone, submission_key))
+                except Conflict:
+                    if attempt == 2:
+                        raise
         except Refusal as refusal:
             return _refusal_reply(refusal)
         except DatabaseUnavailable:
-            log.warning("database unavailable while handling %s", command)
+            log.warning("database unavailable during %s", what)
             return Reply.problem(line(UNAVAILABLE))
         except Exception:
-            log.exception("%s %r failed", command, text)
-            return Reply.problem(line("Something went wrong on our side and nothing was changed. "
-                                      "Please try again; if it keeps happening, tell your cluster lead."))
+            log.exception("%s failed", what)
+            return Reply.problem(line(OUR_FAULT))
+        raise AssertionError("unreachable")
 
     def _whereabouts(self, session, caller: Caller):
-        cluster = store.find_cluster(session=session, team_id=caller.team_id, channel_id=caller.channel_id)
-        member = cluster and store.find_member(session=session, cluster=cluster, user_id=caller.user_id)
-        return cluster, member
+        found = store.find_cluster(session=session, team_id=caller.team_id, channel_id=caller.channel_id)
+        member = found and store.find_member(session=session, cluster=found, user_id=caller.user_id)
+        return found, member
 
     def _run(self, fam: Family, text: str, ctx: Context) -> Reply:
         words = text.split()
-        sub, taken = fam.find(words) if words else fam.find(["help"])
+        sub, taken = fam.find(words) if words else fam.find([fam.default])
         if sub is None:
-            heading = f"“{words[0]}” isn't a {fam.command} command." if words else f"What would you like {fam.command} to do?"
+            heading = f"“{words[0]}” isn't a {fam.command} command." if words else f"What should {fam.command} do?"
             return Reply.problem(line(heading), *usage_lines(fam))
-        if sub.needs_cluster and ctx.cluster is None:
-            raise Refusal("This channel isn't a cluster yet. A Cluster Quality Lead can make it one.",
-                          example=SETUP_EXAMPLE)
-        if sub.leads_only and not ctx.is_lead:
-            raise Refusal(*_leads_only(ctx, f"{fam.command} {' '.join(sub.words)}"))
+        if sub.needs_cluster:
+            ctx.require_cluster()
+        if sub.leads_only:
+            ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         parts = text.strip().split(None, taken)
         return sub.handler(ctx, parts[taken] if len(parts) > taken else "")
 
 
-def _leads_only(ctx: Context, command: str) -> tuple:
-    leads = [m.user_id for m in store.list_members(session=ctx.session, cluster=ctx.cluster) if m.role == "lead"]
-    return ("Only the cluster's leads can use ", Code(command), ". Ask a lead: ", *cluster.people_list(leads), ".")
-
-
 def _refusal_reply(refusal: Refusal) -> Reply:
+    if refusal.field:
+        return Reply(field_errors={refusal.field: plain_text(Reply([refusal.message]))})
     reply = Reply.problem(refusal.message)
     if refusal.example:
         reply.lines.append(line("For example: ", Code(refusal.example)))

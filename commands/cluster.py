@@ -1,7 +1,7 @@
 """/cluster: set up the cluster, its practices, its people and its leads; and help for everything."""
 
 from commands import parsing
-from commands.context import Context
+from commands.context import SETUP_EXAMPLE, Context, people_list
 from commands.errors import Refusal
 from commands.registry import FAMILIES, Subcommand, subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
@@ -10,7 +10,6 @@ from storage.models import Member, Practice, Role
 
 CLUSTER = FAMILIES["/cluster"]
 
-SETUP_EXAMPLE = "/cluster setup Riverside Cluster"
 PRACTICE_ADD_EXAMPLE = "/cluster practice add 80123 Riverside Medical Practice"
 
 
@@ -220,13 +219,3 @@ def _roster(members: list[Member]) -> tuple:
         segments.append(Person(m.user_id))
         segments.extend([" (lead)"] if m.role == Role.LEAD else [])
     return tuple(segments)
-
-
-def people_list(user_ids) -> tuple:
-    """People as a comma-separated run of segments."""
-    segments: list = []
-    for i, user_id in enumerate(user_ids):
-        if i:
-            segments.append(", ")
-        segments.append(Person(user_id))
-    return tuple(segments) or ("none",)

@@ -4,7 +4,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from storage.models import Cluster, Member
+from commands.errors import Refusal
+from commands.results import Code, Person
+from storage import clusters as store
+from storage.models import Cluster, Member, Role
+
+SETUP_EXAMPLE = "/cluster setup Riverside Cluster"
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,31 @@ class Context:
     cluster: Cluster | None
     member: Member | None
     time_zone: str
+    submission_key: str | None = None
 
     @property
     def is_lead(self) -> bool:
-        return self.member is not None and self.member.role == "lead"
+        return self.member is not None and self.member.role == Role.LEAD
+
+    def require_cluster(self) -> Cluster:
+        if self.cluster is None:
+            raise Refusal("This channel isn't a cluster yet. A Cluster Quality Lead can make it one.",
+                          example=SETUP_EXAMPLE)
+        return self.cluster
+
+    def require_lead(self, doing: str) -> None:
+        """Refuse unless the caller leads this cluster, naming who can do it instead."""
+        if self.is_lead:
+            return
+        leads = [m.user_id for m in store.list_members(session=self.session, cluster=self.require_cluster())
+                 if m.role == Role.LEAD]
+        raise Refusal("Only the cluster's leads can use ", Code(doing), ". Ask a lead: ", *people_list(leads), ".")
+
+
+def people_list(user_ids) -> tuple:
+    """People as a comma-separated run of segments."""
+    segments: list = []
+    for i, user_id in enumerate(user_ids):
+        segments.extend([", "] if i else [])
+        segments.append(Person(user_id))
+    return tuple(segments) or ("none",)

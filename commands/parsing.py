@@ -3,6 +3,7 @@
 import re
 
 from commands.errors import Refusal
+from commands.guard import refuse_patient_identifiers
 from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
@@ -47,7 +48,7 @@ def name(text: str, what: str, example: str, limit: int = NAME_MAX) -> str:
         raise Refusal(f"Give the {what}.", example=example)
     if len(cleaned) > limit:
         raise Refusal(f"That {what} is {len(cleaned)} characters; the limit is {limit}.", example=example)
-    return cleaned
+    return refuse_patient_identifiers(cleaned, what)
 
 
 def _shorten(text: str, limit: int = 40) -> str:

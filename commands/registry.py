@@ -25,6 +25,7 @@ class Family:
     summary: str                # one line, also the slash command's description in the manifest
     usage_hint: str             # shown by Slack while typing
     example: str = ""           # the family's one working example for /cluster help
+    default: str = "help"       # the subcommand run when the command comes with no text
     subcommands: list[Subcommand] = field(default_factory=list)
 
     def find(self, words: list[str]) -> tuple[Subcommand | None, int]:
@@ -41,6 +42,28 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {}
+BUTTONS: dict[str, Handler] = {}  # action name -> (ctx, value) -> Reply
+FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
+
+
+def button(action: str) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a button's action name (e.g. "topic.agree")."""
+
+    def plug(handler: Handler) -> Handler:
+        BUTTONS[action] = handler
+        return handler
+
+    return plug
+
+
+def form(name: str) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a submitted form."""
+
+    def plug(handler: Handler) -> Handler:
+        FORMS[name] = handler
+        return handler
+
+    return plug
 
 
 def family(command: str, summary: str, usage_hint: str, example: str = "") -> Family:
@@ -61,9 +84,10 @@ def subcommand(fam: Family, usage: str, example: str, summary: str, **options) -
 
 
 def _literal_prefix(usage: str) -> int:
+    """How many words people type as they are: lowercase words, up to the first placeholder or id."""
     count = 0
     for word in usage.split():
-        if word.startswith(("<", "[", "@")):
+        if not (word.isalpha() and word.islower()):
             break
         count += 1
     return count

@@ -42,11 +42,59 @@ class Tone(StrEnum):
     PROBLEM = "problem"
 
 
+@dataclass(frozen=True)
+class Button:
+    """A button under a reply. `action` names a handler in the registry; `value` is its argument."""
+
+    label: str
+    action: str
+    value: str = ""
+    style: str | None = None  # "primary" or "danger"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: str = "text"            # "text", "long_text" or "choice"
+    optional: bool = False
+    max_length: int | None = None
+    initial: str = ""
+    choices: tuple[Choice, ...] = ()
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form to fill in (Slack: a modal). Submitted values come back to the handler named `name`,
+    with `context` (e.g. which topic is being edited) unchanged."""
+
+    name: str
+    title: str
+    submit: str
+    fields: tuple[FormField, ...]
+    context: dict = field(default_factory=dict)
+
+
 @dataclass
 class Reply:
     lines: list[Line] = field(default_factory=list)
     audience: Audience = Audience.PERSON
     tone: Tone = Tone.INFO
+    buttons: list[Button] = field(default_factory=list)
+    form: Form | None = None                                 # open this form for the person
+    field_errors: dict[str, str] = field(default_factory=dict)  # a form submission to correct
+
+    @property
+    def is_silent(self) -> bool:
+        """Nothing to tell anyone (e.g. a repeated form submission that was already handled)."""
+        return not (self.lines or self.form or self.field_errors)
 
     @classmethod
     def announce(cls, *lines: Line) -> "Reply":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached; the caller should tell people to try again shortly."""
+
+
+class Conflict(Exception):
+    """A unique constraint stopped a write: another request did the same thing at the same moment."""
 
 
 def normalise_url(url: str) -> str:
@@ -108,6 +112,8 @@ class Database:
                     raise
         except (OperationalError, InterfaceError) as error:
             raise DatabaseUnavailable(str(error.orig)) from error
+        except IntegrityError as error:
+            raise Conflict(str(error.orig)) from error
 
     def dispose(self) -> None:
         self.engine.dispose()

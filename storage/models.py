@@ -76,3 +76,87 @@ class ShortIdCounter(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
     prefix: str = Field(max_length=4, primary_key=True)
     last: int = Field(default=0)
+
+
+TOPIC_TITLE_MAX = 150
+TOPIC_TEXT_MAX = 2000  # why it matters, aim, measure, notes, reasons
+
+
+class TopicStatus(StrEnum):
+    PROPOSED = "proposed"
+    AGREED = "agreed"
+    ACTIVE = "active"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class TopicSource(StrEnum):
+    """Where the work came from: the cluster itself or a request from outside."""
+
+    PRACTICES = "practices"
+    BOARD = "board"
+    HSCP = "hscp"
+    NATIONAL = "national"
+    OTHER = "other"
+
+
+class TopicBase(SQLModel):
+    title: str = Field(max_length=TOPIC_TITLE_MAX)
+    why: str = Field(default="", max_length=TOPIC_TEXT_MAX)
+    aim: str = Field(default="", max_length=TOPIC_TEXT_MAX)
+    measure: str = Field(default="", max_length=TOPIC_TEXT_MAX)
+    source: str = Field(default=TopicSource.PRACTICES, max_length=16)
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+
+
+class Topic(TopicBase, table=True):
+    """A QI topic, moving through the Model-for-Improvement lifecycle."""
+
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "short_id", name="uq_topic_short_id"),
+        UniqueConstraint("cluster_id", "submission_key", name="uq_topic_submission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)
+    status: str = Field(default=TopicStatus.PROPOSED, max_length=16)
+    proposed_by: str = Field(max_length=32)
+    # The form submission that created it (Slack's view id), so a double submit creates one topic.
+    submission_key: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+
+
+class TopicMove(SQLModel, table=True):
+    """One step in a topic's history: who moved it, when, from and to (and why, when dropped)."""
+
+    __tablename__ = "topic_move"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    by: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    reason: str = Field(default="", max_length=TOPIC_TEXT_MAX)
+    at: datetime = _created_at()
+
+
+class PdsaStep(StrEnum):
+    PLAN = "plan"
+    DO = "do"
+    STUDY = "study"
+    ACT = "act"
+
+
+class TopicNote(SQLModel, table=True):
+    """A dated progress note, optionally one step of a PDSA cycle."""
+
+    __tablename__ = "topic_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    by: str = Field(max_length=32)
+    step: str | None = Field(default=None, max_length=8)
+    text: str = Field(max_length=TOPIC_TEXT_MAX)
+    at: datetime = _created_at()

@@ -27,6 +27,7 @@ class SlackStandIn:
         self.calls: list[Call] = []
         self.failures: dict[str, str] = {}
         self.uploads: dict[str, bytes] = {}
+        self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
         self._lock = threading.Lock()
         self._counter = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -58,6 +59,10 @@ class SlackStandIn:
     def answer(self, method: str, args: dict) -> dict:
         if method in self.failures:
             return {"ok": False, "error": self.failures[method]}
+        if method == "apps.connections.open":
+            if self.socket_url is None:
+                return {"ok": False, "error": "no_socket_url_set_on_standin"}
+            return {"ok": True, "url": self.socket_url}
         if method == "auth.test":
             return {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "clusterbot",
                     "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}

@@ -1,5 +1,6 @@
 """A TCP relay that tests can cut and restore, to play a database outage on a real server."""
 
+import contextlib
 import socket
 import threading
 
@@ -19,10 +20,8 @@ class TcpProxy:
         self.up = False
         with self._lock:
             for sock in self._open:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._open.clear()
 
@@ -61,7 +60,5 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.close()
-                except OSError:
-                    pass

@@ -6,14 +6,17 @@ from hypothesis import strategies as st
 
 from commands.errors import Refusal
 from commands.guard import (
-    find_patient_identifiers, passes_modulus_10, passes_modulus_11, refuse_patient_identifiers,
+    find_patient_identifiers,
+    passes_modulus_10,
+    passes_modulus_11,
+    refuse_patient_identifiers,
 )
 
 nine_digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
 
 
 def with_mod11_check(first9: str) -> str | None:
-    total = sum(int(d) * w for d, w in zip(first9, range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(first9, range(10, 1, -1), strict=True))
     check = (11 - total % 11) % 11
     return None if check == 10 else first9 + str(check)
 

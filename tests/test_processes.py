@@ -47,7 +47,8 @@ def test_console_runs_a_piped_script_with_no_slack_settings(tmp_path):
     result = run_bot(["console", "--user", "alice", "--channel", "C1"], tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "@alice made this channel the cluster Riverside Cluster and is its first lead.   [posted to the channel]" in out
+    assert "@alice made this channel the cluster Riverside Cluster and is its first lead.   [posted to the channel]" \
+        in out
     assert "@bob joined Hillview Surgery (80456).   [posted to the channel]" in out
     assert "! Only the cluster's leads can use /cluster practice add. Ask a lead: @alice." in out
     assert "! “123” isn't a practice code: it should be exactly 5 digits." in out
@@ -65,7 +66,8 @@ def test_console_runs_a_piped_script_with_no_slack_settings(tmp_path):
     (["http"], {}, "SLACK_BOT_TOKEN is not set"),
     (["http"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
     (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN is not set"),
-    (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-wrong"}, "SLACK_APP_TOKEN should start with xapp-"),
+    (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-wrong"},
+     "SLACK_APP_TOKEN should start with xapp-"),
     (["http"], {"SLACK_BOT_TOKEN": "token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN should start with xoxb-"),
     (["console"], {"DATABASE_URL": "mysql://db/cluster"}, "DATABASE_URL is not a database URL this bot can use"),
     (["console"], {"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),

@@ -1,6 +1,6 @@
 """Replies as Block Kit. Free text is escaped, so names never ping, link or inject markup."""
 
-from commands.results import Audience, Code, Person, Reply, Segment, Strong, Tone
+from commands.results import Audience, Button, Code, Person, Reply, Segment, Strong, Tone
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
 
@@ -38,14 +38,25 @@ def blocks(reply: Reply) -> list[dict]:
         current = f"{current}\n{text}" if current else text[:SECTION_LIMIT]
     if current:
         sections.append(current)
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
+    rendered = [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
+    if reply.buttons:
+        rendered.append({"type": "actions", "elements": [_button(b) for b in reply.buttons]})
+    return rendered
+
+
+def _button(button: Button) -> dict:
+    element = {"type": "button", "text": {"type": "plain_text", "text": button.label[:75]},
+               "action_id": button.action, "value": button.value}
+    if button.style:
+        element["style"] = button.style
+    return element
+
+
+def message(reply: Reply) -> dict:
+    """Fallback text (for notifications) and blocks."""
+    return {"text": "\n".join(reply_lines(reply))[:SECTION_LIMIT], "blocks": blocks(reply)}
 
 
 def reply_payload(reply: Reply) -> dict:
-    """Arguments for ack() or a response_url post: visibility, fallback text and blocks."""
-    text = "\n".join(reply_lines(reply))
-    return {
-        "response_type": "in_channel" if reply.audience == Audience.CHANNEL else "ephemeral",
-        "text": text[:SECTION_LIMIT],
-        "blocks": blocks(reply),
-    }
+    """Arguments for ack() or respond(): visibility, fallback text and blocks."""
+    return {"response_type": "in_channel" if reply.audience == Audience.CHANNEL else "ephemeral", **message(reply)}

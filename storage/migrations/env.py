@@ -1,9 +1,9 @@
 """Alembic environment: always run with a connection handed in by storage.db.Database.migrate."""
 
 from alembic import context
+from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from sqlmodel import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(

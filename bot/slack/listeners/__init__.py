@@ -2,9 +2,10 @@
 
 from slack_bolt import App
 
-from bot.slack.listeners import commands
+from bot.slack.listeners import commands, interactions
 from commands import Clusterbot
 
 
 def register(app: App, product: Clusterbot) -> None:
     commands.register(app, product)
+    interactions.register(app, product)

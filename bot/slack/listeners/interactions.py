@@ -1,0 +1,68 @@
+"""Buttons (block_actions) and form submissions (view_submission), for every command family."""
+
+import re
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.slack.deliver import post_reply
+from bot.slack.listeners.payloads import MalformedPayload, required
+from bot.slack.render import reply_payload
+from bot.slack.views import modal, origin, submitted_values
+from commands import Clusterbot
+from commands.context import Caller
+from commands.results import Reply
+
+ANY = re.compile(r".+")
+
+
+def _caller(body: dict, channel_id: str) -> Caller:
+    user = body.get("user") or {}
+    (user_id,) = required(user, "id")
+    team_id = (body.get("team") or {}).get("id") or user.get("team_id")
+    if not team_id or not channel_id:
+        raise MalformedPayload("missing team or channel")
+    return Caller(user_id=user_id, channel_id=channel_id, team_id=team_id,
+                  enterprise_id=(body.get("enterprise") or {}).get("id"))
+
+
+def open_or_respond(reply: Reply, *, client: WebClient, trigger_id: str | None, channel: str, respond) -> None:
+    """A reply that opens a form opens it; anything else goes back the way the request came."""
+    if reply.form and trigger_id:
+        client.views_open(trigger_id=trigger_id, view=modal(reply.form, channel))
+    elif not reply.is_silent:
+        respond(**reply_payload(reply))
+
+
+def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
+                  product: Clusterbot) -> None:
+    ack()
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    caller = _caller(body, channel)
+    reply = product.press(action.get("action_id", ""), action.get("value", ""), caller)
+    open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=channel,
+                    respond=lambda **payload: respond(replace_original=False, **payload))
+
+
+def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, product: Clusterbot) -> None:
+    """Committed before the ack; field problems are shown on the fields and the modal stays open."""
+    channel, context = origin(view)
+    caller = _caller(body, channel)
+    reply = product.submit(view.get("callback_id", ""), submitted_values(view), context, caller,
+                           submission_key=view.get("id"))
+    if reply.field_errors:
+        ack(response_action="errors", errors=reply.field_errors)
+        return
+    ack()
+    post_reply(client, reply, channel=channel, user=caller.user_id)
+
+
+def register(app: App, product: Clusterbot) -> None:
+    def on_button(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
+        handle_button(ack=ack, body=body, action=action, respond=respond, client=client, product=product)
+
+    def on_submission(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        handle_submission(ack=ack, body=body, view=view, client=client, product=product)
+
+    app.action(ANY)(on_button)
+    app.view(ANY)(on_submission)

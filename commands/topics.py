@@ -1,0 +1,367 @@
+"""/topic: propose QI topics, shape them, and move them through the improvement lifecycle.
+
+proposed → agreed → active → done, and dropped (with a reason) from anywhere. Leads move
+topics, back as well as forward; a proposer may edit their own topic while it is proposed.
+"""
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from commands import parsing
+from commands.context import Context
+from commands.errors import Refusal
+from commands.guard import refuse_patient_identifiers
+from commands.registry import FAMILIES, button, form, subcommand
+from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
+from storage import clusters as cluster_store
+from storage import topics as store
+from storage.models import (
+    TOPIC_TEXT_MAX,
+    TOPIC_TITLE_MAX,
+    PdsaStep,
+    Practice,
+    Topic,
+    TopicBase,
+    TopicSource,
+    TopicStatus,
+)
+
+TOPIC = FAMILIES["/topic"]
+TOPIC.example = "/topic propose Asthma reviews after discharge -- 1 in 3 missed last year"
+TOPIC.default = "form"
+
+PROPOSE_EXAMPLE = "/topic propose Asthma reviews after discharge -- 1 in 3 missed last year"
+STATUSES = [s.value for s in TopicStatus]
+OPEN = [TopicStatus.PROPOSED, TopicStatus.AGREED, TopicStatus.ACTIVE]
+SOURCE_LABELS = {
+    TopicSource.PRACTICES: "Our practices",
+    TopicSource.BOARD: "Health Board",
+    TopicSource.HSCP: "HSCP",
+    TopicSource.NATIONAL: "National programme",
+    TopicSource.OTHER: "Other",
+}
+TOPIC_ID = re.compile(r"^[Tt](\d{1,9})$")
+STEP = re.compile(r"^(plan|do|study|act)\s*:\s*", re.IGNORECASE)
+NO_PRACTICE = "none"
+
+
+# --- reading what people type -------------------------------------------------------------
+
+def _topic(ctx: Context, token: str, example: str) -> Topic:
+    """The topic a typed id names, in this cluster only: another cluster's T3 is simply unknown."""
+    found = TOPIC_ID.match(token or "")
+    if not found:
+        what = f"“{token}” isn't a topic id" if token else "Say which topic"
+        raise Refusal(f"{what}: topics have ids like T3 (see /topic list).", example=example)
+    short_id = f"T{int(found.group(1))}"
+    topic = store.find_topic(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
+    if topic is None:
+        raise Refusal(f"There's no topic {short_id} in this cluster.", example="/topic list")
+    return topic
+
+
+def _status(token: str, example: str) -> TopicStatus:
+    if token.lower() not in STATUSES:
+        what = f"“{token}” isn't a topic status" if token else "Say which status"
+        raise Refusal(f"{what}. Use one of: {', '.join(STATUSES)}.", example=example)
+    return TopicStatus(token.lower())
+
+
+def _text(value: str, what: str, limit: int, field: str | None = None) -> str:
+    cleaned = value.strip()
+    if len(cleaned) > limit:
+        raise Refusal(f"The {what} is {len(cleaned)} characters; the limit is {limit}.", field=field,
+                      example=None if field else PROPOSE_EXAMPLE)
+    try:
+        return refuse_patient_identifiers(cleaned, what)
+    except Refusal as refusal:
+        refusal.field = field
+        raise
+
+
+def _title(value: str, field: str | None = None) -> str:
+    title = " ".join(value.split())
+    if not title:
+        raise Refusal("Give the topic a title.", field=field, example=None if field else PROPOSE_EXAMPLE)
+    return _text(title, "title", TOPIC_TITLE_MAX, field)
+
+
+# --- showing topics ------------------------------------------------------------------------
+
+def _when(ctx: Context, moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(ctx.time_zone)).strftime("%-d %b %Y %H:%M")
+
+
+def _practice(ctx: Context, practice_id: int | None) -> Practice | None:
+    return ctx.session.get(Practice, practice_id) if practice_id else None
+
+
+def _summary(ctx: Context, topic: Topic) -> Line:
+    practice = _practice(ctx, topic.practice_id)
+    return line("• ", Code(topic.short_id), " ", topic.title, " — ", SOURCE_LABELS[topic.source],
+                *((" · ", practice.name) if practice else ()))
+
+
+def _card(ctx: Context, topic: Topic, heading: Line | None = None) -> list[Line]:
+    practice = _practice(ctx, topic.practice_id)
+    lines = [heading] if heading else []
+    lines += [
+        line(Strong(f"{topic.short_id} · {topic.title}")),
+        line(f"Status: {topic.status} · Source: {SOURCE_LABELS[topic.source]}",
+             *((" · Practice: ", practice.name, " (", Code(practice.code), ")") if practice else ()),
+             " · Proposed by ", Person(topic.proposed_by)),
+    ]
+    for label, value in (("Why it matters", topic.why), ("Aim", topic.aim), ("Measure", topic.measure)):
+        if value:
+            lines.append(line(Strong(label + ":"), " ", value))
+    return lines
+
+
+def _buttons(ctx: Context, topic: Topic) -> list[Button]:
+    buttons = [Button("Show", "topic.show", topic.short_id)]
+    if _may_edit(ctx, topic):
+        buttons.append(Button("Edit", "topic.edit", topic.short_id))
+    if topic.status == TopicStatus.PROPOSED:
+        buttons += [Button("Agree (leads)", "topic.agree", topic.short_id, "primary"),
+                    Button("Drop (leads)", "topic.drop", topic.short_id, "danger")]
+    return buttons
+
+
+def _may_edit(ctx: Context, topic: Topic) -> bool:
+    return ctx.is_lead or (topic.proposed_by == ctx.caller.user_id and topic.status == TopicStatus.PROPOSED)
+
+
+# --- the form ------------------------------------------------------------------------------
+
+def topic_form(ctx: Context, topic: Topic | None = None) -> Form:
+    """Propose (no topic) or edit (a topic) — the same fields, prefilled when editing."""
+    practices = cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster())
+    own = _practice(ctx, ctx.member.practice_id if ctx.member else None)
+    current = _practice(ctx, topic.practice_id) if topic else own
+    fields = [
+        FormField("title", "Title", max_length=TOPIC_TITLE_MAX, initial=topic.title if topic else ""),
+        FormField("why", "Why it matters", "long_text", optional=True, max_length=TOPIC_TEXT_MAX,
+                  initial=topic.why if topic else ""),
+        FormField("aim", "Aim: what are we trying to accomplish, by how much, by when?", "long_text",
+                  optional=True, max_length=TOPIC_TEXT_MAX, initial=topic.aim if topic else "",
+                  hint="e.g. 90% of patients discharged after an asthma admission reviewed within 2 weeks by June"),
+        FormField("measure", "How will we know it's an improvement? (a measure)", "long_text", optional=True,
+                  max_length=TOPIC_TEXT_MAX, initial=topic.measure if topic else ""),
+        FormField("source", "Where did the idea come from?", "choice",
+                  initial=topic.source if topic else TopicSource.PRACTICES,
+                  choices=tuple(Choice(k, v) for k, v in SOURCE_LABELS.items())),
+    ]
+    if practices:
+        fields.append(FormField(
+            "practice", "Proposing practice", "choice", initial=current.code if current else NO_PRACTICE,
+            choices=(Choice(NO_PRACTICE, "No practice"),
+                     *(Choice(p.code, f"{p.name} ({p.code})") for p in practices)),
+        ))
+    if topic:
+        return Form("topic.form", f"Edit {topic.short_id}", "Save", tuple(fields), {"topic": topic.short_id})
+    return Form("topic.form", "Propose a QI topic", "Propose", tuple(fields))
+
+
+def _topic_from_form(ctx: Context, values: dict[str, str]) -> TopicBase:
+    source = values.get("source") or TopicSource.PRACTICES
+    if source not in SOURCE_LABELS:
+        raise Refusal("Choose where the idea came from.", field="source")
+    code = values.get("practice") or NO_PRACTICE
+    practice = None
+    if code != NO_PRACTICE:
+        practice = cluster_store.find_practice(session=ctx.session, cluster=ctx.cluster, code=code)
+        if practice is None:
+            raise Refusal("That practice has been removed; choose another.", field="practice")
+    return TopicBase(
+        title=_title(values.get("title") or "", "title"),
+        why=_text(values.get("why") or "", "why it matters", TOPIC_TEXT_MAX, "why"),
+        aim=_text(values.get("aim") or "", "aim", TOPIC_TEXT_MAX, "aim"),
+        measure=_text(values.get("measure") or "", "measure", TOPIC_TEXT_MAX, "measure"),
+        source=source,
+        practice_id=practice.id if practice else None,
+    )
+
+
+@form("topic.form")
+def submit_topic(ctx: Context, values: dict[str, str], context: dict) -> Reply:
+    cluster = ctx.require_cluster()
+    if context.get("topic"):
+        return _save_edit(ctx, _topic(ctx, context["topic"], "/topic show T3"), values)
+    if ctx.submission_key and store.find_submitted_topic(session=ctx.session, cluster=cluster,
+                                                          submission_key=ctx.submission_key):
+        return Reply()  # the same form submitted twice: the first one did the work
+    topic = store.create_topic(session=ctx.session, cluster=cluster, data=_topic_from_form(ctx, values),
+                               proposed_by=ctx.caller.user_id, submission_key=ctx.submission_key)
+    return _announce_new(ctx, topic)
+
+
+def _save_edit(ctx: Context, topic: Topic, values: dict[str, str]) -> Reply:
+    if not _may_edit(ctx, topic):
+        raise Refusal(_edit_refusal(topic), field="title")
+    store.update_topic(session=ctx.session, topic=topic, data=_topic_from_form(ctx, values))
+    return Reply.announce(*_card(ctx, topic, line(Person(ctx.caller.user_id), " updated ", Code(topic.short_id), ":")))
+
+
+def _edit_refusal(topic: Topic) -> str:
+    if topic.status != TopicStatus.PROPOSED:
+        return f"{topic.short_id} is {topic.status}: only leads can edit it now."
+    return f"Only whoever proposed {topic.short_id}, or a lead, can edit it."
+
+
+def _announce_new(ctx: Context, topic: Topic) -> Reply:
+    reply = Reply.announce(*_card(ctx, topic, line(Person(ctx.caller.user_id), " proposed a QI topic:")))
+    reply.buttons = _buttons(ctx, topic)
+    return reply
+
+
+# --- typed commands ------------------------------------------------------------------------
+
+@subcommand(TOPIC, "form", "/topic", "open the form to propose a topic (also /topic alone)")
+def open_form(ctx: Context, rest: str) -> Reply:
+    return Reply(lines=[line("Proposing takes a form in Slack. Here, type it instead: ", Code(PROPOSE_EXAMPLE))],
+                 form=topic_form(ctx))
+
+
+@subcommand(TOPIC, "propose <title> [-- <why it matters>]", PROPOSE_EXAMPLE, "propose a QI topic")
+def propose(ctx: Context, rest: str) -> Reply:
+    title, _, why = rest.partition("--")
+    own = ctx.member.practice_id if ctx.member else None
+    data = TopicBase(title=_title(title), why=_text(why, "description", TOPIC_TEXT_MAX), practice_id=own)
+    topic = store.create_topic(session=ctx.session, cluster=ctx.cluster, data=data, proposed_by=ctx.caller.user_id)
+    return _announce_new(ctx, topic)
+
+
+@subcommand(TOPIC, "list [proposed|agreed|active|done|dropped|all]", "/topic list agreed",
+            "topics grouped by status (open ones unless you say)")
+def list_topics(ctx: Context, rest: str) -> Reply:
+    word = parsing.split_first(rest)[0].lower()
+    statuses = OPEN if not word else STATUSES if word == "all" else [_status(word, "/topic list agreed")]
+    topics = store.list_topics(session=ctx.session, cluster=ctx.cluster, statuses=statuses)
+    if not topics:
+        which = word or "open"
+        return Reply.tell(line(f"No {which} topics. Propose one: ", Code(PROPOSE_EXAMPLE)))
+    lines = [line(Strong(f"Topics in {ctx.cluster.name}"))]
+    for status in statuses:
+        group = [t for t in topics if t.status == status]
+        if group:
+            lines.append(line(Strong(f"{status.capitalize()} ({len(group)})")))
+            lines.extend(_summary(ctx, t) for t in group)
+    return Reply.tell(*lines)
+
+
+@subcommand(TOPIC, "show T3", "/topic show T3", "a topic's card: fields, history and notes")
+def show(ctx: Context, rest: str) -> Reply:
+    return _show(ctx, _topic(ctx, parsing.split_first(rest)[0], "/topic show T3"))
+
+
+@button("topic.show")
+def show_button(ctx: Context, value: str) -> Reply:
+    return _show(ctx, _topic(ctx, value, "/topic show T3"))
+
+
+def _show(ctx: Context, topic: Topic) -> Reply:
+    lines = _card(ctx, topic)
+    lines.append(line(Strong("History")))
+    for move in store.topic_moves(session=ctx.session, topic=topic):
+        change = "proposed it" if move.from_status is None else f"moved it from {move.from_status} to {move.to_status}"
+        lines.append(line(f"• {_when(ctx, move.at)} ", Person(move.by), f" {change}",
+                          *((": ", move.reason) if move.reason else ())))
+    notes = store.topic_notes(session=ctx.session, topic=topic)
+    if notes:
+        lines.append(line(Strong("Notes")))
+    for note in notes:
+        step = f"[{note.step.upper()}] " if note.step else ""
+        lines.append(line(f"• {_when(ctx, note.at)} ", Person(note.by), f": {step}", note.text))
+    reply = Reply.tell(*lines)
+    reply.buttons = [b for b in _buttons(ctx, topic) if b.action != "topic.show"]
+    return reply
+
+
+@subcommand(TOPIC, "edit T3", "/topic edit T3", "change a topic's fields (a form in Slack)")
+def edit(ctx: Context, rest: str) -> Reply:
+    return _edit(ctx, _topic(ctx, parsing.split_first(rest)[0], "/topic edit T3"))
+
+
+@button("topic.edit")
+def edit_button(ctx: Context, value: str) -> Reply:
+    return _edit(ctx, _topic(ctx, value, "/topic edit T3"))
+
+
+def _edit(ctx: Context, topic: Topic) -> Reply:
+    if not _may_edit(ctx, topic):
+        raise Refusal(_edit_refusal(topic), example=f"/topic show {topic.short_id}")
+    return Reply(lines=[line("Editing takes a form in Slack; here, add a note instead: ",
+                             Code(f"/topic note {topic.short_id} <text>"))], form=topic_form(ctx, topic))
+
+
+@subcommand(TOPIC, "move T3 <status> [reason]", "/topic move T3 agreed",
+            "move a topic on (or back); dropping needs a reason", leads_only=True)
+def move(ctx: Context, rest: str) -> Reply:
+    example = "/topic move T3 agreed"
+    token, rest = parsing.split_first(rest)
+    topic = _topic(ctx, token, example)
+    word, reason = parsing.split_first(rest)
+    return _move(ctx, topic, _status(word, example), reason)
+
+
+def _move(ctx: Context, topic: Topic, to: TopicStatus, reason: str = "") -> Reply:
+    if topic.status == to:
+        return Reply.tell(line(Code(topic.short_id), f" is already {to}."))
+    reason = _text(reason, "reason", TOPIC_TEXT_MAX)
+    if to == TopicStatus.DROPPED and not reason:
+        raise Refusal(f"Say why {topic.short_id} is dropped, so the cluster can see it later.",
+                      example=f"/topic move {topic.short_id} dropped Covered by the Health Board's programme")
+    before = topic.status
+    store.move_topic(session=ctx.session, topic=topic, to_status=to, by=ctx.caller.user_id, reason=reason)
+    return Reply.announce(line(Person(ctx.caller.user_id), " moved ", Code(topic.short_id), " ", topic.title,
+                               f" from {before} to ", Strong(to), *((": ", reason) if reason else ()), "."))
+
+
+@button("topic.agree")
+def agree_button(ctx: Context, value: str) -> Reply:
+    ctx.require_lead("/topic move")
+    return _move(ctx, _topic(ctx, value, "/topic move T3 agreed"), TopicStatus.AGREED)
+
+
+@button("topic.drop")
+def drop_button(ctx: Context, value: str) -> Reply:
+    ctx.require_lead("/topic move")
+    topic = _topic(ctx, value, "/topic move T3 dropped <reason>")
+    if topic.status == TopicStatus.DROPPED:
+        return Reply.tell(line(Code(topic.short_id), " is already dropped."))
+    reason = FormField("reason", f"Why is {topic.short_id} dropped?", "long_text", max_length=TOPIC_TEXT_MAX)
+    return Reply(lines=[line("Type it instead: ", Code(f"/topic move {topic.short_id} dropped <reason>"))],
+                 form=Form("topic.drop", f"Drop {topic.short_id}", "Drop", (reason,), {"topic": topic.short_id}))
+
+
+@form("topic.drop")
+def submit_drop(ctx: Context, values: dict[str, str], context: dict) -> Reply:
+    ctx.require_lead("/topic move")
+    topic = _topic(ctx, context.get("topic", ""), "/topic move T3 dropped <reason>")
+    reason = (values.get("reason") or "").strip()
+    if not reason:
+        raise Refusal("Say why it's dropped.", field="reason")
+    try:
+        return _move(ctx, topic, TopicStatus.DROPPED, reason)
+    except Refusal as refusal:
+        refusal.field = "reason"
+        raise
+
+
+@subcommand(TOPIC, "note T3 [plan:|do:|study:|act:] <text>", "/topic note T3 study: 7 of 10 reviewed in time",
+            "add a dated progress note, optionally a PDSA step")
+def note(ctx: Context, rest: str) -> Reply:
+    example = "/topic note T3 study: 7 of 10 reviewed in time"
+    token, text = parsing.split_first(rest)
+    topic = _topic(ctx, token, example)
+    step = STEP.match(text)
+    text = text[step.end():] if step else text
+    if not text.strip():
+        raise Refusal("Write the note after the topic id.", example=example)
+    saved = store.add_note(session=ctx.session, topic=topic, by=ctx.caller.user_id,
+                           text=_text(text, "note", TOPIC_TEXT_MAX),
+                           step=PdsaStep(step.group(1).lower()) if step else None)
+    label = f" ({saved.step.upper()} step)" if saved.step else ""
+    return Reply.announce(line(Person(ctx.caller.user_id), f" added a note{label} to ", Code(topic.short_id), " ",
+                               topic.title, ": ", saved.text))
