@@ -59,3 +59,52 @@ def dispatch_command(app: App, command: str, text: str = "", **kwargs) -> SlashR
     body = slash_body(command, text, **kwargs)
     response = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
     return SlashResponse(response.status, response.body)
+
+
+def dispatch_payload(app: App, payload: dict) -> SlashResponse:
+    """An interaction (button, form) as Slack posts it: form-encoded `payload=<json>`, signed."""
+    body = urlencode({"payload": json.dumps(payload)})
+    response = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+    return SlashResponse(response.status, response.body or "")
+
+
+def _who(user: str, team: str) -> dict:
+    return {"team": {"id": team, "domain": "example"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team}}
+
+
+def button_payload(action_id: str, value: str, *, user: str = "ULEAD", channel: str = "CCLUSTER",
+                   team: str = TEAM, response_url: str = "") -> dict:
+    return {
+        "type": "block_actions", **_who(user, team), "api_app_id": "A0001", "token": "deprecated",
+        "trigger_id": "2.3.trigger", "response_url": response_url,
+        "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": channel,
+                      "is_ephemeral": False},
+        "channel": {"id": channel, "name": "cluster"},
+        "message": {"type": "message", "ts": "1700000000.000100", "text": "card"},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                     "action_ts": "1700000001.000200", "text": {"type": "plain_text", "text": action_id}}],
+    }
+
+
+def fill(view: dict, **values: str) -> dict:
+    """Slack's view.state for a modal the bot opened: given values, else what the modal prefilled."""
+    state = {}
+    for block in view["blocks"]:
+        element, name = block["element"], block["block_id"]
+        if element["type"] == "static_select":
+            chosen = values.get(name, (element.get("initial_option") or {}).get("value"))
+            option = next((o for o in element["options"] if o["value"] == chosen), None)
+            state[name] = {"value": {"type": "static_select", "selected_option": option}}
+        else:
+            text = values.get(name, element.get("initial_value"))
+            state[name] = {"value": {"type": "plain_text_input", "value": text or None}}
+    return state
+
+
+def submission_payload(view: dict, *, user: str = "ULEAD", team: str = TEAM, view_id: str = "V0001", **values):
+    """A view_submission of `view` (as the bot sent it to views.open), filled with `values`."""
+    submitted = {**view, "id": view_id, "team_id": team, "state": {"values": fill(view, **values)},
+                 "hash": "1700000000.abc"}
+    return {"type": "view_submission", **_who(user, team), "api_app_id": "A0001", "token": "deprecated",
+            "trigger_id": "3.4.trigger", "view": submitted, "response_urls": []}

@@ -48,6 +48,10 @@ class SlackStandIn:
     def fail(self, method: str, error: str) -> None:
         self.failures[method] = error
 
+    @property
+    def response_url(self) -> str:
+        return self.url.replace("/api/", "/respond/T0001/1/abc")
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -97,6 +101,9 @@ class SlackStandIn:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/respond/"):  # a response_url: Slack answers a bare "ok"
+                    standin.calls.append(Call("response_url", _parse(body, "json"), None))
+                    return self._send(200, b"ok", "text/plain")
                 if self.path.startswith("/upload/"):
                     standin.uploads[self.path.rsplit("/", 1)[-1]] = body
                     return self._send(200, b"OK - uploaded", "text/plain")
