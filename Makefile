@@ -17,7 +17,7 @@ run: setup
 	$(BIN)/python -m bot console
 
 test: setup
-	scripts/with-postgres $(BIN)/python -m pytest
+	scripts/with-postgres $(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check bot commands storage tests bench
