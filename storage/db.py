@@ -3,7 +3,7 @@
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -62,6 +62,9 @@ class Database:
         self.engine = _make_engine(self.url)
         self._schema_ready = False
         self._lock = threading.Lock()
+        # SQLite allows one writer; queueing this process's threads on a lock is fairer and faster
+        # than SQLite's busy handler, which sleeps and retries (a long tail under load).
+        self._one_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
 
     def migrate(self) -> None:
         """Bring the schema up to date (Alembic). Safe to call from several processes at once."""
@@ -103,7 +106,7 @@ class Database:
         """A unit of work: committed if the block finishes, rolled back if it raises."""
         self.ensure_schema()
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with self._one_writer, Session(self.engine, expire_on_commit=False) as session:
                 try:
                     yield session
                     session.commit()

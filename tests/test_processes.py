@@ -162,3 +162,32 @@ def test_http_mode_end_to_end(tmp_path, slack_api):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+TOPIC_SCRIPT = """\
+/cluster setup Riverside Cluster
+/cluster practice add 80123 Riverside Medical Practice
+as bob /cluster join 80123
+/topic
+as bob /topic propose Asthma reviews after discharge -- 1 in 3 missed last year
+as bob /topic move T1 agreed
+/topic move T1 agreed
+/topic note T1 plan: audit 10 discharges in January
+/topic propose Review patient 0101011237
+/topic list
+/topic show T1
+"""
+
+
+def test_console_runs_the_topic_lifecycle(tmp_path):
+    result = run_bot(["console", "--user", "alice", "--channel", "C1"], tmp_path, TOPIC_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Proposing takes a form in Slack. Here, type it instead: /topic propose" in out
+    assert "@bob proposed a QI topic:   [posted to the channel]\nT1 · Asthma reviews after discharge" in out
+    assert "! Only the cluster's leads can use /topic move. Ask a lead: @alice." in out
+    assert "@alice moved T1 Asthma reviews after discharge from proposed to agreed." in out
+    assert "@alice added a note (PLAN step) to T1" in out
+    assert "! The title contains a number that looks like a CHI or NHS number." in out
+    assert "Agreed (1)\n• T1 Asthma reviews after discharge — Our practices · Riverside Medical Practice" in out
+    assert ": [PLAN] audit 10 discharges in January" in out
