@@ -31,6 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     console = modes.add_parser("console", help="the whole product locally, with no Slack")
     console.add_argument("--user", default=getpass.getuser(), help="act as this person (default: your login)")
     console.add_argument("--channel", default="console", help="act in this channel (default: console)")
+    modes.add_parser("scheduler", help="only the scheduler (closes polls, sends reminders), no server")
     modes.add_parser("migrate", help="bring the database schema up to date")
     manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
@@ -65,6 +66,15 @@ def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False
     return build_app(settings, product, socket_mode=socket_mode)
 
 
+def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
+    if settings.scheduler:
+        from bot.scheduler import start_in_background
+
+        start_in_background(product, app.client)
+    else:
+        log.info("scheduler off (SCHEDULER=off): run `python -m bot scheduler` somewhere")
+
+
 def run(args: argparse.Namespace) -> None:
     if args.mode == "manifest":
         from bot.slack.manifest import manifest_yaml
@@ -83,20 +93,28 @@ def run(args: argparse.Namespace) -> None:
         from bot.console import run_console
 
         run_console(product, user=args.user, channel=args.channel)
+    elif args.mode == "scheduler":
+        from bot.scheduler import run_alone
+
+        run_alone(product, slack_app(settings, product).client)
     elif args.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        SocketModeHandler(slack_app(settings, product, socket_mode=True), settings.app_token).start()
+        app = slack_app(settings, product, socket_mode=True)
+        _maybe_schedule(settings, product, app)
+        SocketModeHandler(app, settings.app_token).start()
     elif args.mode == "http":
         from bot.server import make_server
 
         host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+        app = slack_app(settings, product)
         try:
-            server = make_server(slack_app(settings, product), db, host, port, threads=args.threads)
+            server = make_server(app, db, host, port, threads=args.threads)
         except OSError as error:
             raise StartupError(f"Cannot listen on {host}:{port} ({error.strerror}): "
                                "choose another with --port or PORT") from None
         log.info("clusterbot listening on http://%s:%s (POST /slack/events, GET /healthz)", host, server.effective_port)
+        _maybe_schedule(settings, product, app)
         server.run()
 
 

@@ -32,12 +32,14 @@ class Settings:
     app_token: str | None = None
     host: str = "0.0.0.0"
     port: int = 3000
+    scheduler: bool = True
 
 
 # What each Slack mode needs, and where people find it.
 NEEDS = {
     "http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
     "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+    "scheduler": ("SLACK_BOT_TOKEN",),
 }
 WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page",
@@ -71,6 +73,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         app_token=get("SLACK_APP_TOKEN"),
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
+        scheduler=_switch(get("SCHEDULER") or "on"),
     )
 
 
@@ -100,6 +103,12 @@ def _api_url(value: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"SLACK_API_URL “{value}” is not an http(s) URL: leave it unset to use {SLACK_PUBLIC_API}")
     return value if value.endswith("/") else value + "/"
+
+
+def _switch(value: str) -> bool:
+    if value.lower() not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"SCHEDULER “{value}” should be on or off (off for extra web workers)")
+    return value.lower() in ("on", "true", "1", "yes")
 
 
 def _port(value: str) -> int:

@@ -1,21 +1,24 @@
 """The whole product with no Slack: one slash command per line, plain-text replies.
 
 Lines may start with `as <person>` to act as someone else, so one script can play a whole
-cluster. `@name` in a line is a mention of the person whose id is `name`.
+cluster. `@name` in a line is a mention of the person whose id is `name`. Before each line the
+scheduler's work is done (polls past their deadline close), as the scheduler would in Slack modes.
 """
 
+import itertools
 import re
 import sys
 from typing import TextIO
 
 from commands import Clusterbot
 from commands.context import Caller
-from commands.results import Audience, Reply, Tone, plain_text
+from commands.results import Audience, Direct, Post, Reply, Tone, Update, plain_text
 
 CONSOLE_TEAM = "T-CONSOLE"
 AT_NAME = re.compile(r"(?<![<\w])@([A-Za-z0-9._-]+)")
 ACT_AS = re.compile(r"^as\s+@?([A-Za-z0-9._-]+)\s+(.*)$", re.IGNORECASE)
 BANNER = "clusterbot console: type a slash command (try /cluster help), or 'quit'."
+_refs = itertools.count(1)
 
 
 def render(reply: Reply) -> str:
@@ -25,6 +28,22 @@ def render(reply: Reply) -> str:
     suffix = "   [posted to the channel]" if reply.audience == Audience.CHANNEL else "   [only you see this]"
     lines = text.splitlines() or [""]
     return "\n".join(lines[:1]) + suffix + "".join("\n" + ln for ln in lines[1:])
+
+
+def carry_out(product: Clusterbot, reply: Reply) -> list[str]:
+    """Effects as the console shows them: posts printed (and remembered), DMs printed, updates skipped
+    (the console cannot edit what it printed; /poll results shows the live state)."""
+    shown = []
+    for effect in reply.effects:
+        if isinstance(effect, Post):
+            if effect.key:
+                product.remember(effect.key, effect.channel, f"console-{next(_refs)}")
+            shown.append(render(effect.reply))
+        elif isinstance(effect, Direct):
+            shown.append(f"[direct message to @{effect.user_id}]\n{plain_text(effect.reply)}")
+        elif not isinstance(effect, Update):
+            raise TypeError(effect)
+    return shown
 
 
 def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
@@ -39,7 +58,11 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
     if not text.startswith("/"):
         return "! Type a slash command, e.g. /cluster help"
     command, _, rest = text.partition(" ")
-    return render(product.handle(command.lower(), AT_NAME.sub(r"<@\1>", rest), caller))
+    reply = product.handle(command.lower(), AT_NAME.sub(r"<@\1>", rest), caller)
+    shown = carry_out(product, reply)
+    if not reply.is_silent:
+        shown.insert(0, render(reply))
+    return "\n".join(shown)
 
 
 def run_console(product: Clusterbot, *, user: str, channel: str, stdin: TextIO = sys.stdin,
@@ -54,6 +77,8 @@ def run_console(product: Clusterbot, *, user: str, channel: str, stdin: TextIO =
         raw = stdin.readline()
         if not raw or raw.strip().lower() in ("quit", "exit"):
             break
+        for scheduled in carry_out(product, Reply.quiet(*product.tick())):
+            print(scheduled, file=stdout)
         out = run_line(product, raw, caller)
         if out is not None:
             if not interactive:

@@ -6,12 +6,13 @@ for forms; nothing here knows about Slack.
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from commands import cluster, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import cluster, polls, topics  # noqa: F401  (importing plugs the families into the registry)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
-from commands.registry import BUTTONS, FAMILIES, FORMS, Family
+from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Code, Reply, line, plain_text
 from storage import clusters as store
 from storage.db import Conflict, Database, DatabaseUnavailable
@@ -28,9 +29,11 @@ __all__ = ["Caller", "Clusterbot", "UNAVAILABLE"]
 class Clusterbot:
     """The whole product behind three calls. None of them raises: every failure is a Reply."""
 
-    def __init__(self, db: Database, time_zone: str = "Europe/London"):
+    def __init__(self, db: Database, time_zone: str = "Europe/London",
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.db = db
         self.time_zone = time_zone
+        self.clock = clock  # tests turn it; everything the product calls "now" comes from here
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
@@ -57,6 +60,43 @@ class Clusterbot:
         return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
                                   submission_key)
 
+    def remember(self, key: str, channel: str, ref: str) -> None:
+        """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
+        kind, _, item = key.partition(":")
+        with self.db.session() as session:
+            POSTED[kind][0](session, int(item), channel, ref)
+
+    def discard(self, key: str) -> None:
+        """The platform could not post `key`: forget what was created only to be posted."""
+        kind, _, item = key.partition(":")
+        with self.db.session() as session:
+            POSTED[kind][1](session, int(item))
+
+    def tick(self, now: datetime | None = None) -> list:
+        """The scheduler's heartbeat: do what has fallen due (close polls at their deadline …) and
+        return the messages to send. Each item is its own unit of work, claimed so that any number of
+        processes ticking at once do it exactly once."""
+        now = now or self.clock()
+        effects: list = []
+        for due, run in TICKS:
+            try:
+                with self.db.session() as session:
+                    items = due(session, now)
+            except DatabaseUnavailable:
+                log.warning("database unavailable at tick")
+                return effects
+            for item in items:
+                try:
+                    with self.db.session() as session:
+                        effects += run(self._context_for, session, item, now)
+                except Exception:
+                    log.exception("scheduled work on %s failed", item)
+        return effects
+
+    def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
+        time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone
+        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock)
+
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
                       submission_key: str | None = None) -> Reply:
         """One session: committed when `work` returns, rolled back whole when it refuses or fails.
@@ -66,7 +106,7 @@ class Clusterbot:
                 try:
                     with self.db.session() as session:
                         cluster_, member = self._whereabouts(session, caller)
-                        return work(Context(caller, session, cluster_, member, self.time_zone, submission_key))
+                        return work(self._context_for(session, cluster_, caller, member, submission_key))
                 except Conflict:
                     if attempt == 2:
                         raise

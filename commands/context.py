@@ -1,6 +1,8 @@
 """Who is asking, and where: everything a command knows about the platform."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
@@ -32,6 +34,10 @@ class Context:
     member: Member | None
     time_zone: str
     submission_key: str | None = None
+    clock: "Callable[[], datetime]" = field(default=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @property
     def is_lead(self) -> bool:

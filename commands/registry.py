@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from commands.results import Reply
 
-Handler = Callable[..., Reply]  # (ctx: Context, rest: str) -> Reply
+Handler = Callable[..., Reply]
+QUOTE_MARKS = ('"', "“", "”", "„")  # (ctx: Context, rest: str) -> Reply
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,12 @@ class Family:
         """The subcommand whose words start `words` (longest match first), and how many it took."""
         lowered = [w.lower() for w in words]
         for sub in sorted(self.subcommands, key=lambda s: -len(s.words)):
-            if tuple(lowered[: len(sub.words)]) == sub.words:
+            if sub.words and tuple(lowered[: len(sub.words)]) == sub.words:
                 return sub, len(sub.words)
+        # A subcommand whose usage starts with a quoted phrase takes text that starts with a quote.
+        quoted = [s for s in self.subcommands if not s.words]
+        if quoted and words and words[0][:1] in QUOTE_MARKS:
+            return quoted[0], 0
         return None, 0
 
     @property
@@ -44,6 +49,11 @@ class Family:
 FAMILIES: dict[str, Family] = {}
 BUTTONS: dict[str, Handler] = {}  # action name -> (ctx, value) -> Reply
 FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
+# Things posted as messages the product keeps a reference to, by key prefix ("poll"):
+# (session, id, channel, ref) -> None to remember the post, (session, id) -> None to discard it.
+POSTED: dict[str, tuple[Callable[..., None], Callable[..., None]]] = {}
+# Work the scheduler does on each tick: (session, now) -> list of effects.
+TICKS: list[Callable[..., list]] = []
 
 
 def button(action: str) -> Callable[[Handler], Handler]:

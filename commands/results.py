@@ -82,6 +82,33 @@ class Form:
     context: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Post:
+    """Post `reply` to `channel` as a message the product keeps a reference to (e.g. a poll, so
+    votes can update it). The adapter reports the reference back with Clusterbot.remember(key, …)."""
+
+    key: str | None  # "poll:12"; None for a message nobody needs to find again
+    channel: str
+    reply: "Reply"
+
+
+@dataclass(frozen=True)
+class Update:
+    """Replace a message posted earlier (found by the reference the adapter gave) with `reply`."""
+
+    channel: str
+    ref: str
+    reply: "Reply"
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A direct message to one person."""
+
+    user_id: str
+    reply: "Reply"
+
+
 @dataclass
 class Reply:
     lines: list[Line] = field(default_factory=list)
@@ -90,11 +117,17 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     form: Form | None = None                                 # open this form for the person
     field_errors: dict[str, str] = field(default_factory=dict)  # a form submission to correct
+    effects: list["Post | Update | Direct"] = field(default_factory=list)  # other messages to send
 
     @property
     def is_silent(self) -> bool:
         """Nothing to tell anyone (e.g. a repeated form submission that was already handled)."""
         return not (self.lines or self.form or self.field_errors)
+
+    @classmethod
+    def quiet(cls, *effects: "Post | Update | Direct") -> "Reply":
+        """Nothing to say to the person; the effects say it."""
+        return cls(effects=list(effects))
 
     @classmethod
     def announce(cls, *lines: Line) -> "Reply":

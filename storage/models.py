@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -160,3 +160,50 @@ class TopicNote(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=8)
     text: str = Field(max_length=TOPIC_TEXT_MAX)
     at: datetime = _created_at()
+
+
+POLL_QUESTION_MAX = 300
+POLL_OPTION_MAX = 150
+POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 10
+
+
+class Poll(SQLModel, table=True):
+    """A poll on cluster priorities: one ballot per practice unless per_practice is off."""
+
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "short_id", name="uq_poll_short_id"),
+        UniqueConstraint("cluster_id", "submission_key", name="uq_poll_submission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)
+    question: str = Field(max_length=POLL_QUESTION_MAX)
+    options: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    per_practice: bool = True
+    anonymous: bool = False
+    hidden: bool = False  # results shown only once closed
+    pick: int = 1         # how many options a ballot may choose
+    closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _created_at()
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    closed_by: str | None = Field(default=None, max_length=32)  # a user id, or "deadline"
+    # Where the platform posted the poll (Slack: channel and message ts), so votes can update it.
+    posted_channel: str | None = Field(default=None, max_length=32)
+    posted_ref: str | None = Field(default=None, max_length=64)
+    submission_key: str | None = Field(default=None, max_length=64)
+
+
+class Ballot(SQLModel, table=True):
+    """One voter's ballot: a practice's (per-practice polls) or a person's. The latest choice wins."""
+
+    __table_args__ = (UniqueConstraint("poll_id", "voter_key", name="uq_ballot_voter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    voter_key: str = Field(max_length=48)  # "practice:<id>" or "person:<user id>"
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+    cast_by: str = Field(default="", max_length=32)  # left empty on anonymous polls
+    choices: str = Field(default="", max_length=64)  # option numbers, "1" or "1,3"
+    cast_at: datetime = _created_at()

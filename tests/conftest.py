@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.slack import build_app
 from commands import Clusterbot
 from storage.db import Database
+from tests.clock import Clock
 from tests.slack_requests import SIGNING_SECRET
 from tests.slack_standin import SlackStandIn
 
@@ -63,8 +64,13 @@ def settings(db, slack_api) -> Settings:
 
 
 @pytest.fixture
-def product(db) -> Clusterbot:
-    return Clusterbot(db, "Europe/London")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def product(db, clock) -> Clusterbot:
+    return Clusterbot(db, "Europe/London", clock=clock)
 
 
 @pytest.fixture

@@ -3,6 +3,12 @@
 from commands.results import Audience, Button, Code, Person, Reply, Segment, Strong, Tone
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
+ACTIONS_LIMIT = 25    # Slack's limit on elements in one actions block
+ACTION_SUFFIX = "|"   # action_id = "<action>|<index>"
+
+
+def action_name(action_id: str) -> str:
+    return action_id.split(ACTION_SUFFIX, 1)[0]
 
 
 def escape(text: str) -> str:
@@ -40,13 +46,16 @@ def blocks(reply: Reply) -> list[dict]:
         sections.append(current)
     rendered = [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
     if reply.buttons:
-        rendered.append({"type": "actions", "elements": [_button(b) for b in reply.buttons]})
+        for start in range(0, len(reply.buttons), ACTIONS_LIMIT):
+            chunk = enumerate(reply.buttons[start:start + ACTIONS_LIMIT], start=start)
+            rendered.append({"type": "actions", "elements": [_button(b, i) for i, b in chunk]})
     return rendered
 
 
-def _button(button: Button) -> dict:
-    element = {"type": "button", "text": {"type": "plain_text", "text": button.label[:75]},
-               "action_id": button.action, "value": button.value}
+def _button(button: Button, index: int) -> dict:
+    # action_ids must be unique within a message, and several buttons may share an action (poll.vote).
+    element = {"type": "button", "text": {"type": "plain_text", "text": button.label[:75], "emoji": True},
+               "action_id": f"{button.action}{ACTION_SUFFIX}{index}", "value": button.value}
     if button.style:
         element["style"] = button.style
     return element

@@ -22,6 +22,11 @@ def _option(choice: Choice) -> dict:
 
 
 def _element(field: FormField) -> dict:
+    if field.kind in ("date", "time"):
+        element = {"type": "datepicker" if field.kind == "date" else "timepicker", "action_id": VALUE}
+        if field.initial:
+            element["initial_date" if field.kind == "date" else "initial_time"] = field.initial
+        return element
     if field.kind == "choice":
         element = {"type": "static_select", "action_id": VALUE, "options": [_option(c) for c in field.choices]}
         initial = [c for c in field.choices if c.value == field.initial]
@@ -62,8 +67,10 @@ def submitted_values(view: dict) -> dict[str, str]:
     values = {}
     for block_id, actions in (view.get("state") or {}).get("values", {}).items():
         state = actions.get(VALUE) or {}
-        chosen = state.get("selected_option")
-        values[block_id] = (chosen or {}).get("value", "") if "selected_option" in state else state.get("value") or ""
+        if "selected_option" in state:
+            values[block_id] = (state["selected_option"] or {}).get("value", "")
+        else:
+            values[block_id] = state.get("selected_date") or state.get("selected_time") or state.get("value") or ""
     return values
 
 

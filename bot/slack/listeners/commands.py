@@ -3,6 +3,7 @@
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.slack.deliver import carry_out
 from bot.slack.listeners.payloads import command_caller
 from bot.slack.render import reply_payload
 from bot.slack.views import modal
@@ -12,14 +13,18 @@ from commands.registry import FAMILIES
 
 def handle_slash_command(*, ack: Ack, command: dict, client: WebClient, product: Clusterbot) -> None:
     """Run the command (committed before we answer) and answer in the ack, within Slack's 3 seconds.
-    A reply that opens a form opens it as a modal instead."""
+    A reply that opens a form opens it as a modal instead; posts it asks for are made first, so a
+    failure can still be told to the person."""
     caller = command_caller(command)
     reply = product.handle(command["command"], command.get("text") or "", caller)
+    reply = carry_out(client, product, reply) or reply
     if reply.form and command.get("trigger_id"):
         client.views_open(trigger_id=command["trigger_id"], view=modal(reply.form, caller.channel_id))
         ack()
-        return
-    ack(**reply_payload(reply))
+    elif reply.is_silent:
+        ack()
+    else:
+        ack(**reply_payload(reply))
 
 
 def register(app: App, product: Clusterbot) -> None:

@@ -5,9 +5,9 @@ import re
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.slack.deliver import post_reply
+from bot.slack.deliver import carry_out, post_reply
 from bot.slack.listeners.payloads import MalformedPayload, required
-from bot.slack.render import reply_payload
+from bot.slack.render import action_name, reply_payload
 from bot.slack.views import modal, origin, submitted_values
 from commands import Clusterbot
 from commands.context import Caller
@@ -39,7 +39,8 @@ def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, clien
     ack()
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     caller = _caller(body, channel)
-    reply = product.press(action.get("action_id", ""), action.get("value", ""), caller)
+    reply = product.press(action_name(action.get("action_id", "")), action.get("value", ""), caller)
+    reply = carry_out(client, product, reply) or reply
     open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=channel,
                     respond=lambda **payload: respond(replace_original=False, **payload))
 
@@ -54,7 +55,7 @@ def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, pr
         ack(response_action="errors", errors=reply.field_errors)
         return
     ack()
-    post_reply(client, reply, channel=channel, user=caller.user_id)
+    post_reply(client, carry_out(client, product, reply) or reply, channel=channel, user=caller.user_id)
 
 
 def register(app: App, product: Clusterbot) -> None:

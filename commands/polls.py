@@ -1,0 +1,524 @@
+"""/poll: the cluster decides as practices — one ballot per practice unless the poll says per person.
+
+Votes are ballots with a unique key (the practice, or the person); tallies are counted from them.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from commands import parsing
+from commands.context import Caller, Context, people_list
+from commands.dates import deadline, describe
+from commands.errors import Refusal
+from commands.guard import refuse_patient_identifiers
+from commands.registry import FAMILIES, POSTED, TICKS, button, form, subcommand
+from commands.results import (
+    Button,
+    Choice,
+    Code,
+    Direct,
+    Form,
+    FormField,
+    Line,
+    Person,
+    Post,
+    Reply,
+    Strong,
+    Update,
+    line,
+)
+from storage import clusters as cluster_store
+from storage import polls as store
+from storage import topics as topic_store
+from storage.models import (
+    POLL_OPTION_MAX,
+    POLL_OPTIONS_MAX,
+    POLL_OPTIONS_MIN,
+    POLL_QUESTION_MAX,
+    Cluster,
+    Member,
+    Poll,
+    Practice,
+    TopicStatus,
+)
+
+POLL = FAMILIES["/poll"]
+POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" closes friday'
+POLL.default = "form"
+
+CREATE_EXAMPLE = '/poll "Which topic should we take on next?" "Asthma reviews" "Frailty register" closes 3/12/2026'
+QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
+POLL_ID = re.compile(r"^[Pp](\d{1,9})$")
+BAR_WIDTH = 10
+SYSTEM = "clusterbot"
+
+
+# --- reading what people type -------------------------------------------------------------
+
+def split_quoted(text: str) -> list[tuple[bool, str]]:
+    """Words and "quoted phrases" (straight or curly quotes), in order: (was_quoted, text)."""
+    tokens, i = [], 0
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char in QUOTES:
+            end = _closing_quote(text, i + 1, QUOTES[char])
+            if end < 0:
+                raise Refusal("A quote is never closed: put each option in its own pair of quotes.",
+                              example=CREATE_EXAMPLE)
+            tokens.append((True, text[i + 1:end]))
+            i = end + 1
+        else:
+            end = i
+            while end < len(text) and not text[end].isspace() and text[end] not in QUOTES:
+                end += 1
+            tokens.append((False, text[i:end]))
+            i = end
+    return tokens
+
+
+def _closing_quote(text: str, start: int, preferred: str) -> int:
+    """Slack may turn either quote curly, so any double quote closes a phrase."""
+    for j in range(start, len(text)):
+        if text[j] in (preferred, '"', "”", "“"):
+            return j
+    return -1
+
+
+@dataclass
+class Draft:
+    question: str
+    options: list[str]
+    closes_at: datetime | None = None
+    per_practice: bool = True
+    anonymous: bool = False
+    hidden: bool = False
+    pick: int = 1
+
+
+def parse_draft(ctx: Context, text: str) -> Draft:
+    tokens = split_quoted(text)
+    phrases = [t for quoted, t in tokens if quoted]
+    words = [t for quoted, t in tokens if not quoted]
+    first_word = next((i for i, (quoted, _) in enumerate(tokens) if not quoted), len(tokens))
+    if any(quoted for quoted, _ in tokens[first_word:]):
+        raise Refusal("Put the question and every option first, each in quotes; settings like closes come after.",
+                      example=CREATE_EXAMPLE)
+    if not phrases:
+        raise Refusal("Put the question and the options in quotes.", example=CREATE_EXAMPLE)
+    draft = Draft(question=phrases[0], options=phrases[1:])
+    _apply_settings(ctx, draft, words)
+    return check_draft(draft)
+
+
+SETTING_WORDS = {"closes", "per", "anonymous", "pick", "hidden"}
+
+
+def _apply_settings(ctx: Context, draft: Draft, words: list[str]) -> None:
+    i = 0
+    while i < len(words):
+        word = words[i].lower()
+        if word == "closes":
+            j = i + 1
+            while j < len(words) and words[j].lower() not in SETTING_WORDS:
+                j += 1
+            draft.closes_at = deadline(words[i + 1:j], now=ctx.now(), tz=ctx.time_zone, example=CREATE_EXAMPLE)
+            i = j
+        elif word == "per" and i + 1 < len(words) and words[i + 1].lower() in ("person", "practice"):
+            draft.per_practice = words[i + 1].lower() == "practice"
+            i += 2
+        elif word == "pick" and i + 1 < len(words) and words[i + 1].isdigit():
+            draft.pick = int(words[i + 1])
+            i += 2
+        elif word in ("anonymous", "hidden"):
+            setattr(draft, word, True)
+            i += 1
+        else:
+            raise Refusal(f"“{words[i]}” isn't a poll setting. After the quoted options you can add: "
+                          "closes <date> [HH:MM], per person, anonymous, hidden, pick <n>.", example=CREATE_EXAMPLE)
+
+
+def check_draft(draft: Draft, field_for: dict | None = None) -> Draft:
+    """Every rule a poll must meet; `field_for` maps rules to form fields when it came from the form."""
+    where = field_for or {}
+    draft.question = " ".join(draft.question.split())
+    draft.options = [" ".join(o.split()) for o in draft.options if o.strip()]
+    if not draft.question:
+        raise Refusal("Give the question.", example=CREATE_EXAMPLE, field=where.get("question"))
+    if len(draft.question) > POLL_QUESTION_MAX:
+        raise Refusal(f"The question is {len(draft.question)} characters; the limit is {POLL_QUESTION_MAX}.",
+                      example=CREATE_EXAMPLE, field=where.get("question"))
+    if not POLL_OPTIONS_MIN <= len(draft.options) <= POLL_OPTIONS_MAX:
+        raise Refusal(f"A poll needs {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} options; this has "
+                      f"{len(draft.options)}.", example=CREATE_EXAMPLE, field=where.get("options"))
+    seen = set()
+    for option in draft.options:
+        if len(option) > POLL_OPTION_MAX:
+            raise Refusal(f"Option “{option[:40]}…” is {len(option)} characters; the limit is {POLL_OPTION_MAX}.",
+                          example=CREATE_EXAMPLE, field=where.get("options"))
+        if option.casefold() in seen:
+            raise Refusal(f"“{option}” is there twice: each option must be different.", example=CREATE_EXAMPLE,
+                          field=where.get("options"))
+        seen.add(option.casefold())
+    if not 1 <= draft.pick <= len(draft.options):
+        raise Refusal(f"pick must be from 1 to {len(draft.options)} (the number of options).",
+                      example=CREATE_EXAMPLE, field=where.get("pick"))
+    for text, what in ((draft.question, "question"), *((o, "option") for o in draft.options)):
+        try:
+            refuse_patient_identifiers(text, what)
+        except Refusal as refusal:
+            refusal.field = where.get("options" if what == "option" else "question")
+            raise
+    return draft
+
+
+def _poll(ctx: Context, token: str, example: str) -> Poll:
+    """The poll a typed id names, in this cluster only: another cluster's P2 is simply unknown."""
+    found = POLL_ID.match(token or "")
+    if not found:
+        what = f"“{token}” isn't a poll id" if token else "Say which poll"
+        raise Refusal(f"{what}: polls have ids like P2 (see /poll list).", example=example)
+    short_id = f"P{int(found.group(1))}"
+    poll = store.find_poll(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
+    if poll is None:
+        raise Refusal(f"There's no poll {short_id} in this cluster.", example="/poll list")
+    return poll
+
+
+# --- showing a poll ------------------------------------------------------------------------
+
+def _bar(count: int, most: int) -> str:
+    filled = round(BAR_WIDTH * count / most) if most else 0
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _practices(ctx: Context, cluster: Cluster) -> list[Practice]:
+    return cluster_store.list_practices(session=ctx.session, cluster=cluster)
+
+
+def _turnout(ctx: Context, poll: Poll, cast: list, cluster: Cluster) -> str:
+    if poll.per_practice:
+        voted = {b.practice_id for b in cast}
+        total = len(_practices(ctx, cluster))
+        verb = "has" if len(voted) == 1 else "have"
+        return f"{len(voted)} of {total} practice{'s' if total != 1 else ''} {verb} voted"
+    return f"{len(cast)} {'person has' if len(cast) == 1 else 'people have'} voted"
+
+
+def _rules(poll: Poll, tz: str) -> str:
+    parts = ["one ballot per practice" if poll.per_practice else "one ballot per person"]
+    if poll.pick > 1:
+        parts.append(f"pick up to {poll.pick}")
+    if poll.anonymous:
+        parts.append("anonymous")
+    if poll.hidden and not poll.closed_at:
+        parts.append("results shown when it closes")
+    if poll.closed_at:
+        parts.append(f"closed {describe(poll.closed_at, tz)}")
+    elif poll.closes_at:
+        parts.append(f"closes {describe(poll.closes_at, tz)}")
+    return " · ".join(parts)
+
+
+def _counts_visible(poll: Poll) -> bool:
+    return poll.closed_at is not None or not poll.hidden
+
+
+def card(ctx: Context, poll: Poll) -> Reply:
+    """The poll's message: question, options with live bars, turnout, rules, and its buttons."""
+    cluster = ctx.session.get(Cluster, poll.cluster_id)
+    cast = store.ballots(session=ctx.session, poll=poll)
+    counts = store.tally(poll, cast)
+    lines: list[Line] = [line(Strong(f"{poll.short_id} · {poll.question}"))]
+    for number, (option, count) in enumerate(zip(poll.options, counts, strict=True), start=1):
+        shown = f"  {_bar(count, max(counts))} {count}" if _counts_visible(poll) else ""
+        lines.append(line(f"{number}. ", option, shown))
+    lines.append(line(_turnout(ctx, poll, cast, cluster), " · ", _rules(poll, ctx.time_zone)))
+    if poll.closed_at:
+        lines.append(line(Strong("Result:"), " ", *_result(poll, counts)))
+    reply = Reply.announce(*lines)
+    if not poll.closed_at:
+        reply.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}") for n, o in
+                         enumerate(poll.options, start=1)]
+        reply.buttons += [Button("Results", "poll.results", poll.short_id),
+                          Button("Close (creator or leads)", "poll.close", poll.short_id)]
+    return reply
+
+
+def _result(poll: Poll, counts: list[int]) -> tuple:
+    top = max(counts) if counts else 0
+    if top == 0:
+        return ("no ballots were cast.",)
+    winners = [o for o, c in zip(poll.options, counts, strict=True) if c == top]
+    each = f"{top} ballot{'s' if top != 1 else ''}"
+    if len(winners) == 1:
+        return (winners[0], f" ({each}).")
+    return ("a tie between ", " and ".join(f"“{w}”" for w in winners), f" ({each} each).")
+
+
+def _refresh(poll: Poll, ctx: Context) -> list[Update]:
+    """Bring the posted message up to date (if the platform posted it)."""
+    if poll.posted_channel and poll.posted_ref:
+        return [Update(poll.posted_channel, poll.posted_ref, card(ctx, poll))]
+    return []
+
+
+# --- creating ------------------------------------------------------------------------------
+
+def _create(ctx: Context, draft: Draft) -> Reply:
+    cluster = ctx.require_cluster()
+    poll = store.create_poll(session=ctx.session, cluster=cluster, poll=Poll(
+        cluster_id=cluster.id, short_id="", question=draft.question, options=draft.options,
+        per_practice=draft.per_practice, anonymous=draft.anonymous, hidden=draft.hidden, pick=draft.pick,
+        closes_at=draft.closes_at, created_by=ctx.caller.user_id, submission_key=ctx.submission_key,
+    ))
+    return Reply.quiet(Post(f"poll:{poll.id}", ctx.caller.channel_id, card(ctx, poll)))
+
+
+@subcommand(POLL, '"Question?" "Option A" "Option B" [closes <date> [HH:MM]] [per person] [anonymous] '
+            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)")
+def create(ctx: Context, rest: str) -> Reply:
+    return _create(ctx, parse_draft(ctx, rest))
+
+
+@subcommand(POLL, "topics [closes <date> [HH:MM]]", "/poll topics closes friday",
+            "a poll whose options are the cluster's proposed topics")
+def from_topics(ctx: Context, rest: str) -> Reply:
+    proposed = topic_store.list_topics(session=ctx.session, cluster=ctx.cluster, statuses=[TopicStatus.PROPOSED])
+    if len(proposed) < POLL_OPTIONS_MIN:
+        raise Refusal(f"There {'is' if len(proposed) == 1 else 'are'} {len(proposed)} proposed "
+                      f"topic{'s' if len(proposed) != 1 else ''}; a poll needs at least {POLL_OPTIONS_MIN}.",
+                      example="/topic propose Asthma reviews after discharge")
+    if len(proposed) > POLL_OPTIONS_MAX:
+        raise Refusal(f"There are {len(proposed)} proposed topics; a poll takes at most {POLL_OPTIONS_MAX}. "
+                      "Drop or agree some first, or write the poll yourself.", example=CREATE_EXAMPLE)
+    draft = Draft("Which proposed topic should the cluster take on?",
+                  [f"{t.short_id} {t.title}"[:POLL_OPTION_MAX] for t in proposed])
+    _apply_settings(ctx, draft, rest.split())
+    return _create(ctx, check_draft(draft))
+
+
+@subcommand(POLL, "form", "/poll", "open the form to write a poll (also /poll alone)")
+def open_form(ctx: Context, rest: str) -> Reply:
+    ctx.require_cluster()
+    yes_no = (Choice("no", "No"), Choice("yes", "Yes"))
+    fields = (
+        FormField("question", "Question", max_length=POLL_QUESTION_MAX),
+        FormField("options", f"Options, one per line ({POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX})", "long_text",
+                  max_length=POLL_OPTIONS_MAX * (POLL_OPTION_MAX + 1)),
+        FormField("closes_on", "Closes on", "date", optional=True),
+        FormField("closes_at", "Closes at", "time", optional=True, initial="17:00"),
+        FormField("ballots", "Ballots", "choice", initial="practice",
+                  choices=(Choice("practice", "One per practice"), Choice("person", "One per person"))),
+        FormField("pick", "How many options may a ballot choose?", initial="1", max_length=2),
+        FormField("anonymous", "Anonymous (nobody sees who chose what)", "choice", initial="no", choices=yes_no),
+        FormField("hidden", "Hide results until it closes", "choice", initial="no", choices=yes_no),
+    )
+    return Reply(lines=[line("Writing a poll takes a form in Slack. Here, type it: ", Code(CREATE_EXAMPLE))],
+                 form=Form("poll.form", "New poll", "Post", fields))
+
+
+@form("poll.form")
+def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
+    cluster = ctx.require_cluster()
+    if ctx.submission_key and store.find_submitted_poll(session=ctx.session, cluster=cluster,
+                                                         submission_key=ctx.submission_key):
+        return Reply()
+    pick = (values.get("pick") or "1").strip()
+    if not pick.isdigit():
+        raise Refusal("Give a number, like 1.", field="pick")
+    draft = Draft(values.get("question", ""), (values.get("options") or "").splitlines(),
+                  per_practice=values.get("ballots") != "person", anonymous=values.get("anonymous") == "yes",
+                  hidden=values.get("hidden") == "yes", pick=int(pick))
+    if values.get("closes_on"):
+        try:
+            draft.closes_at = deadline([values["closes_on"], values.get("closes_at") or "17:00"], now=ctx.now(),
+                                       tz=ctx.time_zone, example=CREATE_EXAMPLE)
+        except Refusal as refusal:
+            refusal.field = "closes_on"
+            raise
+    return _create(ctx, check_draft(draft, {"question": "question", "options": "options", "pick": "pick"}))
+
+
+def _remember(session, item: int, channel: str, ref: str) -> None:
+    store.remember_post(session=session, poll_id=item, channel=channel, ref=ref)
+
+
+def _discard(session, item: int) -> None:
+    store.discard_unposted(session=session, poll_id=item)
+
+
+POSTED["poll"] = (_remember, _discard)
+
+
+# --- voting --------------------------------------------------------------------------------
+
+def _voter(ctx: Context, poll: Poll) -> tuple[str, Member]:
+    member = ctx.member
+    if member is None:
+        codes = ", ".join(p.code for p in _practices(ctx, ctx.cluster)) or "ask a lead to add your practice"
+        raise Refusal(f"Only members of this cluster can vote. Join your practice first ({codes}).",
+                      example="/cluster join 80123")
+    if not poll.per_practice:
+        return f"person:{member.user_id}", member
+    if member.practice_id is None:
+        raise Refusal("This poll has one ballot per practice, and you're in no practice yet. Join yours first.",
+                      example="/cluster join 80123")
+    return f"practice:{member.practice_id}", member
+
+
+def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
+    if poll.closed_at:
+        raise Refusal(f"{poll.short_id} closed on {describe(poll.closed_at, ctx.time_zone)}; it takes no more votes.",
+                      example=f"/poll results {poll.short_id}")
+    if not 1 <= choose <= len(poll.options):
+        raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.", example=f"/poll vote {poll.short_id} 1")
+    voter_key, member = _voter(ctx, poll)
+    try:
+        chosen = store.cast_ballot(session=ctx.session, poll=poll, voter_key=voter_key,
+                                   practice_id=member.practice_id if poll.per_practice else None,
+                                   cast_by="" if poll.anonymous else member.user_id, choose=choose, now=ctx.now())
+    except store.TooManyChoices:
+        raise Refusal(f"A ballot on {poll.short_id} chooses up to {poll.pick} options: click one you chose to "
+                      "take it back first.", example=f"/poll results {poll.short_id}") from None
+    whose = "Your practice's ballot" if poll.per_practice else "Your ballot"
+    now_reads = ", ".join(f"{n}. {poll.options[n - 1]}" for n in chosen) or "nothing chosen"
+    reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " is now: ", now_reads, "."))
+    reply.effects = _refresh(poll, ctx)
+    return reply
+
+
+@subcommand(POLL, "vote P2 <option number>", "/poll vote P2 1", "vote (for your practice, on per-practice polls)")
+def vote_typed(ctx: Context, rest: str) -> Reply:
+    example = "/poll vote P2 1"
+    token, rest = parsing.split_first(rest)
+    poll = _poll(ctx, token, example)
+    number = parsing.split_first(rest)[0]
+    if not number.isdigit():
+        raise Refusal(f"Give the option's number, from 1 to {len(poll.options)}.",
+                      example=f"/poll vote {poll.short_id} 1")
+    return vote(ctx, poll, int(number))
+
+
+@button("poll.vote")
+def vote_button(ctx: Context, value: str) -> Reply:
+    token, _, number = value.partition(":")
+    return vote(ctx, _poll(ctx, token, "/poll vote P2 1"), int(number) if number.isdigit() else 0)
+
+
+# --- closing, results, reminders -----------------------------------------------------------
+
+def close(ctx: Context, poll: Poll) -> Reply:
+    if poll.closed_at:
+        return Reply.tell(line(Code(poll.short_id), f" already closed on {describe(poll.closed_at, ctx.time_zone)}."))
+    if poll.created_by != ctx.caller.user_id and not ctx.is_lead:
+        ctx.require_lead("/poll close")
+    if not store.close_poll(session=ctx.session, poll=poll, by=ctx.caller.user_id, now=ctx.now()):
+        return Reply.tell(line(Code(poll.short_id), " was closed a moment ago."))
+    return _closing(ctx, poll, line(Person(ctx.caller.user_id), " closed ", Code(poll.short_id), ": ", poll.question))
+
+
+def _closing(ctx: Context, poll: Poll, heading: Line) -> Reply:
+    counts = store.tally(poll, store.ballots(session=ctx.session, poll=poll))
+    reply = Reply.announce(heading, line(Strong("Result:"), " ", *_result(poll, counts)))
+    reply.effects = _refresh(poll, ctx)
+    return reply
+
+
+@subcommand(POLL, "close P2", "/poll close P2", "close a poll now (its creator or a lead)")
+def close_typed(ctx: Context, rest: str) -> Reply:
+    return close(ctx, _poll(ctx, parsing.split_first(rest)[0], "/poll close P2"))
+
+
+@button("poll.close")
+def close_button(ctx: Context, value: str) -> Reply:
+    return close(ctx, _poll(ctx, value, "/poll close P2"))
+
+
+def results(ctx: Context, poll: Poll) -> Reply:
+    cast = store.ballots(session=ctx.session, poll=poll)
+    reply = card(ctx, poll)
+    reply.audience, reply.buttons = Reply.tell().audience, []
+    if poll.per_practice:
+        voted = {b.practice_id for b in cast}
+        waiting = [p for p in _practices(ctx, ctx.cluster) if p.id not in voted]
+        reply.lines.append(line("Not voted yet: ", ", ".join(p.name for p in waiting) or "nobody", "."))
+    if not poll.anonymous and _counts_visible(poll):
+        practices = {p.id: p for p in _practices(ctx, ctx.cluster)}
+        for ballot in cast:
+            chosen = ", ".join(str(n) for n in store.parse_choices(ballot.choices))
+            who = (practices[ballot.practice_id].name,) if ballot.practice_id in practices else ()
+            reply.lines.append(line("• ", *who, " — ", chosen, " (cast by ", Person(ballot.cast_by), ")"))
+    return reply
+
+
+@subcommand(POLL, "results P2", "/poll results P2", "tallies, turnout and (unless anonymous) each ballot")
+def results_typed(ctx: Context, rest: str) -> Reply:
+    return results(ctx, _poll(ctx, parsing.split_first(rest)[0], "/poll results P2"))
+
+
+@button("poll.results")
+def results_button(ctx: Context, value: str) -> Reply:
+    return results(ctx, _poll(ctx, value, "/poll results P2"))
+
+
+@subcommand(POLL, "list", "/poll list", "open polls and those closed in the last 30 days")
+def list_polls(ctx: Context, rest: str) -> Reply:
+    polls = store.list_polls(session=ctx.session, cluster=ctx.cluster, closed_since=ctx.now() - store.RECENTLY)
+    if not polls:
+        return Reply.tell(line("No polls yet. Start one: ", Code(CREATE_EXAMPLE)))
+    lines = [line(Strong(f"Polls in {ctx.cluster.name}"))]
+    for poll in polls:
+        cast = store.ballots(session=ctx.session, poll=poll)
+        state = (f"closed {describe(poll.closed_at, ctx.time_zone)}" if poll.closed_at
+                 else f"open, {_turnout(ctx, poll, cast, ctx.cluster)}")
+        lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {state}"))
+    return Reply.tell(*lines)
+
+
+@subcommand(POLL, "remind P2", "/poll remind P2", "DM the people whose practice hasn't voted (creator or leads)")
+def remind(ctx: Context, rest: str) -> Reply:
+    poll = _poll(ctx, parsing.split_first(rest)[0], "/poll remind P2")
+    if poll.created_by != ctx.caller.user_id and not ctx.is_lead:
+        ctx.require_lead("/poll remind")
+    if poll.closed_at:
+        raise Refusal(f"{poll.short_id} is closed.", example=f"/poll results {poll.short_id}")
+    cast = store.ballots(session=ctx.session, poll=poll)
+    members = cluster_store.list_members(session=ctx.session, cluster=ctx.cluster)
+    if poll.per_practice:
+        voted = {b.practice_id for b in cast}
+        waiting = [m for m in members if m.practice_id is not None and m.practice_id not in voted]
+    else:
+        voted_people = {b.voter_key for b in cast}
+        waiting = [m for m in members if f"person:{m.user_id}" not in voted_people]
+    if not waiting:
+        return Reply.tell(line("Everyone has voted on ", Code(poll.short_id), ": nobody to remind."))
+    whose = "your practice hasn't" if poll.per_practice else "you haven't"
+    closes = f" It closes {describe(poll.closes_at, ctx.time_zone)}." if poll.closes_at else ""
+    note = Reply.tell(line(Person(ctx.caller.user_id), f" asks you to vote: {whose} voted on ", Code(poll.short_id),
+                           " ", Strong(poll.question), f" yet.{closes} Vote in the cluster channel or type ",
+                           Code(f"/poll vote {poll.short_id} <option number>"), "."))
+    reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
+    reply.effects = [Direct(m.user_id, note) for m in waiting]
+    return reply
+
+
+# --- the scheduler closes polls at their deadline ------------------------------------------
+
+def _due(session, now: datetime) -> list[int]:
+    return store.due_polls(session=session, now=now)
+
+
+def _close_at_deadline(ctx_for, session, item: int, now: datetime) -> list:
+    poll = session.get(Poll, item)
+    cluster = session.get(Cluster, poll.cluster_id)
+    ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
+    if not store.close_poll(session=session, poll=poll, by="deadline", now=now):
+        return []  # another process closed it first
+    reply = _closing(ctx, poll, line(Code(poll.short_id), " closed at its deadline: ", poll.question))
+    return [*reply.effects, Post(None, cluster.channel_id, Reply.announce(*reply.lines))]
+
+
+TICKS.append((_due, _close_at_deadline))

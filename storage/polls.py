@@ -1,0 +1,187 @@
+"""Data functions for polls and ballots. Tallies are always counted from the ballots."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, or_, select
+
+from storage.clusters import next_short_id
+from storage.models import Ballot, Cluster, Poll, Practice
+
+POLL_PREFIX = "P"
+
+
+def create_poll(*, session: Session, cluster: Cluster, poll: Poll) -> Poll:
+    poll.cluster_id = cluster.id
+    poll.short_id = next_short_id(session=session, cluster=cluster, prefix=POLL_PREFIX)
+    session.add(poll)
+    session.flush()
+    return poll
+
+
+def find_poll(*, session: Session, cluster: Cluster, short_id: str) -> Poll | None:
+    return session.exec(select(Poll).where(Poll.cluster_id == cluster.id, Poll.short_id == short_id)).first()
+
+
+def find_submitted_poll(*, session: Session, cluster: Cluster, submission_key: str) -> Poll | None:
+    return session.exec(
+        select(Poll).where(Poll.cluster_id == cluster.id, Poll.submission_key == submission_key)
+    ).first()
+
+
+def list_polls(*, session: Session, cluster: Cluster, closed_since: datetime) -> list[Poll]:
+    """Open polls, and polls closed since `closed_since`, newest first."""
+    return list(session.exec(
+        select(Poll)
+        .where(Poll.cluster_id == cluster.id,
+               or_(col(Poll.closed_at).is_(None), col(Poll.closed_at) >= closed_since))
+        .order_by(col(Poll.id).desc())
+    ))
+
+
+def remember_post(*, session: Session, poll_id: int, channel: str, ref: str) -> None:
+    session.execute(update(Poll).where(Poll.id == poll_id).values(posted_channel=channel, posted_ref=ref))
+
+
+def discard_unposted(*, session: Session, poll_id: int) -> None:
+    """A poll that could not be posted never existed (it has no ballots: nobody could see it)."""
+    poll = session.get(Poll, poll_id)
+    if poll is not None and poll.posted_ref is None:
+        session.delete(poll)
+        session.flush()
+
+
+def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: int | None, cast_by: str,
+                choose: int, now: datetime) -> list[int]:
+    """Record a choice atomically and return the ballot's choices afterwards.
+
+    pick 1: the ballot becomes this option (an upsert: concurrent clicks leave exactly one ballot).
+    pick N: the option is toggled in the ballot, under a row lock, so concurrent toggles are not lost.
+    Raises TooManyChoices when a toggle would exceed `pick`.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = dict(poll_id=poll.id, voter_key=voter_key, practice_id=practice_id, cast_by=cast_by, cast_at=now)
+    if poll.pick == 1:
+        insert = dialect.insert(Ballot).values(**values, choices=str(choose))
+        session.execute(insert.on_conflict_do_update(
+            index_elements=["poll_id", "voter_key"],
+            set_={"choices": str(choose), "cast_by": cast_by, "cast_at": now, "practice_id": practice_id},
+        ))
+        return [choose]
+    session.execute(dialect.insert(Ballot).values(**values, choices="").on_conflict_do_nothing())
+    ballot = session.exec(
+        select(Ballot).where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key).with_for_update()
+    ).one()
+    chosen = parse_choices(ballot.choices)
+    if choose in chosen:
+        chosen.remove(choose)
+    elif len(chosen) >= poll.pick:
+        raise TooManyChoices(chosen)
+    else:
+        chosen = sorted([*chosen, choose])
+    ballot.choices, ballot.cast_by, ballot.cast_at = ",".join(map(str, chosen)), cast_by, now
+    session.add(ballot)
+    session.flush()
+    return chosen
+
+
+class TooManyChoices(Exception):
+    def __init__(self, chosen: list[int]):
+        super().__init__(chosen)
+        self.chosen = chosen
+
+
+def parse_choices(text: str) -> list[int]:
+    return [int(c) for c in text.split(",") if c]
+
+
+def ballots(*, session: Session, poll: Poll) -> list[Ballot]:
+    """Ballots that choose something (a pick-N ballot toggled back to nothing does not count)."""
+    return list(session.exec(
+        select(Ballot).where(Ballot.poll_id == poll.id, Ballot.choices != "").order_by(Ballot.id)
+    ))
+
+
+def tally(poll: Poll, cast: list[Ballot]) -> list[int]:
+    """Counts per option (index 0 is option 1), counted from the ballots."""
+    counts = [0] * len(poll.options)
+    for ballot in cast:
+        for choice in parse_choices(ballot.choices):
+            counts[choice - 1] += 1
+    return counts
+
+
+def close_poll(*, session: Session, poll: Poll, by: str, now: datetime) -> bool:
+    """Close the poll if nobody has yet. True for exactly one caller, however many race."""
+    claimed = session.execute(
+        update(Poll).where(Poll.id == poll.id, col(Poll.closed_at).is_(None)).values(closed_at=now, closed_by=by)
+    ).rowcount == 1
+    session.refresh(poll)
+    return claimed
+
+
+def due_polls(*, session: Session, now: datetime) -> list[int]:
+    """Open polls whose deadline has passed, in every cluster."""
+    return list(session.exec(
+        select(Poll.id).where(col(Poll.closed_at).is_(None), col(Poll.closes_at) <= now).order_by(Poll.closes_at)
+    ))
+
+
+@dataclass(frozen=True)
+class PollRow:
+    """A poll with its result, for the cluster workbook."""
+
+    short_id: str
+    question: str
+    options: list[str]
+    counts: list[int]
+    per_practice: bool
+    anonymous: bool
+    created_by: str
+    created_at: datetime
+    closes_at: datetime | None
+    closed_at: datetime | None
+    ballots: int
+
+
+@dataclass(frozen=True)
+class BallotRow:
+    """A ballot of a non-anonymous poll, for the cluster workbook."""
+
+    poll_short_id: str
+    practice_code: str | None
+    practice_name: str | None
+    cast_by: str
+    choices: list[str]
+    cast_at: datetime
+
+
+def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
+    rows = []
+    for poll in session.exec(select(Poll).where(Poll.cluster_id == cluster.id).order_by(Poll.id)):
+        cast = ballots(session=session, poll=poll)
+        rows.append(PollRow(poll.short_id, poll.question, poll.options, tally(poll, cast), poll.per_practice,
+                            poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
+                            len(cast)))
+    return rows
+
+
+def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
+    """Ballots of non-anonymous polls only: an anonymous poll's ballots never leave the database."""
+    query = (
+        select(Ballot, Poll, Practice)
+        .join(Poll, col(Ballot.poll_id) == Poll.id)
+        .join(Practice, col(Ballot.practice_id) == Practice.id, isouter=True)
+        .where(Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False), Ballot.choices != "")
+        .order_by(Poll.id, Ballot.id)
+    )
+    return [
+        BallotRow(poll.short_id, practice.code if practice else None, practice.name if practice else None,
+                  ballot.cast_by, [poll.options[c - 1] for c in parse_choices(ballot.choices)], ballot.cast_at)
+        for ballot, poll, practice in session.exec(query)
+    ]
+
+
+RECENTLY = timedelta(days=30)
