@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -74,6 +75,8 @@ def test_console_runs_a_piped_script_with_no_slack_settings(tmp_path):
     (["migrate"], {"CLUSTER_TZ": "Europe/Glasgow"}, "CLUSTER_TZ “Europe/Glasgow” is not a time zone"),
     (["console"], {"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL “slack.com/api” is not an http(s) URL"),
     (["http"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "80a"}, "PORT “80a” is not a port"),
+    (["console"], {"SCHEDULER": "sometimes"}, "SCHEDULER “sometimes” should be on or off"),
+    (["scheduler"], {}, "SLACK_BOT_TOKEN is not set"),
 ])
 def test_bad_settings_end_with_one_line_naming_the_variable(tmp_path, args, settings, says):
     result = run_bot(args, tmp_path, **settings)
@@ -191,3 +194,32 @@ def test_console_runs_the_topic_lifecycle(tmp_path):
     assert "! The title contains a number that looks like a CHI or NHS number." in out
     assert "Agreed (1)\n• T1 Asthma reviews after discharge — Our practices · Riverside Medical Practice" in out
     assert ": [PLAN] audit 10 discharges in January" in out
+
+
+POLL_SCRIPT = """\
+/cluster setup Riverside Cluster
+/cluster practice add 80123 Riverside Medical Practice
+/cluster practice add 80456 Hillview Surgery
+as bob /cluster join 80123
+as carol /cluster join 80456
+/poll "Which topic next?" "Asthma reviews" "Frailty register" closes in 2 weeks 12:30
+as bob /poll vote P1 2
+as carol /poll vote P1 2
+/poll remind P1
+/poll results P1
+/poll close P1
+as bob /poll vote P1 1
+"""
+
+
+def test_console_runs_a_poll(tmp_path):
+    result = run_bot(["console", "--user", "alice", "--channel", "C1"], tmp_path, POLL_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "P1 · Which topic next?   [posted to the channel]" in out
+    assert re.search(r"one ballot per practice · closes \w{3} \d{1,2} \w{3} \d{4} 12:30", out)
+    assert "Your practice's ballot on P1 is now: 2. Frailty register." in out
+    assert "Everyone has voted on P1: nobody to remind." in out
+    assert "2. Frailty register  ██████████ 2" in out
+    assert "Result: Frailty register (2 ballots)." in out
+    assert "! P1 closed on" in out
