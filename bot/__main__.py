@@ -8,6 +8,7 @@ import argparse
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from commands import Clusterbot
@@ -33,6 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     console.add_argument("--channel", default="console", help="act in this channel (default: console)")
     modes.add_parser("scheduler", help="only the scheduler (closes polls, sends reminders), no server")
     modes.add_parser("migrate", help="bring the database schema up to date")
+    export = modes.add_parser("export", help="write a cluster's whole workbook (.xlsx) to a file")
+    export.add_argument("--channel", required=True, help="the cluster's channel id, e.g. C0123ABCD")
+    export.add_argument("--out", required=True, help="the file to write, e.g. cluster.xlsx")
     manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
     return parser.parse_args(argv)
@@ -89,6 +93,16 @@ def run(args: argparse.Namespace) -> None:
         return
     db = start_database(settings)
     product = Clusterbot(db, settings.cluster_tz)
+    if args.mode == "export":
+        upload = product.export(args.channel)
+        if upload is None:
+            raise StartupError(f"No cluster in channel {args.channel}: give the channel id where /cluster setup ran")
+        try:
+            Path(args.out).write_bytes(upload.content)
+        except OSError as error:
+            raise StartupError(f"Cannot write {args.out} ({error.strerror})") from None
+        print(f"Wrote {args.out}: {upload.title}")
+        return
     if args.mode == "console":
         from bot.console import run_console
 

@@ -1,5 +1,7 @@
 """The whole product with no Slack: one slash command per line, plain-text replies.
 
+Exports are saved as files in the working folder.
+
 Lines may start with `as <person>` to act as someone else, so one script can play a whole
 cluster. `@name` in a line is a mention of the person whose id is `name`. Before each line the
 scheduler's work is done (polls past their deadline close), as the scheduler would in Slack modes.
@@ -8,11 +10,12 @@ scheduler's work is done (polls past their deadline close), as the scheduler wou
 import itertools
 import re
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from commands import Clusterbot
 from commands.context import Caller
-from commands.results import Audience, Direct, Post, Reply, Tone, Update, plain_text
+from commands.results import Audience, Direct, Post, Reply, Tone, Update, Upload, plain_text
 
 CONSOLE_TEAM = "T-CONSOLE"
 AT_NAME = re.compile(r"(?<![<\w])@([A-Za-z0-9._-]+)")
@@ -41,6 +44,10 @@ def carry_out(product: Clusterbot, reply: Reply) -> list[str]:
             shown.append(render(effect.reply))
         elif isinstance(effect, Direct):
             shown.append(f"[direct message to @{effect.user_id}]\n{plain_text(effect.reply)}")
+        elif isinstance(effect, Upload):
+            path = Path(effect.filename)
+            path.write_bytes(effect.content)
+            shown.append(render(effect.comment) + f"\n[file saved here: {path.resolve()}]")
         elif not isinstance(effect, Update):
             raise TypeError(effect)
     return shown
@@ -58,10 +65,13 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
     if not text.startswith("/"):
         return "! Type a slash command, e.g. /cluster help"
     command, _, rest = text.partition(" ")
-    reply = product.handle(command.lower(), AT_NAME.sub(r"<@\1>", rest), caller)
+    command, rest = command.lower(), AT_NAME.sub(r"<@\1>", rest)
+    reply = product.handle(command, rest, caller)
     shown = carry_out(product, reply)
     if not reply.is_silent:
         shown.insert(0, render(reply))
+    later = product.finish(command, rest, caller)  # the slow part of an export, if any
+    shown += carry_out(product, later) + ([render(later)] if not later.is_silent else [])
     return "\n".join(shown)
 
 

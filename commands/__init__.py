@@ -8,12 +8,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import cluster, polls, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import actions, cluster, polls, topics  # noqa: F401  (importing plugs the families into the registry)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
-from commands.results import Code, Reply, line, plain_text
+from commands.results import Code, Reply, Upload, line, plain_text
 from storage import clusters as store
 from storage.db import Conflict, Database, DatabaseUnavailable
 
@@ -34,6 +34,7 @@ class Clusterbot:
         self.db = db
         self.time_zone = time_zone
         self.clock = clock  # tests turn it; everything the product calls "now" comes from here
+        self.directory: Callable[[str], str] = lambda user_id: user_id  # user id -> name, for exports
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
@@ -43,6 +44,32 @@ class Clusterbot:
         if not fam.ready:
             return Reply.tell(line(f"{command} is coming soon. For now: ", Code("/cluster help")))
         return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}")
+
+    def finish(self, command: str, text: str, caller: Caller) -> Reply:
+        """The slow part of a command whose quick answer said "preparing…" (exports). Silent otherwise."""
+        fam = FAMILIES.get(command)
+        sub, taken = fam.find(text.split()) if fam else (None, 0)
+        if sub is None or sub.later is None:
+            return Reply()
+        parts = text.strip().split(None, taken)
+        rest = parts[taken] if len(parts) > taken else ""
+
+        def work(ctx: Context) -> Reply:
+            try:
+                return sub.later(ctx, rest)
+            except Refusal:
+                return Reply()  # the quick part has already told the person what was wrong
+
+        return self._unit_of_work(caller, work, f"{command} {text!r} (later)")
+
+    def export(self, channel_id: str) -> "Upload | None":
+        """The cluster workbook of the cluster in `channel_id` (for `python -m bot export`)."""
+        with self.db.session() as session:
+            found = store.find_cluster_by_channel(session=session, channel_id=channel_id)
+            if found is None:
+                return None
+            ctx = self._context_for(session, found, Caller("clusterbot", channel_id, found.team_id))
+            return actions.cluster_workbook(ctx).effects[0]
 
     def press(self, action: str, value: str, caller: Caller) -> Reply:
         """A button click."""
@@ -81,7 +108,7 @@ class Clusterbot:
         for due, run in TICKS:
             try:
                 with self.db.session() as session:
-                    items = due(session, now)
+                    items = due(session, now, self.time_zone)
             except DatabaseUnavailable:
                 log.warning("database unavailable at tick")
                 return effects
@@ -95,7 +122,7 @@ class Clusterbot:
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
         time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone
-        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock)
+        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock, self.directory)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
                       submission_key: str | None = None) -> Reply:

@@ -35,6 +35,7 @@ class Context:
     time_zone: str
     submission_key: str | None = None
     clock: "Callable[[], datetime]" = field(default=lambda: datetime.now(UTC))
+    directory: "Callable[[str], str]" = field(default=lambda user_id: user_id)  # user id -> name
 
     def now(self) -> datetime:
         return self.clock()

@@ -9,6 +9,7 @@ from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
 # should_escape on; adapters without mentions of their own (the console) produce the same form.
 MENTION = re.compile(r"^<@([A-Za-z0-9._-]+)(?:\|[^>]*)?>$")
+QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
 PRACTICE_CODE = re.compile(rf"^\d{{{PRACTICE_CODE_LENGTH}}}$")
 
 
@@ -53,3 +54,33 @@ def name(text: str, what: str, example: str, limit: int = NAME_MAX) -> str:
 
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_quoted(text: str, example: str) -> list[tuple[bool, str]]:
+    """Words and "quoted phrases" (straight or curly quotes), in order: (was_quoted, text)."""
+    tokens, i = [], 0
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char in QUOTES:
+            end = _closing_quote(text, i + 1, QUOTES[char])
+            if end < 0:
+                raise Refusal("A quote is never closed: put each phrase in its own pair of quotes.", example=example)
+            tokens.append((True, text[i + 1:end]))
+            i = end + 1
+        else:
+            end = i
+            while end < len(text) and not text[end].isspace() and text[end] not in QUOTES:
+                end += 1
+            tokens.append((False, text[i:end]))
+            i = end
+    return tokens
+
+
+def _closing_quote(text: str, start: int, preferred: str) -> int:
+    """Slack may turn either quote curly, so any double quote closes a phrase."""
+    for j in range(start, len(text)):
+        if text[j] in (preferred, '"', "”", "“"):
+            return j
+    return -1

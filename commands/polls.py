@@ -48,44 +48,12 @@ POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" cl
 POLL.default = "form"
 
 CREATE_EXAMPLE = '/poll "Which topic should we take on next?" "Asthma reviews" "Frailty register" closes 3/12/2026'
-QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
 POLL_ID = re.compile(r"^[Pp](\d{1,9})$")
 BAR_WIDTH = 10
 SYSTEM = "clusterbot"
 
 
 # --- reading what people type -------------------------------------------------------------
-
-def split_quoted(text: str) -> list[tuple[bool, str]]:
-    """Words and "quoted phrases" (straight or curly quotes), in order: (was_quoted, text)."""
-    tokens, i = [], 0
-    while i < len(text):
-        char = text[i]
-        if char.isspace():
-            i += 1
-        elif char in QUOTES:
-            end = _closing_quote(text, i + 1, QUOTES[char])
-            if end < 0:
-                raise Refusal("A quote is never closed: put each option in its own pair of quotes.",
-                              example=CREATE_EXAMPLE)
-            tokens.append((True, text[i + 1:end]))
-            i = end + 1
-        else:
-            end = i
-            while end < len(text) and not text[end].isspace() and text[end] not in QUOTES:
-                end += 1
-            tokens.append((False, text[i:end]))
-            i = end
-    return tokens
-
-
-def _closing_quote(text: str, start: int, preferred: str) -> int:
-    """Slack may turn either quote curly, so any double quote closes a phrase."""
-    for j in range(start, len(text)):
-        if text[j] in (preferred, '"', "”", "“"):
-            return j
-    return -1
-
 
 @dataclass
 class Draft:
@@ -99,7 +67,7 @@ class Draft:
 
 
 def parse_draft(ctx: Context, text: str) -> Draft:
-    tokens = split_quoted(text)
+    tokens = parsing.split_quoted(text, CREATE_EXAMPLE)
     phrases = [t for quoted, t in tokens if quoted]
     words = [t for quoted, t in tokens if not quoted]
     first_word = next((i for i, (quoted, _) in enumerate(tokens) if not quoted), len(tokens))
@@ -507,7 +475,7 @@ def remind(ctx: Context, rest: str) -> Reply:
 
 # --- the scheduler closes polls at their deadline ------------------------------------------
 
-def _due(session, now: datetime) -> list[int]:
+def _due(session, now: datetime, time_zone: str) -> list[int]:
     return store.due_polls(session=session, now=now)
 
 

@@ -18,6 +18,7 @@ class Subcommand:
     handler: Handler
     needs_cluster: bool = True
     leads_only: bool = False
+    later: Handler | None = None  # slow work (an export) done after the quick answer
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {}
+# Message shortcuts (Slack's "…" menu on a message): (name people see, button action it runs, description).
+SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message into a cluster action")]
 BUTTONS: dict[str, Handler] = {}  # action name -> (ctx, value) -> Reply
 FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
 # Things posted as messages the product keeps a reference to, by key prefix ("poll"):

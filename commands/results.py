@@ -50,6 +50,7 @@ class Button:
     action: str
     value: str = ""
     style: str | None = None  # "primary" or "danger"
+    channel: str | None = None  # the cluster's channel, when the button is shown elsewhere (a DM)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Choice:
 class FormField:
     name: str
     label: str
-    kind: str = "text"            # "text", "long_text" or "choice"
+    kind: str = "text"            # "text", "long_text", "choice", "date", "time" or "person"
     optional: bool = False
     max_length: int | None = None
     initial: str = ""
@@ -109,6 +110,17 @@ class Direct:
     reply: "Reply"
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file for the channel (an Excel export), with a short message."""
+
+    channel: str
+    filename: str
+    title: str
+    content: bytes
+    comment: "Reply"
+
+
 @dataclass
 class Reply:
     lines: list[Line] = field(default_factory=list)
@@ -117,7 +129,8 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     form: Form | None = None                                 # open this form for the person
     field_errors: dict[str, str] = field(default_factory=dict)  # a form submission to correct
-    effects: list["Post | Update | Direct"] = field(default_factory=list)  # other messages to send
+    effects: list["Post | Update | Direct | Upload"] = field(default_factory=list)  # other messages to send
+    line_buttons: dict[int, Button] = field(default_factory=dict)  # a button beside line n (e.g. Done)
 
     @property
     def is_silent(self) -> bool:

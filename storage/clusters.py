@@ -30,6 +30,15 @@ def create_cluster(
     return cluster
 
 
+def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | None:
+    """Slack channel ids are unique across workspaces, so the channel alone finds the cluster."""
+    return session.exec(select(Cluster).where(Cluster.channel_id == channel_id).order_by(Cluster.id)).first()
+
+
+def clusters_of_team(*, session: Session, team_id: str) -> list[Cluster]:
+    return list(session.exec(select(Cluster).where(Cluster.team_id == team_id).order_by(Cluster.id)))
+
+
 def find_practice(*, session: Session, cluster: Cluster, code: str, archived: bool = False) -> Practice | None:
     """The practice with this code; archived ones only when asked for."""
     query = select(Practice).where(Practice.cluster_id == cluster.id, Practice.code == code)

@@ -1,6 +1,6 @@
 """Tables. Every row below the cluster carries cluster_id, so one cluster never reaches another's data."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, String, UniqueConstraint
@@ -207,3 +207,58 @@ class Ballot(SQLModel, table=True):
     cast_by: str = Field(default="", max_length=32)  # left empty on anonymous polls
     choices: str = Field(default="", max_length=64)  # option numbers, "1" or "1,3"
     cast_at: datetime = _created_at()
+
+
+ACTION_TEXT_MAX = 500
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Action(SQLModel, table=True):
+    """Something someone will do for the cluster: owner, practice, due date, status."""
+
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "short_id", name="uq_action_short_id"),
+        UniqueConstraint("cluster_id", "submission_key", name="uq_action_submission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)
+    description: str = Field(max_length=ACTION_TEXT_MAX)
+    owner: str = Field(max_length=32, index=True)
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+    due_on: date | None = Field(default=None, index=True)
+    status: str = Field(default=ActionStatus.OPEN, max_length=8)
+    topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    source_link: str | None = Field(default=None, max_length=500)  # the Slack message it came from
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    done_by: str | None = Field(default=None, max_length=32)
+    submission_key: str | None = Field(default=None, max_length=64)
+
+
+class ActionNote(SQLModel, table=True):
+    __tablename__ = "action_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    by: str = Field(max_length=32)
+    text: str = Field(max_length=ACTION_TEXT_MAX)
+    at: datetime = _created_at()
+
+
+class DigestSent(SQLModel, table=True):
+    """The daily digest a person was sent: claimed by a unique insert, so it goes once a day."""
+
+    __tablename__ = "digest_sent"
+
+    team_id: str = Field(max_length=32, primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    day: date = Field(primary_key=True)
+    sent_at: datetime = _created_at()

@@ -23,12 +23,13 @@ def signature_headers(body: str | bytes, secret: str = SIGNING_SECRET, timestamp
 
 
 def slash_body(command: str, text: str, *, user: str = "ULEAD", channel: str = "CCLUSTER",
-               team: str = TEAM, enterprise: str | None = None) -> str:
+               team: str = TEAM, enterprise: str | None = None,
+               response_url: str = "http://127.0.0.1:9/respond/never-used") -> str:
     fields = {
         "token": "deprecated-verification-token", "team_id": team, "team_domain": "example",
         "channel_id": channel, "channel_name": "cluster", "user_id": user, "user_name": user.lower(),
         "command": command, "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
-        "response_url": "https://hooks.slack.com/commands/T0001/1/abc", "trigger_id": "1.2.abc",
+        "response_url": response_url, "trigger_id": "1.2.abc",
     }
     if enterprise:
         fields["enterprise_id"] = enterprise
@@ -55,7 +56,9 @@ class SlashResponse:
 
 
 def dispatch_command(app: App, command: str, text: str = "", **kwargs) -> SlashResponse:
-    """Send a signed slash command through the real Bolt app, as the HTTP adapter would."""
+    """Send a signed slash command through the real Bolt app, as the HTTP adapter would. Its
+    response_url points at the Slack stand-in the app talks to."""
+    kwargs.setdefault("response_url", app.client.base_url.replace("/api/", "/respond/T0001/1/abc"))
     body = slash_body(command, text, **kwargs)
     response = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
     return SlashResponse(response.status, response.body)
@@ -92,10 +95,15 @@ def fill(view: dict, **values: str) -> dict:
     state = {}
     for block in view["blocks"]:
         element, name = block["element"], block["block_id"]
+        picked = {"datepicker": "selected_date", "timepicker": "selected_time", "users_select": "selected_user"}
         if element["type"] == "static_select":
             chosen = values.get(name, (element.get("initial_option") or {}).get("value"))
             option = next((o for o in element["options"] if o["value"] == chosen), None)
             state[name] = {"value": {"type": "static_select", "selected_option": option}}
+        elif element["type"] in picked:
+            key = picked[element["type"]]
+            chosen = values.get(name, element.get(key.replace("selected", "initial")))
+            state[name] = {"value": {"type": element["type"], key: chosen or None}}
         else:
             text = values.get(name, element.get("initial_value"))
             state[name] = {"value": {"type": "plain_text_input", "value": text or None}}

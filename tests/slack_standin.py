@@ -7,6 +7,7 @@ answer like Slack does when something is wrong.
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -52,6 +53,15 @@ class SlackStandIn:
     def response_url(self) -> str:
         return self.url.replace("/api/", "/respond/T0001/1/abc")
 
+    def wait_for(self, method: str, count: int = 1, timeout: float = 15) -> list[Call]:
+        """Calls to `method`, once there are `count` of them (work done after an ack runs on a thread)."""
+        deadline = time.monotonic() + timeout
+        while len(self.calls_to(method)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {method} within {timeout} s; calls: {[c.method for c in self.calls]}")
+            time.sleep(0.02)
+        return self.calls_to(method)
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -78,6 +88,9 @@ class SlackStandIn:
             return {"ok": True, "message_ts": f"{self._next('17000')}.000200"}
         if method in ("views.open", "views.update", "views.publish", "views.push"):
             return {"ok": True, "view": {"id": self._next("V"), **_loads(args.get("view"))}}
+        if method == "chat.getPermalink":
+            return {"ok": True, "channel": args.get("channel"),
+                    "permalink": f"https://example.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"}
         if method == "users.info":
             user = args.get("user")
             return {"ok": True, "user": {"id": user, "name": user, "real_name": f"Person {user}",

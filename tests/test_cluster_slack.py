@@ -142,5 +142,5 @@ def test_help_lists_every_family_with_an_example(app):
 
 
 def test_families_not_built_yet_answer_politely(app):
-    response = dispatch_command(app, "/action", "list")
+    response = dispatch_command(app, "/meeting", "list")
     assert response.status == 200 and "coming soon" in response.text

@@ -271,8 +271,7 @@ def test_the_form_posts_a_poll(cluster, db, slack_api):
     kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"]}
     assert kinds["closes_on"] == "datepicker" and kinds["closes_at"] == "timepicker"
     payload = submission_payload(view, question="Which day?", options="Tuesday\nWednesday\n\nThursday",
-                                 ballots="person")
-    payload["view"]["state"]["values"]["closes_on"] = {"value": {"type": "datepicker", "selected_date": "2026-12-04"}}
+                                 ballots="person", closes_on="2026-12-04")
     assert dispatch_payload(cluster, payload).body == ""
     [stored] = polls(db)
     assert stored.options == ["Tuesday", "Wednesday", "Thursday"] and not stored.per_practice

@@ -8,6 +8,7 @@ import time
 from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.slack import listeners
@@ -29,7 +30,22 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     app.error(_on_listener_error)
     app.middleware(_refuse_unrecognised)
     listeners.register(app, product)
+    product.directory = slack_directory(client)
     return app
+
+
+def slack_directory(client: WebClient):
+    """A person's name for exports, from users.info; their id when Slack can't say."""
+
+    def name_of(user_id: str) -> str:
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except SlackApiError:
+            return user_id
+        profile = user.get("profile") or {}
+        return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user_id
+
+    return name_of
 
 
 def _refuse_unrecognised(body: dict, next, logger: logging.Logger) -> BoltResponse | None:

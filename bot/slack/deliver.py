@@ -1,4 +1,4 @@
-"""Sending what a reply asks for beyond the answer itself: posts, updates and direct messages."""
+"""Sending what a reply asks for beyond the answer itself: posts, updates, direct messages, files."""
 
 import logging
 
@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.render import message
 from commands import Clusterbot
-from commands.results import Audience, Code, Direct, Post, Reply, Update, line
+from commands.results import Audience, Code, Direct, Post, Reply, Update, Upload, line
 
 log = logging.getLogger(__name__)
 
@@ -16,32 +16,44 @@ INVITE = "/invite @clusterbot"
 
 
 def carry_out(client: WebClient, product: Clusterbot, reply: Reply) -> Reply | None:
-    """Send `reply.effects`. If a message the product wanted to keep could not be posted, the product
-    forgets it and the person gets the returned problem Reply instead of the usual answer."""
+    """Send `reply.effects`. If something the person asked for could not be posted (a poll, an export),
+    the person gets the returned problem Reply instead of the usual answer; a poll that could not be
+    posted is forgotten, so nothing half-made stays behind."""
     for effect in reply.effects:
         try:
-            if isinstance(effect, Post):
-                posted = client.chat_postMessage(channel=effect.channel, **message(effect.reply))
-                if effect.key:
-                    product.remember(effect.key, posted["channel"], posted["ts"])
-            elif isinstance(effect, Update):
-                client.chat_update(channel=effect.channel, ts=effect.ref, **message(effect.reply))
-            elif isinstance(effect, Direct):
-                client.chat_postMessage(channel=effect.user_id, **message(effect.reply))
+            _send(client, product, effect)
         except SlackApiError as error:
             code = error.response.get("error")
             log.warning("could not send %s: %s", type(effect).__name__, code)
             if isinstance(effect, Post) and effect.key:
                 product.discard(effect.key)
-                return _not_posted(code)
+                return _not_sent(code, "post it, so nothing was saved")
+            if isinstance(effect, Upload):
+                return _not_sent(code, "upload the workbook (nothing in the log was changed)")
     return None
 
 
-def _not_posted(code: str) -> Reply:
+def _send(client: WebClient, product: Clusterbot, effect) -> None:
+    if isinstance(effect, Post):
+        posted = client.chat_postMessage(channel=effect.channel, **message(effect.reply))
+        if effect.key:
+            product.remember(effect.key, posted["channel"], posted["ts"])
+    elif isinstance(effect, Update):
+        client.chat_update(channel=effect.channel, ts=effect.ref, **message(effect.reply))
+    elif isinstance(effect, Direct):
+        client.chat_postMessage(channel=effect.user_id, **message(effect.reply))
+    elif isinstance(effect, Upload):
+        client.files_upload_v2(channel=effect.channel, content=effect.content, filename=effect.filename,
+                               title=effect.title, initial_comment=message(effect.comment)["text"])
+    else:
+        raise TypeError(effect)
+
+
+def _not_sent(code: str, what: str) -> Reply:
     if code in NOT_IN_CHANNEL:
-        return Reply.problem(line("I'm not in this channel, so I couldn't post it and nothing was saved. "
-                                  "Invite me with ", Code(INVITE), " and try again."))
-    return Reply.problem(line(f"Slack wouldn't let me post it ({code}), so nothing was saved. Please try again."))
+        return Reply.problem(line(f"I'm not in this channel, so I couldn't {what}. Invite me with ",
+                                  Code(INVITE), " and try again."))
+    return Reply.problem(line(f"Slack wouldn't let me {what} ({code}). Please try again."))
 
 
 def post_reply(client: WebClient, reply: Reply, *, channel: str, user: str) -> None:

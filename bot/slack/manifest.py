@@ -2,7 +2,7 @@
 
 import json
 
-from commands.registry import FAMILIES
+from commands.registry import FAMILIES, SHORTCUTS
 
 BOT_SCOPES = [
     "commands",     # the five slash commands
@@ -30,6 +30,10 @@ def manifest(request_url: str | None = None) -> dict:
                 {"command": fam.command, "description": fam.summary, "usage_hint": fam.usage_hint,
                  "should_escape": True, **http}
                 for fam in FAMILIES.values()
+            ],
+            "shortcuts": [
+                {"name": name, "type": "message", "callback_id": callback_id, "description": description}
+                for name, callback_id, description in SHORTCUTS
             ],
         },
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},

@@ -1,5 +1,7 @@
 """Replies as Block Kit. Free text is escaped, so names never ping, link or inject markup."""
 
+import json
+
 from commands.results import Audience, Button, Code, Person, Reply, Segment, Strong, Tone
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
@@ -9,6 +11,22 @@ ACTION_SUFFIX = "|"   # action_id = "<action>|<index>"
 
 def action_name(action_id: str) -> str:
     return action_id.split(ACTION_SUFFIX, 1)[0]
+
+
+def button_value(button: Button) -> str:
+    """The button's value; with the cluster's channel when it is shown elsewhere (a DM, App Home)."""
+    return json.dumps([button.channel, button.value]) if button.channel else button.value
+
+
+def read_button_value(value: str) -> tuple[str | None, str]:
+    """(cluster channel or None, value) from what button_value wrote."""
+    if value.startswith("["):
+        try:
+            channel, inner = json.loads(value)
+            return str(channel), str(inner)
+        except (ValueError, TypeError):
+            pass
+    return None, value
 
 
 def escape(text: str) -> str:
@@ -33,10 +51,10 @@ def reply_lines(reply: Reply) -> list[str]:
     return lines
 
 
-def blocks(reply: Reply) -> list[dict]:
+def _sections(texts: list[str]) -> list[dict]:
     """Section blocks of whole lines, each under Slack's size limit."""
     sections, current = [], ""
-    for text in reply_lines(reply):
+    for text in texts:
         text = text or " "
         if current and len(current) + 1 + len(text) > SECTION_LIMIT:
             sections.append(current)
@@ -44,10 +62,25 @@ def blocks(reply: Reply) -> list[dict]:
         current = f"{current}\n{text}" if current else text[:SECTION_LIMIT]
     if current:
         sections.append(current)
-    rendered = [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
+
+
+def blocks(reply: Reply) -> list[dict]:
+    """Sections for the text (a line with its own button gets its own section, the button beside it),
+    then the reply's buttons in actions blocks."""
+    rendered, run = [], []
+    for index, text in enumerate(reply_lines(reply)):
+        if index in reply.line_buttons:
+            rendered += _sections(run)
+            run = []
+            rendered.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT] or " "},
+                             "accessory": _button(reply.line_buttons[index], index)})
+        else:
+            run.append(text)
+    rendered += _sections(run)
     if reply.buttons:
         for start in range(0, len(reply.buttons), ACTIONS_LIMIT):
-            chunk = enumerate(reply.buttons[start:start + ACTIONS_LIMIT], start=start)
+            chunk = enumerate(reply.buttons[start:start + ACTIONS_LIMIT], start=start + len(reply.lines))
             rendered.append({"type": "actions", "elements": [_button(b, i) for i, b in chunk]})
     return rendered
 
@@ -55,7 +88,7 @@ def blocks(reply: Reply) -> list[dict]:
 def _button(button: Button, index: int) -> dict:
     # action_ids must be unique within a message, and several buttons may share an action (poll.vote).
     element = {"type": "button", "text": {"type": "plain_text", "text": button.label[:75], "emoji": True},
-               "action_id": f"{button.action}{ACTION_SUFFIX}{index}", "value": button.value}
+               "action_id": f"{button.action}{ACTION_SUFFIX}{index}", "value": button_value(button)}
     if button.style:
         element["style"] = button.style
     return element

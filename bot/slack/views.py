@@ -9,6 +9,7 @@ import json
 from commands.results import Choice, Form, FormField
 
 VALUE = "value"
+PICKED = ("selected_date", "selected_time", "selected_user", "value")  # what each input type submits
 TITLE_LIMIT = 24     # Slack: modal title and button text
 OPTION_LIMIT = 75    # Slack: option text
 
@@ -22,6 +23,8 @@ def _option(choice: Choice) -> dict:
 
 
 def _element(field: FormField) -> dict:
+    if field.kind == "person":
+        return {"type": "users_select", "action_id": VALUE}
     if field.kind in ("date", "time"):
         element = {"type": "datepicker" if field.kind == "date" else "timepicker", "action_id": VALUE}
         if field.initial:
@@ -70,7 +73,7 @@ def submitted_values(view: dict) -> dict[str, str]:
         if "selected_option" in state:
             values[block_id] = (state["selected_option"] or {}).get("value", "")
         else:
-            values[block_id] = state.get("selected_date") or state.get("selected_time") or state.get("value") or ""
+            values[block_id] = next((state[k] for k in PICKED if state.get(k)), "")
     return values
 
 

@@ -1,6 +1,6 @@
-"""Slash commands: every family in the registry, one handler."""
+"""Slash commands: every family in the registry, one handler; slow parts (exports) run lazily."""
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack.deliver import carry_out
@@ -27,9 +27,23 @@ def handle_slash_command(*, ack: Ack, command: dict, client: WebClient, product:
         ack(**reply_payload(reply))
 
 
+def finish_slash_command(*, command: dict, client: WebClient, respond: Respond, product: Clusterbot) -> None:
+    """After the ack: the slow part (an export), its file sent; a failure told to the person."""
+    reply = product.finish(command["command"], command.get("text") or "", command_caller(command))
+    problem = carry_out(client, product, reply)
+    if problem or not reply.is_silent:
+        respond(**reply_payload(problem or reply))
+
+
 def register(app: App, product: Clusterbot) -> None:
     def on_command(ack: Ack, command: dict, client: WebClient) -> None:
         handle_slash_command(ack=ack, command=command, client=client, product=product)
 
-    for name in FAMILIES:
-        app.command(name)(on_command)
+    def later(command: dict, client: WebClient, respond: Respond) -> None:
+        finish_slash_command(command=command, client=client, respond=respond, product=product)
+
+    for name, fam in FAMILIES.items():
+        if any(sub.later for sub in fam.subcommands):
+            app.command(name)(ack=on_command, lazy=[later])
+        else:
+            app.command(name)(on_command)

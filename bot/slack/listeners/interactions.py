@@ -4,13 +4,15 @@ import re
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.slack.deliver import carry_out, post_reply
 from bot.slack.listeners.payloads import MalformedPayload, required
-from bot.slack.render import action_name, reply_payload
+from bot.slack.render import action_name, message, read_button_value, reply_payload
 from bot.slack.views import modal, origin, submitted_values
 from commands import Clusterbot
 from commands.context import Caller
+from commands.registry import SHORTCUTS
 from commands.results import Reply
 
 ANY = re.compile(r".+")
@@ -38,8 +40,9 @@ def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, clien
                   product: Clusterbot) -> None:
     ack()
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-    caller = _caller(body, channel)
-    reply = product.press(action_name(action.get("action_id", "")), action.get("value", ""), caller)
+    cluster_channel, value = read_button_value(action.get("value", ""))
+    caller = _caller(body, cluster_channel or channel)
+    reply = product.press(action_name(action.get("action_id", "")), value, caller)
     reply = carry_out(client, product, reply) or reply
     open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=channel,
                     respond=lambda **payload: respond(replace_original=False, **payload))
@@ -58,6 +61,23 @@ def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, pr
     post_reply(client, carry_out(client, product, reply) or reply, channel=channel, user=caller.user_id)
 
 
+def handle_message_shortcut(*, ack: Ack, shortcut: dict, client: WebClient, product: Clusterbot) -> None:
+    """"Create cluster action" on a message: the form opens prefilled, keeping a link to the message."""
+    ack()
+    channel = (shortcut.get("channel") or {}).get("id", "")
+    caller = _caller(shortcut, channel)
+    text = (shortcut.get("message") or {}).get("text", "")
+    try:
+        link = client.chat_getPermalink(channel=channel, message_ts=shortcut.get("message_ts", ""))["permalink"]
+    except SlackApiError:
+        link = ""
+    reply = product.press(shortcut.get("callback_id", ""), f"{link} {text}", caller)
+    if reply.form:
+        client.views_open(trigger_id=shortcut["trigger_id"], view=modal(reply.form, channel))
+    elif not reply.is_silent:
+        client.chat_postEphemeral(channel=channel, user=caller.user_id, **message(reply))
+
+
 def register(app: App, product: Clusterbot) -> None:
     def on_button(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
         handle_button(ack=ack, body=body, action=action, respond=respond, client=client, product=product)
@@ -65,5 +85,10 @@ def register(app: App, product: Clusterbot) -> None:
     def on_submission(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         handle_submission(ack=ack, body=body, view=view, client=client, product=product)
 
+    def on_shortcut(ack: Ack, shortcut: dict, client: WebClient) -> None:
+        handle_message_shortcut(ack=ack, shortcut=shortcut, client=client, product=product)
+
     app.action(ANY)(on_button)
     app.view(ANY)(on_submission)
+    for _, callback_id, _ in SHORTCUTS:
+        app.shortcut(callback_id)(on_shortcut)

@@ -1,0 +1,536 @@
+"""/action: the cluster's action log — assign, chase, complete, export.
+
+The owner, the creator and the cluster's leads may change an action; nobody else.
+"""
+
+import io
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from commands import parsing
+from commands.context import Caller, Context
+from commands.dates import describe, local_to_utc, local_today, parse_day
+from commands.errors import Refusal
+from commands.guard import refuse_patient_identifiers
+from commands.registry import FAMILIES, TICKS, button, form, subcommand
+from commands.results import (
+    Button,
+    Choice,
+    Code,
+    Direct,
+    Form,
+    FormField,
+    Line,
+    Person,
+    Reply,
+    Strong,
+    Upload,
+    line,
+)
+from storage import actions as store
+from storage import clusters as cluster_store
+from storage import polls as poll_store
+from storage import topics as topic_store
+from storage.export import SOON, WorkbookContent, write_workbook
+from storage.models import ACTION_TEXT_MAX, Action, ActionStatus, Cluster, Practice, Topic
+
+ACTION = FAMILIES["/action"]
+ACTION.example = "/action add Audit asthma discharges @Jane due 3/12/2026"
+ACTION.default = "form"
+
+ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3"
+ACTION_ID = re.compile(r"^[Aa](\d{1,9})$")
+OPTION_WORDS = {"practice", "due", "topic", "meeting"}
+LIST_LIMIT = 40          # Slack allows 50 blocks a message; one per action, plus headings
+DIGEST_HOUR = 8          # weekday mornings, local time
+SYSTEM = "clusterbot"
+
+
+# --- reading what people type ----------------------------------------------------------------
+
+def _action(ctx: Context, token: str, example: str) -> Action:
+    """The action a typed id names, in this cluster only: another cluster's A7 is simply unknown."""
+    found = ACTION_ID.match(token or "")
+    if not found:
+        what = f"“{token}” isn't an action id" if token else "Say which action"
+        raise Refusal(f"{what}: actions have ids like A7 (see /action list).", example=example)
+    short_id = f"A{int(found.group(1))}"
+    action = store.find_action(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
+    if action is None:
+        raise Refusal(f"There's no action {short_id} in this cluster.", example="/action list")
+    return action
+
+
+def _description(text: str, field: str | None = None) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise Refusal("Say what the action is.", example=ADD_EXAMPLE, field=field)
+    if len(cleaned) > ACTION_TEXT_MAX:
+        raise Refusal(f"That is {len(cleaned)} characters; the limit is {ACTION_TEXT_MAX}.", example=ADD_EXAMPLE,
+                      field=field)
+    try:
+        return refuse_patient_identifiers(cleaned, "action")
+    except Refusal as refusal:
+        refusal.field = field
+        raise
+
+
+def _due(ctx: Context, words: list[str], example: str) -> date:
+    return parse_day(" ".join(words), local_today(ctx.now(), ctx.time_zone), example)
+
+
+def _is_option_start(word: str) -> bool:
+    return word.lower() in OPTION_WORDS or bool(parsing.MENTION.match(word))
+
+
+def _topic(ctx: Context, token: str) -> Topic:
+    found = re.match(r"^[Tt](\d{1,9})$", token or "")
+    topic = found and topic_store.find_topic(session=ctx.session, cluster=ctx.cluster,
+                                             short_id=f"T{int(found.group(1))}")
+    if not topic:
+        raise Refusal(f"There's no topic {token or '(none given)'} in this cluster.", example="/topic list")
+    return topic
+
+
+def _parse_add(ctx: Context, rest: str) -> Action:
+    """`<what> [@owner] [practice <code>] [due <date>] [topic T3]`; quote <what> to use those words in it."""
+    if rest.lstrip()[:1] in parsing.QUOTES:
+        tokens = parsing.split_quoted(rest, ADD_EXAMPLE)
+        what, words = tokens[0][1], [t for _, t in tokens[1:]]
+    else:
+        words = rest.split()
+        start = next((i for i, w in enumerate(words) if _is_option_start(w)), len(words))
+        what, words = " ".join(words[:start]), words[start:]
+    action = Action(cluster_id=ctx.cluster.id, short_id="", description=_description(what),
+                    owner=ctx.caller.user_id, created_by=ctx.caller.user_id)
+    practice_given = False
+    i = 0
+    while i < len(words):
+        word, following = words[i].lower(), words[i + 1] if i + 1 < len(words) else ""
+        if parsing.MENTION.match(words[i]):
+            action.owner = parsing.mention(words[i], ADD_EXAMPLE)
+            i += 1
+        elif word == "practice":
+            action.practice_id = _practice(ctx, parsing.practice_code(following, ADD_EXAMPLE)).id
+            practice_given, i = True, i + 2
+        elif word == "due":
+            j = i + 1
+            while j < len(words) and not _is_option_start(words[j]):
+                j += 1
+            action.due_on, i = _due(ctx, words[i + 1:j], ADD_EXAMPLE), j
+        elif word == "topic":
+            action.topic_id, i = _topic(ctx, following).id, i + 2
+        elif word == "meeting":
+            raise Refusal("Meetings arrive in a later release: add the action without “meeting …” for now.",
+                          example=ADD_EXAMPLE)
+        else:
+            raise Refusal(f"“{words[i]}” isn't an action setting. After the description you can add: @owner, "
+                          "practice <code>, due <date>, topic T3. Put the description in quotes to use those "
+                          "words in it.", example=ADD_EXAMPLE)
+    if not practice_given:
+        action.practice_id = _owners_practice(ctx, action.owner)
+    return action
+
+
+def _practice(ctx: Context, code: str) -> Practice:
+    practice = cluster_store.find_practice(session=ctx.session, cluster=ctx.cluster, code=code)
+    if practice is None:
+        raise Refusal(f"No practice with code {code} in this cluster.", example="/cluster practice list")
+    return practice
+
+
+def _owners_practice(ctx: Context, owner: str) -> int | None:
+    member = cluster_store.find_member(session=ctx.session, cluster=ctx.cluster, user_id=owner)
+    return member.practice_id if member else None
+
+
+# --- showing actions ----------------------------------------------------------------------------
+
+def _state(ctx: Context, action: Action) -> str:
+    if action.status == ActionStatus.DONE:
+        return "done"
+    today = local_today(ctx.now(), ctx.time_zone)
+    if action.due_on and action.due_on < today:
+        return "OVERDUE"
+    return "open"
+
+
+def _due_text(action: Action) -> str:
+    return f"due {action.due_on:%a %-d %b %Y}" if action.due_on else "no due date"
+
+
+def _summary(ctx: Context, action: Action) -> Line:
+    practice = ctx.session.get(Practice, action.practice_id) if action.practice_id else None
+    state = _state(ctx, action)
+    flag = "⚠️ OVERDUE · " if state == "OVERDUE" else ("✅ " if state == "done" else "")
+    return line("• ", Code(action.short_id), " ", action.description, " — ", flag, Person(action.owner),
+                *((" · ", practice.name) if practice else ()), f" · {_due_text(action)}")
+
+
+def _may_change(ctx: Context, action: Action) -> bool:
+    return ctx.is_lead or ctx.caller.user_id in (action.owner, action.created_by)
+
+
+def _require_change(ctx: Context, action: Action) -> None:
+    if not _may_change(ctx, action):
+        raise Refusal(f"Only {action.short_id}'s owner (", Person(action.owner), "), whoever created it (",
+                      Person(action.created_by), ") or a lead can change it.",
+                      example=f"/action show {action.short_id}")
+
+
+def _card(ctx: Context, action: Action) -> list[Line]:
+    practice = ctx.session.get(Practice, action.practice_id) if action.practice_id else None
+    topic = ctx.session.get(Topic, action.topic_id) if action.topic_id else None
+    lines = [
+        line(Strong(f"{action.short_id} · {action.description}")),
+        line(f"Status: {_state(ctx, action)} · Owner: ", Person(action.owner),
+             *((" · Practice: ", practice.name) if practice else ()), f" · {_due_text(action)}",
+             *((" · Topic: ", Code(topic.short_id), " ", topic.title) if topic else ())),
+        line("Created by ", Person(action.created_by), f" on {describe(action.created_at, ctx.time_zone)}",
+             *((" · done by ", Person(action.done_by), f" on {describe(action.done_at, ctx.time_zone)}")
+               if action.done_at else ())),
+    ]
+    if action.source_link:
+        lines.append(line("From this message: ", action.source_link))
+    return lines
+
+
+def _buttons(action: Action, channel: str | None = None) -> list[Button]:
+    """`channel`: the cluster's channel, for buttons shown elsewhere (a DM)."""
+    if action.status == ActionStatus.DONE:
+        return [Button("Reopen", "action.reopen", action.short_id, channel=channel)]
+    return [Button("Done", "action.done", action.short_id, "primary", channel=channel)]
+
+
+# --- adding -------------------------------------------------------------------------------------
+
+def _created(ctx: Context, action: Action) -> Reply:
+    action = store.create_action(session=ctx.session, cluster=ctx.require_cluster(), action=action)
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " added an action:"), *_card(ctx, action)[:2])
+    today = local_today(ctx.now(), ctx.time_zone)
+    if action.due_on and action.due_on < today:
+        reply.lines.append(line(f"Note: the due date ({action.due_on:%-d %b %Y}) has already passed."))
+    reply.buttons = _buttons(action)
+    reply.effects = _tell_new_owner(ctx, action)
+    return reply
+
+
+def _tell_new_owner(ctx: Context, action: Action) -> list[Direct]:
+    if action.owner == ctx.caller.user_id:
+        return []
+    note = Reply.tell(line(Person(ctx.caller.user_id), f" gave you a cluster action in {ctx.cluster.name}:"),
+                      *_card(ctx, action)[:2])
+    note.buttons = _buttons(action, ctx.cluster.channel_id)
+    return [Direct(action.owner, note)]
+
+
+@subcommand(ACTION, "add <what> [@owner] [practice <code>] [due <date>] [topic T3]", ADD_EXAMPLE,
+            "add an action (yours unless you mention an owner)")
+def add(ctx: Context, rest: str) -> Reply:
+    return _created(ctx, _parse_add(ctx, rest))
+
+
+@subcommand(ACTION, "form", "/action", "open the form to add an action (also /action alone)")
+def open_form(ctx: Context, rest: str) -> Reply:
+    return Reply(lines=[line("Adding an action takes a form in Slack. Here, type it: ", Code(ADD_EXAMPLE))],
+                 form=action_form(ctx))
+
+
+def action_form(ctx: Context, description: str = "", link: str | None = None) -> Form:
+    cluster = ctx.require_cluster()
+    practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
+    topics = topic_store.list_topics(session=ctx.session, cluster=cluster, statuses=["proposed", "agreed", "active"])
+    own = ctx.member.practice_id if ctx.member else None
+    fields = [
+        FormField("description", "What needs doing?", "long_text", max_length=ACTION_TEXT_MAX,
+                  initial=description[:ACTION_TEXT_MAX]),
+        FormField("owner", "Owner (you, if left empty)", "person", optional=True),
+        FormField("due", "Due", "date", optional=True),
+    ]
+    if practices:
+        fields.append(FormField("practice", "Practice (the owner's, if left empty)", "choice", optional=True,
+                                choices=tuple(Choice(p.code, f"{p.name} ({p.code})") for p in practices),
+                                initial=next((p.code for p in practices if p.id == own), "")))
+    if topics:
+        fields.append(FormField("topic", "Linked topic", "choice", optional=True,
+                                choices=tuple(Choice(t.short_id, f"{t.short_id} {t.title}") for t in topics)))
+    return Form("action.form", "Add a cluster action", "Add", tuple(fields), {"link": link} if link else {})
+
+
+@form("action.form")
+def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
+    cluster = ctx.require_cluster()
+    if ctx.submission_key and store.find_submitted_action(session=ctx.session, cluster=cluster,
+                                                           submission_key=ctx.submission_key):
+        return Reply()
+    owner = values.get("owner") or ctx.caller.user_id
+    action = Action(cluster_id=cluster.id, short_id="", description=_description(values.get("description", ""),
+                    "description"), owner=owner, created_by=ctx.caller.user_id, source_link=context.get("link"),
+                    submission_key=ctx.submission_key)
+    if values.get("due"):
+        try:
+            action.due_on = date.fromisoformat(values["due"])
+        except ValueError:
+            raise Refusal("Pick a date from the calendar.", field="due") from None
+    code = values.get("practice")
+    action.practice_id = _practice(ctx, code).id if code else _owners_practice(ctx, owner)
+    if values.get("topic"):
+        action.topic_id = _topic(ctx, values["topic"]).id
+    return _created(ctx, action)
+
+
+@button("action.from_message")
+def from_message(ctx: Context, value: str) -> Reply:
+    """The message shortcut: `value` is "<permalink> <message text>"."""
+    link, _, text = value.partition(" ")
+    return Reply(form=action_form(ctx, text, link or None))
+
+
+# --- listing and showing -----------------------------------------------------------------------
+
+@subcommand(ACTION, "list [mine|overdue|open|done|all|@person|practice <code>]", "/action list overdue",
+            "actions, soonest due first (open ones unless you say)")
+def list_actions(ctx: Context, rest: str) -> Reply:
+    example = "/action list overdue"
+    word, more = parsing.split_first(rest)
+    today = local_today(ctx.now(), ctx.time_zone)
+    choices = {
+        "": ("Open actions", store.ActionFilter(status=ActionStatus.OPEN)),
+        "open": ("Open actions", store.ActionFilter(status=ActionStatus.OPEN)),
+        "mine": ("Your open actions", store.ActionFilter(status=ActionStatus.OPEN, owner=ctx.caller.user_id)),
+        "overdue": ("Overdue actions", store.ActionFilter(status=ActionStatus.OPEN, due_before=today)),
+        "done": ("Done actions", store.ActionFilter(status=ActionStatus.DONE)),
+        "all": ("All actions", store.ActionFilter()),
+    }
+    if word.lower() in choices:
+        heading, which = choices[word.lower()]
+    elif parsing.MENTION.match(word):
+        who = parsing.mention(word, example)
+        heading, which = "Open actions of someone", store.ActionFilter(status=ActionStatus.OPEN, owner=who)
+    elif word.lower() == "practice":
+        practice = _practice(ctx, parsing.practice_code(parsing.split_first(more)[0], "/action list practice 80123"))
+        heading = f"Open actions of {practice.name}"
+        which = store.ActionFilter(status=ActionStatus.OPEN, practice_id=practice.id)
+    else:
+        raise Refusal(f"“{word}” isn't a list I know. Use mine, overdue, open, done, all, @person or "
+                      "practice <code>.", example=example)
+    found = store.list_actions(session=ctx.session, cluster=ctx.cluster, which=which, limit=LIST_LIMIT)
+    if not found:
+        return Reply.tell(line(f"{heading}: none.", " Add one: ", Code(ADD_EXAMPLE)))
+    reply = Reply.tell(line(Strong(f"{heading} in {ctx.cluster.name}")))
+    for action in found:
+        if action.status == ActionStatus.OPEN:
+            reply.line_buttons[len(reply.lines)] = Button("Done", "action.done", action.short_id)
+        reply.lines.append(_summary(ctx, action))
+    total = store.count_actions(session=ctx.session, cluster=ctx.cluster, which=which)
+    if total > len(found):
+        reply.lines.append(line(f"…and {total - len(found)} more. The whole log: ", Code("/action export all")))
+    return reply
+
+
+@subcommand(ACTION, "show A7", "/action show A7", "an action's card, with its notes")
+def show(ctx: Context, rest: str) -> Reply:
+    action = _action(ctx, parsing.split_first(rest)[0], "/action show A7")
+    reply = Reply.tell(*_card(ctx, action))
+    notes = store.action_notes(session=ctx.session, action=action)
+    if notes:
+        reply.lines.append(line(Strong("Notes")))
+    for note in notes:
+        reply.lines.append(line(f"• {describe(note.at, ctx.time_zone)} ", Person(note.by), ": ", note.text))
+    if _may_change(ctx, action):
+        reply.buttons = _buttons(action)
+    return reply
+
+
+# --- changing -----------------------------------------------------------------------------------
+
+def _done(ctx: Context, action: Action) -> Reply:
+    if action.status == ActionStatus.DONE:
+        return Reply.tell(line(Code(action.short_id), " was already done by ", Person(action.done_by),
+                               f" on {describe(action.done_at, ctx.time_zone)}."))
+    _require_change(ctx, action)
+    action.status, action.done_at, action.done_by = ActionStatus.DONE, ctx.now(), ctx.caller.user_id
+    store.touch(session=ctx.session, action=action)
+    return Reply.announce(line("✅ ", Person(ctx.caller.user_id), " completed ", Code(action.short_id), " ",
+                               action.description, "."))
+
+
+@subcommand(ACTION, "done A7", "/action done A7", "mark an action done (owner, creator or a lead)")
+def done(ctx: Context, rest: str) -> Reply:
+    return _done(ctx, _action(ctx, parsing.split_first(rest)[0], "/action done A7"))
+
+
+@button("action.done")
+def done_button(ctx: Context, value: str) -> Reply:
+    return _done(ctx, _action(ctx, value, "/action done A7"))
+
+
+def _reopen(ctx: Context, action: Action) -> Reply:
+    if action.status == ActionStatus.OPEN:
+        return Reply.tell(line(Code(action.short_id), " is open already."))
+    _require_change(ctx, action)
+    action.status, action.done_at, action.done_by = ActionStatus.OPEN, None, None
+    store.touch(session=ctx.session, action=action)
+    return Reply.announce(line(Person(ctx.caller.user_id), " reopened ", Code(action.short_id), " ",
+                               action.description, "."))
+
+
+@subcommand(ACTION, "reopen A7", "/action reopen A7", "open a done action again")
+def reopen(ctx: Context, rest: str) -> Reply:
+    return _reopen(ctx, _action(ctx, parsing.split_first(rest)[0], "/action reopen A7"))
+
+
+@button("action.reopen")
+def reopen_button(ctx: Context, value: str) -> Reply:
+    return _reopen(ctx, _action(ctx, value, "/action reopen A7"))
+
+
+@subcommand(ACTION, "assign A7 @person", "/action assign A7 @Jane", "give an action to someone else")
+def assign(ctx: Context, rest: str) -> Reply:
+    example = "/action assign A7 @Jane"
+    token, rest = parsing.split_first(rest)
+    action = _action(ctx, token, example)
+    owner = parsing.mention(parsing.split_first(rest)[0], example)
+    _require_change(ctx, action)
+    if owner == action.owner:
+        return Reply.tell(line(Code(action.short_id), " is already ", Person(owner), "'s."))
+    action.owner = owner
+    action.practice_id = _owners_practice(ctx, owner) or action.practice_id
+    store.touch(session=ctx.session, action=action)
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " gave ", Code(action.short_id), " ", action.description,
+                                " to ", Person(owner), "."))
+    reply.effects = _tell_new_owner(ctx, action)
+    return reply
+
+
+@subcommand(ACTION, "due A7 <date>", "/action due A7 friday", "change the due date")
+def due(ctx: Context, rest: str) -> Reply:
+    example = "/action due A7 friday"
+    token, rest = parsing.split_first(rest)
+    action = _action(ctx, token, example)
+    day = _due(ctx, rest.split(), example)
+    _require_change(ctx, action)
+    action.due_on = day
+    store.touch(session=ctx.session, action=action)
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " moved ", Code(action.short_id), " ", action.description,
+                                f" to {_due_text(action)}."))
+    if day < local_today(ctx.now(), ctx.time_zone):
+        reply.lines.append(line(f"Note: {day:%-d %b %Y} has already passed, so it shows as overdue."))
+    return reply
+
+
+@subcommand(ACTION, "note A7 <text>", "/action note A7 Letters sent to 40 patients", "add a dated note")
+def note(ctx: Context, rest: str) -> Reply:
+    example = "/action note A7 Letters sent to 40 patients"
+    token, text = parsing.split_first(rest)
+    action = _action(ctx, token, example)
+    if not text.strip():
+        raise Refusal("Write the note after the action id.", example=example)
+    _require_change(ctx, action)
+    saved = store.add_note(session=ctx.session, action=action, by=ctx.caller.user_id, text=_description(text))
+    return Reply.announce(line(Person(ctx.caller.user_id), " noted on ", Code(action.short_id), ": ", saved.text))
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+def _export_filter(ctx: Context, rest: str) -> tuple[str, store.ActionFilter]:
+    example = "/action export all since 1/4/2026"
+    words = rest.split()
+    which, label = store.ActionFilter(status=ActionStatus.OPEN), "open"
+    if words and words[0].lower() in ("open", "all"):
+        label = words.pop(0).lower()
+        which = store.ActionFilter(status=ActionStatus.OPEN if label == "open" else None)
+    if words and words[0].lower() == "since":
+        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example)
+        which = store.ActionFilter(status=which.status, since=local_to_utc(day, time(0, 0), ctx.time_zone))
+        label += f" since {day:%-d %b %Y}"
+    elif words:
+        raise Refusal(f"“{words[0]}” isn't an export setting: use open or all, then optionally since <date>.",
+                      example=example)
+    return label, which
+
+
+@subcommand(ACTION, "export [open|all] [since <date>]", "/action export all",
+            "the action log as an Excel workbook in the channel",
+            later=lambda ctx, rest: _export_actions(ctx, rest))
+def export(ctx: Context, rest: str) -> Reply:
+    label, _ = _export_filter(ctx, rest)
+    return Reply.tell(line(f"Preparing the action log ({label}) as an Excel workbook…"))
+
+
+def _export_actions(ctx: Context, rest: str) -> Reply:
+    label, which = _export_filter(ctx, rest)
+    return _upload(ctx, f"Action log ({label})", "action-log", actions=which)
+
+
+def _upload(ctx: Context, title: str, filename: str, *, actions: store.ActionFilter | None = None,
+            everything: bool = False) -> Reply:
+    cluster = ctx.require_cluster()
+    content = workbook_content(ctx, cluster, title, actions, everything)
+    out = io.BytesIO()
+    write_workbook(out, content, ctx.directory)
+    day = content.generated_at.astimezone(content.generated_at.tzinfo)
+    name = f"{re.sub(r'[^A-Za-z0-9]+', '-', cluster.name).strip('-').lower()}-{filename}-{day:%Y-%m-%d}.xlsx"
+    comment = Reply.announce(line(Person(ctx.caller.user_id), f" exported: {title} of ", Strong(cluster.name), "."))
+    return Reply.quiet(Upload(cluster.channel_id, name, f"{cluster.name}: {title}", out.getvalue(), comment))
+
+
+def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: store.ActionFilter | None,
+                     everything: bool) -> WorkbookContent:
+    """What goes in a workbook: the action log, and with `everything` the topics and polls too."""
+    today = local_today(ctx.now(), cluster.time_zone)
+    content = WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, today)
+    if actions is not None:
+        content.action_counts = store.action_counts(session=ctx.session, cluster=cluster, which=actions,
+                                                    today=today, soon=today + SOON)
+        content.actions = store.action_rows(session=ctx.session, cluster=cluster, which=actions)
+    if everything:
+        content.topics = topic_store.topic_rows(session=ctx.session, cluster=cluster)
+        content.polls = poll_store.poll_rows(session=ctx.session, cluster=cluster)
+        content.ballots = poll_store.ballot_rows(session=ctx.session, cluster=cluster)
+    return content
+
+
+def cluster_workbook(ctx: Context) -> Reply:
+    """The whole cluster as one workbook (for /cluster export and `python -m bot export`)."""
+    return _upload(ctx, "Cluster workbook", "workbook", actions=store.ActionFilter(), everything=True)
+
+
+# --- the daily digest -------------------------------------------------------------------------------
+
+def _digest_due(session, now: datetime, time_zone: str) -> list[tuple[str, str]]:
+    local = now.astimezone(ZoneInfo(time_zone))
+    if local.weekday() >= 5 or local.hour < DIGEST_HOUR:
+        return []
+    return store.owners_with_actions_due(session=session, until=local.date() + timedelta(days=6),
+                                         not_sent_on=local.date())
+
+
+def _send_digest(ctx_for, session, item: tuple[str, str], now: datetime) -> list:
+    team_id, owner = item
+    clusters = cluster_store.clusters_of_team(session=session, team_id=team_id)
+    if not clusters:
+        return []
+    ctx = ctx_for(session, clusters[0], Caller(SYSTEM, clusters[0].channel_id, team_id))
+    today = local_today(now, ctx.time_zone)
+    if not store.claim_digest(session=session, team_id=team_id, user_id=owner, day=today):
+        return []  # another process sent it
+    due = store.digest_actions(session=session, team_id=team_id, owner=owner, until=today + timedelta(days=6))
+    if not due:
+        return []
+    overdue = [(a, c) for a, c in due if a.due_on < today]
+    soon = [(a, c) for a, c in due if a.due_on >= today]
+    reply = Reply.tell(line(Strong(f"Good morning: your cluster actions for {today:%A %-d %B}")))
+    for heading, group in (("Overdue", overdue), ("Due this week", soon)):
+        if group:
+            reply.lines.append(line(Strong(f"{heading} ({len(group)})")))
+        for action, cluster in group:
+            reply.line_buttons[len(reply.lines)] = Button("Done", "action.done", action.short_id,
+                                                          channel=cluster.channel_id)
+            reply.lines.append(line("• ", Code(action.short_id), " ", action.description,
+                                    f" — {_due_text(action)} · {cluster.name}"))
+    return [Direct(owner, reply)]
+
+
+TICKS.append((_digest_due, _send_digest))

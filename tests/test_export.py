@@ -1,0 +1,159 @@
+"""Excel exports, read back with openpyxl: values, types, styles, filters, the summary."""
+
+import io
+import subprocess
+import sys
+from datetime import date, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from storage.models import Action
+from tests.slack_requests import dispatch_command
+from tests.test_processes import bot_env
+
+
+@pytest.fixture
+def cluster(app):
+    dispatch_command(app, "/cluster", "setup Riverside Cluster")
+    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
+    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
+    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    return app
+
+
+def uploaded_workbook(slack_api):
+    """The .xlsx the bot uploaded through files_upload_v2, and the completing call's arguments."""
+    [complete] = slack_api.wait_for("files.completeUploadExternal")
+    [content] = slack_api.uploads.values()
+    return load_workbook(io.BytesIO(content)), complete.args
+
+
+def test_action_export_uploads_a_well_formed_workbook(cluster, db, slack_api):
+    dispatch_command(cluster, "/action", "add Overdue audit <@UGP> due 20/11/2026")
+    dispatch_command(cluster, "/action", "add Soon letters <@UNURSE> due 30/11/2026")
+    dispatch_command(cluster, "/action", "add Later review due 20/12/2026")
+    dispatch_command(cluster, "/action", "add =HYPERLINK(\"http://evil\") <@UGP>")
+    dispatch_command(cluster, "/action", "add Finished thing <@UNURSE>")
+    dispatch_command(cluster, "/action", "done A5", user="UNURSE")
+
+    ack = dispatch_command(cluster, "/action", "export all")
+    assert ack.json["response_type"] == "ephemeral" and "Preparing the action log (all)" in ack.text
+    workbook, complete = uploaded_workbook(slack_api)
+    assert complete["channel_id"] == "CCLUSTER"
+    assert "exported: Action log (all) of *Riverside Cluster*" in complete["initial_comment"]
+    [upload_url_call] = slack_api.calls_to("files.getUploadURLExternal")
+    assert upload_url_call.args["filename"] == "riverside-cluster-action-log-2026-11-26.xlsx"
+
+    assert workbook.sheetnames == ["Summary", "Actions"]
+    assert workbook.properties.title == "Action log (all)" and workbook.properties.subject == "Riverside Cluster"
+    assert workbook.properties.creator == "clusterbot"
+    sheet = workbook["Actions"]
+    header = [c.value for c in sheet[1]]
+    assert header[:7] == ["ID", "Action", "Owner", "Practice code", "Practice", "Due", "Status"]
+    assert all(c.font.b for c in sheet[1]) and sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:M6"
+    assert sheet.column_dimensions["B"].width == 60
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    overdue = rows["A1"]
+    assert overdue[2].value == "Person UGP"  # names from users.info
+    assert overdue[3].value == "80123" and overdue[4].value == "Riverside Medical Practice"
+    assert isinstance(overdue[5].value, datetime) and overdue[5].value.date() == date(2026, 11, 20)
+    assert overdue[5].number_format == "dd/mm/yyyy"
+    colours = {k: (r[6].value, r[6].fill.fgColor.rgb) for k, r in rows.items()}
+    assert colours["A1"] == ("Overdue", "00FFC7CE")
+    assert colours["A2"] == ("Due within 7 days", "00FFEB9C")
+    assert colours["A3"][0] == "Open" and colours["A5"] == ("Done", "00C6EFCE")
+    formula = rows["A4"][1]
+    assert formula.value == '=HYPERLINK("http://evil")' and formula.data_type == "s" and formula.quotePrefix
+    assert isinstance(rows["A5"][10].value, datetime)  # done at: a real datetime
+
+    summary = {r[0].value: [c.value for c in r[1:]] for r in workbook["Summary"].iter_rows() if r and r[0].value}
+    assert summary["Overdue"][0] == 1 and summary["Due within 7 days"][0] == 1 and summary["Done"][0] == 1
+    assert summary["Open, due later or no date"][0] == 2 and summary["Total"][0] == 5
+    assert summary["Riverside Medical Practice"][:2] == [2, 0]
+    assert summary["Hillview Surgery"][:2] == [1, 1]
+    assert summary["Person UGP"][:3] == [2, 1, 0]
+
+
+def test_open_export_since_a_date(cluster, db, slack_api):
+    dispatch_command(cluster, "/action", "add First")
+    dispatch_command(cluster, "/action", "add Second")
+    dispatch_command(cluster, "/action", "done A2")
+    dispatch_command(cluster, "/action", "export open since 1/11/2026")
+    workbook, _ = uploaded_workbook(slack_api)
+    assert [r[0].value for r in workbook["Actions"].iter_rows(min_row=2)] == ["A1"]
+    assert workbook.properties.title == "Action log (open since 1 Nov 2026)"
+
+
+def test_an_empty_log_is_a_valid_workbook_with_headers_and_a_note(cluster, slack_api):
+    dispatch_command(cluster, "/action", "export")
+    workbook, _ = uploaded_workbook(slack_api)
+    sheet = workbook["Actions"]
+    assert sheet["A1"].value == "ID" and sheet["A2"].value == "No actions match: the log is empty."
+    assert sheet.max_row == 2
+
+
+def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_api):
+    dispatch_command(cluster, "/topic", "propose Asthma reviews -- 1 in 3 missed", user="UGP")
+    dispatch_command(cluster, "/topic", "propose Frailty register", user="UNURSE")
+    dispatch_command(cluster, "/topic", "move T2 agreed")
+    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty"')
+    dispatch_command(cluster, "/poll", "vote P1 2", user="UGP")
+    dispatch_command(cluster, "/poll", "vote P1 2", user="UNURSE")
+    dispatch_command(cluster, "/poll", "close P1")
+    dispatch_command(cluster, "/poll", '"Secret?" "Yes" "No" anonymous')
+    dispatch_command(cluster, "/poll", "vote P2 1", user="UGP")
+    dispatch_command(cluster, "/action", "add Audit discharges topic T1 <@UGP>")
+
+    ack = dispatch_command(cluster, "/cluster", "export")
+    assert "Preparing the cluster workbook" in ack.text
+    workbook, _ = uploaded_workbook(slack_api)
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots"]
+    topics = [[c.value for c in r] for r in workbook["Topics"].iter_rows(min_row=2)]
+    assert [t[:4] for t in topics] == [["T1", "Asthma reviews", "Proposed", "Our practices"],
+                                      ["T2", "Frailty register", "Agreed", "Our practices"]]
+    assert topics[0][9] == "1 in 3 missed" and isinstance(topics[0][7], datetime)
+    polls = {r[0].value: [c.value for c in r] for r in workbook["Polls"].iter_rows(min_row=2)}
+    assert polls["P1"][2] == 2 and polls["P1"][5] == "Frailty" and polls["P1"][6] == "Asthma: 0; Frailty: 2"
+    assert polls["P2"][4] == "yes" and polls["P2"][5] == "open"
+    ballots = [[c.value for c in r] for r in workbook["Ballots"].iter_rows(min_row=2)]
+    assert [(b[0], b[1], b[4]) for b in ballots] == [("P1", "80123", "Frailty"), ("P1", "80456", "Frailty")]
+    assert all(b[0] != "P2" for b in ballots)  # anonymous ballots never leave the database
+    assert workbook["Actions"]["H2"].value == "T1"
+
+
+def test_a_failed_upload_is_told_and_nothing_is_lost(cluster, db, slack_api):
+    dispatch_command(cluster, "/action", "add Keep me")
+    slack_api.fail("files.getUploadURLExternal", "not_in_channel")
+    dispatch_command(cluster, "/action", "export")
+    [told] = [c.args for c in slack_api.wait_for("response_url")]
+    assert told["response_type"] == "ephemeral"
+    assert "I'm not in this channel, so I couldn't upload the workbook" in told["text"]
+    with db.session() as session:
+        assert [a.description for a in session.exec(select(Action))] == ["Keep me"]
+
+
+def test_export_from_the_command_line(tmp_path):
+    env = bot_env(DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}")
+    script = "/cluster setup Riverside Cluster\n/action add Audit discharges due 3/12/2030\n/action export\n"
+    console = subprocess.run([sys.executable, "-m", "bot", "console", "--channel", "C1"], input=script, text=True,
+                             capture_output=True, cwd=tmp_path, env=env, timeout=60)
+    assert "Preparing the action log (open)" in console.stdout
+    saved = list(tmp_path.glob("riverside-cluster-action-log-*.xlsx"))
+    assert len(saved) == 1 and "[file saved here:" in console.stdout
+    assert load_workbook(saved[0])["Actions"]["B2"].value == "Audit discharges"
+
+    out = tmp_path / "whole.xlsx"
+    result = subprocess.run([sys.executable, "-m", "bot", "export", "--channel", "C1", "--out", str(out)],
+                            text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
+    assert result.returncode == 0 and "Wrote" in result.stdout
+    workbook = load_workbook(out)
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots"]
+    assert workbook["Actions"]["F2"].value == datetime(2030, 12, 3)
+
+    missing = subprocess.run([sys.executable, "-m", "bot", "export", "--channel", "CNOPE", "--out", str(out)],
+                             text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
+    assert missing.returncode == 2 and missing.stderr.strip().startswith("clusterbot: No cluster in channel CNOPE")
