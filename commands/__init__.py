@@ -99,6 +99,12 @@ class Clusterbot:
         with self.db.session() as session:
             POSTED[kind][1](session, int(item))
 
+    def current(self, key: str) -> Reply | None:
+        """What the posted message `key` should show now (None if it no longer exists)."""
+        kind, _, item = key.partition(":")
+        with self.db.session() as session:
+            return POSTED[kind][2](self._context_for, session, int(item))
+
     def tick(self, now: datetime | None = None) -> list:
         """The scheduler's heartbeat: do what has fallen due (close polls at their deadline …) and
         return the messages to send. Each item is its own unit of work, claimed so that any number of

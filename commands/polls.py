@@ -166,13 +166,13 @@ def _practices(ctx: Context, cluster: Cluster) -> list[Practice]:
     return cluster_store.list_practices(session=ctx.session, cluster=cluster)
 
 
-def _turnout(ctx: Context, poll: Poll, cast: list, cluster: Cluster) -> str:
+def _turnout(ctx: Context, poll: Poll, count: store.Count, cluster: Cluster) -> str:
     if poll.per_practice:
-        voted = {b.practice_id for b in cast}
+        voted = count.practices
         total = len(_practices(ctx, cluster))
         verb = "has" if len(voted) == 1 else "have"
         return f"{len(voted)} of {total} practice{'s' if total != 1 else ''} {verb} voted"
-    return f"{len(cast)} {'person has' if len(cast) == 1 else 'people have'} voted"
+    return f"{count.ballots} {'person has' if count.ballots == 1 else 'people have'} voted"
 
 
 def _rules(poll: Poll, tz: str) -> str:
@@ -197,13 +197,13 @@ def _counts_visible(poll: Poll) -> bool:
 def card(ctx: Context, poll: Poll) -> Reply:
     """The poll's message: question, options with live bars, turnout, rules, and its buttons."""
     cluster = ctx.session.get(Cluster, poll.cluster_id)
-    cast = store.ballots(session=ctx.session, poll=poll)
-    counts = store.tally(poll, cast)
+    tally = store.count(session=ctx.session, poll=poll)
+    counts = tally.options
     lines: list[Line] = [line(Strong(f"{poll.short_id} · {poll.question}"))]
-    for number, (option, count) in enumerate(zip(poll.options, counts, strict=True), start=1):
-        shown = f"  {_bar(count, max(counts))} {count}" if _counts_visible(poll) else ""
+    for number, (option, n) in enumerate(zip(poll.options, counts, strict=True), start=1):
+        shown = f"  {_bar(n, max(counts))} {n}" if _counts_visible(poll) else ""
         lines.append(line(f"{number}. ", option, shown))
-    lines.append(line(_turnout(ctx, poll, cast, cluster), " · ", _rules(poll, ctx.time_zone)))
+    lines.append(line(_turnout(ctx, poll, tally, cluster), " · ", _rules(poll, ctx.time_zone)))
     if poll.closed_at:
         lines.append(line(Strong("Result:"), " ", *_result(poll, counts)))
     reply = Reply.announce(*lines)
@@ -229,7 +229,7 @@ def _result(poll: Poll, counts: list[int]) -> tuple:
 def _refresh(poll: Poll, ctx: Context) -> list[Update]:
     """Bring the posted message up to date (if the platform posted it)."""
     if poll.posted_channel and poll.posted_ref:
-        return [Update(poll.posted_channel, poll.posted_ref, card(ctx, poll))]
+        return [Update(f"poll:{poll.id}", poll.posted_channel, poll.posted_ref)]
     return []
 
 
@@ -318,7 +318,15 @@ def _discard(session, item: int) -> None:
     store.discard_unposted(session=session, poll_id=item)
 
 
-POSTED["poll"] = (_remember, _discard)
+def _current(ctx_for, session, item: int) -> Reply | None:
+    poll = session.get(Poll, item)
+    if poll is None:
+        return None
+    cluster = session.get(Cluster, poll.cluster_id)
+    return card(ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id)), poll)
+
+
+POSTED["poll"] = (_remember, _discard, _current)
 
 
 # --- voting --------------------------------------------------------------------------------
@@ -389,7 +397,7 @@ def close(ctx: Context, poll: Poll) -> Reply:
 
 
 def _closing(ctx: Context, poll: Poll, heading: Line) -> Reply:
-    counts = store.tally(poll, store.ballots(session=ctx.session, poll=poll))
+    counts = store.count(session=ctx.session, poll=poll).options
     reply = Reply.announce(heading, line(Strong("Result:"), " ", *_result(poll, counts)))
     reply.effects = _refresh(poll, ctx)
     return reply
@@ -439,9 +447,9 @@ def list_polls(ctx: Context, rest: str) -> Reply:
         return Reply.tell(line("No polls yet. Start one: ", Code(CREATE_EXAMPLE)))
     lines = [line(Strong(f"Polls in {ctx.cluster.name}"))]
     for poll in polls:
-        cast = store.ballots(session=ctx.session, poll=poll)
+        count = store.count(session=ctx.session, poll=poll)
         state = (f"closed {describe(poll.closed_at, ctx.time_zone)}" if poll.closed_at
-                 else f"open, {_turnout(ctx, poll, cast, ctx.cluster)}")
+                 else f"open, {_turnout(ctx, poll, count, ctx.cluster)}")
         lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {state}"))
     return Reply.tell(*lines)
 

@@ -53,8 +53,8 @@ SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message
 BUTTONS: dict[str, Handler] = {}  # action name -> (ctx, value) -> Reply
 FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
 # Things posted as messages the product keeps a reference to, by key prefix ("poll"):
-# (session, id, channel, ref) -> None to remember the post, (session, id) -> None to discard it.
-POSTED: dict[str, tuple[Callable[..., None], Callable[..., None]]] = {}
+# remember (session, id, channel, ref), discard (session, id), and current (context_for, session, id) -> Reply.
+POSTED: dict[str, tuple[Callable[..., None], Callable[..., None], Callable[..., Reply | None]]] = {}
 # Work the scheduler does on each tick: (session, now) -> list of effects.
 TICKS: list[Callable[..., list]] = []
 

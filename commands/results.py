@@ -95,11 +95,13 @@ class Post:
 
 @dataclass(frozen=True)
 class Update:
-    """Replace a message posted earlier (found by the reference the adapter gave) with `reply`."""
+    """Bring a message posted earlier up to date. Its content is read when it is sent
+    (Clusterbot.current), after the change is committed, so concurrent changes cannot leave an
+    older version showing."""
 
+    key: str        # the Post's key, e.g. "poll:12"
     channel: str
     ref: str
-    reply: "Reply"
 
 
 @dataclass(frozen=True)

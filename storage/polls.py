@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from storage.clusters import next_short_id
 from storage.models import Ballot, Cluster, Poll, Practice
@@ -105,12 +105,37 @@ def ballots(*, session: Session, poll: Poll) -> list[Ballot]:
 
 
 def tally(poll: Poll, cast: list[Ballot]) -> list[int]:
-    """Counts per option (index 0 is option 1), counted from the ballots."""
+    """Counts per option (index 0 is option 1) from a list of ballots: the plain reference that tests and
+    benchmarks check `count` against."""
     counts = [0] * len(poll.options)
     for ballot in cast:
         for choice in parse_choices(ballot.choices):
             counts[choice - 1] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class Count:
+    options: list[int]   # ballots choosing each option (index 0 is option 1)
+    ballots: int         # ballots that choose something
+    practices: set[int]  # practices that have a ballot
+
+
+def count(*, session: Session, poll: Poll) -> Count:
+    """The tally, counted by the database from the ballots (grouped, so it stays cheap with many)."""
+    options, ballots_cast, practices = [0] * len(poll.options), 0, set()
+    rows = session.exec(
+        select(Ballot.choices, Ballot.practice_id, func.count())
+        .where(Ballot.poll_id == poll.id, Ballot.choices != "")
+        .group_by(Ballot.choices, Ballot.practice_id)
+    )
+    for choices, practice_id, n in rows:
+        for choice in parse_choices(choices):
+            options[choice - 1] += n
+        ballots_cast += n
+        if practice_id is not None:
+            practices.add(practice_id)
+    return Count(options, ballots_cast, practices)
 
 
 def close_poll(*, session: Session, poll: Poll, by: str, now: datetime) -> bool:
@@ -161,10 +186,10 @@ class BallotRow:
 def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
     rows = []
     for poll in session.exec(select(Poll).where(Poll.cluster_id == cluster.id).order_by(Poll.id)):
-        cast = ballots(session=session, poll=poll)
-        rows.append(PollRow(poll.short_id, poll.question, poll.options, tally(poll, cast), poll.per_practice,
+        counted = count(session=session, poll=poll)
+        rows.append(PollRow(poll.short_id, poll.question, poll.options, counted.options, poll.per_practice,
                             poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
-                            len(cast)))
+                            counted.ballots))
     return rows
 
 

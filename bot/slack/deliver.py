@@ -1,6 +1,8 @@
 """Sending what a reply asks for beyond the answer itself: posts, updates, direct messages, files."""
 
 import logging
+import threading
+from collections import defaultdict
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -12,6 +14,7 @@ from commands.results import Audience, Code, Direct, Post, Reply, Update, Upload
 log = logging.getLogger(__name__)
 
 NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found", "is_archived")
+_refreshing: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 INVITE = "/invite @clusterbot"
 
 
@@ -39,7 +42,12 @@ def _send(client: WebClient, product: Clusterbot, effect) -> None:
         if effect.key:
             product.remember(effect.key, posted["channel"], posted["ts"])
     elif isinstance(effect, Update):
-        client.chat_update(channel=effect.channel, ts=effect.ref, **message(effect.reply))
+        # One refresh of a message at a time, each reading the latest committed state: the last update
+        # sent shows the truth, whatever order concurrent votes committed in (within this process).
+        with _refreshing[effect.key]:
+            current = product.current(effect.key)
+            if current is not None:
+                client.chat_update(channel=effect.channel, ts=effect.ref, **message(current))
     elif isinstance(effect, Direct):
         client.chat_postMessage(channel=effect.user_id, **message(effect.reply))
     elif isinstance(effect, Upload):
