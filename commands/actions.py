@@ -40,7 +40,6 @@ ACTION.example = "/action add Audit asthma discharges @Jane due 3/12/2026"
 ACTION.default = "form"
 
 ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3"
-ACTION_ID = re.compile(r"^[Aa](\d{1,9})$")
 OPTION_WORDS = {"practice", "due", "topic", "meeting"}
 LIST_LIMIT = 40          # Slack allows 50 blocks a message; one per action, plus headings
 DIGEST_HOUR = 8          # weekday mornings, local time
@@ -50,16 +49,7 @@ SYSTEM = "clusterbot"
 # --- reading what people type ----------------------------------------------------------------
 
 def _action(ctx: Context, token: str, example: str) -> Action:
-    """The action a typed id names, in this cluster only: another cluster's A7 is simply unknown."""
-    found = ACTION_ID.match(token or "")
-    if not found:
-        what = f"“{token}” isn't an action id" if token else "Say which action"
-        raise Refusal(f"{what}: actions have ids like A7 (see /action list).", example=example)
-    short_id = f"A{int(found.group(1))}"
-    action = store.find_action(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
-    if action is None:
-        raise Refusal(f"There's no action {short_id} in this cluster.", example="/action list")
-    return action
+    return parsing.find_item(ctx, token, prefix="A", noun="action", find=store.find_action, example=example)
 
 
 def _description(text: str, field: str | None = None) -> str:
@@ -85,12 +75,7 @@ def _is_option_start(word: str) -> bool:
 
 
 def _topic(ctx: Context, token: str) -> Topic:
-    found = re.match(r"^[Tt](\d{1,9})$", token or "")
-    topic = found and topic_store.find_topic(session=ctx.session, cluster=ctx.cluster,
-                                             short_id=f"T{int(found.group(1))}")
-    if not topic:
-        raise Refusal(f"There's no topic {token or '(none given)'} in this cluster.", example="/topic list")
-    return topic
+    return parsing.find_item(ctx, token, prefix="T", noun="topic", find=topic_store.find_topic, example=ADD_EXAMPLE)
 
 
 def _parse_add(ctx: Context, rest: str) -> Action:

@@ -84,3 +84,18 @@ def _closing_quote(text: str, start: int, preferred: str) -> int:
         if text[j] in (preferred, '"', "”", "“"):
             return j
     return -1
+
+
+def find_item(ctx, token: str, *, prefix: str, noun: str, find, example: str):
+    """The topic, poll or action a typed id (T3, P2, A7) names — in this cluster only: another
+    cluster's T3 is simply unknown, and nothing about it is said."""
+    found = re.match(rf"^[{prefix}{prefix.lower()}](\d{{1,9}})$", token or "")
+    if not found:
+        article = "an" if noun[0] in "aeiou" else "a"
+        what = f"“{token}” isn't {article} {noun} id" if token else f"Say which {noun}"
+        raise Refusal(f"{what}: {noun}s have ids like {prefix}3 (see /{noun} list).", example=example)
+    short_id = f"{prefix}{int(found.group(1))}"
+    item = find(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
+    if item is None:
+        raise Refusal(f"There's no {noun} {short_id} in this cluster.", example=f"/{noun} list")
+    return item

@@ -3,7 +3,6 @@
 Votes are ballots with a unique key (the practice, or the person); tallies are counted from them.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,7 +47,6 @@ POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" cl
 POLL.default = "form"
 
 CREATE_EXAMPLE = '/poll "Which topic should we take on next?" "Asthma reviews" "Frailty register" closes 3/12/2026'
-POLL_ID = re.compile(r"^[Pp](\d{1,9})$")
 BAR_WIDTH = 10
 SYSTEM = "clusterbot"
 
@@ -143,16 +141,7 @@ def check_draft(draft: Draft, field_for: dict | None = None) -> Draft:
 
 
 def _poll(ctx: Context, token: str, example: str) -> Poll:
-    """The poll a typed id names, in this cluster only: another cluster's P2 is simply unknown."""
-    found = POLL_ID.match(token or "")
-    if not found:
-        what = f"“{token}” isn't a poll id" if token else "Say which poll"
-        raise Refusal(f"{what}: polls have ids like P2 (see /poll list).", example=example)
-    short_id = f"P{int(found.group(1))}"
-    poll = store.find_poll(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
-    if poll is None:
-        raise Refusal(f"There's no poll {short_id} in this cluster.", example="/poll list")
-    return poll
+    return parsing.find_item(ctx, token, prefix="P", noun="poll", find=store.find_poll, example=example)
 
 
 # --- showing a poll ------------------------------------------------------------------------

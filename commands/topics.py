@@ -41,7 +41,6 @@ SOURCE_LABELS = {
     TopicSource.NATIONAL: "National programme",
     TopicSource.OTHER: "Other",
 }
-TOPIC_ID = re.compile(r"^[Tt](\d{1,9})$")
 STEP = re.compile(r"^(plan|do|study|act)\s*:\s*", re.IGNORECASE)
 NO_PRACTICE = "none"
 
@@ -49,16 +48,7 @@ NO_PRACTICE = "none"
 # --- reading what people type -------------------------------------------------------------
 
 def _topic(ctx: Context, token: str, example: str) -> Topic:
-    """The topic a typed id names, in this cluster only: another cluster's T3 is simply unknown."""
-    found = TOPIC_ID.match(token or "")
-    if not found:
-        what = f"“{token}” isn't a topic id" if token else "Say which topic"
-        raise Refusal(f"{what}: topics have ids like T3 (see /topic list).", example=example)
-    short_id = f"T{int(found.group(1))}"
-    topic = store.find_topic(session=ctx.session, cluster=ctx.require_cluster(), short_id=short_id)
-    if topic is None:
-        raise Refusal(f"There's no topic {short_id} in this cluster.", example="/topic list")
-    return topic
+    return parsing.find_item(ctx, token, prefix="T", noun="topic", find=store.find_topic, example=example)
 
 
 def _status(token: str, example: str) -> TopicStatus:

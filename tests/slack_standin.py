@@ -16,6 +16,11 @@ BOT_USER = "UBOT"
 TEAM = "T0001"
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog (5) drops connections under a benchmark's load
+    daemon_threads = True
+
+
 @dataclass
 class Call:
     method: str
@@ -31,8 +36,7 @@ class SlackStandIn:
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
         self._lock = threading.Lock()
         self._counter = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
