@@ -12,81 +12,44 @@ servers), so the figures are for comparing real against bare, not absolute capac
 
     python bench/roundtrip.py                      # about a minute
     python bench/roundtrip.py --quick              # a few seconds, to check it works
-    python bench/roundtrip.py --markdown docs/benchmarks.md
+    python bench/roundtrip.py --markdown docs/benchmarks.md   # and rewrite its section there
 
 Exit status 1 if any request failed (not 200, or the real app's answer lacks the cluster name).
 """
 
 import argparse
-import datetime
 import http.client
 import json
-import logging
-import os
-import platform
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slack_bolt import App  # noqa: E402
-from slack_sdk import WebClient  # noqa: E402
+import common  # noqa: E402
 
-from bot.config import Settings  # noqa: E402
-from bot.server import EVENTS_PATH, make_server  # noqa: E402
-from bot.slack import build_app  # noqa: E402
 from commands import Clusterbot  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body  # noqa: E402
+from tests.slack_requests import slash_body  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
 
-HOST = "127.0.0.1"
 CHANNEL = "CCLUSTER"
-LEAD = "ULEAD"
-CLUSTER_NAME = "Benchmark Cluster"
 PRACTICES = 6
 MEMBERS = 30
 CLIENT_COUNTS = (1, 16)
-SERVER_THREADS = 8  # make_server's default, and `python -m bot http`'s
 
 
 @dataclass
-class Result:
+class Result(common.Timings):
     server: str
     clients: int
-    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
-    failures: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies) + self.failures
-
-    def percentile_ms(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
 
 # --- one request ---------------------------------------------------------------------------------
-
-def post_command(conn: http.client.HTTPConnection, text: str, user: str = LEAD) -> tuple[int, str]:
-    """Send one signed /cluster command on a keep-alive connection; the status and body."""
-    body = slash_body("/cluster", text, user=user, channel=CHANNEL)
-    conn.request("POST", EVENTS_PATH, body=body.encode(), headers=signed_headers(body))
-    response = conn.getresponse()
-    return response.status, response.read().decode()
-
 
 def reply_text(body: str) -> str:
     return json.loads(body).get("text", "") if body.startswith("{") else ""
@@ -100,93 +63,46 @@ def is_good(status: int, body: str, expect: str | None) -> bool:
 
 def fill_cluster(port: int) -> None:
     """Make CCLUSTER a cluster with PRACTICES practices and MEMBERS members, through the real server."""
-    commands = [f"setup {CLUSTER_NAME}", "lead add <@ULEAD2>"]
+    commands = [f"setup {common.CLUSTER_NAME}", "lead add <@ULEAD2>"]
     codes = [f"8012{n}" for n in range(1, PRACTICES + 1)]
     commands += [f"practice add {code} Practice {code}" for code in codes]
     commands += [f"member add <@UM{n:03d}> {codes[n % len(codes)]}" for n in range(MEMBERS)]
-    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    conn = http.client.HTTPConnection(common.HOST, port, timeout=10)
     try:
         for text in commands:
-            status, body = post_command(conn, text)
+            status, body = common.post_command(conn, "/cluster", text, CHANNEL)
             if status != 200 or json.loads(body).get("response_type") != "in_channel":
                 raise SystemExit(f"set-up command “/cluster {text}” failed: {status} {body[:200]}")
     finally:
         conn.close()
 
 
-def bare_app(standin: SlackStandIn) -> App:
+def floor_app(standin: SlackStandIn):
     """The floor: Bolt with one /cluster handler that only acknowledges."""
-    # Configured like the real app (bot.slack.build_app), so only the product's work differs.
-    app = App(client=WebClient(token="xoxb-bench-token", base_url=standin.url), signing_secret=SIGNING_SECRET,
-              process_before_response=True)
-
-    @app.command("/cluster")
-    def ack_only(ack):
-        ack()
-
+    app = common.bare_app(standin)
+    app.command("/cluster")(common.ack_only)
     return app
-
-
-def start_server(app: App, db: Database):
-    """make_server on a free port, serving in a background thread."""
-    server = make_server(app, db, HOST, 0, threads=SERVER_THREADS)
-    thread = threading.Thread(target=server.run, name=f"waitress-{server.effective_port}", daemon=True)
-    thread.start()
-    return app, server, thread
-
-
-def stop_server(app: App, server, thread: threading.Thread) -> None:
-    """Stop waitress (listener, loop, worker threads), then Bolt's listener threads."""
-    server.close()
-    server.task_dispatcher.shutdown()
-    thread.join(timeout=5)
-    app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 # --- measuring -----------------------------------------------------------------------------------
 
-def client_loop(port: int, expect: str | None, start: threading.Barrier, stop: threading.Event,
-                result: Result, lock: threading.Lock) -> None:
-    """One client: back-to-back signed `/cluster who` on one keep-alive connection until told to stop."""
-    latencies, failures = [], 0
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    start.wait()
-    try:
-        while not stop.is_set():
-            began = time.perf_counter()
-            try:
-                status, body = post_command(conn, "who")
-            except (OSError, http.client.HTTPException):
-                failures += 1
-                conn.close()  # http.client reconnects on the next request
-                continue
-            if is_good(status, body, expect):
-                latencies.append(time.perf_counter() - began)
-            else:
-                failures += 1
-    finally:
-        conn.close()
-    with lock:
-        result.latencies.extend(latencies)
-        result.failures += failures
+def until(stop: threading.Event, body: str):
+    """The same body, again and again, until told to stop."""
+    while not stop.is_set():
+        yield body
 
 
 def measure(name: str, port: int, clients: int, seconds: float, expect: str | None) -> Result:
-    """`clients` threads hammering one server for `seconds`; wall time from their common start."""
-    result, lock = Result(name, clients), threading.Lock()
-    start, stop = threading.Barrier(clients + 1), threading.Event()
-    threads = [threading.Thread(target=client_loop, args=(port, expect, start, stop, result, lock))
-               for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    result.elapsed = time.perf_counter() - began
-    return result
+    """`clients` threads sending `/cluster who` back to back to one server for `seconds`."""
+    stop, who = threading.Event(), slash_body("/cluster", "who", channel=CHANNEL)
+
+    def for_a_while() -> None:
+        time.sleep(seconds)
+        stop.set()
+
+    shares = [until(stop, who) for _ in range(clients)]
+    return common.load(Result(name, clients), port, shares, lambda status, body: is_good(status, body, expect),
+                       for_a_while)
 
 
 # --- reporting -----------------------------------------------------------------------------------
@@ -203,43 +119,27 @@ def table_rows(results: list[Result]) -> list[tuple[str, ...]]:
         ratios = ("", "")
         if r.server != "bare" and floor:
             ratios = (f"{p50 / floor.percentile_ms(0.5):.2f}×", f"{r.per_second / floor.per_second:.2f}×")
-        rows.append((r.server, str(r.clients), str(r.requests), str(r.failures),
+        rows.append((r.server, str(r.clients), str(r.sent), str(r.failures),
                      f"{p50:.1f}", f"{p99:.1f}", f"{r.per_second:.0f}", *ratios))
     return rows
 
 
-def text_table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in [HEADER, *rows]]
-    return "\n".join(lines)
+def markdown_section(rows: list[tuple[str, ...]], seconds: float) -> str:
+    return f"""## Slash-command round trip (`/cluster who`)
 
+{common.markdown_table(HEADER, rows)}
 
-def markdown_table(rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def markdown_document(rows: list[tuple[str, ...]], seconds: float) -> str:
-    today = datetime.date.today().isoformat()
-    return f"""# Benchmarks
-
-## Slash-command round trip (`/cluster who`)
-
-{markdown_table(rows)}
-
-Measured {today}; machine: `nproc` = {len(os.sched_getaffinity(0))}, \
-{platform.system()} {platform.machine()}; Python {platform.python_version()}.
+{common.measured_on()}
 
 How: `bench/roundtrip.py` serves the real app and a bare Bolt app (one `/cluster` handler that only \
-calls `ack()`) with the production `make_server` (waitress, {SERVER_THREADS} threads) on 127.0.0.1, over a \
-temporary SQLite cluster of {PRACTICES} practices and {MEMBERS + 2} people; keep-alive `http.client` \
+calls `ack()`) with the production `make_server` (waitress, {common.SERVER_THREADS} threads) on 127.0.0.1, \
+over a temporary SQLite cluster of {PRACTICES} practices and {MEMBERS + 2} people; keep-alive `http.client` \
 clients in threads of the same process send signed `/cluster who` POSTs back to back for \
 {seconds:g} s per row, after a warm-up. p50/p99 are per-request latencies; the ratios compare the real \
 app with the bare one at the same concurrency. Both apps run with Bolt's `process_before_response=True` \
 (with False, Bolt waits for `ack()` by polling every 10 ms, which was most of the floor when first measured).
 
-Reproduce:
+Reproduce (this section only; `bench/run` reruns every benchmark):
 
 ```
 python bench/roundtrip.py --markdown docs/benchmarks.md
@@ -257,28 +157,25 @@ def run(seconds: float, warmup: float) -> tuple[list[Result], int]:
     servers = []
     try:
         db.migrate()
-        settings = Settings(database_url=db.url, cluster_tz="Europe/London", slack_api_url=standin.url,
-                            bot_token="xoxb-bench-token", signing_secret=SIGNING_SECRET)
-        real = start_server(build_app(settings, Clusterbot(db, settings.cluster_tz)), db)
+        real = common.start_server(common.real_app(Clusterbot(db, common.TIME_ZONE), standin), db)
         servers.append(real)
-        bare = start_server(bare_app(standin), db)
+        bare = common.start_server(floor_app(standin), db)
         servers.append(bare)
-        fill_cluster(real[1].effective_port)
+        fill_cluster(real.port)
 
-        targets = [("real", real[1].effective_port, f"*{CLUSTER_NAME}*"),
-                   ("bare", bare[1].effective_port, None)]
+        targets = [("real", real.port, f"*{common.CLUSTER_NAME}*"), ("bare", bare.port, None)]
         results, warmup_failures = [], 0
         for name, port, expect in targets:
             warm = measure(name, port, max(CLIENT_COUNTS), warmup, expect)
             warmup_failures += warm.failures
-            print(f"warm-up {name}: {warm.requests} requests, {warm.failures} failed", file=sys.stderr)
+            print(f"warm-up {name}: {warm.sent} requests, {warm.failures} failed", file=sys.stderr)
             for clients in CLIENT_COUNTS:
                 results.append(measure(name, port, clients, seconds, expect))
                 print(f"measured {name} × {clients}", file=sys.stderr)
         return results, warmup_failures
     finally:
-        for app, server, thread in servers:
-            stop_server(app, server, thread)
+        for served in servers:
+            common.stop_server(served)
         db.dispose()
         standin.close()
         workdir.cleanup()
@@ -288,22 +185,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds in all, to check it works")
     parser.add_argument("--seconds", type=float, help="measuring time per row (default 12; 1 with --quick)")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the results as Markdown to PATH")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the results as a section of PATH")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # With 16 clients and 8 server threads requests queue by design; waitress warns about each one.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    common.quiet_queue_warnings()
     seconds = args.seconds or (1.0 if args.quick else 12.0)
     warmup = 0.5 if args.quick else 2.0
     results, warmup_failures = run(seconds, warmup)
     rows = table_rows(results)
-    print(text_table(rows))
+    print(common.text_table(HEADER, rows))
     if args.markdown:
-        Path(args.markdown).write_text(markdown_document(rows, seconds), encoding="utf-8")
-        print(f"wrote {args.markdown}", file=sys.stderr)
+        common.write_section(args.markdown, markdown_section(rows, seconds))
     failed = warmup_failures + sum(r.failures for r in results)
     if failed:
         print(f"FAILED: {failed} request(s) did not get a good answer", file=sys.stderr)

@@ -20,7 +20,7 @@ uses a new channel id, so a PostgreSQL database that outlives the run keeps that
     python bench/votes.py                                 # SQLite only, unless TEST_DATABASE_URL is set
     scripts/with-postgres python bench/votes.py           # SQLite and a throwaway PostgreSQL
     python bench/votes.py --quick                         # 200 voters, to check it works
-    python bench/votes.py --postgres-url postgresql://… --markdown docs/benchmarks-votes.md
+    python bench/votes.py --postgres-url postgresql://… --markdown docs/benchmarks.md  # and rewrite its section
 
 Exit status 1 if any click failed (not 200) or any check failed (the posted-card check only warns).
 """
@@ -29,48 +29,37 @@ import argparse
 import datetime
 import http.client
 import json
-import logging
 import os
-import platform
 import re
 import secrets
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slack_bolt import App  # noqa: E402
-from slack_sdk import WebClient  # noqa: E402
+import common  # noqa: E402
 
-from bot.config import Settings  # noqa: E402
-from bot.server import EVENTS_PATH, make_server  # noqa: E402
-from bot.slack import build_app  # noqa: E402
 from commands import Caller, Clusterbot  # noqa: E402
 from commands.results import Tone, plain_text  # noqa: E402
 from storage import clusters as cluster_store  # noqa: E402
 from storage import polls as poll_store  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.slack_requests import SIGNING_SECRET, TEAM, button_payload, signed_headers, slash_body  # noqa: E402
+from tests.slack_requests import TEAM, button_payload  # noqa: E402
 from tests.slack_standin import SlackStandIn  # noqa: E402
 
-HOST = "127.0.0.1"
-LEAD = "ULEAD"
-CLUSTER_NAME = "Benchmark Cluster"
 PRACTICES = 8
 VOTERS = 1000
 QUICK_VOTERS = 200
 CLIENTS = 16
-SERVER_THREADS = 8  # make_server's default, and `python -m bot http`'s
 OPTIONS = ("Asthma reviews", "Frailty register", "Polypharmacy")
 KINDS = {"per practice": "", "per person": " per person"}  # poll kind → what /poll's text ends with
-REPRODUCE = "scripts/with-postgres python bench/votes.py --markdown docs/benchmarks-votes.md"
+REPRODUCE = "scripts/with-postgres python bench/votes.py --markdown docs/benchmarks.md"
 
 
 @dataclass(frozen=True)
@@ -81,27 +70,10 @@ class Voter:
 
 
 @dataclass
-class Result:
+class Result(common.Timings):
     database: str  # "sqlite", "postgresql", or "bare" for the floor
     kind: str
     clients: int
-    latencies: list[float] = field(default_factory=list)  # seconds, successful clicks only
-    failures: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def clicks(self) -> int:
-        return len(self.latencies) + self.failures
-
-    def percentile_ms(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
 
 @dataclass(frozen=True)
@@ -139,20 +111,14 @@ def click_body(voter: Voter, channel: str, short_id: str, response_url: str) -> 
 
 def fill_cluster(product: Clusterbot, channel: str, voters: list[Voter]) -> None:
     """The cluster, its practices and its members, straight through the product (fast, no HTTP)."""
-    lead = Caller(LEAD, channel, TEAM)
-    commands = [f"setup {CLUSTER_NAME}"] + [f"practice add {code} Practice {code}" for code in practice_codes()]
+    lead = Caller(common.LEAD, channel, TEAM)
+    commands = [f"setup {common.CLUSTER_NAME}"]
+    commands += [f"practice add {code} Practice {code}" for code in practice_codes()]
     commands += [f"member add <@{v.user}> {v.practice}" for v in voters]
     for text in commands:
         reply = product.handle("/cluster", text, lead)
         if reply.tone != Tone.DONE:
             raise SystemExit(f"set-up command “/cluster {text}” failed: {plain_text(reply)}")
-
-
-def post_command(conn: http.client.HTTPConnection, command: str, text: str, channel: str) -> tuple[int, str]:
-    body = slash_body(command, text, user=LEAD, channel=channel)
-    conn.request("POST", EVENTS_PATH, body=body.encode(), headers=signed_headers(body))
-    response = conn.getresponse()
-    return response.status, response.read().decode()
 
 
 def create_polls(port: int, db: Database, channel: str) -> dict[str, str]:
@@ -161,10 +127,10 @@ def create_polls(port: int, db: Database, channel: str) -> dict[str, str]:
     quoted = " ".join(f'"{o}"' for o in OPTIONS)
     wanted = {kind: f'"Which topic next ({kind})?" {quoted}{suffix}' for kind, suffix in KINDS.items()}
     wanted["warm-up"] = f'"Warm-up?" {quoted} per person'
-    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    conn = http.client.HTTPConnection(common.HOST, port, timeout=10)
     try:
         for text in wanted.values():
-            status, body = post_command(conn, "/poll", text, channel)
+            status, body = common.post_command(conn, "/poll", text, channel)
             if status != 200 or body:
                 raise SystemExit(f"“/poll {text}” failed: {status} {body[:200]}")
     finally:
@@ -183,89 +149,19 @@ def create_polls(port: int, db: Database, channel: str) -> dict[str, str]:
     return found
 
 
-def bare_app(standin: SlackStandIn) -> App:
+def floor_app(standin: SlackStandIn):
     """The floor: Bolt with one catch-all action handler that only acknowledges."""
-    # Configured like the real app (bot.slack.build_app), so only the product's work differs.
-    app = App(client=WebClient(token="xoxb-bench-token", base_url=standin.url), signing_secret=SIGNING_SECRET,
-              process_before_response=True)
-
-    @app.action(re.compile(".*"))
-    def ack_only(ack):
-        ack()
-
+    app = common.bare_app(standin)
+    app.action(re.compile(".*"))(common.ack_only)
     return app
-
-
-def start_server(app: App, db: Database | None):
-    """make_server on a free port, serving in a background thread."""
-    server = make_server(app, db, HOST, 0, threads=SERVER_THREADS)
-    server.stopping = threading.Event()
-    thread = threading.Thread(target=serve, args=(server,), name=f"waitress-{server.effective_port}", daemon=True)
-    thread.start()
-    return app, server, thread
-
-
-def serve(server) -> None:
-    """server.run(), minus the error its loop may raise when stop_server closes the socket under select()."""
-    try:
-        server.run()
-    except (OSError, ValueError):
-        if not server.stopping.is_set():
-            raise
-
-
-def stop_server(app: App, server, thread: threading.Thread) -> None:
-    """Stop waitress (worker threads first: one may still be waking the loop after its last answer,
-    then the listener and the loop), then Bolt's listener threads."""
-    server.task_dispatcher.shutdown()
-    server.stopping.set()
-    server.close()
-    thread.join(timeout=5)
-    app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 # --- measuring -----------------------------------------------------------------------------------
 
-def client_loop(port: int, bodies: list[str], start: threading.Barrier, result: Result, lock: threading.Lock) -> None:
-    """One client: its share of the clicks, back to back, signed as sent, on one keep-alive connection."""
-    latencies, failures = [], 0
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    start.wait()
-    try:
-        for body in bodies:
-            began = time.perf_counter()
-            try:
-                conn.request("POST", EVENTS_PATH, body=body.encode(), headers=signed_headers(body))
-                response = conn.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException):
-                failures += 1
-                conn.close()  # http.client reconnects on the next request
-                continue
-            if response.status == 200:
-                latencies.append(time.perf_counter() - began)
-            else:
-                failures += 1
-    finally:
-        conn.close()
-    with lock:
-        result.latencies.extend(latencies)
-        result.failures += failures
-
-
 def measure(database: str, kind: str, port: int, bodies: list[str], clients: int) -> Result:
     """Every body sent once, by `clients` threads taking every clients-th; wall time from their common start."""
-    result, lock, start = Result(database, kind, clients), threading.Lock(), threading.Barrier(clients + 1)
-    threads = [threading.Thread(target=client_loop, args=(port, bodies[n::clients], start, result, lock))
-               for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    result.elapsed = time.perf_counter() - began
-    return result
+    shares = [bodies[n::clients] for n in range(clients)]
+    return common.load(Result(database, kind, clients), port, shares, common.answered)
 
 
 # --- checking ------------------------------------------------------------------------------------
@@ -353,21 +249,9 @@ def table_rows(results: list[Result]) -> list[tuple[str, ...]]:
     for r in results:
         floor = bare.get(r.kind)
         ratio = f"{r.per_second / floor.per_second:.2f}×" if r.database != "bare" and floor else ""
-        rows.append((r.database, r.kind, str(r.clients), str(r.clicks), str(r.failures), f"{r.per_second:.0f}",
+        rows.append((r.database, r.kind, str(r.clients), str(r.sent), str(r.failures), f"{r.per_second:.0f}",
                      f"{r.percentile_ms(0.5):.1f}", f"{r.percentile_ms(0.99):.1f}", ratio))
     return rows
-
-
-def text_table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in [HEADER, *rows]]
-    return "\n".join(lines)
-
-
-def markdown_table(rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def check_lines(checks: list[Check]) -> list[str]:
@@ -376,27 +260,25 @@ def check_lines(checks: list[Check]) -> list[str]:
             for c in checks]
 
 
-def markdown_document(rows: list[tuple[str, ...]], checks: list[Check], voters: int, clients: int,
-                      skipped: str | None) -> str:
-    today = datetime.date.today().isoformat()
+def markdown_section(rows: list[tuple[str, ...]], checks: list[Check], voters: int, clients: int,
+                     skipped: str | None) -> str:
     checked = "\n".join(f"- {line}" for line in check_lines(checks))
     missing = f"\n{skipped}\n" if skipped else ""
     return f"""## Poll voting under load (`poll.vote` button clicks)
 
-{markdown_table(rows)}
+{common.markdown_table(HEADER, rows)}
 {missing}
 Checks (ballots read back from the database after each batch; a WARNING does not fail the run):
 
 {checked}
 
-Measured {today}; machine: `nproc` = {len(os.sched_getaffinity(0))}, \
-{platform.system()} {platform.machine()}; Python {platform.python_version()}.
+{common.measured_on()}
 
 How: `bench/votes.py` builds, on each database, a cluster of {PRACTICES} practices and {voters} members \
 (spread evenly), then posts two 3-option polls through the real server: one ballot per practice (the \
 latest click wins) and one per person. The real app (`bot.slack.build_app`) and a bare Bolt app (one \
 catch-all action handler that only calls `ack()`, the floor) are each served by the production \
-`make_server` (waitress, {SERVER_THREADS} threads) on 127.0.0.1. Each of the {voters} voters clicks one \
+`make_server` (waitress, {common.SERVER_THREADS} threads) on 127.0.0.1. Each of the {voters} voters clicks one \
 option button once: {clients} keep-alive `http.client` clients in threads of the same process send the \
 signed, form-encoded clicks back to back, after a warm-up on a third poll. A real vote is the whole \
 production path: signature check, Bolt dispatch, the ballot upserted in its own transaction, the poll's \
@@ -409,7 +291,7 @@ too; the posted-card check compares the last `chat.update` with the database and
 votes can leave the card stale: a known race in the product). Per-person polls are slower because every \
 vote re-renders the card from all of the poll's ballots, so a vote costs more the more have been cast.
 
-Reproduce:
+Reproduce (this section only; `bench/run` reruns every benchmark):
 
 ```
 {REPRODUCE}
@@ -425,16 +307,14 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
     Also returns the click bodies per kind, for the floor."""
     db = Database(url)
     channel = f"CVOTE{secrets.token_hex(3).upper()}"  # a fresh cluster, even in a database used before
-    settings = Settings(database_url=db.url, cluster_tz="Europe/London", slack_api_url=standin.url,
-                        bot_token="xoxb-bench-token", signing_secret=SIGNING_SECRET)
     served = None
     try:
         db.migrate()
         began = time.perf_counter()
-        product = Clusterbot(db, settings.cluster_tz)
+        product = Clusterbot(db, common.TIME_ZONE)
         fill_cluster(product, channel, voters)
-        served = start_server(build_app(settings, product), db)
-        port = served[1].effective_port
+        served = common.start_server(common.real_app(product, standin), db)
+        port = served.port
         polls = create_polls(port, db, channel)
         print(f"{name}: cluster of {len(voters)} voters and polls {', '.join(polls.values())} "
               f"set up in {time.perf_counter() - began:.1f} s", file=sys.stderr)
@@ -442,7 +322,7 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
                   for kind, short_id in polls.items()}
         warm = measure(name, "warm-up", port, bodies["warm-up"][:warmup], clients)
         results, checks = [], [Check(name, "warm-up", "clicks", warm.failures == 0,
-                                     f"{warm.clicks - warm.failures} of {warm.clicks} answered 200")]
+                                     f"{warm.sent - warm.failures} of {warm.sent} answered 200")]
         for kind in KINDS:
             first_call = len(standin.calls)
             result = measure(name, kind, port, bodies[kind], clients)
@@ -457,32 +337,24 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
         return results, checks, bodies
     finally:
         if served:
-            stop_server(*served)
+            common.stop_server(served)
         db.dispose()
 
 
 def run_floor(standin: SlackStandIn, bodies: dict[str, list[str]], clients: int, warmup: int) -> list[Result]:
-    served = start_server(bare_app(standin), None)
+    served = common.start_server(floor_app(standin), None)
     try:
-        port = served[1].effective_port
+        port = served.port
         measure("bare", "warm-up", port, bodies["warm-up"][:warmup], clients)
         results = [measure("bare", kind, port, bodies[kind], clients) for kind in KINDS]
         print("measured bare", file=sys.stderr)
         return results
     finally:
-        stop_server(*served)
-
-
-def slack_standin() -> SlackStandIn:
-    standin = SlackStandIn()
-    # Every real vote opens two connections to the stand-in (chat.update, response_url). Its listen
-    # backlog is socketserver's 5: under load the kernel drops connects, and each retry costs 1 s.
-    standin.server.socket.listen(128)
-    return standin
+        common.stop_server(served)
 
 
 def run(postgres_url: str | None, voters: list[Voter], clients: int, warmup: int):
-    standin = slack_standin()
+    standin = SlackStandIn()
     workdir = tempfile.TemporaryDirectory(prefix="clusterbot-bench-")
     databases = [("sqlite", f"sqlite:///{Path(workdir.name) / 'votes.db'}")]
     if postgres_url:
@@ -507,14 +379,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=CLIENTS, help=f"concurrent clients (default {CLIENTS})")
     parser.add_argument("--postgres-url", metavar="URL", default=os.environ.get("TEST_DATABASE_URL"),
                         help="PostgreSQL to measure too (default: $TEST_DATABASE_URL)")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the results as Markdown to PATH")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the results as a section of PATH")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # With 16 clients and 8 server threads requests queue by design; waitress warns about each one.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    common.quiet_queue_warnings()
     count = args.voters or (QUICK_VOTERS if args.quick else VOTERS)
     skipped = None
     if not args.postgres_url:
@@ -523,12 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         print(skipped, file=sys.stderr)
     results, checks = run(args.postgres_url, electorate(count), args.clients, warmup=max(count // 5, args.clients))
     rows = table_rows(results)
-    print(text_table(rows))
+    print(common.text_table(HEADER, rows))
     print("\n".join(check_lines(checks)))
     if args.markdown:
-        Path(args.markdown).write_text(markdown_document(rows, checks, count, args.clients, skipped),
-                                       encoding="utf-8")
-        print(f"wrote {args.markdown}", file=sys.stderr)
+        common.write_section(args.markdown, markdown_section(rows, checks, count, args.clients, skipped))
     failed_clicks = sum(r.failures for r in results)
     failed_checks = [c for c in checks if not c.ok and c.gating]
     if failed_clicks or failed_checks:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import actions, cluster, polls, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import actions, cluster, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
@@ -41,8 +41,6 @@ class Clusterbot:
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
-        if not fam.ready:
-            return Reply.tell(line(f"{command} is coming soon. For now: ", Code("/cluster help")))
         return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}")
 
     def finish(self, command: str, text: str, caller: Caller) -> Reply:

@@ -30,16 +30,17 @@ from commands.results import (
 )
 from storage import actions as store
 from storage import clusters as cluster_store
+from storage import meetings as meeting_store
 from storage import polls as poll_store
 from storage import topics as topic_store
 from storage.export import SOON, WorkbookContent, write_workbook
-from storage.models import ACTION_TEXT_MAX, Action, ActionStatus, Cluster, Practice, Topic
+from storage.models import ACTION_TEXT_MAX, Action, ActionStatus, Cluster, Meeting, Practice, Topic
 
 ACTION = FAMILIES["/action"]
 ACTION.example = "/action add Audit asthma discharges @Jane due 3/12/2026"
 ACTION.default = "form"
 
-ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3"
+ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3 meeting M1"
 OPTION_WORDS = {"practice", "due", "topic", "meeting"}
 LIST_LIMIT = 40          # Slack allows 50 blocks a message; one per action, plus headings
 DIGEST_HOUR = 8          # weekday mornings, local time
@@ -78,8 +79,14 @@ def _topic(ctx: Context, token: str) -> Topic:
     return parsing.find_item(ctx, token, prefix="T", noun="topic", find=topic_store.find_topic, example=ADD_EXAMPLE)
 
 
+def _meeting(ctx: Context, token: str) -> Meeting:
+    return parsing.find_item(ctx, token, prefix="M", noun="meeting", find=meeting_store.find_meeting,
+                             example=ADD_EXAMPLE)
+
+
 def _parse_add(ctx: Context, rest: str) -> Action:
-    """`<what> [@owner] [practice <code>] [due <date>] [topic T3]`; quote <what> to use those words in it."""
+    """`<what> [@owner] [practice <code>] [due <date>] [topic T3] [meeting M1]`; quote <what> to use those
+    words in it."""
     if rest.lstrip()[:1] in parsing.QUOTES:
         tokens = parsing.split_quoted(rest, ADD_EXAMPLE)
         what, words = tokens[0][1], [t for _, t in tokens[1:]]
@@ -107,12 +114,11 @@ def _parse_add(ctx: Context, rest: str) -> Action:
         elif word == "topic":
             action.topic_id, i = _topic(ctx, following).id, i + 2
         elif word == "meeting":
-            raise Refusal("Meetings arrive in a later release: add the action without “meeting …” for now.",
-                          example=ADD_EXAMPLE)
+            action.meeting_id, i = _meeting(ctx, following).id, i + 2
         else:
             raise Refusal(f"“{words[i]}” isn't an action setting. After the description you can add: @owner, "
-                          "practice <code>, due <date>, topic T3. Put the description in quotes to use those "
-                          "words in it.", example=ADD_EXAMPLE)
+                          "practice <code>, due <date>, topic T3, meeting M1. Put the description in quotes to "
+                          "use those words in it.", example=ADD_EXAMPLE)
     if not practice_given:
         action.practice_id = _owners_practice(ctx, action.owner)
     return action
@@ -167,11 +173,13 @@ def _require_change(ctx: Context, action: Action) -> None:
 def _card(ctx: Context, action: Action) -> list[Line]:
     practice = ctx.session.get(Practice, action.practice_id) if action.practice_id else None
     topic = ctx.session.get(Topic, action.topic_id) if action.topic_id else None
+    meeting = ctx.session.get(Meeting, action.meeting_id) if action.meeting_id else None
     lines = [
         line(Strong(f"{action.short_id} · {action.description}")),
         line(f"Status: {_state(ctx, action)} · Owner: ", Person(action.owner),
              *((" · Practice: ", practice.name) if practice else ()), f" · {_due_text(action)}",
-             *((" · Topic: ", Code(topic.short_id), " ", topic.title) if topic else ())),
+             *((" · Topic: ", Code(topic.short_id), " ", topic.title) if topic else ()),
+             *((" · From meeting ", Code(meeting.short_id)) if meeting else ())),
         line("Created by ", Person(action.created_by), f" on {describe(action.created_at, ctx.time_zone)}",
              *((" · done by ", Person(action.done_by), f" on {describe(action.done_at, ctx.time_zone)}")
                if action.done_at else ())),
@@ -210,7 +218,7 @@ def _tell_new_owner(ctx: Context, action: Action) -> list[Direct]:
     return [Direct(action.owner, note)]
 
 
-@subcommand(ACTION, "add <what> [@owner] [practice <code>] [due <date>] [topic T3]", ADD_EXAMPLE,
+@subcommand(ACTION, "add <what> [@owner] [practice <code>] [due <date>] [topic T3] [meeting M1]", ADD_EXAMPLE,
             "add an action (yours unless you mention an owner)")
 def add(ctx: Context, rest: str) -> Reply:
     return _created(ctx, _parse_add(ctx, rest))
@@ -240,6 +248,11 @@ def action_form(ctx: Context, description: str = "", link: str | None = None) ->
     if topics:
         fields.append(FormField("topic", "Linked topic", "choice", optional=True,
                                 choices=tuple(Choice(t.short_id, f"{t.short_id} {t.title}") for t in topics)))
+    recent = ctx.now() - timedelta(days=7)
+    meetings = meeting_store.upcoming_meetings(session=ctx.session, cluster=cluster, since=recent)
+    if meetings:
+        fields.append(FormField("meeting", "From meeting", "choice", optional=True,
+                                choices=tuple(Choice(m.short_id, f"{m.short_id} {m.title}") for m in meetings)))
     return Form("action.form", "Add a cluster action", "Add", tuple(fields), {"link": link} if link else {})
 
 
@@ -262,6 +275,8 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     action.practice_id = _practice(ctx, code).id if code else _owners_practice(ctx, owner)
     if values.get("topic"):
         action.topic_id = _topic(ctx, values["topic"]).id
+    if values.get("meeting"):
+        action.meeting_id = _meeting(ctx, values["meeting"]).id
     return _created(ctx, action)
 
 

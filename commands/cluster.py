@@ -185,10 +185,7 @@ def export(ctx: Context, rest: str) -> Reply:
 def help_(ctx: Context, rest: str) -> Reply:
     lines: list[Line] = [line(Strong("clusterbot: the cluster's administrator"))]
     for fam in FAMILIES.values():
-        if fam.ready:
-            lines.append(line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)))
-        else:
-            lines.append(line(Code(fam.command), f" — {fam.summary} (coming soon)."))
+        lines.append(line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)))
     lines.append(line(""))
     lines.extend(usage_lines(CLUSTER))
     return Reply.tell(*lines)

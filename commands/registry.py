@@ -42,10 +42,6 @@ class Family:
             return quoted[0], 0
         return None, 0
 
-    @property
-    def ready(self) -> bool:
-        return bool(self.subcommands)
-
 
 FAMILIES: dict[str, Family] = {}
 # Message shortcuts (Slack's "…" menu on a message): (name people see, button action it runs, description).

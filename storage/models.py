@@ -24,6 +24,7 @@ class Role(StrEnum):
 class ClusterBase(SQLModel):
     name: str = Field(max_length=NAME_MAX)
     time_zone: str = Field(default="Europe/London", max_length=64)
+    reminders: str = Field(default="7d,1d", max_length=64)  # meetings' default reminder offsets
 
 
 class Cluster(ClusterBase, table=True):
@@ -234,6 +235,7 @@ class Action(SQLModel, table=True):
     due_on: date | None = Field(default=None, index=True)
     status: str = Field(default=ActionStatus.OPEN, max_length=8)
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
     source_link: str | None = Field(default=None, max_length=500)  # the Slack message it came from
     created_by: str = Field(max_length=32)
     created_at: datetime = _created_at()
@@ -262,3 +264,62 @@ class DigestSent(SQLModel, table=True):
     user_id: str = Field(max_length=32, primary_key=True)
     day: date = Field(primary_key=True)
     sent_at: datetime = _created_at()
+
+
+MEETING_TITLE_MAX = 150
+MEETING_PLACE_MAX = 300
+AGENDA_ITEM_MAX = 500
+DEFAULT_REMINDERS = "7d,1d"
+
+
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Meeting(SQLModel, table=True):
+    """A cluster meeting. A recurring meeting is a series of these: when one ends, the next is planned."""
+
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "short_id", name="uq_meeting_short_id"),
+        UniqueConstraint("cluster_id", "submission_key", name="uq_meeting_submission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)
+    title: str = Field(max_length=MEETING_TITLE_MAX)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    minutes: int = 60
+    place: str = Field(default="", max_length=MEETING_PLACE_MAX)
+    # The wall-clock time and rule of a recurring meeting ("FREQ=MONTHLY;BYDAY=+1WE"), in the cluster's zone.
+    recurrence: str | None = Field(default=None, max_length=200)
+    reminders: str = Field(default=DEFAULT_REMINDERS, max_length=64)
+    status: str = Field(default=MeetingStatus.SCHEDULED, max_length=12)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _created_at()
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    submission_key: str | None = Field(default=None, max_length=64)
+
+
+class AgendaItem(SQLModel, table=True):
+    __tablename__ = "agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    by: str = Field(max_length=32)
+    text: str = Field(max_length=AGENDA_ITEM_MAX)
+    at: datetime = _created_at()
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder of one meeting. Claimed (claimed_at) before it is sent and marked sent once Slack
+    has it; a claim whose sender died is taken over after a lease, so a reminder is late, never lost."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    offset: str = Field(max_length=8)  # "7d", "1h", "30m"
+    due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    skipped: bool = False  # its meeting had started by the time it came up: not sent

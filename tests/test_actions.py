@@ -210,7 +210,7 @@ def snapshot(db):
     ("add Call pt 0101011237 back", "ULEAD", "looks like a CHI or NHS number"),
     ("add Send letters practice 99999", "ULEAD", "No practice with code 99999"),
     ("add Send letters topic T9", "ULEAD", "There's no topic T9 in this cluster."),
-    ("add Send letters meeting M1", "ULEAD", "Meetings arrive in a later release"),
+    ("add Send letters meeting M1", "ULEAD", "There's no meeting M1 in this cluster."),
     ("assign A1 Jane", "ULEAD", "“Jane” isn't a mention"),
     ("assign A1", "ULEAD", "Say who: mention the person with @"),
     ("done A99", "ULEAD", "There's no action A99 in this cluster."),

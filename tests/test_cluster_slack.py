@@ -141,6 +141,9 @@ def test_help_lists_every_family_with_an_example(app):
     assert "`/cluster practice add &lt;5-digit code&gt; &lt;name&gt;`" in response.text
 
 
-def test_families_not_built_yet_answer_politely(app):
-    response = dispatch_command(app, "/meeting", "list")
-    assert response.status == 200 and "coming soon" in response.text
+def test_an_unknown_command_is_answered(product):
+    from commands.context import Caller
+    from commands.results import plain_text
+
+    reply = product.handle("/frobnicate", "now", Caller("U1", "C1", "T1"))
+    assert plain_text(reply) == "I don't know /frobnicate. Try /cluster help"

@@ -1,0 +1,490 @@
+"""/meeting: cluster meetings — one-off or recurring — with reminders and an agenda built from live data.
+
+Reminders are rows with a due time; the scheduler claims each before sending it, so every reminder
+goes out once: late (after downtime, if its meeting has not started) rather than never.
+"""
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from commands import parsing
+from commands.context import Caller, Context
+from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
+from commands.errors import Refusal
+from commands.guard import refuse_patient_identifiers
+from commands.recurrence import describe_rule, first_day, next_day, parse_rule
+from commands.registry import FAMILIES, POSTED, TICKS, button, form, subcommand
+from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
+from storage import actions as action_store
+from storage import meetings as store
+from storage import polls as poll_store
+from storage import topics as topic_store
+from storage.models import (
+    AGENDA_ITEM_MAX,
+    MEETING_PLACE_MAX,
+    MEETING_TITLE_MAX,
+    ActionStatus,
+    Cluster,
+    Meeting,
+    MeetingStatus,
+    Reminder,
+    TopicStatus,
+)
+from storage.types import utcnow
+
+MEETING = FAMILIES["/meeting"]
+MEETING.example = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting at Riverside MP remind 7d,1d"
+MEETING.default = "form"
+
+SCHEDULE_EXAMPLE = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting for 90m at Riverside MP remind 7d,1d,1h"
+REPEAT_EXAMPLE = "/meeting schedule every month on the first wednesday 12:30 Cluster QI meeting"
+OPTION_WORDS = ("for", "at", "remind")
+OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
+DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,3})m?)?$")
+SYSTEM = "clusterbot"
+MAX_OFFSET = timedelta(days=60)
+
+
+# --- reading what people type ------------------------------------------------------------------
+
+def _meeting(ctx: Context, token: str, example: str) -> Meeting:
+    return parsing.find_item(ctx, token, prefix="M", noun="meeting", find=store.find_meeting, example=example)
+
+
+def parse_offsets(text: str, example: str) -> list[str]:
+    """"7d,1d,1h" → ["7d", "1d", "1h"]: whole days, hours or minutes before the meeting."""
+    offsets = [o.strip().lower() for o in text.replace(" ", ",").split(",") if o.strip()]
+    if not offsets:
+        raise Refusal("Give the reminders as times before the meeting, like 7d,1d,1h.", example=example)
+    for offset in offsets:
+        found = OFFSET.match(offset)
+        if not found or int(found.group(1)) == 0:
+            raise Refusal(f"“{offset}” isn't a reminder time: use days, hours or minutes before the meeting, "
+                          "like 7d, 1d, 2h or 30m.", example=example)
+        if _offset_delta(offset) > MAX_OFFSET:
+            raise Refusal(f"“{offset}” is more than 60 days before the meeting.", example=example)
+    return list(dict.fromkeys(offsets))
+
+
+def _offset_delta(offset: str) -> timedelta:
+    n, unit = int(offset[:-1]), offset[-1]
+    return timedelta(days=n) if unit == "d" else timedelta(hours=n) if unit == "h" else timedelta(minutes=n)
+
+
+def reminder_time(starts_at: datetime, offset: str, tz: str) -> datetime:
+    """Days before are calendar days at the meeting's wall-clock time (right across clock changes);
+    hours and minutes before are exact."""
+    if offset.endswith("d"):
+        local = starts_at.astimezone(ZoneInfo(tz))
+        return local_to_utc(local.date() - timedelta(days=int(offset[:-1])), local.time(), tz)
+    return starts_at - _offset_delta(offset)
+
+
+def _minutes(text: str, example: str) -> int:
+    found = DURATION.match(text.lower().replace("min", "m").replace("mins", "m"))
+    if not text or not found or not (found.group(1) or found.group(2)):
+        raise Refusal(f"“{text}” isn't a length: use minutes or hours, like 45m, 90m, 1h or 1h30.", example=example)
+    minutes = int(found.group(1) or 0) * 60 + int(found.group(2) or 0)
+    if not 10 <= minutes <= 12 * 60:
+        raise Refusal("A meeting lasts from 10 minutes to 12 hours.", example=example)
+    return minutes
+
+
+def _text(value: str, what: str, limit: int, example: str, field: str | None = None) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise Refusal(f"Give the {what}.", example=example, field=field)
+    if len(cleaned) > limit:
+        raise Refusal(f"The {what} is {len(cleaned)} characters; the limit is {limit}.", example=example, field=field)
+    try:
+        return refuse_patient_identifiers(cleaned, what)
+    except Refusal as refusal:
+        refusal.field = field
+        raise
+
+
+def _when_words(words: list[str], example: str) -> tuple[list[str], time, list[str]]:
+    """Split `<date words> <HH:MM> <the rest>`."""
+    at = next((i for i, w in enumerate(words) if LOOKS_LIKE_CLOCK.match(w) or re.match(r"^\d{1,2}:\d+$", w)), None)
+    if at is None:
+        raise Refusal("Give the time as HH:MM, after the date.", example=example)
+    return words[:at], parse_clock(words[at], example), words[at + 1:]
+
+
+def _rest(ctx: Context, meeting: Meeting, words: list[str], example: str) -> None:
+    """Title, then options in any order: for <length>, at <place>, remind <offsets>."""
+    if words and words[0][:1] in parsing.QUOTES:
+        tokens = parsing.split_quoted(" ".join(words), example)
+        title, words = tokens[0][1], [t for _, t in tokens[1:]]
+    else:
+        end = next((i for i, w in enumerate(words) if w.lower() in OPTION_WORDS), len(words))
+        title, words = " ".join(words[:end]), words[end:]
+    meeting.title = _text(title, "title", MEETING_TITLE_MAX, example)
+    i = 0
+    while i < len(words):
+        word = words[i].lower()
+        j = i + 1
+        while j < len(words) and words[j].lower() not in OPTION_WORDS:
+            j += 1
+        value = " ".join(words[i + 1:j])
+        if word == "for":
+            meeting.minutes = _minutes(value.replace(" ", ""), example)
+        elif word == "at":
+            meeting.place = _text(value, "place", MEETING_PLACE_MAX, example)
+        elif word == "remind":
+            meeting.reminders = ",".join(parse_offsets(value, example))
+        i = j
+
+
+# --- planning --------------------------------------------------------------------------------
+
+def _plan(ctx: Context, meeting: Meeting) -> list[str]:
+    """(Re)plan the meeting's reminders; returns the offsets skipped because they are already past."""
+    now, due, skipped = ctx.now(), [], []
+    for offset in meeting.reminders.split(","):
+        at = reminder_time(meeting.starts_at, offset, ctx.time_zone)
+        (due.append((offset, at)) if at > now else skipped.append(offset))
+    store.plan_reminders(session=ctx.session, meeting=meeting, due=due)
+    return skipped
+
+
+def _ambiguity(words: list[str], day: date) -> str:
+    """Say how a d/m date like 3/4 was read: UK order, day first."""
+    typed = " ".join(words)
+    numbers = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-]\d{2,4})?", typed)
+    if numbers and int(numbers.group(1)) <= 12 and int(numbers.group(2)) <= 12 and numbers.group(1) != numbers.group(2):
+        return f" (“{typed}” read as {day:%-d %B}: dates are day first)"
+    return ""
+
+
+def _schedule(ctx: Context, meeting: Meeting, note: str = "") -> Reply:
+    cluster = ctx.require_cluster()
+    if meeting.starts_at <= ctx.now():
+        raise Refusal(f"{describe(meeting.starts_at, ctx.time_zone)} has already passed: give a time in the future.",
+                      example=SCHEDULE_EXAMPLE, field="date" if ctx.submission_key else None)
+    meeting = store.create_meeting(session=ctx.session, cluster=cluster, meeting=meeting)
+    skipped = _plan(ctx, meeting)
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " scheduled a meeting:"), *_card(ctx, meeting))
+    if note:
+        reply.lines.append(line(note.strip()))
+    if skipped:
+        reply.lines.append(line(f"Reminders {', '.join(skipped)} before would already be past, so they are skipped."))
+    reply.buttons = [Button("Agenda", "meeting.agenda", meeting.short_id)]
+    return reply
+
+
+@subcommand(MEETING, "schedule <date> <HH:MM> <title> [for <length>] [at <place or link>] [remind 7d,1d,1h]",
+            SCHEDULE_EXAMPLE, "schedule a meeting (or: schedule every <rule> <HH:MM> <title>)")
+def schedule(ctx: Context, rest: str) -> Reply:
+    words = rest.split()
+    if words and words[0].lower() == "every":
+        return _schedule_series(ctx, words[1:])
+    example = SCHEDULE_EXAMPLE
+    date_words, clock, after = _when_words(words, example)
+    day = parse_day(" ".join(date_words), local_today(ctx.now(), ctx.time_zone), example)
+    meeting = Meeting(cluster_id=ctx.cluster.id, short_id="", title="", created_by=ctx.caller.user_id,
+                      starts_at=local_to_utc(day, clock, ctx.time_zone), reminders=ctx.cluster.reminders)
+    _rest(ctx, meeting, after, example)
+    return _schedule(ctx, meeting, _ambiguity(date_words, day))
+
+
+def _schedule_series(ctx: Context, words: list[str]) -> Reply:
+    rule_words, clock, after = _when_words(words, REPEAT_EXAMPLE)
+    rule = parse_rule(rule_words, REPEAT_EXAMPLE)
+    now_local = ctx.now().astimezone(ZoneInfo(ctx.time_zone))
+    day = first_day(rule, now_local, clock)
+    meeting = Meeting(cluster_id=ctx.cluster.id, short_id="", title="", created_by=ctx.caller.user_id,
+                      starts_at=local_to_utc(day, clock, ctx.time_zone), recurrence=rule,
+                      reminders=ctx.cluster.reminders)
+    _rest(ctx, meeting, after, REPEAT_EXAMPLE)
+    return _schedule(ctx, meeting)
+
+
+@subcommand(MEETING, "form", "/meeting", "open the form to schedule a meeting (also /meeting alone)")
+def open_form(ctx: Context, rest: str) -> Reply:
+    cluster = ctx.require_cluster()
+    fields = (
+        FormField("title", "Title", max_length=MEETING_TITLE_MAX, initial="Cluster QI meeting"),
+        FormField("date", "Date", "date"),
+        FormField("time", "Start", "time", initial="12:30"),
+        FormField("minutes", "Length", "choice", initial="60",
+                  choices=tuple(Choice(str(m), f"{m} minutes") for m in (30, 45, 60, 90, 120))),
+        FormField("place", "Where (a room, or a Teams/Near Me link)", optional=True, max_length=MEETING_PLACE_MAX),
+        FormField("reminders", "Reminders before the meeting", initial=cluster.reminders, max_length=64,
+                  hint="days, hours or minutes before, like 7d,1d,1h"),
+    )
+    return Reply(lines=[line("Scheduling takes a form in Slack. Here, type it: ", Code(SCHEDULE_EXAMPLE))],
+                 form=Form("meeting.form", "Schedule a meeting", "Schedule", fields))
+
+
+@form("meeting.form")
+def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
+    cluster = ctx.require_cluster()
+    if ctx.submission_key and store.find_submitted_meeting(session=ctx.session, cluster=cluster,
+                                                            submission_key=ctx.submission_key):
+        return Reply()
+    try:
+        day = date.fromisoformat(values.get("date") or "")
+    except ValueError:
+        raise Refusal("Pick the date.", field="date") from None
+    try:
+        clock = parse_clock(values.get("time") or "", SCHEDULE_EXAMPLE)
+        reminders = ",".join(parse_offsets(values.get("reminders") or cluster.reminders, SCHEDULE_EXAMPLE))
+    except Refusal as refusal:
+        refusal.field = "reminders" if "remind" in refusal.message[0] or "before" in refusal.message[0] else "time"
+        raise
+    meeting = Meeting(cluster_id=cluster.id, short_id="", created_by=ctx.caller.user_id,
+                      title=_text(values.get("title", ""), "title", MEETING_TITLE_MAX, SCHEDULE_EXAMPLE, "title"),
+                      starts_at=local_to_utc(day, clock, ctx.time_zone), minutes=int(values.get("minutes") or 60),
+                      place=_text(values["place"], "place", MEETING_PLACE_MAX, SCHEDULE_EXAMPLE, "place")
+                      if values.get("place") else "", reminders=reminders, submission_key=ctx.submission_key)
+    return _schedule(ctx, meeting)
+
+
+# --- showing ---------------------------------------------------------------------------------
+
+def _card(ctx: Context, meeting: Meeting) -> list[Line]:
+    ends = meeting.starts_at + timedelta(minutes=meeting.minutes)
+    lines = [
+        line(Strong(f"{meeting.short_id} · {meeting.title}")),
+        line(f"{describe(meeting.starts_at, ctx.time_zone)}–{describe(ends, ctx.time_zone)[-5:]}",
+             *((" · ", meeting.place) if meeting.place else ()),
+             *((f" · repeats {describe_rule(meeting.recurrence)}",) if meeting.recurrence else ()),
+             *((" · CANCELLED",) if meeting.status == MeetingStatus.CANCELLED else ())),
+    ]
+    pending = store.pending_reminders(session=ctx.session, meeting=meeting)
+    if pending and meeting.status == MeetingStatus.SCHEDULED:
+        lines.append(line("Reminders: " + ", ".join(f"{r.offset} before ({describe(r.due_at, ctx.time_zone)})"
+                                                    for r in pending)))
+    return lines
+
+
+@subcommand(MEETING, "list", "/meeting list", "upcoming meetings")
+def list_meetings(ctx: Context, rest: str) -> Reply:
+    meetings = store.upcoming_meetings(session=ctx.session, cluster=ctx.cluster, since=ctx.now())
+    if not meetings:
+        return Reply.tell(line("No meetings planned. Schedule one: ", Code(SCHEDULE_EXAMPLE)))
+    reply = Reply.tell(line(Strong(f"Meetings of {ctx.cluster.name}")))
+    for meeting in meetings:
+        reply.lines.append(line("• ", Code(meeting.short_id), " ", meeting.title, " — ",
+                                describe(meeting.starts_at, ctx.time_zone), *((" · ", meeting.place)
+                                                                              if meeting.place else ())))
+    return reply
+
+
+@subcommand(MEETING, "show M1", "/meeting show M1", "a meeting's details and reminders")
+def show(ctx: Context, rest: str) -> Reply:
+    meeting = _meeting(ctx, parsing.split_first(rest)[0], "/meeting show M1")
+    reply = Reply.tell(*_card(ctx, meeting))
+    reply.buttons = [Button("Agenda", "meeting.agenda", meeting.short_id)]
+    return reply
+
+
+def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
+    """The agenda, built now from live data: items, topics, polls, actions."""
+    cluster = ctx.session.get(Cluster, meeting.cluster_id)
+    lines: list[Line] = []
+    items = store.agenda_items(session=ctx.session, meeting=meeting)
+    lines.append(line(Strong("Agenda items")))
+    lines += [line(f"{n}. ", item.text, " (", Person(item.by), ")") for n, item in enumerate(items, 1)] or [
+        line("None yet: add one with ", Code(f"/meeting item {meeting.short_id} <text>"))]
+    working = topic_store.list_topics(session=ctx.session, cluster=cluster,
+                                      statuses=[TopicStatus.AGREED, TopicStatus.ACTIVE])
+    if working:
+        lines.append(line(Strong("Topics agreed or active")))
+        lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status})") for t in working]
+    previous = store.previous_meeting(session=ctx.session, meeting=meeting)
+    fresh = [t for t in topic_store.list_topics(session=ctx.session, cluster=cluster, statuses=[TopicStatus.PROPOSED])
+             if previous is None or t.created_at > previous.starts_at]
+    if fresh:
+        lines.append(line(Strong("New topics since the last meeting" if previous else "Proposed topics")))
+        lines += [line("• ", Code(t.short_id), " ", t.title, " (", Person(t.proposed_by), ")") for t in fresh]
+    open_polls = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
+                  if p.closed_at is None]
+    if open_polls:
+        lines.append(line(Strong("Open polls")))
+        for poll in open_polls:
+            count = poll_store.count(session=ctx.session, poll=poll)
+            voters = f"{len(count.practices)} practices" if poll.per_practice else f"{count.ballots} people"
+            lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {voters} voted so far"))
+    meeting_day = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()
+    due = action_store.list_actions(
+        session=ctx.session, cluster=cluster, limit=30,
+        which=action_store.ActionFilter(status=ActionStatus.OPEN, due_before=meeting_day + timedelta(days=1)))
+    if due:
+        today = local_today(ctx.now(), ctx.time_zone)
+        lines.append(line(Strong("Actions due by the meeting, by owner")))
+        for action in sorted(due, key=lambda a: (a.owner, a.due_on)):
+            flag = " ⚠️ overdue" if action.due_on < today else ""
+            lines.append(line("• ", Person(action.owner), ": ", Code(action.short_id), " ", action.description,
+                              f" — due {action.due_on:%-d %b}{flag}"))
+    return lines
+
+
+def agenda(ctx: Context, meeting: Meeting) -> Reply:
+    reply = Reply.tell(*_card(ctx, meeting)[:2], *agenda_lines(ctx, meeting))
+    return reply
+
+
+@subcommand(MEETING, "agenda M1", "/meeting agenda M1", "the agenda, from live cluster data")
+def agenda_typed(ctx: Context, rest: str) -> Reply:
+    return agenda(ctx, _meeting(ctx, parsing.split_first(rest)[0], "/meeting agenda M1"))
+
+
+@button("meeting.agenda")
+def agenda_button(ctx: Context, value: str) -> Reply:
+    return agenda(ctx, _meeting(ctx, value, "/meeting agenda M1"))
+
+
+@subcommand(MEETING, "item M1 <text>", "/meeting item M1 Feedback from the prescribing lead",
+            "add an item to the agenda")
+def item(ctx: Context, rest: str) -> Reply:
+    example = "/meeting item M1 Feedback from the prescribing lead"
+    token, text = parsing.split_first(rest)
+    meeting = _meeting(ctx, token, example)
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Refusal(f"{meeting.short_id} is cancelled.", example="/meeting list")
+    added = store.add_item(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
+                           text=_text(text, "agenda item", AGENDA_ITEM_MAX, example))
+    return Reply.announce(line(Person(ctx.caller.user_id), " added to the agenda of ", Code(meeting.short_id), ": ",
+                               added.text))
+
+
+# --- changing --------------------------------------------------------------------------------
+
+def _require_organiser(ctx: Context, meeting: Meeting, doing: str) -> None:
+    if meeting.created_by != ctx.caller.user_id:
+        ctx.require_lead(doing)
+
+
+@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)")
+def cancel(ctx: Context, rest: str) -> Reply:
+    meeting = _meeting(ctx, parsing.split_first(rest)[0], "/meeting cancel M1")
+    if meeting.status == MeetingStatus.CANCELLED:
+        return Reply.tell(line(Code(meeting.short_id), " is already cancelled."))
+    _require_organiser(ctx, meeting, "/meeting cancel")
+    meeting.status = MeetingStatus.CANCELLED
+    ctx.session.add(meeting)
+    store.plan_reminders(session=ctx.session, meeting=meeting, due=[])
+    return Reply.announce(line(Person(ctx.caller.user_id), " cancelled ", Code(meeting.short_id), " ", meeting.title,
+                               f" ({describe(meeting.starts_at, ctx.time_zone)}). Its reminders won't be sent."))
+
+
+@subcommand(MEETING, "move M1 <date> <HH:MM>", "/meeting move M1 10/12/2026 13:00",
+            "move a meeting; its reminders are planned again")
+def move(ctx: Context, rest: str) -> Reply:
+    example = "/meeting move M1 10/12/2026 13:00"
+    token, rest = parsing.split_first(rest)
+    meeting = _meeting(ctx, token, example)
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Refusal(f"{meeting.short_id} is cancelled; schedule a new meeting instead.", example=SCHEDULE_EXAMPLE)
+    _require_organiser(ctx, meeting, "/meeting move")
+    date_words, clock, extra = _when_words(rest.split(), example)
+    if extra:
+        raise Refusal(f"After the time, {example.split()[1]} takes nothing more (“{' '.join(extra)}”).",
+                      example=example)
+    day = parse_day(" ".join(date_words), local_today(ctx.now(), ctx.time_zone), example)
+    starts_at = local_to_utc(day, clock, ctx.time_zone)
+    if starts_at <= ctx.now():
+        raise Refusal(f"{describe(starts_at, ctx.time_zone)} has already passed: give a time in the future.",
+                      example=example)
+    before, meeting.starts_at = meeting.starts_at, starts_at
+    ctx.session.add(meeting)
+    skipped = _plan(ctx, meeting)
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " moved ", Code(meeting.short_id), " ", meeting.title,
+                                f" from {describe(before, ctx.time_zone)} to ",
+                                Strong(describe(starts_at, ctx.time_zone)), _ambiguity(date_words, day), "."))
+    if skipped:
+        reply.lines.append(line(f"Reminders {', '.join(skipped)} before would already be past, so they are skipped."))
+    return reply
+
+
+@subcommand(MEETING, "reminders <offsets>", "/meeting reminders 7d,1d,1h",
+            "the cluster's default reminders for new meetings", leads_only=True)
+def reminders(ctx: Context, rest: str) -> Reply:
+    offsets = ",".join(parse_offsets(rest, "/meeting reminders 7d,1d,1h"))
+    ctx.cluster.reminders = offsets
+    ctx.session.add(ctx.cluster)
+    return Reply.announce(line(Person(ctx.caller.user_id),
+                               f" set the cluster's meeting reminders to {offsets} before."))
+
+
+# --- the scheduler: reminders, and the end of each meeting -------------------------------------
+
+def _system(ctx_for, session, meeting: Meeting) -> tuple[Context, Cluster]:
+    cluster = session.get(Cluster, meeting.cluster_id)
+    return ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id)), cluster
+
+
+def _reminders_due(session, now: datetime, time_zone: str) -> list[int]:
+    return store.due_reminders(session=session, now=now)
+
+
+def _send_reminder(ctx_for, session, item: int, now: datetime) -> list:
+    if not store.claim_reminder(session=session, reminder_id=item, now=now):
+        return []  # another process has it
+    reminder = session.get(Reminder, item)
+    meeting = session.get(Meeting, reminder.meeting_id)
+    if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= now:
+        store.mark_reminder(session=session, reminder_id=item, now=now, skipped=True)
+        return []  # too late to be useful: the meeting has started (or is off)
+    ctx, cluster = _system(ctx_for, session, meeting)
+    reply = Reply.announce(line("⏰ Reminder: ", Strong(f"{meeting.short_id} · {meeting.title}"),
+                                f" — {_in(meeting.starts_at - now)}"),
+                           *_card(ctx, meeting)[1:2], *agenda_lines(ctx, meeting))
+    reply.buttons = [Button("Full agenda", "meeting.agenda", meeting.short_id)]
+    return [Post(f"reminder:{item}", cluster.channel_id, reply)]
+
+
+def _in(delta: timedelta) -> str:
+    """"in 7 days", "in 1 hour", "in 30 minutes" (rounded down to what is true)."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        n = int(delta.total_seconds() // size)
+        if n >= 1:
+            return f"in {n} {unit}{'s' if n != 1 else ''}"
+    return "now"
+
+
+def _ended_due(session, now: datetime, time_zone: str) -> list[int]:
+    return store.ended_meetings(session=session, now=now)
+
+
+def _end_meeting(ctx_for, session, item: int, now: datetime) -> list:
+    if not store.claim_end(session=session, meeting_id=item, now=now):
+        return []
+    meeting = session.get(Meeting, item)
+    ctx, cluster = _system(ctx_for, session, meeting)
+    reply = Reply.announce(
+        line(Strong(f"{meeting.short_id} · {meeting.title}"), " has ended. Record what was decided and who does what:"),
+        line(Code(f"/action add <what> @owner due <date> meeting {meeting.short_id}")),
+    )
+    if meeting.recurrence:
+        upcoming = _next_in_series(ctx, meeting)
+        reply.lines.append(line("Next: ", Code(upcoming.short_id), f" {describe(upcoming.starts_at, ctx.time_zone)}."))
+    return [Post(None, cluster.channel_id, reply)]
+
+
+def _next_in_series(ctx: Context, meeting: Meeting) -> Meeting:
+    local = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone))
+    day = next_day(meeting.recurrence, local.date(), local.time())
+    upcoming = Meeting(cluster_id=meeting.cluster_id, short_id="", title=meeting.title, minutes=meeting.minutes,
+                       place=meeting.place, recurrence=meeting.recurrence, reminders=meeting.reminders,
+                       created_by=meeting.created_by, starts_at=local_to_utc(day, local.time(), ctx.time_zone))
+    upcoming = store.create_meeting(session=ctx.session, cluster=ctx.session.get(Cluster, meeting.cluster_id),
+                                    meeting=upcoming)
+    _plan(ctx, upcoming)
+    return upcoming
+
+
+def _remember(session, item: int, channel: str, ref: str) -> None:
+    store.mark_reminder(session=session, reminder_id=item, now=utcnow())
+
+
+def _discard(session, item: int) -> None:
+    store.release_reminder(session=session, reminder_id=item)
+
+
+POSTED["reminder"] = (_remember, _discard, lambda ctx_for, session, item: None)
+TICKS.append((_reminders_due, _send_reminder))
+TICKS.append((_ended_due, _end_meeting))
