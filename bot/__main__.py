@@ -32,7 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     console = modes.add_parser("console", help="the whole product locally, with no Slack")
     console.add_argument("--user", default=getpass.getuser(), help="act as this person (default: your login)")
     console.add_argument("--channel", default="console", help="act in this channel (default: console)")
-    modes.add_parser("scheduler", help="only the scheduler (closes polls, sends reminders), no server")
+    scheduler = modes.add_parser("scheduler", help="only the scheduler (closes polls, sends reminders), no server")
+    scheduler.add_argument("--tick", type=float, default=30, help="seconds between ticks (default 30)")
     modes.add_parser("migrate", help="bring the database schema up to date")
     export = modes.add_parser("export", help="write a cluster's whole workbook (.xlsx) to a file")
     export.add_argument("--channel", required=True, help="the cluster's channel id, e.g. C0123ABCD")
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.mode == "scheduler":
         from bot.scheduler import run_alone
 
-        run_alone(product, slack_app(settings, product).client)
+        run_alone(product, slack_app(settings, product).client, seconds=args.tick)
     elif args.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

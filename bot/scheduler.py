@@ -27,8 +27,8 @@ def tick(product: Clusterbot, client: WebClient) -> None:
         log.exception("scheduler tick failed")
 
 
-def _add_tick(scheduler, product: Clusterbot, client: WebClient):
-    scheduler.add_job(tick, "interval", args=(product, client), seconds=TICK_SECONDS, id="tick",
+def _add_tick(scheduler, product: Clusterbot, client: WebClient, seconds: float = TICK_SECONDS):
+    scheduler.add_job(tick, "interval", args=(product, client), seconds=seconds, id="tick",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     return scheduler
 
@@ -40,7 +40,7 @@ def start_in_background(product: Clusterbot, client: WebClient) -> BackgroundSch
     return scheduler
 
 
-def run_alone(product: Clusterbot, client: WebClient) -> None:
+def run_alone(product: Clusterbot, client: WebClient, seconds: float = TICK_SECONDS) -> None:
     """`python -m bot scheduler`: only ticks, for deployments whose web workers run SCHEDULER=off."""
-    log.info("clusterbot scheduler ticking every %s s", TICK_SECONDS)
-    _add_tick(BlockingScheduler(timezone=UTC), product, client).start()
+    log.info("clusterbot scheduler ticking every %s s", seconds)
+    _add_tick(BlockingScheduler(timezone=UTC), product, client, seconds).start()
