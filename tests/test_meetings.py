@@ -181,7 +181,7 @@ def test_reminders_keep_wall_clock_time_across_the_clock_changes(cluster, db, cl
     clock.set(when)
     meet(cluster, f"schedule {day} 12:30 Cluster QI meeting remind 7d,1d,1h")
     assert {r.offset: r.due_at for r in reminders(db)} == expected
-    for offset, due in sorted(expected.items(), key=lambda kv: kv[1]):
+    for _, due in sorted(expected.items(), key=lambda kv: kv[1]):
         clock.set(due - timedelta(seconds=1))
         assert posts(product.tick()) == []
         clock.set(due)
@@ -263,7 +263,8 @@ def snapshot(db):
     ("schedule 3/12/2026 12:30 Meeting remind 90d", "ULEAD", "more than 60 days before"),
     ("schedule 3/12/2026 12:30 Meeting for ages", "ULEAD", "“ages” isn't a length"),
     ("schedule 3/12/2026 12:30 Review pt 0101011237", "ULEAD", "looks like a CHI or NHS number"),
-    ("schedule every blue moon 12:30 Odd meeting", "ULEAD", "I can't read “every blue moon” as a repeat. Forms that work"),
+    ("schedule every blue moon 12:30 Odd meeting", "ULEAD",
+     "I can't read “every blue moon” as a repeat. Forms that work"),
     ("item M9 Something", "UGP", "There's no meeting M9 in this cluster."),
     ("item M1", "UGP", "Give the agenda item."),
     ("move M1 1/11/2026 12:30", "ULEAD", "has already passed"),
