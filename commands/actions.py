@@ -5,6 +5,7 @@ The owner, the creator and the cluster's leads may change an action; nobody else
 
 import io
 import re
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from commands.context import Caller, Context
 from commands.dates import describe, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
+from commands.recurrence import describe_rule
 from commands.registry import FAMILIES, TICKS, button, form, subcommand
 from commands.results import (
     Button,
@@ -489,11 +491,14 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: store.
         content.topics = topic_store.topic_rows(session=ctx.session, cluster=cluster)
         content.polls = poll_store.poll_rows(session=ctx.session, cluster=cluster)
         content.ballots = poll_store.ballot_rows(session=ctx.session, cluster=cluster)
+        content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
+                            for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
     return content
 
 
 def cluster_workbook(ctx: Context) -> Reply:
-    """The whole cluster as one workbook (for /cluster export and `python -m bot export`)."""
+    """The whole cluster as one workbook (for /cluster export and `python -m bot export`): actions, topics,
+    polls, ballots and meetings."""
     return _upload(ctx, "Cluster workbook", "workbook", actions=store.ActionFilter(), everything=True)
 
 

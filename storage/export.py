@@ -18,6 +18,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from storage.actions import ActionCounts, ActionRow
+from storage.meetings import MeetingRow
 from storage.polls import BallotRow, PollRow
 from storage.topics import TopicRow
 
@@ -58,6 +59,7 @@ class WorkbookContent:
     topics: list[TopicRow] | None = None
     polls: list[PollRow] | None = None
     ballots: list[BallotRow] | None = None
+    meetings: list[MeetingRow] | None = None
 
 
 class _Sheet:
@@ -141,6 +143,11 @@ BALLOT_COLUMNS = [
     Column("Poll", 8), Column("Practice code", 14), Column("Practice", 28), Column("Cast by", 24),
     Column("Choices", 50), Column("Cast", 17, "datetime"),
 ]
+MEETING_COLUMNS = [
+    Column("ID", 8), Column("Title", 40), Column("Starts", 17, "datetime"), Column("Minutes", 9, "number"),
+    Column("Where", 30), Column("Repeats", 36), Column("Status", 11), Column("Agenda items", 13, "number"),
+    Column("Scheduled by", 24),
+]
 SOURCE_NAMES = {"practices": "Our practices", "board": "Health Board", "hscp": "HSCP",
                 "national": "National programme", "other": "Other"}
 
@@ -173,6 +180,10 @@ def write_workbook(out: BinaryIO, content: WorkbookContent, name_of: Callable[[s
         _rows(workbook, "Ballots", BALLOT_COLUMNS, tz, content.ballots, "No ballots on non-anonymous polls.",
               lambda b: [b.poll_short_id, b.practice_code, b.practice_name, name(b.cast_by), "; ".join(b.choices),
                          b.cast_at])
+    if content.meetings is not None:
+        _rows(workbook, "Meetings", MEETING_COLUMNS, tz, content.meetings, "No meetings yet.", lambda m: [
+            m.short_id, m.title, m.starts_at, m.minutes, m.place, m.repeats or "", m.status.capitalize(),
+            m.agenda_items, name(m.created_by)])
     workbook.save(out)
 
 
@@ -239,7 +250,7 @@ def _summary(workbook: Workbook, content: WorkbookContent, name, tz: ZoneInfo) -
         ws.append([cell("Actions by owner", BOLD), cell("Open", BOLD), cell("Overdue", BOLD), cell("Done", BOLD)])
         for owner, n_open, n_overdue, n_done in counts.by_owner:
             ws.append([cell(name(owner)), cell(n_open), cell(n_overdue), cell(n_done)])
-    for label, rows in (("Topics", content.topics), ("Polls", content.polls)):
+    for label, rows in (("Topics", content.topics), ("Polls", content.polls), ("Meetings", content.meetings)):
         if rows is not None:
             ws.append([])
             ws.append([cell(label, BOLD), cell(len(rows))])

@@ -1,9 +1,10 @@
 """Data functions for meetings, agenda items and reminders (claimed before they are sent)."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from storage.clusters import next_short_id
 from storage.models import AgendaItem, Cluster, Meeting, MeetingStatus, Reminder
@@ -120,3 +121,31 @@ def claim_end(*, session: Session, meeting_id: int, now: datetime) -> bool:
     return session.execute(
         update(Meeting).where(Meeting.id == meeting_id, col(Meeting.ended_at).is_(None)).values(ended_at=now)
     ).rowcount == 1
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    """A meeting for the cluster workbook. `repeats` holds the rule; the caller may put it in words."""
+
+    short_id: str
+    title: str
+    starts_at: datetime
+    minutes: int
+    place: str
+    repeats: str | None
+    status: str
+    agenda_items: int
+    created_by: str
+
+
+def meeting_rows(*, session: Session, cluster: Cluster) -> list[MeetingRow]:
+    items = func.count(AgendaItem.id)
+    query = (
+        select(Meeting, items)
+        .join(AgendaItem, col(AgendaItem.meeting_id) == Meeting.id, isouter=True)
+        .where(Meeting.cluster_id == cluster.id)
+        .group_by(Meeting.id)
+        .order_by(Meeting.starts_at)
+    )
+    return [MeetingRow(m.short_id, m.title, m.starts_at, m.minutes, m.place, m.recurrence, m.status, n, m.created_by)
+            for m, n in session.exec(query)]

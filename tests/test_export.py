@@ -107,11 +107,13 @@ def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_
     dispatch_command(cluster, "/poll", '"Secret?" "Yes" "No" anonymous')
     dispatch_command(cluster, "/poll", "vote P2 1", user="UGP")
     dispatch_command(cluster, "/action", "add Audit discharges topic T1 <@UGP>")
+    dispatch_command(cluster, "/meeting", "schedule every 2nd tuesday 12:30 Cluster QI meeting at Riverside MP")
+    dispatch_command(cluster, "/meeting", "item M1 Prescribing data")
 
     ack = dispatch_command(cluster, "/cluster", "export")
     assert "Preparing the cluster workbook" in ack.text
     workbook, _ = uploaded_workbook(slack_api)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots"]
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots", "Meetings"]
     topics = [[c.value for c in r] for r in workbook["Topics"].iter_rows(min_row=2)]
     assert [t[:4] for t in topics] == [["T1", "Asthma reviews", "Proposed", "Our practices"],
                                       ["T2", "Frailty register", "Agreed", "Our practices"]]
@@ -123,6 +125,9 @@ def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_
     assert [(b[0], b[1], b[4]) for b in ballots] == [("P1", "80123", "Frailty"), ("P1", "80456", "Frailty")]
     assert all(b[0] != "P2" for b in ballots)  # anonymous ballots never leave the database
     assert workbook["Actions"]["H2"].value == "T1"
+    meeting = [c.value for c in workbook["Meetings"][2]]
+    assert meeting[:2] == ["M1", "Cluster QI meeting"] and meeting[2] == datetime(2026, 12, 8, 12, 30)
+    assert meeting[4:8] == ["Riverside MP", "the second Tuesday of every month", "Scheduled", 1]
 
 
 def test_a_failed_upload_is_told_and_nothing_is_lost(cluster, db, slack_api):
@@ -151,7 +156,7 @@ def test_export_from_the_command_line(tmp_path):
                             text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
     assert result.returncode == 0 and "Wrote" in result.stdout
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots"]
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots", "Meetings"]
     assert workbook["Actions"]["F2"].value == datetime(2030, 12, 3)
 
     missing = subprocess.run([sys.executable, "-m", "bot", "export", "--channel", "CNOPE", "--out", str(out)],

@@ -223,3 +223,27 @@ def test_console_runs_a_poll(tmp_path):
     assert "2. Frailty register  ██████████ 2" in out
     assert "Result: Frailty register (2 ballots)." in out
     assert "! P1 closed on" in out
+
+
+MEETING_SCRIPT = """\
+/cluster setup Riverside Cluster
+/meeting schedule in 3 weeks 12:30 Cluster QI meeting for 90m at Riverside MP remind 7d,1d
+as bob /meeting item M1 Prescribing data
+/meeting agenda M1
+/meeting schedule every month on the first wednesday 12:30 Monthly meeting
+/meeting list
+/meeting cancel M1
+/meeting cancel M1
+"""
+
+
+def test_console_runs_meetings(tmp_path):
+    result = run_bot(["console", "--user", "alice", "--channel", "C1"], tmp_path, MEETING_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "@alice scheduled a meeting:   [posted to the channel]\nM1 · Cluster QI meeting" in out
+    assert re.search(r"\w{3} \d{1,2} \w{3} \d{4} 12:30–14:00 · Riverside MP", out)
+    assert "@bob added to the agenda of M1: Prescribing data" in out
+    assert "1. Prescribing data (@bob)" in out
+    assert "repeats the first Wednesday of every month" in out
+    assert "@alice cancelled M1 Cluster QI meeting" in out and "M1 is already cancelled." in out
