@@ -15,7 +15,7 @@ from typing import TextIO
 
 from commands import Clusterbot
 from commands.context import Caller
-from commands.results import Audience, Direct, Post, Reply, Tone, Update, Upload, plain_text
+from commands.results import Audience, Direct, HomeChanged, Post, Reply, Tone, Update, Upload, plain_text
 
 CONSOLE_TEAM = "T-CONSOLE"
 AT_NAME = re.compile(r"(?<![<\w])@([A-Za-z0-9._-]+)")
@@ -48,7 +48,7 @@ def carry_out(product: Clusterbot, reply: Reply) -> list[str]:
             path = Path(effect.filename)
             path.write_bytes(effect.content)
             shown.append(render(effect.comment) + f"\n[file saved here: {path.resolve()}]")
-        elif not isinstance(effect, Update):
+        elif not isinstance(effect, Update | HomeChanged):  # the console has no messages to edit, no Home
             raise TypeError(effect)
     return shown
 

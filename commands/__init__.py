@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import actions, cluster, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import actions, cluster, home, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
@@ -59,6 +59,23 @@ class Clusterbot:
                 return Reply()  # the quick part has already told the person what was wrong
 
         return self._unit_of_work(caller, work, f"{command} {text!r} (later)")
+
+    def home(self, user_id: str, team_id: str) -> Reply:
+        """The person's Home: each of their clusters at a glance, and help."""
+        try:
+            with self.db.session() as session:
+                return home.home(self._context_for, session, team_id, user_id)
+        except DatabaseUnavailable:
+            return Reply.problem(line(UNAVAILABLE))
+
+    def joined(self, caller: Caller, *, bot_joined: bool) -> Reply:
+        """Someone (or the bot itself) joined the channel `caller` names: a welcome, or how to set up."""
+        return self._unit_of_work(caller, lambda ctx: home.welcome(ctx, bot_joined), "joined")
+
+    def first_delivery(self, event_id: str) -> bool:
+        """True the first time this platform event id is seen (a retried delivery is handled once)."""
+        with self.db.session() as session:
+            return store.first_time(session=session, event_id=event_id)
 
     def export(self, channel_id: str) -> "Upload | None":
         """The cluster workbook of the cluster in `channel_id` (for `python -m bot export`)."""

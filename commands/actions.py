@@ -23,6 +23,7 @@ from commands.results import (
     Direct,
     Form,
     FormField,
+    HomeChanged,
     Line,
     Person,
     Reply,
@@ -200,6 +201,10 @@ def _buttons(action: Action, channel: str | None = None) -> list[Button]:
 
 # --- adding -------------------------------------------------------------------------------------
 
+def _homes(ctx: Context, *user_ids: str) -> list[HomeChanged]:
+    return [HomeChanged(u, ctx.caller.team_id) for u in dict.fromkeys(user_ids)]
+
+
 def _created(ctx: Context, action: Action) -> Reply:
     action = store.create_action(session=ctx.session, cluster=ctx.require_cluster(), action=action)
     reply = Reply.announce(line(Person(ctx.caller.user_id), " added an action:"), *_card(ctx, action)[:2])
@@ -207,7 +212,7 @@ def _created(ctx: Context, action: Action) -> Reply:
     if action.due_on and action.due_on < today:
         reply.lines.append(line(f"Note: the due date ({action.due_on:%-d %b %Y}) has already passed."))
     reply.buttons = _buttons(action)
-    reply.effects = _tell_new_owner(ctx, action)
+    reply.effects = [*_tell_new_owner(ctx, action), *_homes(ctx, action.owner)]
     return reply
 
 
@@ -354,8 +359,10 @@ def _done(ctx: Context, action: Action) -> Reply:
     _require_change(ctx, action)
     action.status, action.done_at, action.done_by = ActionStatus.DONE, ctx.now(), ctx.caller.user_id
     store.touch(session=ctx.session, action=action)
-    return Reply.announce(line("✅ ", Person(ctx.caller.user_id), " completed ", Code(action.short_id), " ",
-                               action.description, "."))
+    reply = Reply.announce(line("✅ ", Person(ctx.caller.user_id), " completed ", Code(action.short_id), " ",
+                                action.description, "."))
+    reply.effects = _homes(ctx, action.owner, ctx.caller.user_id)
+    return reply
 
 
 @subcommand(ACTION, "done A7", "/action done A7", "mark an action done (owner, creator or a lead)")
@@ -374,8 +381,10 @@ def _reopen(ctx: Context, action: Action) -> Reply:
     _require_change(ctx, action)
     action.status, action.done_at, action.done_by = ActionStatus.OPEN, None, None
     store.touch(session=ctx.session, action=action)
-    return Reply.announce(line(Person(ctx.caller.user_id), " reopened ", Code(action.short_id), " ",
-                               action.description, "."))
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " reopened ", Code(action.short_id), " ",
+                                action.description, "."))
+    reply.effects = _homes(ctx, action.owner)
+    return reply
 
 
 @subcommand(ACTION, "reopen A7", "/action reopen A7", "open a done action again")
@@ -397,12 +406,12 @@ def assign(ctx: Context, rest: str) -> Reply:
     _require_change(ctx, action)
     if owner == action.owner:
         return Reply.tell(line(Code(action.short_id), " is already ", Person(owner), "'s."))
-    action.owner = owner
+    before, action.owner = action.owner, owner
     action.practice_id = _owners_practice(ctx, owner) or action.practice_id
     store.touch(session=ctx.session, action=action)
     reply = Reply.announce(line(Person(ctx.caller.user_id), " gave ", Code(action.short_id), " ", action.description,
                                 " to ", Person(owner), "."))
-    reply.effects = _tell_new_owner(ctx, action)
+    reply.effects = [*_tell_new_owner(ctx, action), *_homes(ctx, owner, before)]
     return reply
 
 

@@ -4,7 +4,7 @@ from commands import parsing
 from commands.actions import cluster_workbook
 from commands.context import SETUP_EXAMPLE, Context, people_list
 from commands.errors import Refusal
-from commands.registry import FAMILIES, Subcommand, subcommand
+from commands.registry import FAMILIES, Subcommand, help_lines, subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
 from storage import clusters as store
 from storage.models import Member, Practice, Role
@@ -184,8 +184,7 @@ def export(ctx: Context, rest: str) -> Reply:
 @subcommand(CLUSTER, "help", "/cluster help", "every command, with an example", needs_cluster=False)
 def help_(ctx: Context, rest: str) -> Reply:
     lines: list[Line] = [line(Strong("clusterbot: the cluster's administrator"))]
-    for fam in FAMILIES.values():
-        lines.append(line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)))
+    lines.extend(help_lines())
     lines.append(line(""))
     lines.extend(usage_lines(CLUSTER))
     return Reply.tell(*lines)

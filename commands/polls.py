@@ -19,6 +19,7 @@ from commands.results import (
     Direct,
     Form,
     FormField,
+    HomeChanged,
     Line,
     Person,
     Post,
@@ -335,9 +336,11 @@ def _voter(ctx: Context, poll: Poll) -> tuple[str, Member]:
 
 
 def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
-    if poll.closed_at:
-        raise Refusal(f"{poll.short_id} closed on {describe(poll.closed_at, ctx.time_zone)}; it takes no more votes.",
-                      example=f"/poll results {poll.short_id}")
+    if poll.closed_at:  # a stale button or a late vote: answer with the poll as it stands
+        reply = results(ctx, poll)
+        reply.lines.insert(0, line(f"{poll.short_id} closed on {describe(poll.closed_at, ctx.time_zone)}; "
+                                   "it takes no more votes. Where it ended:"))
+        return reply
     if not 1 <= choose <= len(poll.options):
         raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.", example=f"/poll vote {poll.short_id} 1")
     voter_key, member = _voter(ctx, poll)
@@ -351,7 +354,7 @@ def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
     whose = "Your practice's ballot" if poll.per_practice else "Your ballot"
     now_reads = ", ".join(f"{n}. {poll.options[n - 1]}" for n in chosen) or "nothing chosen"
     reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " is now: ", now_reads, "."))
-    reply.effects = _refresh(poll, ctx)
+    reply.effects = [*_refresh(poll, ctx), HomeChanged(ctx.caller.user_id, ctx.caller.team_id)]
     return reply
 
 

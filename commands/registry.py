@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from commands.results import Reply
+from commands.results import Code, Line, Reply, line
 
 Handler = Callable[..., Reply]
 QUOTE_MARKS = ('"', "“", "”", "„")  # (ctx: Context, rest: str) -> Reply
@@ -53,6 +53,11 @@ FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
 POSTED: dict[str, tuple[Callable[..., None], Callable[..., None], Callable[..., Reply | None]]] = {}
 # Work the scheduler does on each tick: (session, now) -> list of effects.
 TICKS: list[Callable[..., list]] = []
+
+
+def help_lines() -> list[Line]:
+    """Every command family with one working example (for /cluster help and the Home tab)."""
+    return [line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)) for fam in FAMILIES.values()]
 
 
 def button(action: str) -> Callable[[Handler], Handler]:

@@ -113,6 +113,14 @@ class Direct:
 
 
 @dataclass(frozen=True)
+class HomeChanged:
+    """Something a person's Home shows has changed: show it again."""
+
+    user_id: str
+    team_id: str
+
+
+@dataclass(frozen=True)
 class Upload:
     """A file for the channel (an Excel export), with a short message."""
 
@@ -131,7 +139,7 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     form: Form | None = None                                 # open this form for the person
     field_errors: dict[str, str] = field(default_factory=dict)  # a form submission to correct
-    effects: list["Post | Update | Direct | Upload"] = field(default_factory=list)  # other messages to send
+    effects: list["Post | Update | Direct | Upload | HomeChanged"] = field(default_factory=list)  # more to send
     line_buttons: dict[int, Button] = field(default_factory=dict)  # a button beside line n (e.g. Done)
 
     @property

@@ -1,10 +1,12 @@
 """Data functions for clusters, practices and members (keyword-only, one session in)."""
 
-from sqlalchemy import update
+from datetime import datetime
+
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from storage.models import Cluster, Member, Practice, Role, ShortIdCounter
+from storage.models import Cluster, HandledEvent, Member, Practice, Role, ShortIdCounter
 from storage.types import utcnow
 
 
@@ -37,6 +39,29 @@ def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | N
 
 def clusters_of_team(*, session: Session, team_id: str) -> list[Cluster]:
     return list(session.exec(select(Cluster).where(Cluster.team_id == team_id).order_by(Cluster.id)))
+
+
+def memberships(*, session: Session, team_id: str, user_id: str) -> list[tuple[Cluster, Member]]:
+    """Every cluster of this workspace the person belongs to, oldest first."""
+    return list(session.exec(
+        select(Cluster, Member).join(Member, col(Member.cluster_id) == Cluster.id)
+        .where(Cluster.team_id == team_id, Member.user_id == user_id).order_by(Cluster.id)
+    ))
+
+
+def first_time(*, session: Session, event_id: str) -> bool:
+    """True the first time an event id is seen, for exactly one of any number of deliveries."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(HandledEvent).values(event_id=event_id, at=utcnow()).on_conflict_do_nothing()
+        .returning(HandledEvent.event_id)
+    )
+    return inserted.first() is not None
+
+
+def forget_events(*, session: Session, before: datetime) -> None:
+    """Slack retries for minutes, not days: old event ids can go."""
+    session.execute(delete(HandledEvent).where(col(HandledEvent.at) < before))
 
 
 def find_practice(*, session: Session, cluster: Cluster, code: str, archived: bool = False) -> Practice | None:

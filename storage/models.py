@@ -323,3 +323,12 @@ class Reminder(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     skipped: bool = False  # its meeting had started by the time it came up: not sent
+
+
+class HandledEvent(SQLModel, table=True):
+    """A platform event already handled (Slack's event_id), so a retried delivery is handled once."""
+
+    __tablename__ = "handled_event"
+
+    event_id: str = Field(max_length=64, primary_key=True)
+    at: datetime = _created_at()

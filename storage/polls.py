@@ -93,6 +93,12 @@ class TooManyChoices(Exception):
         self.chosen = chosen
 
 
+def has_ballot(*, session: Session, poll: Poll, voter_key: str) -> bool:
+    return session.exec(
+        select(Ballot.id).where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key, Ballot.choices != "")
+    ).first() is not None
+
+
 def parse_choices(text: str) -> list[int]:
     return [int(c) for c in text.split(",") if c]
 

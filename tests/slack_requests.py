@@ -116,3 +116,25 @@ def submission_payload(view: dict, *, user: str = "ULEAD", team: str = TEAM, vie
                  "hash": "1700000000.abc"}
     return {"type": "view_submission", **_who(user, team), "api_app_id": "A0001", "token": "deprecated",
             "trigger_id": "3.4.trigger", "view": submitted, "response_urls": []}
+
+
+def dispatch_event(app: App, event: dict, *, event_id: str = "Ev0001", retry: int | None = None,
+                   team: str = TEAM) -> SlashResponse:
+    """An Events API delivery, signed; `retry` adds Slack's X-Slack-Retry-Num header."""
+    body = json.dumps({"token": "deprecated", "team_id": team, "api_app_id": "A0001", "type": "event_callback",
+                       "event": event, "event_id": event_id, "event_time": int(time.time())})
+    headers = signed_headers(body, content_type="application/json")
+    if retry is not None:
+        headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+    response = app.dispatch(BoltRequest(body=body, headers=headers))
+    return SlashResponse(response.status, response.body or "")
+
+
+def home_payload(action_id: str, value: str, *, user: str, team: str = TEAM) -> dict:
+    """A button pressed on the App Home tab: no channel, no response_url."""
+    payload = button_payload(action_id, value, user=user, team=team)
+    for key in ("channel", "response_url", "message"):
+        payload.pop(key)
+    payload["container"] = {"type": "view", "view_id": "VHOME"}
+    payload["view"] = {"id": "VHOME", "type": "home", "blocks": []}
+    return payload

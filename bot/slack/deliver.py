@@ -8,8 +8,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.render import message
+from bot.slack.views import home_view
 from commands import Clusterbot
-from commands.results import Audience, Code, Direct, Post, Reply, Update, Upload, line
+from commands.results import Audience, Code, Direct, HomeChanged, Post, Reply, Update, Upload, line
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,17 @@ def _send(client: WebClient, product: Clusterbot, effect) -> None:
                 client.chat_update(channel=effect.channel, ts=effect.ref, **message(current))
     elif isinstance(effect, Direct):
         client.chat_postMessage(channel=effect.user_id, **message(effect.reply))
+    elif isinstance(effect, HomeChanged):
+        publish_home(client, product, effect.user_id, effect.team_id)
     elif isinstance(effect, Upload):
         client.files_upload_v2(channel=effect.channel, content=effect.content, filename=effect.filename,
                                title=effect.title, initial_comment=message(effect.comment)["text"])
     else:
         raise TypeError(effect)
+
+
+def publish_home(client: WebClient, product: Clusterbot, user_id: str, team_id: str) -> None:
+    client.views_publish(user_id=user_id, view=home_view(product.home(user_id, team_id)))
 
 
 def _not_sent(code: str, what: str) -> Reply:

@@ -10,12 +10,16 @@ BOT_SCOPES = [
     "im:write",     # DMs: assigned actions, the daily digest, poll reminders
     "users:read",   # names for exports
     "files:write",  # Excel exports uploaded to the channel
+    "channels:read",  # member_joined_channel in public channels: welcome new members
+    "groups:read",  # …and in private channels
 ]
+BOT_EVENTS = ["app_home_opened", "member_joined_channel"]
 
 
 def manifest(request_url: str | None = None) -> dict:
     """Socket Mode by default (no public URL: suits NHS networks); HTTP when a request URL is given."""
     http = {"url": request_url} if request_url else {}
+    http_events = {"request_url": request_url} if request_url else {}
     return {
         "display_information": {
             "name": "clusterbot",
@@ -38,6 +42,7 @@ def manifest(request_url: str | None = None) -> dict:
         },
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
         "settings": {
+            "event_subscriptions": {"bot_events": BOT_EVENTS, **http_events},
             "interactivity": {"is_enabled": True, **({"request_url": request_url} if request_url else {})},
             "org_deploy_enabled": False,
             "socket_mode_enabled": not request_url,

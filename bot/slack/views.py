@@ -6,7 +6,8 @@ is VALUE, so `response_action: errors` can point at the field by name.
 
 import json
 
-from commands.results import Choice, Form, FormField
+from bot.slack.render import blocks
+from commands.results import Choice, Form, FormField, Reply
 
 VALUE = "value"
 PICKED = ("selected_date", "selected_time", "selected_user", "value")  # what each input type submits
@@ -84,3 +85,18 @@ def origin(view: dict) -> tuple[str, dict]:
     except ValueError:
         meta = {}
     return meta.get("channel", ""), meta.get("context") or {}
+
+
+BLOCKS_LIMIT = 100  # Slack: blocks in a view
+
+
+def home_view(reply: Reply) -> dict:
+    """The App Home tab."""
+    return {"type": "home", "blocks": blocks(reply)[:BLOCKS_LIMIT]}
+
+
+def reading_modal(reply: Reply) -> dict:
+    """A reply to show someone who pressed a button where no message can answer (the Home tab)."""
+    shown = Reply(reply.lines, reply.audience, reply.tone)  # without buttons: read only
+    return {"type": "modal", "title": plain("clusterbot", TITLE_LIMIT), "close": plain("Close"),
+            "blocks": blocks(shown)[:BLOCKS_LIMIT]}

@@ -2,10 +2,11 @@
 
 from slack_bolt import App
 
-from bot.slack.listeners import commands, interactions
+from bot.slack.listeners import commands, events, interactions
 from commands import Clusterbot
 
 
 def register(app: App, product: Clusterbot) -> None:
     commands.register(app, product)
     interactions.register(app, product)
+    events.register(app, product)

@@ -6,14 +6,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.deliver import carry_out, post_reply
+from bot.slack.deliver import carry_out, post_reply, publish_home
 from bot.slack.listeners.payloads import MalformedPayload, required
 from bot.slack.render import action_name, message, read_button_value, reply_payload
-from bot.slack.views import modal, origin, submitted_values
+from bot.slack.views import modal, origin, reading_modal, submitted_values
 from commands import Clusterbot
 from commands.context import Caller
 from commands.registry import SHORTCUTS
-from commands.results import Reply
+from commands.results import Audience, Reply
 
 ANY = re.compile(r".+")
 
@@ -44,8 +44,24 @@ def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, clien
     caller = _caller(body, cluster_channel or channel)
     reply = product.press(action_name(action.get("action_id", "")), value, caller)
     reply = carry_out(client, product, reply) or reply
+    if (body.get("view") or {}).get("type") == "home":
+        _answer_on_home(reply, client=client, product=product, body=body, caller=caller)
+        return
     open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=channel,
                     respond=lambda **payload: respond(replace_original=False, **payload))
+
+
+def _answer_on_home(reply: Reply, *, client: WebClient, product: Clusterbot, body: dict, caller: Caller) -> None:
+    """A button on the Home tab has no message to answer in: announcements go to the cluster's
+    channel, anything for the person opens in a small window, and the Home is shown again."""
+    trigger_id = body.get("trigger_id")
+    if reply.form and trigger_id:
+        client.views_open(trigger_id=trigger_id, view=modal(reply.form, caller.channel_id))
+    elif reply.audience == Audience.CHANNEL and not reply.is_silent:
+        post_reply(client, reply, channel=caller.channel_id, user=caller.user_id)
+    elif not reply.is_silent and trigger_id:
+        client.views_open(trigger_id=trigger_id, view=reading_modal(reply))
+    publish_home(client, product, caller.user_id, caller.team_id)
 
 
 def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, product: Clusterbot) -> None:
