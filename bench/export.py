@@ -273,6 +273,9 @@ class Measurement:
         return max(self.peak_mb)
 
 
+FIGURES = ("kind", "seconds", "peak_mb", "before_mb", "bytes")  # what a child returns besides its checks
+
+
 def child(kind: str, url: str, check: bool) -> dict:
     """One measurement in a fresh interpreter; its figures come back as JSON on stdout."""
     done = subprocess.run([sys.executable, __file__, "--one", kind, "--database", url, *(["--check"] if check else [])],
@@ -296,7 +299,7 @@ def run(rows: int, repeat: int) -> list[Measurement]:
                       f"peak {found[kind][-1]['peak_mb']:.0f} MB", file=sys.stderr)
     return [Measurement(kind, rows, [r["seconds"] for r in runs], [r["peak_mb"] for r in runs],
                         min(r["before_mb"] for r in runs), runs[0]["bytes"] / 1e6,
-                        {k: v for k, v in runs[0].items() if k not in ("kind", "seconds", "peak_mb", "before_mb", "bytes")})
+                        {k: v for k, v in runs[0].items() if k not in FIGURES})
             for kind, runs in found.items()]
 
 
@@ -360,18 +363,21 @@ Checks (the product's workbook opened with openpyxl, read-only):
 How: `bench/export.py` fills a temporary SQLite database with a cluster of {PRACTICES} practices, \
 {OWNERS} owners, {TOPICS} topics, {POLLS} polls with ballots and the actions (bulk-inserted: a quarter \
 overdue, a tenth due within the week, a fifth without a date, 20% done, 1 in 50 descriptions starting \
-with = + - @). Each export runs in a child process of its own, {timing}: *cluster workbook* is the \
-product's `Clusterbot.export` (`python -m bot export`: summary, actions, topics, polls, ballots), \
-*action log* is `/action export all` through `Clusterbot.finish`; both go through \
-`commands/actions.py` (`workbook_content`, `_upload`) and `storage/export.py` (`write_workbook`, \
-openpyxl write-only, styled cells), with the ids of people as their names (in Slack, names come from \
-`users.info`, one call per person, not measured here). The *floor* is the same 13 columns of the same \
-rows in the same order, read with one plain `SELECT` (stdlib `sqlite3`, streamed from the cursor, \
-dates parsed by converters) and appended as they come to a bare `openpyxl.Workbook(write_only=True)` \
-sheet. seconds: wall time of the export call until the .xlsx bytes are in memory (after imports and \
-connecting). peak MB: the child's peak resident set (`VmHWM`, imports included: the 200 MB target is \
-the process's); *at start* is its resident set just before the export. openpyxl is writing without \
-lxml (not installed), through its pure-Python XML writer, for the floor as for the product.
+with = + - @). Then, each in a child process of its own, {timing}: *cluster workbook* is the product's \
+`Clusterbot.export` (`python -m bot export`; every sheet), *action log* is `/action export all` through \
+`Clusterbot.finish` (summary and actions). Both are the product's whole path: `commands/actions.py` \
+(`workbook_content`, `_upload`), `storage/actions.py` (`action_counts`, `action_rows`) and \
+`storage/export.py` (`write_workbook`: openpyxl write-only, styled cells), with people's ids for their \
+names (in Slack each name is one `users.info` call, cached; not measured here). The *floor* is the same \
+13 columns of the same rows in the same order, read with one plain `SELECT` (stdlib `sqlite3`, streamed \
+from the cursor, dates parsed by converters) and appended as they come to a bare \
+`openpyxl.Workbook(write_only=True)` sheet: no styles, no summary, no ORM. *seconds*: wall time of the \
+export call until the .xlsx bytes are in memory (imports and connecting done before). *peak MB*: the \
+child's peak resident set (`VmHWM`), imports included, since the {TARGET_MB} MB target is the process's; \
+*at start*: its resident set just before the export; *grew*: the difference. Not `ru_maxrss`, which a \
+child started by `subprocess` inherits from its parent; not `tracemalloc`, which sees only Python's \
+own allocations. openpyxl writes through its pure-Python XML writer here (lxml is not installed), for \
+the floor as for the product.
 
 Reproduce (this section only; `bench/run` reruns every benchmark):
 

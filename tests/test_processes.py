@@ -222,7 +222,7 @@ def test_console_runs_a_poll(tmp_path):
     assert "Everyone has voted on P1: nobody to remind." in out
     assert "2. Frailty register  ██████████ 2" in out
     assert "Result: Frailty register (2 ballots)." in out
-    assert "! P1 closed on" in out
+    assert "P1 closed on" in out and "it takes no more votes. Where it ended:" in out
 
 
 MEETING_SCRIPT = """\
