@@ -291,7 +291,8 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
 def from_message(ctx: Context, value: str) -> Reply:
     """The message shortcut: `value` is "<permalink> <message text>"."""
     link, _, text = value.partition(" ")
-    return Reply(form=action_form(ctx, text, link or None))
+    return Reply(lines=[line("The form wouldn't open; type the action instead: ", Code(ADD_EXAMPLE))],
+                 form=action_form(ctx, text, link or None))
 
 
 # --- listing and showing -----------------------------------------------------------------------

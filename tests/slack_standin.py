@@ -5,6 +5,7 @@ Tests point SLACK_API_URL at it. It speaks HTTP on loopback, so the real slack_s
 answer like Slack does when something is wrong.
 """
 
+import contextlib
 import json
 import threading
 import time
@@ -32,6 +33,8 @@ class SlackStandIn:
     def __init__(self):
         self.calls: list[Call] = []
         self.failures: dict[str, str] = {}
+        self.throttled: dict[str, list] = {}  # method -> [times left, Retry-After seconds]
+        self.delays: dict[str, float] = {}    # method -> seconds to wait before answering
         self.uploads: dict[str, bytes] = {}
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
         self._lock = threading.Lock()
@@ -48,10 +51,19 @@ class SlackStandIn:
         with self._lock:
             self.calls.clear()
             self.failures.clear()
+            self.throttled.clear()
+            self.delays.clear()
             self.uploads.clear()
 
     def fail(self, method: str, error: str) -> None:
         self.failures[method] = error
+
+    def throttle(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """Answer `method` with HTTP 429 and Retry-After, `times` times, as Slack does when rate limiting."""
+        self.throttled[method] = [times, retry_after]
+
+    def delay(self, method: str, seconds: float) -> None:
+        self.delays[method] = seconds
 
     @property
     def response_url(self) -> str:
@@ -129,16 +141,25 @@ class SlackStandIn:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") or args.get("token")
                 standin.calls.append(Call(method, args, token))
+                time.sleep(standin.delays.get(method, 0))
+                throttled = standin.throttled.get(method)
+                if throttled and throttled[0] > 0:
+                    throttled[0] -= 1
+                    return self._send(429, b'{"ok": false, "error": "ratelimited"}', "application/json",
+                                      {"Retry-After": str(throttled[1])})
                 self._send(200, json.dumps(standin.answer(method, args)).encode(), "application/json")
 
             do_GET = do_POST
 
-            def _send(self, status: int, data: bytes, content_type: str):
+            def _send(self, status: int, data: bytes, content_type: str, headers: dict | None = None):
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that gave up waiting
+                    self.wfile.write(data)
 
         return Handler
 

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.slack import listeners
+from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
 from commands import Clusterbot
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = False) -> App:
     """The real Bolt app. Raises slack_sdk errors if Slack rejects the bot token (auth.test)."""
-    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=10)
+    client = web_client(settings.bot_token, settings.slack_api_url)
     app = App(
         client=client,
         signing_secret=settings.signing_secret or ("" if socket_mode else None),

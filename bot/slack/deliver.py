@@ -5,10 +5,10 @@ import threading
 from collections import defaultdict
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.slack.render import message
-from bot.slack.views import home_view
+from bot.slack.views import home_view, modal
 from commands import Clusterbot
 from commands.results import Audience, Code, Direct, HomeChanged, Post, Reply, Update, Upload, line
 
@@ -26,8 +26,8 @@ def carry_out(client: WebClient, product: Clusterbot, reply: Reply) -> Reply | N
     for effect in reply.effects:
         try:
             _send(client, product, effect)
-        except SlackApiError as error:
-            code = error.response.get("error")
+        except (SlackApiError, SlackClientError, OSError) as error:  # refused, rate-limited, timed out
+            code = error.response.get("error") if isinstance(error, SlackApiError) else "no answer in time"
             log.warning("could not send %s: %s", type(effect).__name__, code)
             if isinstance(effect, Post) and effect.key:
                 product.discard(effect.key)
@@ -60,6 +60,23 @@ def _send(client: WebClient, product: Clusterbot, effect) -> None:
         raise TypeError(effect)
 
 
+def open_view(client: WebClient, trigger_id: str | None, view: dict) -> bool:
+    """Open a modal. False if Slack would not (no or an expired trigger, a timeout)."""
+    if not trigger_id:
+        return False
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+        return True
+    except (SlackApiError, SlackClientError, OSError) as error:
+        log.warning("could not open a modal: %s", error)
+        return False
+
+
+def open_form(client: WebClient, trigger_id: str | None, form, channel: str) -> bool:
+    """Open a form; when that fails the caller shows the reply's text, which says how to type it instead."""
+    return open_view(client, trigger_id, modal(form, channel))
+
+
 def publish_home(client: WebClient, product: Clusterbot, user_id: str, team_id: str) -> None:
     client.views_publish(user_id=user_id, view=home_view(product.home(user_id, team_id)))
 
@@ -74,7 +91,7 @@ def _not_sent(code: str, what: str) -> Reply:
 def post_reply(client: WebClient, reply: Reply, *, channel: str, user: str) -> None:
     """To the channel or, for the person only, ephemerally. If the bot cannot post there, the person
     gets a DM saying so; what was saved stays saved."""
-    if reply.is_silent:
+    if not reply.lines:
         return
     try:
         if reply.audience == Audience.CHANNEL:

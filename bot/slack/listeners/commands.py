@@ -3,10 +3,9 @@
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.slack.deliver import carry_out
+from bot.slack.deliver import carry_out, open_form
 from bot.slack.listeners.payloads import command_caller
 from bot.slack.render import reply_payload
-from bot.slack.views import modal
 from commands import Clusterbot
 from commands.registry import FAMILIES
 
@@ -18,10 +17,8 @@ def handle_slash_command(*, ack: Ack, command: dict, client: WebClient, product:
     caller = command_caller(command)
     reply = product.handle(command["command"], command.get("text") or "", caller)
     reply = carry_out(client, product, reply) or reply
-    if reply.form and command.get("trigger_id"):
-        client.views_open(trigger_id=command["trigger_id"], view=modal(reply.form, caller.channel_id))
-        ack()
-    elif reply.is_silent:
+    if reply.form and command.get("trigger_id") and open_form(client, command["trigger_id"], reply.form,
+                                                              caller.channel_id) or reply.is_silent:
         ack()
     else:
         ack(**reply_payload(reply))

@@ -1,21 +1,23 @@
 """Buttons (block_actions) and form submissions (view_submission), for every command family."""
 
+import logging
 import re
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.slack.deliver import carry_out, post_reply, publish_home
+from bot.slack.deliver import carry_out, open_form, open_view, post_reply, publish_home
 from bot.slack.listeners.payloads import MalformedPayload, required
-from bot.slack.render import action_name, message, read_button_value, reply_payload
-from bot.slack.views import modal, origin, reading_modal, submitted_values
+from bot.slack.render import action_name, read_button_value, reply_payload
+from bot.slack.views import origin, reading_modal, submitted_values
 from commands import Clusterbot
 from commands.context import Caller
 from commands.registry import SHORTCUTS
 from commands.results import Audience, Reply
 
 ANY = re.compile(r".+")
+log = logging.getLogger(__name__)
 
 
 def _caller(body: dict, channel_id: str) -> Caller:
@@ -30,10 +32,13 @@ def _caller(body: dict, channel_id: str) -> Caller:
 
 def open_or_respond(reply: Reply, *, client: WebClient, trigger_id: str | None, channel: str, respond) -> None:
     """A reply that opens a form opens it; anything else goes back the way the request came."""
-    if reply.form and trigger_id:
-        client.views_open(trigger_id=trigger_id, view=modal(reply.form, channel))
-    elif not reply.is_silent:
-        respond(**reply_payload(reply))
+    if reply.form and trigger_id and open_form(client, trigger_id, reply.form, channel):
+        return
+    if not reply.is_silent:
+        try:
+            respond(**reply_payload(reply))
+        except (SlackClientError, OSError) as error:  # the response_url expired or Slack did not answer
+            log.warning("could not answer through response_url: %s", error)
 
 
 def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
@@ -55,12 +60,12 @@ def _answer_on_home(reply: Reply, *, client: WebClient, product: Clusterbot, bod
     """A button on the Home tab has no message to answer in: announcements go to the cluster's
     channel, anything for the person opens in a small window, and the Home is shown again."""
     trigger_id = body.get("trigger_id")
-    if reply.form and trigger_id:
-        client.views_open(trigger_id=trigger_id, view=modal(reply.form, caller.channel_id))
+    if reply.form and open_form(client, trigger_id, reply.form, caller.channel_id):
+        pass
     elif reply.audience == Audience.CHANNEL and not reply.is_silent:
         post_reply(client, reply, channel=caller.channel_id, user=caller.user_id)
-    elif not reply.is_silent and trigger_id:
-        client.views_open(trigger_id=trigger_id, view=reading_modal(reply))
+    elif not reply.is_silent:
+        open_view(client, trigger_id, reading_modal(reply))
     publish_home(client, product, caller.user_id, caller.team_id)
 
 
@@ -85,13 +90,11 @@ def handle_message_shortcut(*, ack: Ack, shortcut: dict, client: WebClient, prod
     text = (shortcut.get("message") or {}).get("text", "")
     try:
         link = client.chat_getPermalink(channel=channel, message_ts=shortcut.get("message_ts", ""))["permalink"]
-    except SlackApiError:
+    except (SlackApiError, SlackClientError, OSError):
         link = ""
     reply = product.press(shortcut.get("callback_id", ""), f"{link} {text}", caller)
-    if reply.form:
-        client.views_open(trigger_id=shortcut["trigger_id"], view=modal(reply.form, channel))
-    elif not reply.is_silent:
-        client.chat_postEphemeral(channel=channel, user=caller.user_id, **message(reply))
+    if not (reply.form and open_form(client, shortcut.get("trigger_id"), reply.form, channel)):
+        post_reply(client, reply, channel=channel, user=caller.user_id)
 
 
 def register(app: App, product: Clusterbot) -> None:
