@@ -95,7 +95,7 @@ class Served:
     """An app being served: Bolt, waitress, and the thread running waitress's loop."""
 
     app: App
-    server: object
+    server: object  # waitress's, as make_server returns it
     thread: threading.Thread
     stopping: threading.Event
 

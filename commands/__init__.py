@@ -5,6 +5,7 @@ for forms; nothing here knows about Slack.
 """
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from storage import clusters as store
 from storage.db import Conflict, Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 UNAVAILABLE = "The cluster's database is temporarily unavailable. Nothing was changed: please try again shortly."
 OUR_FAULT = ("Something went wrong on our side and nothing was changed. "
@@ -38,6 +40,7 @@ class Clusterbot:
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
+        text = printable(text)
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
@@ -91,6 +94,7 @@ class Clusterbot:
         handler = BUTTONS.get(action)
         if handler is None:
             return Reply.problem(line("That button doesn't do anything any more. Try ", Code("/cluster help")))
+        value = printable(value)
         return self._unit_of_work(caller, lambda ctx: handler(ctx, value), f"button {action} {value!r}")
 
     def submit(self, form: str, values: dict[str, str], context: dict, caller: Caller,
@@ -99,6 +103,7 @@ class Clusterbot:
         handler = FORMS.get(form)
         if handler is None:
             return Reply.problem(line("That form is out of date; please open it again."))
+        values = {name: printable(value) for name, value in values.items()}
         return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
                                   submission_key)
 
@@ -185,6 +190,11 @@ class Clusterbot:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         parts = text.strip().split(None, taken)
         return sub.handler(ctx, parts[taken] if len(parts) > taken else "")
+
+
+def printable(text: str) -> str:
+    """Without control characters (a NUL cannot even be stored in PostgreSQL); new lines and tabs stay."""
+    return CONTROL.sub("", text) if isinstance(text, str) else ""
 
 
 def _refusal_reply(refusal: Refusal) -> Reply:

@@ -67,11 +67,11 @@ def _on_listener_error(error: Exception, response: BoltResponse | None, logger: 
 
 
 def dispatch(app: App, raw: bytes, headers: dict, query: str = "") -> BoltResponse:
-    """Hand a raw HTTP request to Bolt. A body Bolt cannot even parse (not UTF-8, broken JSON) is
-    refused as 401 when unsigned (so forgers learn nothing) and 400 when properly signed."""
+    """Hand a raw HTTP request to Bolt. A body Bolt cannot even parse (not UTF-8, broken JSON, JSON that
+    is not an object) is refused as 401 when unsigned (so forgers learn nothing) and 400 when signed."""
     try:
         request = BoltRequest(body=raw.decode("utf-8"), query=query, headers=headers)
-    except ValueError:
+    except (ValueError, AttributeError, TypeError, KeyError):  # not UTF-8, not JSON, JSON but not an object
         signed = _is_signed(app._signing_secret or "", raw, {k.lower(): v for k, v in headers.items()})
         return BoltResponse(status=400 if signed else 401,
                             body='{"error": "malformed body"}' if signed else '{"error": "invalid request"}')

@@ -16,7 +16,7 @@ from commands.context import Caller
 from commands.registry import SHORTCUTS
 from commands.results import Audience, Reply
 
-ANY = re.compile(r".+")
+ANY = re.compile(r".*")  # every action and view: the product says what an unknown one means
 log = logging.getLogger(__name__)
 
 
