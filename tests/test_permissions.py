@@ -1,0 +1,74 @@
+"""Who may change what: every state-changing command × every kind of person, as the README's table says."""
+
+import pytest
+
+from tests.slack_requests import dispatch_command
+
+LEAD, OWNER, OTHER_PRACTICE, OTHER_CLUSTER, STRANGER = "ULEAD", "UOWN", "UOTHER", "UFAR", "USTRANGER"
+ROLES = {
+    LEAD: "a lead", OWNER: "owner or creator", OTHER_PRACTICE: "member of another practice",
+    OTHER_CLUSTER: "member of another cluster", STRANGER: "stranger",
+}
+EVERYONE = set(ROLES)
+LEADS = {LEAD}
+OWNER_OR_LEAD = {LEAD, OWNER}
+MEMBERS_OF_A_PRACTICE = {LEAD, OWNER, OTHER_PRACTICE}
+
+# (command, text, who may) — the README's "Who may do what" table, row by row.
+MATRIX = [
+    ("/cluster", "practice add 80999 New Practice", LEADS),
+    ("/cluster", "practice remove 80456", LEADS),
+    ("/cluster", "member add <@UNEW> 80123", LEADS),
+    ("/cluster", "member remove <@UOTHER>", LEADS),
+    ("/cluster", "lead add <@UOTHER>", LEADS),
+    ("/cluster", "lead remove <@ULEAD2>", LEADS),
+    ("/cluster", "join 80456", EVERYONE),
+    ("/topic", "propose Frailty register", EVERYONE),
+    ("/topic", "edit T1", OWNER_OR_LEAD),
+    ("/topic", "move T1 agreed", LEADS),
+    ("/topic", "note T1 plan: audit ten records", EVERYONE),
+    ("/poll", '"Lunch or evening?" "Lunch" "Evening"', EVERYONE),
+    ("/poll", "vote P1 1", MEMBERS_OF_A_PRACTICE),
+    ("/poll", "close P1", OWNER_OR_LEAD),
+    ("/poll", "remind P1", OWNER_OR_LEAD),
+    ("/action", "add Send the audit", EVERYONE),
+    ("/action", "done A1", OWNER_OR_LEAD),
+    ("/action", "reopen A2", OWNER_OR_LEAD),
+    ("/action", "assign A1 <@UOTHER>", OWNER_OR_LEAD),
+    ("/action", "due A1 friday", OWNER_OR_LEAD),
+    ("/action", "note A1 left a message", OWNER_OR_LEAD),
+    ("/meeting", "schedule 10/12/2026 12:30 Extra meeting", EVERYONE),
+    ("/meeting", "item M1 Prescribing data", EVERYONE),
+    ("/meeting", "move M1 10/12/2026 13:00", OWNER_OR_LEAD),
+    ("/meeting", "cancel M1", OWNER_OR_LEAD),
+    ("/meeting", "reminders 2d,2h", LEADS),
+]
+
+
+@pytest.fixture
+def world(app):
+    """Riverside (CCLUSTER): two leads; the owner (80123) made T1, P1, A1, A2 (done) and M1; another
+    member is in 80456. UFAR belongs only to the Hill cluster; USTRANGER to none."""
+    for text in ("setup Riverside Cluster", "practice add 80123 Riverside MP", "practice add 80456 Hillview",
+                 "lead add <@ULEAD2>", "join 80123"):
+        dispatch_command(app, "/cluster", text, user=LEAD)
+    dispatch_command(app, "/cluster", "join 80123", user=OWNER)
+    dispatch_command(app, "/cluster", "join 80456", user=OTHER_PRACTICE)
+    for command, text in (("/topic", "propose Asthma reviews"), ("/poll", '"Which first?" "A" "B"'),
+                          ("/action", "add Ring the Board"), ("/action", "add Old thing"), ("/action", "done A2"),
+                          ("/meeting", "schedule 3/12/2026 12:30 Cluster QI meeting")):
+        assert not dispatch_command(app, command, text, user=OWNER).text.startswith(":warning:"), text
+    dispatch_command(app, "/cluster", "setup Hill Cluster", user=OTHER_CLUSTER, channel="CHILL")
+    return app
+
+
+@pytest.mark.parametrize("who", list(ROLES), ids=list(ROLES.values()))
+@pytest.mark.parametrize("command, text, may", MATRIX, ids=[f"{c} {t.split()[0]}" for c, t, _ in MATRIX])
+def test_permission_matrix(world, command, text, may, who):
+    response = dispatch_command(world, command, text, user=who)
+    refused = response.text.startswith(":warning:")
+    assert refused == (who not in may), f"{ROLES[who]}: {command} {text} → {response.text[:200]}"
+    if refused:
+        assert any(words in response.text for words in (
+            "Only the cluster's leads", "owner", "whoever", "Only members of this cluster", "in no practice",
+        )), response.text
