@@ -29,7 +29,7 @@ __all__ = ["Caller", "Clusterbot", "UNAVAILABLE"]
 
 
 class Clusterbot:
-    """The whole product behind three calls. None of them raises: every failure is a Reply."""
+    """The whole product behind a few calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
@@ -48,12 +48,12 @@ class Clusterbot:
 
     def finish(self, command: str, text: str, caller: Caller) -> Reply:
         """The slow part of a command whose quick answer said "preparing…" (exports). Silent otherwise."""
+        text = printable(text)
         fam = FAMILIES.get(command)
         sub, taken = fam.find(text.split()) if fam else (None, 0)
         if sub is None or sub.later is None:
             return Reply()
-        parts = text.strip().split(None, taken)
-        rest = parts[taken] if len(parts) > taken else ""
+        rest = _after(text, taken)
 
         def work(ctx: Context) -> Reply:
             try:
@@ -188,8 +188,13 @@ class Clusterbot:
             ctx.require_cluster()
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
-        parts = text.strip().split(None, taken)
-        return sub.handler(ctx, parts[taken] if len(parts) > taken else "")
+        return sub.handler(ctx, _after(text, taken))
+
+
+def _after(text: str, words: int) -> str:
+    """The text after its first `words` words (the subcommand's own)."""
+    parts = text.strip().split(None, words)
+    return parts[words] if len(parts) > words else ""
 
 
 def printable(text: str) -> str:
