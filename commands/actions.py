@@ -15,7 +15,7 @@ from commands.dates import describe, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule
-from commands.registry import FAMILIES, TICKS, button, form, subcommand
+from commands.registry import FAMILIES, TICKS, button, form, item_command, subcommand
 from commands.results import (
     Button,
     Choice,
@@ -353,7 +353,9 @@ def show(ctx: Context, rest: str) -> Reply:
 
 # --- changing -----------------------------------------------------------------------------------
 
-def _done(ctx: Context, action: Action) -> Reply:
+@item_command(ACTION, "done A7", "/action done A7", "mark an action done (owner, creator or a lead)",
+              find=_action, action="action.done")
+def done(ctx: Context, action: Action) -> Reply:
     if action.status == ActionStatus.DONE:
         return Reply.tell(line(Code(action.short_id), " was already done by ", Person(action.done_by),
                                f" on {describe(action.done_at, ctx.time_zone)}."))
@@ -366,17 +368,9 @@ def _done(ctx: Context, action: Action) -> Reply:
     return reply
 
 
-@subcommand(ACTION, "done A7", "/action done A7", "mark an action done (owner, creator or a lead)")
-def done(ctx: Context, rest: str) -> Reply:
-    return _done(ctx, _action(ctx, parsing.split_first(rest)[0], "/action done A7"))
-
-
-@button("action.done")
-def done_button(ctx: Context, value: str) -> Reply:
-    return _done(ctx, _action(ctx, value, "/action done A7"))
-
-
-def _reopen(ctx: Context, action: Action) -> Reply:
+@item_command(ACTION, "reopen A7", "/action reopen A7", "open a done action again", find=_action,
+              action="action.reopen")
+def reopen(ctx: Context, action: Action) -> Reply:
     if action.status == ActionStatus.OPEN:
         return Reply.tell(line(Code(action.short_id), " is open already."))
     _require_change(ctx, action)
@@ -386,16 +380,6 @@ def _reopen(ctx: Context, action: Action) -> Reply:
                                 action.description, "."))
     reply.effects = _homes(ctx, action.owner)
     return reply
-
-
-@subcommand(ACTION, "reopen A7", "/action reopen A7", "open a done action again")
-def reopen(ctx: Context, rest: str) -> Reply:
-    return _reopen(ctx, _action(ctx, parsing.split_first(rest)[0], "/action reopen A7"))
-
-
-@button("action.reopen")
-def reopen_button(ctx: Context, value: str) -> Reply:
-    return _reopen(ctx, _action(ctx, value, "/action reopen A7"))
 
 
 @subcommand(ACTION, "assign A7 @person", "/action assign A7 @Jane", "give an action to someone else")

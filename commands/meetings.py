@@ -14,7 +14,7 @@ from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
-from commands.registry import FAMILIES, POSTED, TICKS, button, form, subcommand
+from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
 from storage import actions as action_store
 from storage import meetings as store
@@ -322,19 +322,10 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
     return lines
 
 
+@item_command(MEETING, "agenda M1", "/meeting agenda M1", "the agenda, from live cluster data", find=_meeting,
+              action="meeting.agenda")
 def agenda(ctx: Context, meeting: Meeting) -> Reply:
-    reply = Reply.tell(*_card(ctx, meeting)[:2], *agenda_lines(ctx, meeting))
-    return reply
-
-
-@subcommand(MEETING, "agenda M1", "/meeting agenda M1", "the agenda, from live cluster data")
-def agenda_typed(ctx: Context, rest: str) -> Reply:
-    return agenda(ctx, _meeting(ctx, parsing.split_first(rest)[0], "/meeting agenda M1"))
-
-
-@button("meeting.agenda")
-def agenda_button(ctx: Context, value: str) -> Reply:
-    return agenda(ctx, _meeting(ctx, value, "/meeting agenda M1"))
+    return Reply.tell(*_card(ctx, meeting)[:2], *agenda_lines(ctx, meeting))
 
 
 @subcommand(MEETING, "item M1 <text>", "/meeting item M1 Feedback from the prescribing lead",

@@ -11,7 +11,7 @@ from commands.context import Caller, Context, people_list
 from commands.dates import deadline, describe
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
-from commands.registry import FAMILIES, POSTED, TICKS, button, form, subcommand
+from commands.registry import FAMILIES, POSTED, TICKS, button, form, item_command, subcommand
 from commands.results import (
     Button,
     Choice,
@@ -378,6 +378,8 @@ def vote_button(ctx: Context, value: str) -> Reply:
 
 # --- closing, results, reminders -----------------------------------------------------------
 
+@item_command(POLL, "close P2", "/poll close P2", "close a poll now (its creator or a lead)", find=_poll,
+              action="poll.close")
 def close(ctx: Context, poll: Poll) -> Reply:
     if poll.closed_at:
         return Reply.tell(line(Code(poll.short_id), f" already closed on {describe(poll.closed_at, ctx.time_zone)}."))
@@ -395,16 +397,8 @@ def _closing(ctx: Context, poll: Poll, heading: Line) -> Reply:
     return reply
 
 
-@subcommand(POLL, "close P2", "/poll close P2", "close a poll now (its creator or a lead)")
-def close_typed(ctx: Context, rest: str) -> Reply:
-    return close(ctx, _poll(ctx, parsing.split_first(rest)[0], "/poll close P2"))
-
-
-@button("poll.close")
-def close_button(ctx: Context, value: str) -> Reply:
-    return close(ctx, _poll(ctx, value, "/poll close P2"))
-
-
+@item_command(POLL, "results P2", "/poll results P2", "tallies, turnout and (unless anonymous) each ballot",
+              find=_poll, action="poll.results")
 def results(ctx: Context, poll: Poll) -> Reply:
     cast = store.ballots(session=ctx.session, poll=poll)
     reply = card(ctx, poll)
@@ -420,16 +414,6 @@ def results(ctx: Context, poll: Poll) -> Reply:
             who = (practices[ballot.practice_id].name,) if ballot.practice_id in practices else ()
             reply.lines.append(line("• ", *who, " — ", chosen, " (cast by ", Person(ballot.cast_by), ")"))
     return reply
-
-
-@subcommand(POLL, "results P2", "/poll results P2", "tallies, turnout and (unless anonymous) each ballot")
-def results_typed(ctx: Context, rest: str) -> Reply:
-    return results(ctx, _poll(ctx, parsing.split_first(rest)[0], "/poll results P2"))
-
-
-@button("poll.results")
-def results_button(ctx: Context, value: str) -> Reply:
-    return results(ctx, _poll(ctx, value, "/poll results P2"))
 
 
 @subcommand(POLL, "list", "/poll list", "open polls and those closed in the last 30 days")

@@ -55,6 +55,23 @@ POSTED: dict[str, tuple[Callable[..., None], Callable[..., None], Callable[..., 
 TICKS: list[Callable[..., list]] = []
 
 
+def item_command(fam: Family, usage: str, example: str, summary: str, *, find: Handler,
+                 action: str | None = None, **options) -> Callable[[Handler], Handler]:
+    """Decorator for a subcommand about one item (`show T3`) and, with `action`, the button that does
+    the same. The handler gets the item: handler(ctx, item) -> Reply; `find(ctx, token, example)`."""
+
+    def plug(handler: Handler) -> Handler:
+        def typed(ctx, rest: str) -> Reply:
+            return handler(ctx, find(ctx, (rest.split() or [""])[0], example))
+
+        subcommand(fam, usage, example, summary, **options)(typed)
+        if action:
+            button(action)(lambda ctx, value: handler(ctx, find(ctx, value, example)))
+        return handler
+
+    return plug
+
+
 def help_lines() -> list[Line]:
     """Every command family with one working example (for /cluster help and the Home tab)."""
     return [line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)) for fam in FAMILIES.values()]

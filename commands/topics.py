@@ -12,7 +12,7 @@ from commands import parsing
 from commands.context import Context
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
-from commands.registry import FAMILIES, button, form, subcommand
+from commands.registry import FAMILIES, button, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
 from storage import clusters as cluster_store
 from storage import topics as store
@@ -240,17 +240,9 @@ def list_topics(ctx: Context, rest: str) -> Reply:
     return Reply.tell(*lines)
 
 
-@subcommand(TOPIC, "show T3", "/topic show T3", "a topic's card: fields, history and notes")
-def show(ctx: Context, rest: str) -> Reply:
-    return _show(ctx, _topic(ctx, parsing.split_first(rest)[0], "/topic show T3"))
-
-
-@button("topic.show")
-def show_button(ctx: Context, value: str) -> Reply:
-    return _show(ctx, _topic(ctx, value, "/topic show T3"))
-
-
-def _show(ctx: Context, topic: Topic) -> Reply:
+@item_command(TOPIC, "show T3", "/topic show T3", "a topic's card: fields, history and notes", find=_topic,
+              action="topic.show")
+def show(ctx: Context, topic: Topic) -> Reply:
     lines = _card(ctx, topic)
     lines.append(line(Strong("History")))
     for move in store.topic_moves(session=ctx.session, topic=topic):
@@ -268,17 +260,9 @@ def _show(ctx: Context, topic: Topic) -> Reply:
     return reply
 
 
-@subcommand(TOPIC, "edit T3", "/topic edit T3", "change a topic's fields (a form in Slack)")
-def edit(ctx: Context, rest: str) -> Reply:
-    return _edit(ctx, _topic(ctx, parsing.split_first(rest)[0], "/topic edit T3"))
-
-
-@button("topic.edit")
-def edit_button(ctx: Context, value: str) -> Reply:
-    return _edit(ctx, _topic(ctx, value, "/topic edit T3"))
-
-
-def _edit(ctx: Context, topic: Topic) -> Reply:
+@item_command(TOPIC, "edit T3", "/topic edit T3", "change a topic's fields (a form in Slack)", find=_topic,
+              action="topic.edit")
+def edit(ctx: Context, topic: Topic) -> Reply:
     if not _may_edit(ctx, topic):
         raise Refusal(_edit_refusal(topic), example=f"/topic show {topic.short_id}")
     return Reply(lines=[line("Editing takes a form in Slack; here, add a note instead: ",
