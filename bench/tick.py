@@ -286,6 +286,11 @@ def floor_query(db: Database) -> list:
         return session.execute(query, {"now": NOW}).all()
 
 
+def empty_session(db: Database) -> None:
+    with db.session() as session:
+        session.execute(text("SELECT 1")).all()
+
+
 def due_job_name(due) -> str:
     return f"{due.__module__.removeprefix('commands.')}.{due.__name__}"
 
@@ -343,16 +348,20 @@ def plans(db: Database) -> list[tuple[str, list[str]]]:
 
 def measure_steady(db: Database, product: Clusterbot, run: Run, repeats: int, label: str = "") -> bool:
     """Steady-state ticks and floor queries, alternated; True if every tick returned nothing."""
-    ticks, floors, quiet = [], [], True
+    ticks, floors, empties, quiet = [], [], [], True
     for _ in range(repeats):
         seconds, effects = timed(lambda: product.tick(NOW))
         ticks.append(seconds)
         quiet = quiet and not effects
-        seconds, _ = timed(lambda: floor_query(db))
-        floors.append(seconds)
+        floors.append(timed(lambda: floor_query(db))[0])
+        if not label:
+            empties.append(timed(lambda: empty_session(db))[0])
     run.samples.append(Sample(run.database, f"steady tick{label}", ticks, "nothing due"))
     due_ids = len(floor_query(db))
     run.samples.append(Sample(run.database, f"floor{label}", floors, f"{due_ids} ids"))
+    if empties:
+        run.samples.append(Sample(run.database, "empty session (SELECT 1)", empties,
+                                  f"the tick opens {len(TICKS)} sessions"))
     return quiet
 
 

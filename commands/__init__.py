@@ -61,12 +61,12 @@ class Clusterbot:
             except Refusal:
                 return Reply()  # the quick part has already told the person what was wrong
 
-        return self._unit_of_work(caller, work, f"{command} {text!r} (later)")
+        return self._unit_of_work(caller, work, f"{command} {text!r} (later)", read_only=True)
 
     def home(self, user_id: str, team_id: str) -> Reply:
         """The person's Home: each of their clusters at a glance, and help."""
         try:
-            with self.db.session() as session:
+            with self.db.session(read_only=True) as session:
                 return home.home(self._context_for, session, team_id, user_id)
         except DatabaseUnavailable:
             return Reply.problem(line(UNAVAILABLE))
@@ -82,7 +82,7 @@ class Clusterbot:
 
     def export(self, channel_id: str) -> "Upload | None":
         """The cluster workbook of the cluster in `channel_id` (for `python -m bot export`)."""
-        with self.db.session() as session:
+        with self.db.session(read_only=True) as session:
             found = store.find_cluster_by_channel(session=session, channel_id=channel_id)
             if found is None:
                 return None
@@ -122,7 +122,7 @@ class Clusterbot:
     def current(self, key: str) -> Reply | None:
         """What the posted message `key` should show now (None if it no longer exists)."""
         kind, _, item = key.partition(":")
-        with self.db.session() as session:
+        with self.db.session(read_only=True) as session:
             return POSTED[kind][2](self._context_for, session, int(item))
 
     def tick(self, now: datetime | None = None) -> list:
@@ -151,13 +151,13 @@ class Clusterbot:
         return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock, self.directory)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
-                      submission_key: str | None = None) -> Reply:
+                      submission_key: str | None = None, read_only: bool = False) -> Reply:
         """One session: committed when `work` returns, rolled back whole when it refuses or fails.
         A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner."""
         try:
             for attempt in (1, 2):
                 try:
-                    with self.db.session() as session:
+                    with self.db.session(read_only) as session:
                         cluster_, member = self._whereabouts(session, caller)
                         return work(self._context_for(session, cluster_, caller, member, submission_key))
                 except Conflict:

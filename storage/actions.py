@@ -150,16 +150,16 @@ class ActionRow:
 def action_rows(*, session: Session, cluster: Cluster, which: ActionFilter) -> Iterator[ActionRow]:
     """Every matching action with its practice and topic, streamed in batches (bounded memory)."""
     query = which.apply(
-        select(Action, Practice.code, Practice.name, Topic.short_id)
+        select(Action.short_id, Action.description, Action.owner, Practice.code, Practice.name, Action.due_on,
+               Action.status, Topic.short_id, Action.created_by, Action.created_at, Action.done_at,
+               Action.done_by, Action.source_link)
         .join(Practice, col(Action.practice_id) == Practice.id, isouter=True)
         .join(Topic, col(Action.topic_id) == Topic.id, isouter=True),
         cluster,
     )
-    for action, code, name, topic in session.exec(_by_due_date(query).execution_options(yield_per=2000)):
-        yield ActionRow(action.short_id, action.description, action.owner, code, name, action.due_on,
-                        action.status, topic, action.created_by, action.created_at, action.done_at,
-                        action.done_by, action.source_link)
-        session.expunge(action)
+    # Plain columns, not ORM objects: no identity map to fill, about ten times faster to read.
+    for row in session.execute(_by_due_date(query).execution_options(yield_per=2000)):
+        yield ActionRow(*row)
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,11 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, *, for_writing: bool = True) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
-    # SQLite: take the write lock at BEGIN, so concurrent requests queue on busy_timeout
-    # instead of failing with "database is locked" when a reader upgrades to a writer.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
@@ -47,9 +45,12 @@ def _make_engine(url: str) -> Engine:
         if url.split("///", 1)[-1] not in ("", ":memory:"):
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
+    # SQLite, for units of work that may write: take the write lock at BEGIN, so concurrent requests
+    # queue instead of failing with "database is locked" when a reader upgrades to a writer.
+    # Read-only work (exports, the Home tab) uses a plain BEGIN: in WAL mode readers never wait.
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if for_writing else "BEGIN")
 
     return engine
 
@@ -60,11 +61,13 @@ class Database:
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
+        sqlite = self.engine.dialect.name == "sqlite"
+        self.reader = _make_engine(self.url, for_writing=False) if sqlite else self.engine
         self._schema_ready = False
         self._lock = threading.Lock()
         # SQLite allows one writer; queueing this process's threads on a lock is fairer and faster
         # than SQLite's busy handler, which sleeps and retries (a long tail under load).
-        self._one_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        self._one_writer = threading.Lock() if sqlite else nullcontext()
 
     def migrate(self) -> None:
         """Bring the schema up to date (Alembic). Safe to call from several processes at once."""
@@ -102,11 +105,13 @@ class Database:
             return False
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed if the block finishes, rolled back if it raises."""
+    def session(self, read_only: bool = False) -> Iterator[Session]:
+        """A unit of work: committed if the block finishes, rolled back if it raises. `read_only` work
+        (a long export) neither waits for nor holds up the writers."""
         self.ensure_schema()
+        lock, engine = (nullcontext(), self.reader) if read_only else (self._one_writer, self.engine)
         try:
-            with self._one_writer, Session(self.engine, expire_on_commit=False) as session:
+            with lock, Session(engine, expire_on_commit=False) as session:
                 try:
                     yield session
                     session.commit()
@@ -120,3 +125,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.reader.dispose()

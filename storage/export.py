@@ -82,9 +82,16 @@ class _Sheet:
         self.ws.append([self._cell(v, c) for v, c in zip(values, self.columns, strict=True)])
         self.rows += 1
 
-    def _cell(self, value, column: Column) -> WriteOnlyCell:
+    def _cell(self, value, column: Column):
+        """The value as it is, or a styled cell when it needs one (a date, a status colour, text that
+        Excel would read as a formula): plain values are much cheaper to stream."""
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones: local time
+        needs_style = value is not None and (
+            column.kind in ("date", "datetime") or (column.kind == "status" and value in STATUS_FILLS)
+            or (isinstance(value, str) and value.startswith(FORMULA_STARTS)))
+        if not needs_style:
+            return value
         cell = WriteOnlyCell(self.ws, value=value)
         if column.kind == "date" and value is not None:
             cell.number_format = DATE_FORMAT

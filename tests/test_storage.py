@@ -84,3 +84,22 @@ def test_migrate_twice_is_harmless(db):
     db.migrate()
     with db.session() as session:
         assert len(list(session.exec(select(Cluster)))) == 1
+
+
+def test_a_long_read_does_not_hold_up_writers(db):
+    """An export reads in a read-only unit of work; meanwhile others must still be able to write."""
+    make_cluster(db)
+    done = threading.Event()
+    with db.session(read_only=True) as reading:
+        assert len(list(reading.exec(select(Cluster)))) == 1  # the read transaction is open
+
+        def write():
+            make_cluster(db, channel="CSECOND")
+            done.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert done.wait(timeout=10), "a writer waited for a reader"
+        writer.join()
+    with db.session() as session:
+        assert len(list(session.exec(select(Cluster)))) == 2
