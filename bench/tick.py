@@ -42,7 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -373,7 +373,6 @@ def measure(name: str, url: str, scale: Scale) -> Run:
         load, expected = timed(lambda: populate(db, scale))
         print(f"{name}: loaded {sum(expected.counts.values()):,} rows in {load:.1f} s", file=sys.stderr)
         run = Run(name, ".".join(map(str, version or ())), load, expected)
-        run.plans = plans(db)
         product = Clusterbot(db, TIME_ZONE, clock=lambda: NOW)
 
         seconds, effects = timed(lambda: product.tick(NOW))
@@ -387,6 +386,7 @@ def measure(name: str, url: str, scale: Scale) -> Run:
 
         quiet = measure_steady(db, product, run, scale.repeats)
         run.checks.append((quiet, f"{scale.repeats} steady ticks returned nothing"))
+        run.plans = plans(db)  # in the steady state: nothing due
         for due, _ in TICKS:
             def job(due=due):
                 with db.session() as session:
@@ -556,7 +556,7 @@ what-if, not the product's schema: the same measurements after adding \
 `{WHAT_IF_INDEXES[0][1]}` and `{WHAT_IF_INDEXES[1][1]}` to the benchmark's database. p95 is the \
 nearest-rank 95th percentile of {scale.repeats} runs.
 
-Query plans of the product's due queries (SQLite: `EXPLAIN QUERY PLAN`; PostgreSQL: \
+Query plans of the product's due queries in the steady state (SQLite: `EXPLAIN QUERY PLAN`; PostgreSQL: \
 `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)`), as the schema stands:
 
 ```
@@ -612,6 +612,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for run in runs:
         print(plan_text(run))
+    print("\nWith the what-if partial indexes:")
+    for run in runs:
+        print(plan_text(run, what_if=True))
     if skipped:
         print(skipped, file=sys.stderr)
     if args.markdown:

@@ -68,6 +68,7 @@ class _Sheet:
     def __init__(self, workbook: Workbook, title: str, columns: list[Column], tz: ZoneInfo):
         self.ws = workbook.create_sheet(title)
         self.columns, self.tz, self.rows = columns, tz, 0
+        self.converters = [self._converter(c.kind) for c in columns]
         for index, column in enumerate(columns, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = column.width
         self.ws.freeze_panes = "A2"
@@ -79,28 +80,35 @@ class _Sheet:
         return cell
 
     def append(self, values: list) -> None:
-        self.ws.append([self._cell(v, c) for v, c in zip(values, self.columns, strict=True)])
+        self.ws.append([convert(value) for convert, value in zip(self.converters, values, strict=True)])
         self.rows += 1
 
-    def _cell(self, value, column: Column):
-        """The value as it is, or a styled cell when it needs one (a date, a status colour, text that
-        Excel would read as a formula): plain values are much cheaper to stream."""
-        if isinstance(value, datetime):
-            value = value.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones: local time
-        needs_style = value is not None and (
-            column.kind in ("date", "datetime") or (column.kind == "status" and value in STATUS_FILLS)
-            or (isinstance(value, str) and value.startswith(FORMULA_STARTS)))
-        if not needs_style:
-            return value
-        cell = WriteOnlyCell(self.ws, value=value)
-        if column.kind == "date" and value is not None:
-            cell.number_format = DATE_FORMAT
-        elif column.kind == "datetime" and value is not None:
-            cell.number_format = DATETIME_FORMAT
-        elif column.kind == "status" and value in STATUS_FILLS:
-            cell.fill = STATUS_FILLS[value]
-        if isinstance(value, str):
+    def _converter(self, kind: str):
+        """How a column's values are written: as they are (cheapest to stream), or as a styled cell
+        where one is needed (a date format, a status colour, text Excel would read as a formula)."""
+        if kind in ("date", "datetime"):
+            number_format = DATE_FORMAT if kind == "date" else DATETIME_FORMAT
+            return lambda value: None if value is None else self._styled(self._local(value),
+                                                                         number_format=number_format)
+        if kind == "status":
+            return lambda value: self._styled(value, fill=STATUS_FILLS[value]) if value in STATUS_FILLS else value
+        return self._text
+
+    def _local(self, value):
+        """Excel has no time zones: times are written in the cluster's local time."""
+        return value.astimezone(self.tz).replace(tzinfo=None) if isinstance(value, datetime) else value
+
+    def _text(self, value):
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            cell = WriteOnlyCell(self.ws, value=value)
             _as_text(cell)
+            return cell
+        return value
+
+    def _styled(self, value, **style) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value=value)
+        for name, setting in style.items():
+            setattr(cell, name, setting)
         return cell
 
     def note(self, text: str) -> None:
