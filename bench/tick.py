@@ -550,7 +550,10 @@ their deadline, the daily digests, and {scale.old_events} event ids older than a
 database above); its Posts are then confirmed with `Clusterbot.remember` as the Slack adapter does. \
 *steady tick* is each following tick, with nothing due: what every bot process pays every 30 s. *floor* is \
 one bare `{FLOOR_SQL}` in a session of its own (`Database.session()`, as each of the tick's jobs uses), \
-timed the same way; steady ticks and floors alternate. The *due:* rows are each scheduled job's `due` \
+timed the same way; steady ticks and floors alternate. The floor is not cheap on this schema: every \
+past reminder satisfies `due_at <= now`, so the `due_at` index narrows nothing (SQLite walks the index over \
+all past reminders and reads each row to test `sent_at`; PostgreSQL scans the table). The *due:* rows \
+are each scheduled job's `due` \
 query alone (in its own session), to show where a steady tick goes. The *+ partial indexes* rows are a \
 what-if, not the product's schema: the same measurements after adding \
 `{WHAT_IF_INDEXES[0][1]}` and `{WHAT_IF_INDEXES[1][1]}` to the benchmark's database. p95 is the \

@@ -133,7 +133,7 @@ class Clusterbot:
         effects: list = []
         for due, run in TICKS:
             try:
-                with self.db.session() as session:
+                with self.db.session(read_only=True) as session:  # asking what is due holds nobody up
                     items = due(session, now, self.time_zone)
             except DatabaseUnavailable:
                 log.warning("database unavailable at tick")

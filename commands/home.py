@@ -154,10 +154,14 @@ def join_button(ctx: Context, value: str) -> Reply:
     return join(ctx, value)
 
 
-def _housekeeping(session, now, time_zone: str) -> list:
-    """Each tick: forget delivery ids older than a day (Slack retries for minutes). Nothing to send."""
+def _old_events(session, now, time_zone: str) -> list[str]:
+    return ["events"] if cluster_store.has_events_before(session=session, before=now - timedelta(days=1)) else []
+
+
+def _forget_old_events(ctx_for, session, item: str, now) -> list:
+    """Delivery ids older than a day can go: Slack retries for minutes, not days."""
     cluster_store.forget_events(session=session, before=now - timedelta(days=1))
     return []
 
 
-TICKS.append((_housekeeping, None))
+TICKS.append((_old_events, _forget_old_events))

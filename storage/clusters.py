@@ -59,6 +59,11 @@ def first_time(*, session: Session, event_id: str) -> bool:
     return inserted.first() is not None
 
 
+def has_events_before(*, session: Session, before: datetime) -> bool:
+    return session.exec(select(HandledEvent.event_id).where(col(HandledEvent.at) < before).limit(1)).first() \
+        is not None
+
+
 def forget_events(*, session: Session, before: datetime) -> None:
     """Slack retries for minutes, not days: old event ids can go."""
     session.execute(delete(HandledEvent).where(col(HandledEvent.at) < before))

@@ -49,7 +49,7 @@ def previous_meeting(*, session: Session, meeting: Meeting) -> Meeting | None:
         select(Meeting)
         .where(Meeting.cluster_id == meeting.cluster_id, Meeting.status == MeetingStatus.SCHEDULED,
                col(Meeting.starts_at) < meeting.starts_at)
-        .order_by(col(Meeting.starts_at).desc())
+        .order_by(col(Meeting.starts_at).desc()).limit(1)
     ).first()
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -283,6 +283,9 @@ class Meeting(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("cluster_id", "short_id", name="uq_meeting_short_id"),
         UniqueConstraint("cluster_id", "submission_key", name="uq_meeting_submission"),
+        # The scheduler's question every tick: which scheduled meetings have not been marked ended?
+        Index("ix_meeting_not_ended", "starts_at", sqlite_where=text("ended_at IS NULL AND status = 'scheduled'"),
+              postgresql_where=text("ended_at IS NULL AND status = 'scheduled'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -315,6 +318,10 @@ class AgendaItem(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """One reminder of one meeting. Claimed (claimed_at) before it is sent and marked sent once Slack
     has it; a claim whose sender died is taken over after a lease, so a reminder is late, never lost."""
+
+    # The scheduler's question every tick: which unsent reminders are due? (Sent ones are history.)
+    __table_args__ = (Index("ix_reminder_unsent", "due_at", sqlite_where=text("sent_at IS NULL"),
+                            postgresql_where=text("sent_at IS NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)

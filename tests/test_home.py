@@ -182,3 +182,17 @@ def test_the_bot_added_to_a_channel_that_is_not_a_cluster_says_how_to_make_one(a
 
 def test_an_event_missing_its_user_is_a_bad_request(app):
     assert dispatch_event(app, {"type": "member_joined_channel", "channel": "CNEW"}, event_id="E5").status == 400
+
+
+def test_old_event_ids_are_forgotten_after_a_day(cluster, db, clock, product):
+    from storage.models import HandledEvent
+
+    dispatch_event(cluster, {"type": "member_joined_channel", "user": "UNEWBIE", "channel": "CCLUSTER"},
+                   event_id="EvOld")
+    product.tick()
+    with db.session() as session:
+        assert [e.event_id for e in session.exec(select(HandledEvent))] == ["EvOld"]
+    clock.advance(days=2)
+    product.tick()
+    with db.session() as session:
+        assert session.exec(select(HandledEvent)).all() == []
