@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "apscheduler"):  # one line per migration step or tick is noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
     try:
         run(args)
