@@ -63,11 +63,7 @@ def _description(text: str, field: str | None = None) -> str:
     if len(cleaned) > ACTION_TEXT_MAX:
         raise Refusal(f"That is {len(cleaned)} characters; the limit is {ACTION_TEXT_MAX}.", example=ADD_EXAMPLE,
                       field=field)
-    try:
-        return refuse_patient_identifiers(cleaned, "action")
-    except Refusal as refusal:
-        refusal.field = field
-        raise
+    return refuse_patient_identifiers(cleaned, "action", field)
 
 
 def _due(ctx: Context, words: list[str], example: str) -> date:

@@ -3,6 +3,15 @@
 from commands.results import Line, Reply, Segment, plain_text
 
 
+def on_field(field: str, read, *args, **kwargs):
+    """`read(*args, **kwargs)`, with any refusal shown on the form's `field`."""
+    try:
+        return read(*args, **kwargs)
+    except Refusal as refusal:
+        refusal.field = field
+        raise
+
+
 class Refusal(Exception):
     """Raised inside a command; the dispatcher rolls back and answers the person privately.
 

@@ -57,11 +57,12 @@ def find_patient_identifiers(text: str) -> list[str]:
     return found
 
 
-def refuse_patient_identifiers(text: str, field: str) -> str:
-    """`text` unchanged, or a Refusal explaining why a number in it cannot be stored."""
+def refuse_patient_identifiers(text: str, what: str, field: str | None = None) -> str:
+    """`text` unchanged, or a Refusal explaining why a number in it cannot be stored (shown on the
+    form's `field` when it came from a form)."""
     if find_patient_identifiers(text):
         raise Refusal(
-            f"The {field} contains a number that looks like a CHI or NHS number. The cluster's log must "
-            "not hold patient-identifiable data, so nothing was saved: please remove the number."
+            f"The {what} contains a number that looks like a CHI or NHS number. The cluster's log must "
+            "not hold patient-identifiable data, so nothing was saved: please remove the number.", field=field,
         )
     return text

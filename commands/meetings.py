@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from commands import parsing
 from commands.context import Caller, Context
 from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
-from commands.errors import Refusal
+from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
 from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
@@ -97,11 +97,7 @@ def _text(value: str, what: str, limit: int, example: str, field: str | None = N
         raise Refusal(f"Give the {what}.", example=example, field=field)
     if len(cleaned) > limit:
         raise Refusal(f"The {what} is {len(cleaned)} characters; the limit is {limit}.", example=example, field=field)
-    try:
-        return refuse_patient_identifiers(cleaned, what)
-    except Refusal as refusal:
-        refusal.field = field
-        raise
+    return refuse_patient_identifiers(cleaned, what, field)
 
 
 def _when_words(words: list[str], example: str) -> tuple[list[str], time, list[str]]:
@@ -228,12 +224,9 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
         day = date.fromisoformat(values.get("date") or "")
     except ValueError:
         raise Refusal("Pick the date.", field="date") from None
-    try:
-        clock = parse_clock(values.get("time") or "", SCHEDULE_EXAMPLE)
-        reminders = ",".join(parse_offsets(values.get("reminders") or cluster.reminders, SCHEDULE_EXAMPLE))
-    except Refusal as refusal:
-        refusal.field = "reminders" if "remind" in refusal.message[0] or "before" in refusal.message[0] else "time"
-        raise
+    clock = on_field("time", parse_clock, values.get("time") or "", SCHEDULE_EXAMPLE)
+    reminders = ",".join(on_field("reminders", parse_offsets, values.get("reminders") or cluster.reminders,
+                                   SCHEDULE_EXAMPLE))
     meeting = Meeting(cluster_id=cluster.id, short_id="", created_by=ctx.caller.user_id,
                       title=_text(values.get("title", ""), "title", MEETING_TITLE_MAX, SCHEDULE_EXAMPLE, "title"),
                       starts_at=local_to_utc(day, clock, ctx.time_zone), minutes=int(values.get("minutes") or 60),

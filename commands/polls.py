@@ -9,7 +9,7 @@ from datetime import datetime
 from commands import parsing
 from commands.context import Caller, Context, people_list
 from commands.dates import deadline, describe
-from commands.errors import Refusal
+from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, POSTED, TICKS, button, form, item_command, subcommand
 from commands.results import (
@@ -132,12 +132,9 @@ def check_draft(draft: Draft, field_for: dict | None = None) -> Draft:
     if not 1 <= draft.pick <= len(draft.options):
         raise Refusal(f"pick must be from 1 to {len(draft.options)} (the number of options).",
                       example=CREATE_EXAMPLE, field=where.get("pick"))
-    for text, what in ((draft.question, "question"), *((o, "option") for o in draft.options)):
-        try:
-            refuse_patient_identifiers(text, what)
-        except Refusal as refusal:
-            refusal.field = where.get("options" if what == "option" else "question")
-            raise
+    refuse_patient_identifiers(draft.question, "question", where.get("question"))
+    for option in draft.options:
+        refuse_patient_identifiers(option, "option", where.get("options"))
     return draft
 
 
@@ -291,12 +288,8 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
                   per_practice=values.get("ballots") != "person", anonymous=values.get("anonymous") == "yes",
                   hidden=values.get("hidden") == "yes", pick=int(pick))
     if values.get("closes_on"):
-        try:
-            draft.closes_at = deadline([values["closes_on"], values.get("closes_at") or "17:00"], now=ctx.now(),
-                                       tz=ctx.time_zone, example=CREATE_EXAMPLE)
-        except Refusal as refusal:
-            refusal.field = "closes_on"
-            raise
+        draft.closes_at = on_field("closes_on", deadline, [values["closes_on"], values.get("closes_at") or "17:00"],
+                                   now=ctx.now(), tz=ctx.time_zone, example=CREATE_EXAMPLE)
     return _create(ctx, check_draft(draft, {"question": "question", "options": "options", "pick": "pick"}))
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Context
-from commands.errors import Refusal
+from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, button, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
@@ -63,11 +63,7 @@ def _text(value: str, what: str, limit: int, field: str | None = None) -> str:
     if len(cleaned) > limit:
         raise Refusal(f"The {what} is {len(cleaned)} characters; the limit is {limit}.", field=field,
                       example=None if field else PROPOSE_EXAMPLE)
-    try:
-        return refuse_patient_identifiers(cleaned, what)
-    except Refusal as refusal:
-        refusal.field = field
-        raise
+    return refuse_patient_identifiers(cleaned, what, field)
 
 
 def _title(value: str, field: str | None = None) -> str:
@@ -316,11 +312,7 @@ def submit_drop(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     reason = (values.get("reason") or "").strip()
     if not reason:
         raise Refusal("Say why it's dropped.", field="reason")
-    try:
-        return _move(ctx, topic, TopicStatus.DROPPED, reason)
-    except Refusal as refusal:
-        refusal.field = "reason"
-        raise
+    return on_field("reason", _move, ctx, topic, TopicStatus.DROPPED, reason)
 
 
 @subcommand(TOPIC, "note T3 [plan:|do:|study:|act:] <text>", "/topic note T3 study: 7 of 10 reviewed in time",
