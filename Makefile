@@ -23,4 +23,4 @@ lint: setup
 	$(BIN)/ruff check bot commands storage tests bench
 
 bench: setup
-	$(BIN)/python bench/roundtrip.py
+	PYTHON=$(BIN)/python bench/run

@@ -40,9 +40,11 @@ SERVER_THREADS = 8  # make_server's default, and `python -m bot http`'s
 DOCUMENT_TITLE = "# Benchmarks"
 DOCUMENT_INTRO = """Each section compares the product with a floor measured in the same run on the same machine: \
 the same work done by the least code that can do it (a Bolt app that only acknowledges, a bare openpyxl \
-dump). The ratios are what to watch; absolute figures depend on the machine. `bench/run` runs every \
-benchmark and rewrites this file (`bench/run --quick` checks they all work, writing elsewhere); each \
-section says how to rerun just that one."""
+dump, one indexed `SELECT`, importing the dependencies). The ratios are what to watch; absolute figures \
+depend on the machine. The sections: a slash command's round trip, poll voting under load, the action-log \
+export, the scheduler's tick over a large history, and start-up. `bench/run` runs every benchmark and \
+rewrites this file (`bench/run --quick` checks they all work, writing elsewhere); each section says how to \
+rerun just that one."""
 
 
 # --- what a batch of requests took -----------------------------------------------------------------

@@ -9,9 +9,10 @@ auth.test at start), and polls GET /healthz every 20 ms: the time is from spawn 
 Floors, spawned the same way (same interpreter, environment and working directory), timed to exit:
   interpreter          python -c pass
   import dependencies  python -c "import slack_bolt, sqlalchemy, sqlmodel, waitress, openpyxl": the import
-                       cost any such app pays, and the floor the ratios are against.
+                       cost any such app pays; the floor of the *vs floor* column.
   …, no teardown       the same imports, then os._exit(0): a process timed to its exit also pays for
-                       finalising every module (about 0.15 s here), which a server that stays up does not.
+                       finalising every module (0.15-0.2 s on a 2-core machine), which a server that stays
+                       up does not; the floor of the *vs no-teardown floor* column, the fairer for a server.
 And, to show where the rest goes:
   import the product, no teardown
                        python -c "import bot.__main__, bot.slack, bot.server, storage.db, alembic.command; …"
@@ -20,16 +21,14 @@ The runs are interleaved (one of each, then again) after one untimed warm-up rou
 
     python bench/startup.py                       # 5 runs each; about half a minute
     python bench/startup.py --quick               # 2 runs each
-    python bench/startup.py --markdown docs/benchmarks-startup.md   # and write the results there
+    python bench/startup.py --markdown docs/benchmarks.md   # and rewrite its section there
 
 Exit status 1 if a start did not become healthy (within 60 s) or a floor failed.
 """
 
 import argparse
-import datetime as dt
 import http.client
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -43,6 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import common  # noqa: E402
+
 from tests.slack_standin import SlackStandIn  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -52,7 +53,7 @@ DEPENDENCIES = "slack_bolt, sqlalchemy, sqlmodel, waitress, openpyxl"
 PRODUCT = "bot.__main__, bot.slack, bot.server, storage.db, alembic.command"
 SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
             "CLUSTER_TZ", "HOST", "PORT", "SCHEDULER")
-REPRODUCE = "python bench/startup.py --markdown docs/benchmarks-startup.md"
+REPRODUCE = "python bench/startup.py --markdown docs/benchmarks.md"
 FLOOR = "import dependencies"
 FLOOR_NO_EXIT = "import dependencies, no teardown"
 NO_TEARDOWN = "; import os; os._exit(0)"  # leave without finalising modules, as a server that stays up does
@@ -215,22 +216,15 @@ def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
                      for row in [header, *rows])
 
 
-def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def markdown(results: list[Measurement], runs: int) -> str:
+def markdown_section(results: list[Measurement], runs: int) -> str:
     commands = "\n".join(f"- {m.name}: `{m.command}`" for m in results)
-    return f"""# Benchmark: start-up time
+    return f"""## Start-up: `python -m bot http` to a healthy `/healthz`
 
-## `python -m bot http` to a healthy `/healthz`
+{common.markdown_table(HEADER, table_rows(results))}
 
-{markdown_table(HEADER, table_rows(results))}
+{commands}
 
-Measured {dt.date.today().isoformat()}; machine: `nproc` = {len(os.sched_getaffinity(0))}, \
-{platform.system()} {platform.machine()}; Python {platform.python_version()}.
+{common.measured_on()}
 
 How: `bench/startup.py` spawns each command as a subprocess of the benchmark (same interpreter, \
 working directory a scratch folder, environment `SLACK_BOT_TOKEN=xoxb-bench`, `SLACK_SIGNING_SECRET=bench`, \
@@ -239,17 +233,16 @@ in the benchmark process — the bot calls `auth.test` at start —, and `DATABA
 `http` rows the time runs from spawn until `GET /healthz` first answers 200, polled every \
 {POLL * 1000:g} ms (so up to {POLL * 1000:g} ms late); *fresh* is a new database file each run (every \
 migration runs at start), *migrated* the same already-migrated file each run. The other rows are timed \
-until the process exits: *interpreter* and *import dependencies* are the floors (*vs floor* is against \
-*import dependencies*: the import cost any such app pays). A process timed to its exit also pays for \
-finalising its modules at exit, which a server that stays up never does; so *no teardown* rows end with \
-`os._exit(0)` instead, and *vs no-teardown floor* compares with the same imports measured that way (the \
-fairer floor for a server). *import the product, no teardown* and *migrate* show where the rest goes. \
-One untimed warm-up round, then {runs} interleaved rounds; the server is stopped with \
-SIGTERM after each `http` run.
+until the process exits. There are two floors, the same imports measured two ways: *import dependencies* \
+(`python -c "import {DEPENDENCIES}"`, timed to its exit: the import cost any such app pays; *vs floor* is \
+against it) and *import dependencies, no teardown* (the same imports, then `os._exit(0)`). A process timed to \
+its exit also pays for finalising its modules, which a server that stays up never does; so the no-teardown \
+floor, and *vs no-teardown floor*, is the fairer comparison for a server. *interpreter* (`python -c pass`) \
+is what any Python process costs; *import the product, no teardown* and *migrate* show where the rest goes. \
+One untimed warm-up round, then {runs} interleaved rounds; the server is stopped with SIGTERM after each \
+`http` run.
 
-{commands}
-
-Reproduce:
+Reproduce (this section only; `bench/run` reruns every benchmark):
 
 ```
 {REPRODUCE}
@@ -261,7 +254,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 runs of each instead of 5")
     parser.add_argument("--runs", type=int, help="runs of each (default 5; 2 with --quick)")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the results to PATH (replacing it)")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the results as a section of PATH")
     return parser.parse_args(argv)
 
 
@@ -271,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(runs)
     print(text_table(HEADER, table_rows(results)))
     if args.markdown:
-        Path(args.markdown).write_text(markdown(results, runs), encoding="utf-8")
-        print(f"wrote {args.markdown}", file=sys.stderr)
+        common.write_section(args.markdown, markdown_section(results, runs))
     failed = sum(len(m.failures) for m in results)
     if failed:
         print(f"FAILED: {failed} run(s) did not complete", file=sys.stderr)

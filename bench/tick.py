@@ -14,26 +14,26 @@ Measured, with the product's own `Clusterbot(db, clock=lambda: now).tick(now)`:
   first tick   finds, claims and renders all of the above (checked against the database afterwards);
                its Posts are then confirmed with `Clusterbot.remember`, as the Slack adapter does;
   steady tick  the next ticks, with nothing due: what every process pays every 30 s, whatever happens;
-  floor        one bare SELECT of due, unsent reminder ids, in a session of its own, timed the same way.
-The steady tick is also split by scheduled job (each job's `due` query alone), and each database's
-query plans are printed for the product's due queries. Finally, a what-if: the same steady tick and
-floor with two partial indexes added to the benchmark's database (not in the product's schema).
+  floor        one bare SELECT of due, unsent reminder ids, in a read-only session of its own (as each of
+               the tick's due queries has), timed the same way. It is answered from the schema's partial
+               index ix_reminder_unsent (reminder.due_at WHERE sent_at IS NULL, migration 0007), which
+               holds only unsent reminders: the least any "what is due" query can cost on this database.
+The steady tick is also split by scheduled job (each job's `due` query alone) next to an empty read-only
+session, and each database's query plans are printed for the product's due queries and the floor.
 
-    python bench/tick.py                            # SQLite only; about a minute
-    scripts/with-postgres python bench/tick.py      # SQLite and a throwaway PostgreSQL; under 3 minutes
+    python bench/tick.py                            # SQLite only; about 15 s
+    scripts/with-postgres python bench/tick.py      # SQLite and a throwaway PostgreSQL; under a minute
     python bench/tick.py --postgres-url postgresql://…   # a PostgreSQL server of your own (a scratch
                                                     #   database is created on it and dropped afterwards)
     python bench/tick.py --quick                    # 10× fewer rows, to check it works
-    python bench/tick.py --markdown docs/benchmarks-tick.md   # and write the results there
+    python bench/tick.py --markdown docs/benchmarks.md   # and rewrite its section there
 
 Exit status 1 if a check fails (the first tick did not find exactly the due work, or a steady tick
 returned anything).
 """
 
 import argparse
-import datetime as dt
 import os
-import platform
 import random
 import statistics
 import sys
@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import common  # noqa: E402
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -80,15 +81,10 @@ OFFSETS = (("7d", timedelta(days=7)), ("1d", timedelta(days=1)), ("1h", timedelt
 
 CLUSTERS, TEAMS, PRACTICES, MEMBERS = 10, 3, 6, 30
 DUE_REMINDERS, ENDED_MEETINGS, DUE_POLLS = 20, 5, 3
-REPRODUCE = "scripts/with-postgres python bench/tick.py --markdown docs/benchmarks-tick.md"
+REPRODUCE = "scripts/with-postgres python bench/tick.py --markdown docs/benchmarks.md"
 
 FLOOR_SQL = "SELECT id FROM reminder WHERE sent_at IS NULL AND due_at <= :now"
-# The what-if: indexes that hold only the rows the scheduler looks for (not in the product's schema).
-WHAT_IF_INDEXES = (
-    ("bench_reminder_unsent_due", "CREATE INDEX bench_reminder_unsent_due ON reminder (due_at) WHERE sent_at IS NULL"),
-    ("bench_meeting_unended_starts",
-     "CREATE INDEX bench_meeting_unended_starts ON meeting (starts_at) WHERE ended_at IS NULL"),
-)
+FLOOR_INDEX = "ix_reminder_unsent"  # reminder (due_at) WHERE sent_at IS NULL: the schema's own (migration 0007)
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,6 @@ class Run:
     samples: list[Sample] = field(default_factory=list)
     checks: list[tuple[bool, str]] = field(default_factory=list)
     plans: list[tuple[str, list[str]]] = field(default_factory=list)
-    what_if_plans: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 # --- the data ------------------------------------------------------------------------------------
@@ -282,13 +277,19 @@ def timed(work: Callable[[], object]) -> tuple[float, object]:
 
 def floor_query(db: Database) -> list:
     query = text(FLOOR_SQL).bindparams(bindparam("now", type_=UTCDateTime()))
-    with db.session() as session:
+    with db.session(read_only=True) as session:  # as the tick asks what is due
         return session.execute(query, {"now": NOW}).all()
 
 
 def empty_session(db: Database) -> None:
-    with db.session() as session:
+    with db.session(read_only=True) as session:
         session.execute(text("SELECT 1")).all()
+
+
+def due_alone(db: Database, due) -> list:
+    """One scheduled job's `due` query, in a read-only session of its own, as the tick runs it."""
+    with db.session(read_only=True) as session:
+        return due(session, NOW, TIME_ZONE)
 
 
 def due_job_name(due) -> str:
@@ -296,23 +297,27 @@ def due_job_name(due) -> str:
 
 
 def captured_selects(db: Database, work: Callable[[], object]) -> list[tuple[str, object]]:
-    """The SELECT statements (and their parameters) `work` sends to the database."""
+    """The SELECT statements (and their parameters) `work` sends to the database, through either of its
+    engines (on SQLite, read-only sessions have one of their own)."""
     seen: list[tuple[str, object]] = []
+    engines = {db.engine, db.reader}
 
     def grab(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, parameters))
 
-    event.listen(db.engine, "before_cursor_execute", grab)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", grab)
     try:
         work()
     finally:
-        event.remove(db.engine, "before_cursor_execute", grab)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", grab)
     return seen
 
 
 def explain(db: Database, statement: str, parameters) -> list[str]:
-    with db.engine.connect() as connection:
+    with db.reader.connect() as connection:
         if db.engine.dialect.name == "sqlite":
             rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
             depth = {0: -1}
@@ -328,40 +333,33 @@ def explain(db: Database, statement: str, parameters) -> list[str]:
 def plans(db: Database) -> list[tuple[str, list[str]]]:
     """The plans of the product's due queries for reminders and meeting ends, and of the floor."""
     out = []
-    for title, call in (
-        ("reminders due (storage.meetings.due_reminders)",
-         lambda s: meeting_store.due_reminders(session=s, now=NOW)),
-        ("meetings ended (storage.meetings.ended_meetings)",
-         lambda s: meeting_store.ended_meetings(session=s, now=NOW)),
-    ):
-        def work(call=call):
-            with db.session() as session:
-                call(session)
+    for title, due in (("reminders due (storage.meetings.due_reminders)", meeting_store.due_reminders),
+                       ("meetings ended (storage.meetings.ended_meetings)", meeting_store.ended_meetings),
+                       ("floor", None)):
+        def work(due=due):
+            if due is None:
+                return floor_query(db)
+            with db.session(read_only=True) as session:
+                return due(session=session, now=NOW)
 
         for statement, parameters in captured_selects(db, work):
             out.append((title, [" ".join(statement.split()), *explain(db, statement, parameters)]))
-    floor = captured_selects(db, lambda: floor_query(db))
-    for statement, parameters in floor:
-        out.append(("floor", [" ".join(statement.split()), *explain(db, statement, parameters)]))
     return out
 
 
-def measure_steady(db: Database, product: Clusterbot, run: Run, repeats: int, label: str = "") -> bool:
-    """Steady-state ticks and floor queries, alternated; True if every tick returned nothing."""
+def measure_steady(db: Database, product: Clusterbot, run: Run, repeats: int) -> bool:
+    """Steady-state ticks, floor queries and empty sessions, alternated; True if every tick returned nothing."""
     ticks, floors, empties, quiet = [], [], [], True
     for _ in range(repeats):
         seconds, effects = timed(lambda: product.tick(NOW))
         ticks.append(seconds)
         quiet = quiet and not effects
         floors.append(timed(lambda: floor_query(db))[0])
-        if not label:
-            empties.append(timed(lambda: empty_session(db))[0])
-    run.samples.append(Sample(run.database, f"steady tick{label}", ticks, "nothing due"))
+        empties.append(timed(lambda: empty_session(db))[0])
+    run.samples.append(Sample(run.database, "steady tick", ticks, f"nothing due; {len(TICKS)} read-only sessions"))
     due_ids = len(floor_query(db))
-    run.samples.append(Sample(run.database, f"floor{label}", floors, f"{due_ids} ids"))
-    if empties:
-        run.samples.append(Sample(run.database, "empty session (SELECT 1)", empties,
-                                  f"the tick opens {len(TICKS)} sessions"))
+    run.samples.append(Sample(run.database, "floor", floors, f"{due_ids} ids"))
+    run.samples.append(Sample(run.database, "empty session (SELECT 1)", empties, "read-only, as the tick's"))
     return quiet
 
 
@@ -387,38 +385,14 @@ def measure(name: str, url: str, scale: Scale) -> Run:
         quiet = measure_steady(db, product, run, scale.repeats)
         run.checks.append((quiet, f"{scale.repeats} steady ticks returned nothing"))
         run.plans = plans(db)  # in the steady state: nothing due
+        floor_plan = "\n".join(line for title, lines in run.plans if title == "floor" for line in lines[1:])
+        sample(run, "floor").note += f"; {'' if FLOOR_INDEX in floor_plan else 'NOT '}via {FLOOR_INDEX}"
         for due, _ in TICKS:
-            def job(due=due):
-                with db.session() as session:
-                    return due(session, NOW, TIME_ZONE)
-
-            times = [timed(job)[0] for _ in range(scale.repeats)]
+            times = [timed(lambda due=due: due_alone(db, due))[0] for _ in range(scale.repeats)]
             run.samples.append(Sample(name, f"  due: {due_job_name(due)}", times, "in steady tick"))
-
-        what_if(db, product, run, scale.repeats)
         return run
     finally:
         db.dispose()
-
-
-def what_if(db: Database, product: Clusterbot, run: Run, repeats: int) -> None:
-    """The steady tick and the floor again with partial indexes added; then the indexes are dropped."""
-    with db.engine.connect() as connection:
-        for _, ddl in WHAT_IF_INDEXES:
-            connection.execute(text(ddl))
-        if db.engine.dialect.name == "postgresql":
-            connection.execute(text("ANALYZE reminder"))
-            connection.execute(text("ANALYZE meeting"))
-        connection.commit()
-    try:
-        run.what_if_plans = plans(db)
-        quiet = measure_steady(db, product, run, repeats, " + partial indexes")
-        run.checks.append((quiet, f"{repeats} steady ticks with partial indexes returned nothing"))
-    finally:
-        with db.engine.connect() as connection:
-            for name, _ in WHAT_IF_INDEXES:
-                connection.execute(text(f"DROP INDEX {name}"))
-            connection.commit()
 
 
 def check_first_tick(db: Database, run: Run, effects: list) -> None:
@@ -477,17 +451,31 @@ HEADER = ("database", "measurement", "runs", "median ms", "p95 ms", "vs floor", 
 
 
 def table_rows(runs: list[Run]) -> list[tuple[str, ...]]:
+    """A row per sample; *vs floor* for what was measured in the steady state (not the first tick)."""
     rows = []
     for run in runs:
-        floors = {s.what.removeprefix("floor"): s for s in run.samples if s.what.startswith("floor")}
+        floor = sample(run, "floor")
         for s in run.samples:
-            ratio = ""
-            if s.what.startswith("steady tick"):
-                floor = floors.get(s.what.removeprefix("steady tick"))
-                ratio = f"{s.median_ms() / floor.median_ms():.1f}×" if floor else ""
+            ratio = "" if s is floor or s.what == "first tick" else f"{s.median_ms() / floor.median_ms():.1f}×"
             p95 = f"{s.p95_ms():.2f}" if len(s.times) > 1 else ""
             rows.append((s.database, s.what, str(len(s.times)), f"{s.median_ms():.2f}", p95, ratio, s.note))
     return rows
+
+
+def sample(run: Run, what: str) -> Sample:
+    return next(s for s in run.samples if s.what == what)
+
+
+def where_it_goes(run: Run) -> str:
+    """One sentence: the steady tick against the floor, its due queries and its sessions."""
+    tick, floor = sample(run, "steady tick").median_ms(), sample(run, "floor").median_ms()
+    empty = sample(run, "empty session (SELECT 1)").median_ms()
+    due = [s for s in run.samples if s.what.lstrip().startswith("due:")]
+    dues, slowest = sum(s.median_ms() for s in due), max(due, key=Sample.median_ms)
+    return (f"{run.database}: a steady tick takes {tick:.2f} ms, {tick / floor:.1f}× the floor's {floor:.2f} ms; "
+            f"its {len(TICKS)} due queries, each alone in its session, add up to {dues:.2f} ms (the slowest "
+            f"`{slowest.what.strip().removeprefix('due: ')}` {slowest.median_ms():.2f} ms), and "
+            f"{len(TICKS)} empty sessions to {len(TICKS) * empty:.2f} ms.")
 
 
 def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -497,40 +485,28 @@ def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
                      for row in [header, *rows])
 
 
-def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell.strip() for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def plan_text(run: Run, what_if: bool = False) -> str:
+def plan_text(run: Run) -> str:
     out = []
-    for title, lines in (run.what_if_plans if what_if else run.plans):
+    for title, lines in run.plans:
         out.append(f"{run.database}, {title}:\n    " + lines[0] + "\n" + "\n".join("    " + x for x in lines[1:]))
     return "\n".join(out)
 
 
-def measured_on() -> str:
-    return (f"Measured {dt.date.today().isoformat()}; machine: `nproc` = {len(os.sched_getaffinity(0))}, "
-            f"{platform.system()} {platform.machine()}; Python {platform.python_version()}.")
-
-
-def markdown(runs: list[Run], scale: Scale, skipped: str | None) -> str:
+def markdown_section(runs: list[Run], scale: Scale, skipped: str | None) -> str:
     counts = runs[0].expected.counts
     sizes = ", ".join(f"{table} {n:,}" for table, n in counts.items() if n)
     checks = "\n".join(f"- {run.database}: {'ok' if ok else 'FAILED'} — {what}"
                        for run in runs for ok, what in run.checks)
     loads = "; ".join(f"{run.database} {run.version} loaded in {run.load_seconds:.1f} s" for run in runs)
+    summary = "\n".join(f"- {where_it_goes(run)}" for run in runs)
     plans_ = "\n\n".join(plan_text(run) for run in runs)
-    what_if_plans = "\n\n".join(plan_text(run, what_if=True) for run in runs)
+    rows = [tuple(cell.strip() for cell in row) for row in table_rows(runs)]
     skip = f"\n{skipped}\n" if skipped else ""
-    return f"""# Benchmark: a scheduler tick over a large history
+    return f"""## Scheduler tick over a large history (`Clusterbot.tick`)
 
-## Scheduler tick with {counts['meeting']:,} meetings and {counts['reminder']:,} reminders
-
-{markdown_table(HEADER, table_rows(runs))}
+{common.markdown_table(HEADER, rows)}
 {skip}
-{measured_on()} {loads}.
+{summary}
 
 Rows in the database: {sizes}.
 
@@ -538,41 +514,38 @@ Checks:
 
 {checks}
 
+{common.measured_on()} {loads}.
+
 How: `bench/tick.py` migrates a fresh database (a SQLite file in WAL mode; PostgreSQL: a scratch database \
 on the server of `scripts/with-postgres`, fsync off, `VACUUM ANALYZE`d after loading as autovacuum would be) \
-and fills it with bulk inserts: {CLUSTERS} clusters in {TEAMS} workspaces, meetings spread evenly over the \
-past 2 years and the next 2 (past ones ended, 2 % cancelled), 3 reminders per meeting (7d, 1d, 1h before; \
-those already due are sent), actions (mostly done) and closed polls over the past 2 years, and a day of \
-handled event ids. `now` is Tuesday {NOW.astimezone(ZoneInfo(TIME_ZONE)):%-d %B %Y %H:%M} {TIME_ZONE}, \
-when there are due: {DUE_REMINDERS} reminders, {ENDED_MEETINGS} meetings just ended, {DUE_POLLS} polls past \
-their deadline, the daily digests, and {scale.old_events} event ids older than a day. *first tick* is one \
-`Clusterbot(db, clock=lambda: now).tick(now)`: it finds, claims and renders all of that (checked against the \
-database above); its Posts are then confirmed with `Clusterbot.remember` as the Slack adapter does. \
-*steady tick* is each following tick, with nothing due: what every bot process pays every 30 s. *floor* is \
-one bare `{FLOOR_SQL}` in a session of its own (`Database.session()`, as each of the tick's jobs uses), \
-timed the same way; steady ticks and floors alternate. The floor is not cheap on this schema: every \
-past reminder satisfies `due_at <= now`, so the `due_at` index narrows nothing (SQLite walks the index over \
-all past reminders and reads each row to test `sent_at`; PostgreSQL scans the table). The *due:* rows \
-are each scheduled job's `due` \
-query alone (in its own session), to show where a steady tick goes. The *+ partial indexes* rows are a \
-what-if, not the product's schema: the same measurements after adding \
-`{WHAT_IF_INDEXES[0][1]}` and `{WHAT_IF_INDEXES[1][1]}` to the benchmark's database. p95 is the \
-nearest-rank 95th percentile of {scale.repeats} runs.
+and fills it with bulk inserts: {CLUSTERS} clusters in {TEAMS} workspaces, {counts['meeting']:,} meetings \
+spread evenly over the past 2 years and the next 2 (past ones ended, 2 % cancelled), 3 reminders per meeting \
+(7d, 1d, 1h before; those already due are sent), actions (mostly done) and closed polls over the past 2 years, \
+and a day of handled event ids. `now` is Tuesday {NOW.astimezone(ZoneInfo(TIME_ZONE)):%-d %B %Y %H:%M} \
+{TIME_ZONE}, when there are due: {DUE_REMINDERS} reminders, {ENDED_MEETINGS} meetings just ended, {DUE_POLLS} \
+polls past their deadline, the daily digests, and {scale.old_events} event ids older than a day. *first tick* \
+is one `Clusterbot(db, clock=lambda: now).tick(now)`: it finds, claims and renders all of that (checked \
+against the database above); its Posts are then confirmed with `Clusterbot.remember` as the Slack adapter \
+does. *steady tick* is each following tick, with nothing due: what every bot process pays every 30 s. It \
+asks each of the {len(TICKS)} scheduled jobs what is due, each in a read-only session of its own \
+(`Database.session(read_only=True)`). *floor* is one bare `{FLOOR_SQL}` in one such session, timed the same \
+way: the least a "what is due" question can cost. It is answered from the schema's partial index \
+`{FLOOR_INDEX}` (`reminder (due_at) WHERE sent_at IS NULL`, from migration 0007), which holds only unsent \
+reminders, so it reads none of the sent history (see the plans below); migration 0007 also adds \
+`ix_meeting_not_ended` (`meeting (starts_at) WHERE ended_at IS NULL AND status = 'scheduled'`) for the \
+meetings-ended query. Steady ticks, floors and empty sessions alternate. The *due:* rows are each scheduled \
+job's `due` query alone (in a read-only session of its own) and *empty session* is such a session running \
+only `SELECT 1`: together they show where a steady tick goes. *vs floor* is the median against the floor's \
+median; p95 is the nearest-rank 95th percentile of {scale.repeats} runs.
 
-Query plans of the product's due queries in the steady state (SQLite: `EXPLAIN QUERY PLAN`; PostgreSQL: \
-`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)`), as the schema stands:
+Query plans of the product's due queries for reminders and ended meetings, and of the floor, in the steady \
+state (SQLite: `EXPLAIN QUERY PLAN`; PostgreSQL: `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)`):
 
 ```
 {plans_}
 ```
 
-With the what-if partial indexes:
-
-```
-{what_if_plans}
-```
-
-Reproduce:
+Reproduce (this section only; `bench/run` reruns every benchmark):
 
 ```
 {REPRODUCE}
@@ -588,7 +561,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="steady ticks and floors measured (default 30; 10 with --quick)")
     parser.add_argument("--postgres-url", metavar="URL", default=os.environ.get("TEST_DATABASE_URL"),
                         help="PostgreSQL server to measure too (default: $TEST_DATABASE_URL)")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the results to PATH (replacing it)")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the results as a section of PATH")
     return parser.parse_args(argv)
 
 
@@ -612,17 +585,15 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         for ok, what in run.checks:
             print(f"{run.database}: {'ok' if ok else 'FAILED'} — {what}")
+    for run in runs:
+        print(where_it_goes(run))
     print()
     for run in runs:
         print(plan_text(run))
-    print("\nWith the what-if partial indexes:")
-    for run in runs:
-        print(plan_text(run, what_if=True))
     if skipped:
         print(skipped, file=sys.stderr)
     if args.markdown:
-        Path(args.markdown).write_text(markdown(runs, scale, skipped), encoding="utf-8")
-        print(f"wrote {args.markdown}", file=sys.stderr)
+        common.write_section(args.markdown, markdown_section(runs, scale, skipped))
     failed = [what for run in runs for ok, what in run.checks if not ok]
     if failed:
         print(f"FAILED: {len(failed)} check(s)", file=sys.stderr)
