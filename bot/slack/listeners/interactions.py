@@ -52,7 +52,8 @@ def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, clien
     if (body.get("view") or {}).get("type") == "home":
         _answer_on_home(reply, client=client, product=product, body=body, caller=caller)
         return
-    open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=channel,
+    # A form opened from here belongs to the cluster's channel, even when the button sat in a DM.
+    open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=caller.channel_id,
                     respond=lambda **payload: respond(replace_original=False, **payload))
 
 
