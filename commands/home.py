@@ -65,8 +65,7 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
     waiting = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
                if p.closed_at is None and not _has_voted(ctx, p, member)]
     if waiting:
-        reply.lines.append(line(Strong("Polls waiting for your vote" if not member.practice_id or not all(
-            p.per_practice for p in waiting) else "Polls your practice hasn't voted in")))
+        reply.lines.append(line(Strong("Polls waiting for your (practice's) vote")))
     for poll in waiting[:SHOW]:
         reply.lines.append(line(Code(poll.short_id), " ", poll.question,
                                 *((f" (closes {describe(poll.closes_at, ctx.time_zone)})",) if poll.closes_at else ())))
