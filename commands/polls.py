@@ -42,6 +42,7 @@ from storage.models import (
     Practice,
     TopicStatus,
 )
+from storage.types import utcnow
 
 POLL = FAMILIES["/poll"]
 POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" closes friday'
@@ -213,7 +214,7 @@ def _result(poll: Poll, counts: list[int]) -> tuple:
     return ("a tie between ", " and ".join(f"“{w}”" for w in winners), f" ({each} each).")
 
 
-def _refresh(poll: Poll, ctx: Context) -> list[Update]:
+def _refresh(poll: Poll) -> list[Update]:
     """Bring the posted message up to date (if the platform posted it)."""
     if poll.posted_channel and poll.posted_ref:
         return [Update(f"poll:{poll.id}", poll.posted_channel, poll.posted_ref)]
@@ -347,7 +348,7 @@ def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
     whose = "Your practice's ballot" if poll.per_practice else "Your ballot"
     now_reads = ", ".join(f"{n}. {poll.options[n - 1]}" for n in chosen) or "nothing chosen"
     reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " is now: ", now_reads, "."))
-    reply.effects = [*_refresh(poll, ctx), HomeChanged(ctx.caller.user_id, ctx.caller.team_id)]
+    reply.effects = [*_refresh(poll), HomeChanged(ctx.caller.user_id, ctx.caller.team_id)]
     return reply
 
 
@@ -386,7 +387,7 @@ def close(ctx: Context, poll: Poll) -> Reply:
 def _closing(ctx: Context, poll: Poll, heading: Line) -> Reply:
     counts = store.count(session=ctx.session, poll=poll).options
     reply = Reply.announce(heading, line(Strong("Result:"), " ", *_result(poll, counts)))
-    reply.effects = _refresh(poll, ctx)
+    reply.effects = _refresh(poll)
     return reply
 
 
@@ -458,12 +459,31 @@ def _due(session, now: datetime, time_zone: str) -> list[int]:
 
 def _close_at_deadline(ctx_for, session, item: int, now: datetime) -> list:
     poll = session.get(Poll, item)
-    cluster = session.get(Cluster, poll.cluster_id)
-    ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     if not store.close_poll(session=session, poll=poll, by="deadline", now=now):
         return []  # another process closed it first
+    return _refresh(poll) + _announce(ctx_for, session, item, now)
+
+
+def _unannounced(session, now: datetime, time_zone: str) -> list[int]:
+    return store.unannounced_polls(session=session, now=now)
+
+
+def _announce(ctx_for, session, item: int, now: datetime) -> list:
+    """Post the result of a poll closed at its deadline; confirmed (remember) once Slack has it, so a
+    refused or lost post is tried again on a later tick: late, never lost."""
+    if not store.claim_announcement(session=session, poll_id=item, now=now):
+        return []
+    poll = session.get(Poll, item)
+    cluster = session.get(Cluster, poll.cluster_id)
+    ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     reply = _closing(ctx, poll, line(Code(poll.short_id), " closed at its deadline: ", poll.question))
-    return [*reply.effects, Post(None, cluster.channel_id, Reply.announce(*reply.lines))]
+    return [Post(f"closing:{poll.id}", cluster.channel_id, Reply.announce(*reply.lines))]
 
 
+POSTED["closing"] = (
+    lambda session, item, channel, ref: store.confirm_announcement(session=session, poll_id=item, now=utcnow()),
+    lambda session, item: store.release_announcement(session=session, poll_id=item),
+    lambda ctx_for, session, item: None,
+)
 TICKS.append((_due, _close_at_deadline))
+TICKS.append((_unannounced, _announce))

@@ -153,6 +153,33 @@ def close_poll(*, session: Session, poll: Poll, by: str, now: datetime) -> bool:
     return claimed
 
 
+def _announceable(now: datetime):
+    return (Poll.closed_by == "deadline", col(Poll.announced_at).is_(None),
+            or_(col(Poll.announce_claimed_at).is_(None), col(Poll.announce_claimed_at) < now - ANNOUNCE_LEASE))
+
+
+def unannounced_polls(*, session: Session, now: datetime) -> list[int]:
+    """Polls closed at their deadline whose result has not reached Slack (nor is on its way)."""
+    return list(session.exec(select(Poll.id).where(*_announceable(now)).order_by(Poll.id)))
+
+
+def claim_announcement(*, session: Session, poll_id: int, now: datetime) -> bool:
+    """True for exactly one caller: the one that will post the result."""
+    return session.execute(
+        update(Poll).where(Poll.id == poll_id, *_announceable(now)).values(announce_claimed_at=now)
+    ).rowcount == 1
+
+
+def confirm_announcement(*, session: Session, poll_id: int, now: datetime) -> None:
+    session.execute(update(Poll).where(Poll.id == poll_id).values(announced_at=now))
+
+
+def release_announcement(*, session: Session, poll_id: int) -> None:
+    """Slack refused it: the next tick tries again."""
+    session.execute(update(Poll).where(Poll.id == poll_id, col(Poll.announced_at).is_(None))
+                    .values(announce_claimed_at=None))
+
+
 def due_polls(*, session: Session, now: datetime) -> list[int]:
     """Open polls whose deadline has passed, in every cluster."""
     return list(session.exec(
@@ -216,3 +243,4 @@ def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
 
 
 RECENTLY = timedelta(days=30)
+ANNOUNCE_LEASE = timedelta(minutes=5)  # a claimed announcement not confirmed by then is taken over

@@ -376,3 +376,35 @@ def test_a_click_from_a_guest_outside_the_cluster_is_refused(cluster, db, slack_
     [answer] = [c.args for c in slack_api.calls_to("response_url")]
     assert answer["response_type"] == "ephemeral" and ballots(db) == []
     assert "isn't a cluster yet" in answer["text"] or "Only members of this cluster can vote" in answer["text"]
+
+
+def test_a_result_slack_refused_at_the_deadline_is_announced_on_a_later_tick(cluster, db, slack_api, clock, product):
+    from bot.scheduler import tick
+
+    poll(cluster, QUESTION + " closes tomorrow")
+    dispatch_command(cluster, "/poll", "vote P1 3", user="UNURSE")
+    clock.advance(days=2)
+    slack_api.fail("chat.postMessage", "internal_error")
+    tick(product, cluster.client)
+    assert polls(db)[0].closed_at is not None and polls(db)[0].announced_at is None  # closed; not yet told
+    slack_api.failures.clear()
+    tick(product, cluster.client)
+    results = [c for c in slack_api.calls_to("chat.postMessage") if "Result:" in c.args["text"]]
+    assert len(results) == 2 and "*Result:* Polypharmacy (1 ballot)." in results[-1].args["text"]
+    assert polls(db)[0].announced_at is not None
+    tick(product, cluster.client)
+    assert len([c for c in slack_api.calls_to("chat.postMessage") if "Result:" in c.args["text"]]) == 2
+
+
+def test_a_result_claimed_by_a_process_that_died_is_announced_after_the_lease(cluster, db, clock):
+    poll(cluster, QUESTION + " closes tomorrow")
+    clock.advance(days=2)
+    crashed, survivor = Clusterbot(db, clock=clock), Clusterbot(db, clock=clock)
+    assert len([e for e in crashed.tick() if isinstance(e, Post)]) == 1  # claimed, then died
+    assert [e for e in survivor.tick() if isinstance(e, Post)] == []
+    clock.advance(minutes=6)
+    [again] = [e for e in survivor.tick() if isinstance(e, Post)]
+    assert again.key == f"closing:{polls(db)[0].id}"
+    survivor.remember(again.key, "CCLUSTER", "1.2")
+    clock.advance(minutes=6)
+    assert [e for e in survivor.tick() if isinstance(e, Post)] == []
