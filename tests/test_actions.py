@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from commands import Clusterbot
 from commands.results import Direct, plain_text
-from storage.models import Action, ActionNote, DigestSent
+from storage.models import Action, DigestSent
+from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 
@@ -196,11 +197,6 @@ def test_the_daily_digest_goes_once_per_person_per_weekday_morning(cluster, db, 
 
 # --- bad input -----------------------------------------------------------------------------------
 
-def snapshot(db):
-    with db.session() as session:
-        return [sorted(repr(r.model_dump()) for r in session.exec(select(m))) for m in (Action, ActionNote)]
-
-
 @pytest.mark.parametrize("text, user, says", [
     ("add", "ULEAD", "Say what the action is."),
     ("add <@UGP> due friday", "ULEAD", "Say what the action is."),
@@ -226,8 +222,7 @@ def test_bad_input_is_refused_privately_and_changes_nothing(cluster, db, text, u
     act(cluster, "add Existing action <@UGP>")
     before = snapshot(db)
     response = act(cluster, text, user=user)
-    assert response.json["response_type"] == "ephemeral" and response.text.startswith(":warning:")
-    assert says in response.text
+    assert_refused(response, says)
     assert snapshot(db) == before
 
 

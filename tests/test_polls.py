@@ -11,6 +11,7 @@ from commands import Clusterbot
 from commands.results import Post, plain_text
 from storage import polls as poll_store
 from storage.models import Ballot, Cluster, Poll
+from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 QUESTION = '"Which topic should we take on next?" "Asthma reviews" "Frailty register" "Polypharmacy"'
@@ -326,10 +327,6 @@ def test_many_members_of_several_practices_clicking_at_once(app, db, slack_api):
 
 # --- bad input -----------------------------------------------------------------------------
 
-def snapshot(db):
-    return [sorted(repr(r.model_dump()) for r in rows) for rows in (polls(db), ballots(db))]
-
-
 @pytest.mark.parametrize("text, user, says", [
     ('"Only one option?" "Yes"', "ULEAD", "A poll needs 2 to 10 options; this has 1."),
     ('"Too many?" ' + " ".join(f'"{n}"' for n in range(11)), "ULEAD", "this has 11"),
@@ -355,8 +352,7 @@ def test_bad_input_is_refused_privately_and_changes_nothing(cluster, db, text, u
     poll(cluster)
     before = snapshot(db)
     response = dispatch_command(cluster, "/poll", text, user=user)
-    assert response.json["response_type"] == "ephemeral" and response.text.startswith(":warning:")
-    assert says in response.text
+    assert_refused(response, says)
     assert snapshot(db) == before
 
 

@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from storage import topics as topic_store
 from storage.models import Cluster, Topic, TopicMove, TopicNote
+from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import dispatch_command
 
 
@@ -131,10 +132,6 @@ def test_times_on_the_card_are_local(cluster, db):
 
 # --- bad input: each refused, privately, with nothing stored ---------------------------------
 
-def snapshot(db):
-    return [sorted(repr(r.model_dump()) for r in table(db, m)) for m in (Topic, TopicMove, TopicNote)]
-
-
 @pytest.mark.parametrize("text, user, says", [
     ("propose", "UGP", "Give the topic a title."),
     ("propose    -- only a description", "UGP", "Give the topic a title."),
@@ -158,8 +155,7 @@ def test_bad_input_is_refused_privately_and_stores_nothing(cluster, db, text, us
     topic(cluster)
     before = snapshot(db)
     response = topic(cluster, text, user=user)
-    assert response.status == 200 and response.json["response_type"] == "ephemeral"
-    assert says in response.text
+    assert_refused(response, says)
     assert snapshot(db) == before
 
 
