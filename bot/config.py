@@ -112,6 +112,6 @@ def _switch(value: str) -> bool:
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or not 0 < int(value) < 65536:
+    if not value.isdecimal() or not 0 < int(value) < 65536:
         raise ConfigError(f"PORT “{value}” is not a port number: use a number from 1 to 65535, e.g. 3000")
     return int(value)

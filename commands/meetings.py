@@ -12,7 +12,6 @@ from commands import parsing
 from commands.context import Caller, Context
 from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
-from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
 from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
@@ -91,15 +90,6 @@ def _minutes(text: str, example: str) -> int:
     return minutes
 
 
-def _text(value: str, what: str, limit: int, example: str, field: str | None = None) -> str:
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise Refusal(f"Give the {what}.", example=example, field=field)
-    if len(cleaned) > limit:
-        raise Refusal(f"The {what} is {len(cleaned)} characters; the limit is {limit}.", example=example, field=field)
-    return refuse_patient_identifiers(cleaned, what, field)
-
-
 def _when_words(words: list[str], example: str) -> tuple[list[str], time, list[str]]:
     """Split `<date words> <HH:MM> <the rest>`."""
     at = next((i for i, w in enumerate(words) if LOOKS_LIKE_CLOCK.match(w) or re.match(r"^\d{1,2}:\d+$", w)), None)
@@ -116,7 +106,7 @@ def _rest(ctx: Context, meeting: Meeting, words: list[str], example: str) -> Non
     else:
         end = next((i for i, w in enumerate(words) if w.lower() in OPTION_WORDS), len(words))
         title, words = " ".join(words[:end]), words[end:]
-    meeting.title = _text(title, "title", MEETING_TITLE_MAX, example)
+    meeting.title = parsing.name(title, "title", example, MEETING_TITLE_MAX)
     i = 0
     while i < len(words):
         word = words[i].lower()
@@ -127,7 +117,7 @@ def _rest(ctx: Context, meeting: Meeting, words: list[str], example: str) -> Non
         if word == "for":
             meeting.minutes = _minutes(value.replace(" ", ""), example)
         elif word == "at":
-            meeting.place = _text(value, "place", MEETING_PLACE_MAX, example)
+            meeting.place = parsing.name(value, "place", example, MEETING_PLACE_MAX)
         elif word == "remind":
             meeting.reminders = ",".join(parse_offsets(value, example))
         i = j
@@ -227,11 +217,15 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     clock = on_field("time", parse_clock, values.get("time") or "", SCHEDULE_EXAMPLE)
     reminders = ",".join(on_field("reminders", parse_offsets, values.get("reminders") or cluster.reminders,
                                    SCHEDULE_EXAMPLE))
-    meeting = Meeting(cluster_id=cluster.id, short_id="", created_by=ctx.caller.user_id,
-                      title=_text(values.get("title", ""), "title", MEETING_TITLE_MAX, SCHEDULE_EXAMPLE, "title"),
-                      starts_at=local_to_utc(day, clock, ctx.time_zone), minutes=int(values.get("minutes") or 60),
-                      place=_text(values["place"], "place", MEETING_PLACE_MAX, SCHEDULE_EXAMPLE, "place")
-                      if values.get("place") else "", reminders=reminders, submission_key=ctx.submission_key)
+    title = parsing.name(values.get("title", ""), "title", SCHEDULE_EXAMPLE, MEETING_TITLE_MAX, "title")
+    place = values.get("place", "").strip()
+    meeting = Meeting(
+        cluster_id=cluster.id, short_id="", created_by=ctx.caller.user_id, title=title,
+        starts_at=local_to_utc(day, clock, ctx.time_zone),
+        minutes=on_field("minutes", _minutes, values.get("minutes") or "60", SCHEDULE_EXAMPLE),
+        place=parsing.name(place, "place", SCHEDULE_EXAMPLE, MEETING_PLACE_MAX, "place") if place else "",
+        reminders=reminders, submission_key=ctx.submission_key,
+    )
     return _schedule(ctx, meeting)
 
 
@@ -330,7 +324,7 @@ def item(ctx: Context, rest: str) -> Reply:
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refusal(f"{meeting.short_id} is cancelled.", example="/meeting list")
     added = store.add_item(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
-                           text=_text(text, "agenda item", AGENDA_ITEM_MAX, example))
+                           text=parsing.name(text, "agenda item", example, AGENDA_ITEM_MAX))
     return Reply.announce(line(Person(ctx.caller.user_id), " added to the agenda of ", Code(meeting.short_id), ": ",
                                added.text))
 

@@ -42,14 +42,16 @@ def practice_code(token: str, example: str) -> str:
     return token
 
 
-def name(text: str, what: str, example: str, limit: int = NAME_MAX) -> str:
-    """A one-line name: not empty, not too long, inner whitespace collapsed."""
+def name(text: str, what: str, example: str, limit: int = NAME_MAX, field: str | None = None) -> str:
+    """One line of text (a name, a title, a place): not empty, not too long, inner whitespace
+    collapsed, no patient identifiers. `field`: the form field to show a problem on."""
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise Refusal(f"Give the {what}.", example=example)
+        raise Refusal(f"Give the {what}.", example=example, field=field)
     if len(cleaned) > limit:
-        raise Refusal(f"That {what} is {len(cleaned)} characters; the limit is {limit}.", example=example)
-    return refuse_patient_identifiers(cleaned, what)
+        raise Refusal(f"That {what} is {len(cleaned)} characters; the limit is {limit}.", example=example,
+                      field=field)
+    return refuse_patient_identifiers(cleaned, what, field)
 
 
 def _shorten(text: str, limit: int = 40) -> str:

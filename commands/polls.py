@@ -97,7 +97,7 @@ def _apply_settings(ctx: Context, draft: Draft, words: list[str]) -> None:
         elif word == "per" and i + 1 < len(words) and words[i + 1].lower() in ("person", "practice"):
             draft.per_practice = words[i + 1].lower() == "practice"
             i += 2
-        elif word == "pick" and i + 1 < len(words) and words[i + 1].isdigit():
+        elif word == "pick" and i + 1 < len(words) and words[i + 1].isdecimal():
             draft.pick = int(words[i + 1])
             i += 2
         elif word in ("anonymous", "hidden"):
@@ -283,7 +283,7 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
                                                          submission_key=ctx.submission_key):
         return Reply()
     pick = (values.get("pick") or "1").strip()
-    if not pick.isdigit():
+    if not pick.isdecimal():
         raise Refusal("Give a number, like 1.", field="pick")
     draft = Draft(values.get("question", ""), (values.get("options") or "").splitlines(),
                   per_practice=values.get("ballots") != "person", anonymous=values.get("anonymous") == "yes",
@@ -358,7 +358,7 @@ def vote_typed(ctx: Context, rest: str) -> Reply:
     token, rest = parsing.split_first(rest)
     poll = _poll(ctx, token, example)
     number = parsing.split_first(rest)[0]
-    if not number.isdigit():
+    if not number.isdecimal():
         raise Refusal(f"Give the option's number, from 1 to {len(poll.options)}.",
                       example=f"/poll vote {poll.short_id} 1")
     return vote(ctx, poll, int(number))
@@ -367,7 +367,7 @@ def vote_typed(ctx: Context, rest: str) -> Reply:
 @button("poll.vote")
 def vote_button(ctx: Context, value: str) -> Reply:
     token, _, number = value.partition(":")
-    return vote(ctx, _poll(ctx, token, "/poll vote P2 1"), int(number) if number.isdigit() else 0)
+    return vote(ctx, _poll(ctx, token, "/poll vote P2 1"), int(number) if number.isdecimal() else 0)
 
 
 # --- closing, results, reminders -----------------------------------------------------------

@@ -23,7 +23,8 @@ LEAKS = ("Traceback", "sqlalchemy", "psycopg", "SELECT ", "INSERT ", "UPDATE ", 
 STARTS = [f"{fam.command} {' '.join(sub.words)}".strip() for fam in FAMILIES.values() for sub in fam.subcommands
           if sub.words not in (("export",), ("form",))] + ["/poll", "/action add", "/meeting schedule every"]
 WORDS = st.sampled_from(["T1", "P1", "A1", "M1", "T99", "<@UGP>", "<@UGP|gp>", "80123", "12345", "due", "closes",
-                         "friday", "3/4", "31/02/2027", "12:30", "25:61", "every", "remind", "7d,1d", "pick", "0",
+                         "friday", "²", "١", "3/4", "31/02/2027", "12:30", "25:61", "every", "remind", "7d,1d",
+                         "pick", "0",
                          '"', "“", "”", "--", "<!channel>", "=1+1", "0101011237", "all", "mine", "dropped", "\n"])
 TEXTS = st.one_of(
     st.text(max_size=300),

@@ -404,3 +404,11 @@ def test_a_result_claimed_by_a_process_that_died_is_announced_after_the_lease(cl
     survivor.remember(again.key, "CCLUSTER", "1.2")
     clock.advance(minutes=6)
     assert [e for e in survivor.tick() if isinstance(e, Post)] == []
+
+
+def test_unusual_digits_are_not_option_numbers(cluster, db):
+    poll(cluster)
+    for number in ("²", "1.5", "½"):
+        response = dispatch_command(cluster, "/poll", f"vote P1 {number}", user="UGP")
+        assert_refused(response, "Give the option's number, from 1 to 3.")
+    assert ballots(db) == []

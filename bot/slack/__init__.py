@@ -81,7 +81,7 @@ def dispatch(app: App, raw: bytes, headers: dict, query: str = "") -> BoltRespon
 def _is_signed(secret: str, raw: bytes, headers: dict) -> bool:
     """Slack's v0 signature over the raw bytes (slack_sdk's verifier needs UTF-8, which a broken body may not be)."""
     timestamp = headers.get("x-slack-request-timestamp", "")
-    if not secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 300:
+    if not secret or not timestamp.isdecimal() or abs(time.time() - int(timestamp)) > 300:
         return False
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, headers.get("x-slack-signature", ""))
