@@ -207,9 +207,12 @@ def load(timings: T, port: int, shares: list[Iterable[str]], good: Callable[[int
 
 # --- reporting -------------------------------------------------------------------------------------
 
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]], left: tuple[int, ...] = ()) -> str:
+    """A plain-text table, right-aligned but for the columns numbered in `left`."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in [header, *rows]]
+    lines = ["  ".join(cell.ljust(w) if i in left else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in [header, *rows]]
     return "\n".join(lines)
 
 

@@ -209,13 +209,6 @@ def table_rows(results: list[Measurement]) -> list[tuple[str, ...]]:
     return rows
 
 
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-                     for row in [header, *rows])
-
-
 def markdown_section(results: list[Measurement], runs: int) -> str:
     commands = "\n".join(f"- {m.name}: `{m.command}`" for m in results)
     return f"""## Start-up: `python -m bot http` to a healthy `/healthz`
@@ -262,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     runs = args.runs or (2 if args.quick else 5)
     results = run(runs)
-    print(text_table(HEADER, table_rows(results)))
+    print(common.text_table(HEADER, table_rows(results), left=(0,)))
     if args.markdown:
         common.write_section(args.markdown, markdown_section(results, runs))
     failed = sum(len(m.failures) for m in results)

@@ -478,13 +478,6 @@ def where_it_goes(run: Run) -> str:
             f"{len(TICKS)} empty sessions to {len(TICKS) * empty:.2f} ms.")
 
 
-def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) if i in (1, 6) else cell.rjust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-                     for row in [header, *rows])
-
-
 def plan_text(run: Run) -> str:
     out = []
     for title, lines in run.plans:
@@ -581,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
         skipped = ("PostgreSQL skipped: no --postgres-url and no TEST_DATABASE_URL. "
                    "Run `scripts/with-postgres python bench/tick.py` to include it.")
     rows = table_rows(runs)
-    print(text_table(HEADER, rows))
+    print(common.text_table(HEADER, rows, left=(1, 6)))
     for run in runs:
         for ok, what in run.checks:
             print(f"{run.database}: {'ok' if ok else 'FAILED'} — {what}")
