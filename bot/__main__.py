@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 from commands import Clusterbot
 from storage.db import Database, DatabaseUnavailable
@@ -134,9 +135,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("alembic", "apscheduler"):  # one line per migration step or tick is noise
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logs.configure()  # one line per record, no bodies or user text (bot/logs.py)
     args = parse_args(argv)
     try:
         run(args)

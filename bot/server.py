@@ -2,6 +2,7 @@
 
 import json
 import logging
+from dataclasses import dataclass
 from http import HTTPStatus
 
 from slack_bolt import App
@@ -13,6 +14,20 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Slack's payloads are a few kilobytes (a full modal's state is the largest); 1 MB is generous.
+MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """waitress's limits, chosen rather than inherited. A public port still wants a reverse proxy in
+    front (README): these keep one slow or greedy client from taking the server, not a crowd."""
+
+    connections: int = 500        # open sockets at once (waitress's select loop tops out near 1,000)
+    channel_timeout: int = 10     # seconds a connection may sit idle or half-sent; Slack sends at once
+    cleanup_interval: int = 2     # how often idle connections are looked for
+    body: int = MAX_BODY          # larger bodies get 413 before they are read
+    headers: int = 16 * 1024      # Slack's headers are well under 2 KB
 
 
 def _respond(start_response, status: str, body: dict) -> list[bytes]:
@@ -39,8 +54,13 @@ def wsgi_app(app: App, db: Database):
 
 
 def _to_bolt(app: App, environ, start_response) -> list[bytes]:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(length) if length else b""
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if not length.isdecimal() or not length.isascii():
+        return _respond(start_response, "400 Bad Request", {"error": "bad content length"})
+    if int(length) > MAX_BODY:  # refused before reading a byte of it
+        log.warning("refused a %s-byte body", length)
+        return _respond(start_response, "413 Content Too Large", {"error": "body too large"})
+    raw = environ["wsgi.input"].read(int(length)) if int(length) else b""
     headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
     headers["content-type"] = environ.get("CONTENT_TYPE", "")
     response = dispatch(app, raw, headers, environ.get("QUERY_STRING", ""))
@@ -53,6 +73,11 @@ def _to_bolt(app: App, environ, start_response) -> list[bytes]:
     return [data]
 
 
-def make_server(app: App, db: Database, host: str, port: int, threads: int = 8):
+def make_server(app: App, db: Database, host: str, port: int, threads: int = 8, limits: Limits = Limits()):
     """A waitress server, bound and ready; call .run() to serve. Port 0 picks a free port."""
-    return create_server(wsgi_app(app, db), host=host, port=port, threads=threads, ident="clusterbot")
+    return create_server(
+        wsgi_app(app, db), host=host, port=port, threads=threads, ident="clusterbot",
+        connection_limit=limits.connections, channel_timeout=limits.channel_timeout,
+        cleanup_interval=limits.cleanup_interval, max_request_body_size=limits.body,
+        max_request_header_size=limits.headers,
+    )

@@ -44,7 +44,7 @@ class Clusterbot:
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
-        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}")
+        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} ({len(text)} characters)")
 
     def finish(self, command: str, text: str, caller: Caller) -> Reply:
         """The slow part of a command whose quick answer said "preparing…" (exports). Silent otherwise."""
@@ -61,7 +61,7 @@ class Clusterbot:
             except Refusal:
                 return Reply()  # the quick part has already told the person what was wrong
 
-        return self._unit_of_work(caller, work, f"{command} {text!r} (later)", read_only=True)
+        return self._unit_of_work(caller, work, f"{command} later ({len(text)} characters)", read_only=True)
 
     def home(self, user_id: str, team_id: str) -> Reply:
         """The person's Home: each of their clusters at a glance, and help."""
@@ -95,7 +95,8 @@ class Clusterbot:
         if handler is None:
             return Reply.problem(line("That button doesn't do anything any more. Try ", Code("/cluster help")))
         value = printable(value)
-        return self._unit_of_work(caller, lambda ctx: handler(ctx, value), f"button {action} {value!r}")
+        return self._unit_of_work(caller, lambda ctx: handler(ctx, value),
+                                  f"button {action} ({len(value)} characters)")
 
     def submit(self, form: str, values: dict[str, str], context: dict, caller: Caller,
                submission_key: str | None = None) -> Reply:

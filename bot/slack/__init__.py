@@ -68,20 +68,23 @@ def _on_listener_error(error: Exception, response: BoltResponse | None, logger: 
 
 def dispatch(app: App, raw: bytes, headers: dict, query: str = "") -> BoltResponse:
     """Hand a raw HTTP request to Bolt. A body Bolt cannot even parse (not UTF-8, broken JSON, JSON that
-    is not an object) is refused as 401 when unsigned (so forgers learn nothing) and 400 when signed."""
+    is not an object, nested too deep) is refused as 400. An unsigned request (or one whose timestamp is not
+    a number) gets 401 before anything reads its body, so it is never parsed or logged."""
+    if not _is_signed(app._signing_secret or "", raw, {k.lower(): v for k, v in headers.items()}):
+        log.warning("refused an unsigned request (%d bytes)", len(raw))
+        return BoltResponse(status=401, body='{"error": "invalid request"}')
     try:
         request = BoltRequest(body=raw.decode("utf-8"), query=query, headers=headers)
-    except (ValueError, AttributeError, TypeError, KeyError):  # not UTF-8, not JSON, JSON but not an object
-        signed = _is_signed(app._signing_secret or "", raw, {k.lower(): v for k, v in headers.items()})
-        return BoltResponse(status=400 if signed else 401,
-                            body='{"error": "malformed body"}' if signed else '{"error": "invalid request"}')
+    except (ValueError, AttributeError, TypeError, KeyError, RecursionError):  # not UTF-8, not an object …
+        return BoltResponse(status=400, body='{"error": "malformed body"}')
     return app.dispatch(request)
 
 
 def _is_signed(secret: str, raw: bytes, headers: dict) -> bool:
     """Slack's v0 signature over the raw bytes (slack_sdk's verifier needs UTF-8, which a broken body may not be)."""
     timestamp = headers.get("x-slack-request-timestamp", "")
-    if not secret or not timestamp.isdecimal() or abs(time.time() - int(timestamp)) > 300:
+    if not secret or not (timestamp.isascii() and timestamp.isdecimal() and len(timestamp) <= 12) \
+            or abs(time.time() - int(timestamp)) > 300:
         return False
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, headers.get("x-slack-signature", ""))
+    return hmac.compare_digest(expected.encode(), headers.get("x-slack-signature", "").encode("utf-8", "replace"))

@@ -44,6 +44,8 @@ def open_or_respond(reply: Reply, *, client: WebClient, trigger_id: str | None, 
 def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
                   product: Clusterbot) -> None:
     ack()
+    if not body.get("response_url") and (body.get("view") or {}).get("type") != "home":
+        raise MalformedPayload("a message button without response_url")  # nowhere to answer: 400, nothing run
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     cluster_channel, value = read_button_value(action.get("value", ""))
     caller = _caller(body, cluster_channel or channel)
