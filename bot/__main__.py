@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bot import logs
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, ballot_key, load_settings
 from commands import Clusterbot
 from storage.db import Database, DatabaseUnavailable
 
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"Database is up to date: {db.engine.url.render_as_string(hide_password=True)}")
         return
     db = start_database(settings)
-    product = Clusterbot(db, settings.cluster_tz)
+    product = Clusterbot(db, settings.cluster_tz, ballot_key=ballot_key(settings))
     if args.mode == "export":
         upload = product.export(args.channel)
         if upload is None:

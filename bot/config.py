@@ -4,6 +4,7 @@ A bad setting is a ConfigError whose message is the one line the person needs: t
 what is wrong, and what to do.
 """
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     scheduler: bool = True
+    ballot_secret: str | None = None  # BALLOT_KEY; see ballot_key()
 
 
 # What each Slack mode needs, and where people find it.
@@ -74,7 +76,16 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         scheduler=_switch(get("SCHEDULER") or "on"),
+        ballot_secret=get("BALLOT_KEY"),
     )
+
+
+def ballot_key(settings: Settings) -> bytes | None:
+    """The key of anonymous ballots' voter hashes, never stored in the database: from BALLOT_KEY, else
+    derived from the bot token (a secret every Slack process of one deployment shares). None (a random
+    key per process) when neither is set, as in console mode."""
+    secret = settings.ballot_secret or settings.bot_token
+    return hashlib.sha256(b"clusterbot anonymous ballots\0" + secret.encode()).digest() if secret else None
 
 
 def _database_url(value: str) -> str:

@@ -6,6 +6,7 @@ for forms; nothing here knows about Slack.
 
 import logging
 import re
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -32,8 +33,12 @@ class Clusterbot:
     """The whole product behind a few calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), ballot_key: bytes | None = None):
         self.db = db
+        # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
+        # sharing a database must share it (bot/__main__ derives it from settings); a random one suits
+        # a single process, until it restarts.
+        self.ballot_key = ballot_key or secrets.token_bytes(32)
         self.time_zone = time_zone
         self.clock = clock  # tests turn it; everything the product calls "now" comes from here
         self.directory: Callable[[str], str] = lambda user_id: user_id  # user id -> name, for exports
@@ -149,7 +154,8 @@ class Clusterbot:
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
         time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone
-        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock, self.directory)
+        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock, self.directory,
+                       self.ballot_key)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
                       submission_key: str | None = None, read_only: bool = False) -> Reply:
@@ -175,7 +181,12 @@ class Clusterbot:
         raise AssertionError("unreachable")
 
     def _whereabouts(self, session, caller: Caller):
-        found = store.find_cluster(session=session, team_id=caller.team_id, channel_id=caller.channel_id)
+        found = store.find_cluster_by_channel(session=session, channel_id=caller.channel_id)
+        if found is not None and not store.same_organisation(found, team_id=caller.team_id,
+                                                             enterprise_id=caller.enterprise_id):
+            raise Refusal("This channel is a cluster of another organisation's workspace. Its commands work "
+                          "only from that workspace; to run your own cluster, set one up in a channel of yours.",
+                          example="/cluster setup Riverside Cluster")
         member = found and store.find_member(session=session, cluster=found, user_id=caller.user_id)
         return found, member
 

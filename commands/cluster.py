@@ -203,6 +203,9 @@ def _leads(sub: Subcommand) -> str:
 
 
 def _keep_one_lead(ctx: Context) -> None:
+    """Counted under the cluster's lock (taken again here, harmlessly, so the rule never depends on the
+    caller having taken it): concurrent removals see each other's results."""
+    store.lock_cluster(session=ctx.session, cluster=ctx.cluster)
     if store.count_leads(session=ctx.session, cluster=ctx.cluster) <= 1:
         raise Refusal("A cluster always needs a lead: make someone else a lead first.",
                       example="/cluster lead add @Jane")

@@ -36,6 +36,7 @@ class Context:
     submission_key: str | None = None
     clock: "Callable[[], datetime]" = field(default=lambda: datetime.now(UTC))
     directory: "Callable[[str], str]" = field(default=lambda user_id: user_id)  # user id -> name
+    ballot_key: bytes = b""  # keys anonymous ballots' voter hashes; never stored (storage.polls.anonymous_key)
 
     def now(self) -> datetime:
         return self.clock()
@@ -51,7 +52,14 @@ class Context:
         return self.cluster
 
     def require_lead(self, doing: str) -> None:
-        """Refuse unless the caller leads this cluster, naming who can do it instead."""
+        """Refuse unless the caller leads this cluster, naming who can do it instead. Leads' work on a
+        cluster happens one at a time (its row is locked) and checks the caller's role as it is now, so
+        two leads demoting each other at once cannot both succeed."""
+        cluster = self.require_cluster()
+        store.lock_cluster(session=self.session, cluster=cluster)
+        if self.member is not None:
+            self.session.expire(self.member)  # read again below, not from the session's memory
+        self.member = store.find_member(session=self.session, cluster=cluster, user_id=self.caller.user_id)
         if self.is_lead:
             return
         leads = [m.user_id for m in store.list_members(session=self.session, cluster=self.require_cluster())

@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import timedelta
 
+from commands import polls
 from commands.cluster import join
 from commands.context import Caller, Context
 from commands.dates import describe, local_today
@@ -91,10 +92,9 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
 
 
 def _has_voted(ctx: Context, poll, member: Member) -> bool:
-    if poll.per_practice:
-        return member.practice_id is None or member.practice_id in poll_store.count(session=ctx.session,
-                                                                                    poll=poll).practices
-    return poll_store.has_ballot(session=ctx.session, poll=poll, voter_key=f"person:{member.user_id}")
+    if poll.per_practice and member.practice_id is None:
+        return True  # nothing to ask of someone in no practice
+    return polls.has_voted(ctx, poll, member)
 
 
 def _lead_summary(ctx: Context, cluster: Cluster, reply: Reply, today) -> None:
@@ -103,7 +103,8 @@ def _lead_summary(ctx: Context, cluster: Cluster, reply: Reply, today) -> None:
     for poll in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now()):
         if poll.closed_at is None:
             count = poll_store.count(session=ctx.session, poll=poll)
-            turnout = (f"{len(count.practices)} of {len(practices)} practices" if poll.per_practice
+            turnout = (f"{len(polls.voted_practices(ctx, poll, cluster))} of {len(practices)} practices"
+                       if poll.per_practice
                        else f"{count.ballots} people")
             reply.lines.append(line("• Poll ", Code(poll.short_id), f" {poll.question}: {turnout} voted"))
     overdue = action_store.action_counts(session=ctx.session, cluster=cluster, today=today, soon=today,

@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import parsing
+from commands import parsing, polls
 from commands.context import Caller, Context
 from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
@@ -293,7 +293,8 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
         lines.append(line(Strong("Open polls")))
         for poll in open_polls:
             count = poll_store.count(session=ctx.session, poll=poll)
-            voters = f"{len(count.practices)} practices" if poll.per_practice else f"{count.ballots} people"
+            voters = (f"{len(polls.voted_practices(ctx, poll, cluster))} practices" if poll.per_practice
+                      else f"{count.ballots} people")
             lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {voters} voted so far"))
     meeting_day = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()
     due = action_store.list_actions(

@@ -154,9 +154,31 @@ def _practices(ctx: Context, cluster: Cluster) -> list[Practice]:
     return cluster_store.list_practices(session=ctx.session, cluster=cluster)
 
 
+def voter_key(ctx: Context, poll: Poll, voter: str) -> str:
+    """The ballot key of "practice:<id>" or "person:<user id>" on this poll: a keyed hash when anonymous."""
+    return store.anonymous_key(ctx.ballot_key, poll, voter) if poll.anonymous else voter
+
+
+def voted_practices(ctx: Context, poll: Poll, cluster: Cluster) -> set[int]:
+    """The cluster's current practices whose ballot is cast: a removed practice's ballot still counts in
+    the tally but not in turnout. (A closed anonymous poll no longer knows whose ballots it holds.)"""
+    keys = store.voter_keys(session=ctx.session, poll=poll)
+    return {p.id for p in _practices(ctx, cluster) if voter_key(ctx, poll, f"practice:{p.id}") in keys}
+
+
+def has_voted(ctx: Context, poll: Poll, member: Member) -> bool:
+    """Whether this person's ballot (their practice's, on a per-practice poll) is cast."""
+    if poll.per_practice and member.practice_id is None:
+        return False
+    voter = f"practice:{member.practice_id}" if poll.per_practice else f"person:{member.user_id}"
+    return store.has_ballot(session=ctx.session, poll=poll, voter_key=voter_key(ctx, poll, voter))
+
+
 def _turnout(ctx: Context, poll: Poll, count: store.Count, cluster: Cluster) -> str:
+    if poll.anonymous and poll.closed_at:
+        return f"{count.ballots} ballot{'s' if count.ballots != 1 else ''} cast"
     if poll.per_practice:
-        voted = count.practices
+        voted = voted_practices(ctx, poll, cluster)
         total = len(_practices(ctx, cluster))
         verb = "has" if len(voted) == 1 else "have"
         return f"{len(voted)} of {total} practice{'s' if total != 1 else ''} {verb} voted"
@@ -169,7 +191,7 @@ def _rules(poll: Poll, tz: str) -> str:
         parts.append(f"pick up to {poll.pick}")
     if poll.anonymous:
         parts.append("anonymous")
-    if poll.hidden and not poll.closed_at:
+    if (poll.hidden or poll.anonymous) and not poll.closed_at:
         parts.append("results shown when it closes")
     if poll.closed_at:
         parts.append(f"closed {describe(poll.closed_at, tz)}")
@@ -179,7 +201,9 @@ def _rules(poll: Poll, tz: str) -> str:
 
 
 def _counts_visible(poll: Poll) -> bool:
-    return poll.closed_at is not None or not poll.hidden
+    """Hidden polls show no counts until the close; nor do anonymous ones, whose live counts beside the
+    turnout would tell a practice's choice the moment it votes."""
+    return poll.closed_at is not None or not (poll.hidden or poll.anonymous)
 
 
 def card(ctx: Context, poll: Poll) -> Reply:
@@ -337,11 +361,16 @@ def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
         return reply
     if not 1 <= choose <= len(poll.options):
         raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.", example=f"/poll vote {poll.short_id} 1")
-    voter_key, member = _voter(ctx, poll)
+    voter, member = _voter(ctx, poll)
+    if poll.per_practice:
+        _one_practice_per_person(ctx, poll, member)
+    # An anonymous ballot holds no identity: a keyed voter hash, no practice, no caster, no time of its own.
+    anonymous = poll.anonymous
     try:
-        chosen = store.cast_ballot(session=ctx.session, poll=poll, voter_key=voter_key,
-                                   practice_id=member.practice_id if poll.per_practice else None,
-                                   cast_by="" if poll.anonymous else member.user_id, choose=choose, now=ctx.now())
+        chosen = store.cast_ballot(session=ctx.session, poll=poll, voter_key=voter_key(ctx, poll, voter),
+                                   practice_id=member.practice_id if poll.per_practice and not anonymous else None,
+                                   cast_by="" if anonymous else member.user_id, choose=choose,
+                                   now=poll.created_at if anonymous else ctx.now())
     except store.TooManyChoices:
         raise Refusal(f"A ballot on {poll.short_id} chooses up to {poll.pick} options: click one you chose to "
                       "take it back first.", example=f"/poll results {poll.short_id}") from None
@@ -350,6 +379,19 @@ def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
     reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " is now: ", now_reads, "."))
     reply.effects = [*_refresh(poll), HomeChanged(ctx.caller.user_id, ctx.caller.team_id)]
     return reply
+
+
+def _one_practice_per_person(ctx: Context, poll: Poll, member: Member) -> None:
+    """A person casts at most one practice's ballot per poll, so joining practice after practice and
+    voting for each does not work."""
+    cast_for = store.claim_caster(session=ctx.session, poll=poll, user_id=member.user_id,
+                                  practice_id=member.practice_id)
+    if cast_for != member.practice_id:
+        earlier = ctx.session.get(Practice, cast_for)
+        name = earlier.name if earlier else "another practice"
+        raise Refusal(f"You have already voted on {poll.short_id} for {name}: "
+                      "one person casts one practice's ballot per poll. Someone in your current practice can "
+                      "vote for it.", example=f"/poll results {poll.short_id}")
 
 
 @subcommand(POLL, "vote P2 <option number>", "/poll vote P2 1", "vote (for your practice, on per-practice polls)")
@@ -397,8 +439,8 @@ def results(ctx: Context, poll: Poll) -> Reply:
     cast = store.ballots(session=ctx.session, poll=poll)
     reply = card(ctx, poll)
     reply.audience, reply.buttons = Reply.tell().audience, []
-    if poll.per_practice:
-        voted = {b.practice_id for b in cast}
+    if poll.per_practice and not (poll.anonymous and poll.closed_at):
+        voted = voted_practices(ctx, poll, ctx.cluster)
         waiting = [p for p in _practices(ctx, ctx.cluster) if p.id not in voted]
         reply.lines.append(line("Not voted yet: ", ", ".join(p.name for p in waiting) or "nobody", "."))
     if not poll.anonymous and _counts_visible(poll):
@@ -434,11 +476,11 @@ def remind(ctx: Context, rest: str) -> Reply:
     cast = store.ballots(session=ctx.session, poll=poll)
     members = cluster_store.list_members(session=ctx.session, cluster=ctx.cluster)
     if poll.per_practice:
-        voted = {b.practice_id for b in cast}
+        voted = voted_practices(ctx, poll, ctx.cluster)
         waiting = [m for m in members if m.practice_id is not None and m.practice_id not in voted]
     else:
         voted_people = {b.voter_key for b in cast}
-        waiting = [m for m in members if f"person:{m.user_id}" not in voted_people]
+        waiting = [m for m in members if voter_key(ctx, poll, f"person:{m.user_id}") not in voted_people]
     if not waiting:
         return Reply.tell(line("Everyone has voted on ", Code(poll.short_id), ": nobody to remind."))
     whose = "your practice hasn't" if poll.per_practice else "you haven't"

@@ -10,10 +10,27 @@ from storage.models import Cluster, HandledEvent, Member, Practice, Role, ShortI
 from storage.types import utcnow
 
 
-def find_cluster(*, session: Session, team_id: str, channel_id: str) -> Cluster | None:
-    return session.exec(
-        select(Cluster).where(Cluster.team_id == team_id, Cluster.channel_id == channel_id)
-    ).first()
+def find_cluster(*, session: Session, team_id: str, channel_id: str,
+                 enterprise_id: str | None = None) -> Cluster | None:
+    """The cluster in this channel, if the asker's workspace may use it: the workspace that set it up,
+    or another workspace of the same Enterprise Grid organisation. A channel is at most one cluster."""
+    found = find_cluster_by_channel(session=session, channel_id=channel_id)
+    if found is None or not same_organisation(found, team_id=team_id, enterprise_id=enterprise_id):
+        return None
+    return found
+
+
+def same_organisation(cluster: Cluster, *, team_id: str, enterprise_id: str | None) -> bool:
+    """Slack Connect shares a channel (one id) with other organisations: only the cluster's own workspace,
+    or its Enterprise Grid organisation, reaches the cluster through it."""
+    return cluster.team_id == team_id or (enterprise_id is not None and cluster.enterprise_id == enterprise_id)
+
+
+def lock_cluster(*, session: Session, cluster: Cluster) -> None:
+    """Hold the cluster's row until the unit of work ends, so changes to its leads happen one at a time.
+    PostgreSQL: a row lock (FOR NO KEY UPDATE, so inserts referencing the cluster are not held up).
+    SQLite: every writer already holds the database's write lock from BEGIN IMMEDIATE."""
+    session.exec(select(Cluster.id).where(Cluster.id == cluster.id).with_for_update(key_share=True)).first()
 
 
 def create_cluster(
@@ -33,8 +50,8 @@ def create_cluster(
 
 
 def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | None:
-    """Slack channel ids are unique across workspaces, so the channel alone finds the cluster."""
-    return session.exec(select(Cluster).where(Cluster.channel_id == channel_id).order_by(Cluster.id)).first()
+    """A channel is at most one cluster (a unique key), so the channel alone finds it."""
+    return session.exec(select(Cluster).where(Cluster.channel_id == channel_id)).first()
 
 
 def clusters_of_team(*, session: Session, team_id: str) -> list[Cluster]:

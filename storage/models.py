@@ -28,9 +28,10 @@ class ClusterBase(SQLModel):
 
 
 class Cluster(ClusterBase, table=True):
-    """A GP cluster: one Slack channel inside one workspace (team)."""
+    """A GP cluster: one channel, set up from one workspace (team). A channel is never two clusters,
+    whichever workspace asks (a Slack Connect channel has one id in every organisation sharing it)."""
 
-    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_cluster_channel"),)
+    __table_args__ = (UniqueConstraint("channel_id", name="uq_cluster_channel_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -201,17 +202,33 @@ class Poll(SQLModel, table=True):
 
 
 class Ballot(SQLModel, table=True):
-    """One voter's ballot: a practice's (per-practice polls) or a person's. The latest choice wins."""
+    """One voter's ballot: a practice's (per-practice polls) or a person's. The latest choice wins.
+
+    On an anonymous poll the ballot holds no identity: voter_key is a keyed hash ("anon:…") whose key
+    is not in the database, practice_id and cast_by are empty, and cast_at is the poll's creation time.
+    At the close even the hash is replaced ("closed:<ballot id>")."""
 
     __table_args__ = (UniqueConstraint("poll_id", "voter_key", name="uq_ballot_voter"),)
 
     id: int | None = Field(default=None, primary_key=True)
     poll_id: int = Field(foreign_key="poll.id", index=True)
-    voter_key: str = Field(max_length=48)  # "practice:<id>" or "person:<user id>"
+    voter_key: str = Field(max_length=48)  # "practice:<id>", "person:<user id>", "anon:<hash>", "closed:<id>"
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
     cast_by: str = Field(default="", max_length=32)  # left empty on anonymous polls
     choices: str = Field(default="", max_length=64)  # option numbers, "1" or "1,3"
     cast_at: datetime = _created_at()
+
+
+class BallotCaster(SQLModel, table=True):
+    """Who has cast a practice's ballot on a per-practice poll, and for which practice: a person casts
+    at most one practice's ballot per poll. It never holds a choice (anonymous polls included), and an
+    anonymous poll's rows are deleted at its close."""
+
+    __tablename__ = "ballot_caster"
+
+    poll_id: int = Field(foreign_key="poll.id", primary_key=True)
+    user_id: str = Field(max_length=255, primary_key=True)
+    practice_id: int = Field(foreign_key="practice.id")
 
 
 ACTION_TEXT_MAX = 500

@@ -1,14 +1,16 @@
 """Data functions for polls and ballots. Tallies are always counted from the ballots."""
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import String, cast, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, or_, select
 
 from storage.clusters import next_short_id
-from storage.models import Ballot, Cluster, Poll, Practice
+from storage.models import Ballot, BallotCaster, Cluster, Poll, Practice
 
 POLL_PREFIX = "P"
 
@@ -87,6 +89,28 @@ def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: in
     return chosen
 
 
+def anonymous_key(secret: bytes, poll: Poll, voter: str) -> str:
+    """An anonymous ballot's voter key: a keyed hash of "practice:<id>" or "person:<user id>". The secret
+    is not in the database, so the table alone cannot say whose a ballot is; it still lets the same voter
+    change their ballot while the poll is open. Replaced at the close (`close_poll`)."""
+    return "anon:" + hmac.new(secret, f"{poll.id}:{voter}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def voter_keys(*, session: Session, poll: Poll) -> set[str]:
+    """The voter keys of the ballots that choose something."""
+    return set(session.exec(select(Ballot.voter_key).where(Ballot.poll_id == poll.id, Ballot.choices != "")))
+
+
+def claim_caster(*, session: Session, poll: Poll, user_id: str, practice_id: int) -> int:
+    """The practice this person casts ballots for on this poll: `practice_id` the first time, and the
+    same practice ever after (a unique key, so two votes at once cannot claim two practices)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(BallotCaster).values(poll_id=poll.id, user_id=user_id, practice_id=practice_id)
+                    .on_conflict_do_nothing())
+    return session.exec(select(BallotCaster.practice_id)
+                        .where(BallotCaster.poll_id == poll.id, BallotCaster.user_id == user_id)).one()
+
+
 class TooManyChoices(Exception):
     def __init__(self, chosen: list[int]):
         super().__init__(chosen)
@@ -150,7 +174,17 @@ def close_poll(*, session: Session, poll: Poll, by: str, now: datetime) -> bool:
         update(Poll).where(Poll.id == poll.id, col(Poll.closed_at).is_(None)).values(closed_at=now, closed_by=by)
     ).rowcount == 1
     session.refresh(poll)
+    if claimed and poll.anonymous:
+        forget_anonymous_voters(session=session, poll=poll)
     return claimed
+
+
+def forget_anonymous_voters(*, session: Session, poll: Poll) -> None:
+    """At the close nothing may link an anonymous ballot to anyone, even with the secret: each voter key
+    becomes "closed:<ballot id>", and who cast which practice's ballot is deleted."""
+    session.execute(update(Ballot).where(Ballot.poll_id == poll.id)
+                    .values(voter_key=literal("closed:", String) + cast(col(Ballot.id), String)))
+    session.execute(delete(BallotCaster).where(BallotCaster.poll_id == poll.id))
 
 
 def _announceable(now: datetime):
