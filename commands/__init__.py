@@ -20,7 +20,10 @@ from storage import clusters as store
 from storage.db import Conflict, Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters no stored text keeps: control characters (a NUL cannot even be stored in PostgreSQL), lone
+# surrogates (not encodable), and U+FFFE/U+FFFF — none of which XML can hold, so one of them in a cell
+# once made every later workbook fail to open.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 UNAVAILABLE = "The cluster's database is temporarily unavailable. Nothing was changed: please try again shortly."
 OUR_FAULT = ("Something went wrong on our side and nothing was changed. "
@@ -110,6 +113,9 @@ class Clusterbot:
         if handler is None:
             return Reply.problem(line("That form is out of date; please open it again."))
         values = {name: printable(value) for name, value in values.items()}
+        # private_metadata comes back from the platform as the person's client sent it: only strings kept.
+        context = {str(k): printable(v) for k, v in context.items() if isinstance(v, str)} \
+            if isinstance(context, dict) else {}
         return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
                                   submission_key)
 
@@ -188,6 +194,9 @@ class Clusterbot:
                           "only from that workspace; to run your own cluster, set one up in a channel of yours.",
                           example="/cluster setup Riverside Cluster")
         member = found and store.find_member(session=session, cluster=found, user_id=caller.user_id)
+        if found is not None and member is None and caller.claimed:
+            raise Refusal(f"You're not a member of the cluster “{found.name}”, so this can't be done from here. "
+                          "Ask one of its leads to add you.", example="/cluster member add @you 80123")
         return found, member
 
     def _run(self, fam: Family, text: str, ctx: Context) -> Reply:
@@ -210,7 +219,7 @@ def _after(text: str, words: int) -> str:
 
 
 def printable(text: str) -> str:
-    """Without control characters (a NUL cannot even be stored in PostgreSQL); new lines and tabs stay."""
+    """Without the characters CONTROL names; new lines and tabs stay."""
     return CONTROL.sub("", text) if isinstance(text, str) else ""
 
 

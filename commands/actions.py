@@ -13,7 +13,7 @@ from commands import parsing
 from commands.context import Caller, Context
 from commands.dates import describe, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
-from commands.guard import refuse_patient_identifiers
+from commands.guard import refuse_beyond_horizon, refuse_patient_identifiers
 from commands.recurrence import describe_rule
 from commands.registry import FAMILIES, TICKS, button, form, item_command, subcommand
 from commands.results import (
@@ -202,6 +202,8 @@ def _homes(ctx: Context, *user_ids: str) -> list[HomeChanged]:
 
 
 def _created(ctx: Context, action: Action) -> Reply:
+    if action.due_on:
+        refuse_beyond_horizon(action.due_on, local_today(ctx.now(), ctx.time_zone), "due date")
     action = store.create_action(session=ctx.session, cluster=ctx.require_cluster(), action=action)
     reply = Reply.announce(line(Person(ctx.caller.user_id), " added an action:"), *_card(ctx, action)[:2])
     today = local_today(ctx.now(), ctx.time_zone)
@@ -259,6 +261,16 @@ def action_form(ctx: Context, description: str = "", link: str | None = None) ->
     return Form("action.form", "Add a cluster action", "Add", tuple(fields), {"link": link} if link else {})
 
 
+def _source_link(link: str | None) -> str | None:
+    """The message an action came from, as the form carried it: a web link, guarded like any text."""
+    if not link:
+        return None
+    link = link.strip()
+    if not link.startswith("https://") or len(link) > 500 or any(c.isspace() for c in link):
+        return None  # not a link the platform made: the action is kept, the link dropped
+    return refuse_patient_identifiers(link, "message link")
+
+
 @form("action.form")
 def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
@@ -267,13 +279,14 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
         return Reply()
     owner = values.get("owner") or ctx.caller.user_id
     action = Action(cluster_id=cluster.id, short_id="", description=_description(values.get("description", ""),
-                    "description"), owner=owner, created_by=ctx.caller.user_id, source_link=context.get("link"),
-                    submission_key=ctx.submission_key)
+                    "description"), owner=owner, created_by=ctx.caller.user_id,
+                    source_link=_source_link(context.get("link")), submission_key=ctx.submission_key)
     if values.get("due"):
         try:
             action.due_on = date.fromisoformat(values["due"])
         except ValueError:
             raise Refusal("Pick a date from the calendar.", field="due") from None
+        refuse_beyond_horizon(action.due_on, local_today(ctx.now(), ctx.time_zone), "due date", field="due")
     code = values.get("practice")
     action.practice_id = _practice(ctx, code).id if code else _owners_practice(ctx, owner)
     if values.get("topic"):

@@ -22,6 +22,9 @@ class Caller:
     channel_id: str
     team_id: str
     enterprise_id: str | None = None
+    # The channel was read from the request's own content (a button's value, a form's private_metadata),
+    # not vouched for by the platform: the person must then be a member of the cluster it names.
+    claimed: bool = False
 
 
 @dataclass

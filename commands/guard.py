@@ -2,22 +2,46 @@
 
 Every command that stores free text passes it through `refuse_patient_identifiers`.
 
-A CHI (Scotland) or NHS (England, Wales) number is 10 digits. Typed, it may be split into
-groups by spaces or dashes ("010101 1237", "010-101-1237"). We look at each run of digit groups
-and test every stretch of whole groups that holds exactly 10 digits, so an 11-digit phone number
-("0131 123 4567") is not mistaken for one, while a number beside other figures still is.
+A CHI (Scotland) or NHS (England, Wales) number is 10 digits, and people write them every way:
+"010101 1237", "010-101-1237", "010.101.1237", with a non-breaking or thin space pasted from Word, a
+zero-width space, a minus sign, a new line. So the text is first normalised (NFKC, so full-width and
+other compatibility digits become 0-9; format characters such as zero-width spaces dropped; every
+decimal digit as its ASCII digit), and then ANY run of characters that are neither letters nor digits
+between two digit groups counts as a separator. We look at each run of digit groups and test every
+stretch of whole groups that holds exactly 10 digits, so an 11-digit phone number ("0131 123 4567") is
+not mistaken for one, while a number beside other figures still is.
 A stretch is refused when it passes either check:
 - modulus 11 (NHS numbers and CHI until now): weights 10 down to 2 on the first nine digits;
   check digit = 11 − (sum mod 11), where 11 means 0 and 10 means the number cannot exist;
 - modulus 10, Luhn style (the scheme CHI added for new numbers in 2025–26) on all ten digits.
+Ten digits written right after the word CHI or NHS ("CHI 010101 1238", "NHS no: 943 476 5918") are
+refused whatever their check digit: a typo in a patient's number is still that patient's number.
+The price of catching every separator: ten digits of unrelated figures that happen to pass a check
+("scores 12, 34, 56, 78, 91") are refused too; the message says how to write them instead.
 """
 
 import re
+import unicodedata
+from datetime import date
 
 from commands.errors import Refusal
 
-DIGIT_RUN = re.compile(r"\d+(?:[ \t\-\u2010\u2011\u2012\u2013]{1,3}\d+)*")
-SEPARATORS = re.compile(r"[ \t\-\u2010\u2011\u2012\u2013]+")
+SEPARATOR = r"[\W_]+"  # after normalisation: anything that is neither a letter nor a digit
+DIGIT_RUN = re.compile(rf"\d+(?:{SEPARATOR}\d+)*")
+SEPARATORS = re.compile(SEPARATOR)
+# The word CHI or NHS (not inside another word), perhaps "no", "number" or "#", then digits.
+NAMED = re.compile(r"(?<![^\W\d_])(?:CHI|NHS)(?:[\W_]*(?:no|num|number|nr)(?![^\W\d_]))?[\W_]*(?=\d)",
+                   re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    """The text as the guard reads it: NFKC, no format characters (zero-width spaces, joiners, bidi
+    marks), and every decimal digit (Arabic-Indic, Devanagari …) as its ASCII digit."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+        for ch in text if unicodedata.category(ch) != "Cf"
+    )
 
 
 def passes_modulus_11(digits: str) -> bool:
@@ -42,8 +66,10 @@ def is_patient_identifier(digits: str) -> bool:
 
 
 def find_patient_identifiers(text: str) -> list[str]:
-    """Each 10-digit stretch of whole digit groups in `text` that passes either check."""
-    found = []
+    """Each 10-digit stretch of whole digit groups in `text` that passes either check, and the ten
+    digits written right after the word CHI or NHS."""
+    text = normalise(text)
+    found = _named(text)
     for run in DIGIT_RUN.finditer(text):
         groups = SEPARATORS.split(run.group())
         for start in range(len(groups)):
@@ -57,12 +83,49 @@ def find_patient_identifiers(text: str) -> list[str]:
     return found
 
 
+def _named(text: str) -> list[str]:
+    """Ten digits (in whole groups) right after the word CHI or NHS, whether or not they pass a check."""
+    found = []
+    for named in NAMED.finditer(text):
+        run = DIGIT_RUN.match(text, named.end())
+        digits = ""
+        for group in SEPARATORS.split(run.group()):
+            digits += group
+            if len(digits) >= 10:
+                break
+        if len(digits) == 10:
+            found.append(digits)
+    return found
+
+
 def refuse_patient_identifiers(text: str, what: str, field: str | None = None) -> str:
     """`text` unchanged, or a Refusal explaining why a number in it cannot be stored (shown on the
     form's `field` when it came from a form)."""
     if find_patient_identifiers(text):
         raise Refusal(
             f"The {what} contains a number that looks like a CHI or NHS number. The cluster's log must "
-            "not hold patient-identifiable data, so nothing was saved: please remove the number.", field=field,
+            "not hold patient-identifiable data, so nothing was saved: please remove the number. (Other "
+            "figures that run to ten digits can be kept apart with words, e.g. “12 and 34”.)", field=field,
         )
     return text
+
+
+HORIZON_YEARS = 5  # a stored date further than this either side of today is a typo, not a plan
+
+
+def refuse_beyond_horizon(day: date, today: date, what: str, field: str | None = None) -> date:
+    """`day` unchanged, or a Refusal when it is more than HORIZON_YEARS from `today`. Checked where a
+    meeting or an action stores its date, whichever path (typed, form) the date came by: a meeting in
+    year 9999 once broke every listing that showed it."""
+    if abs(day.year - today.year) > HORIZON_YEARS or not (
+            _years_from(today, -HORIZON_YEARS) <= day <= _years_from(today, HORIZON_YEARS)):
+        raise Refusal(f"The {what} ({day:%-d %B %Y}) is more than {HORIZON_YEARS} years away: check the year.",
+                      field=field)
+    return day
+
+
+def _years_from(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + years, day=28)

@@ -12,6 +12,7 @@ from commands import parsing, polls
 from commands.context import Caller, Context
 from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
+from commands.guard import refuse_beyond_horizon
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
 from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
@@ -146,6 +147,8 @@ def _ambiguity(words: list[str], day: date) -> str:
 
 def _schedule(ctx: Context, meeting: Meeting, note: str = "") -> Reply:
     cluster = ctx.require_cluster()
+    refuse_beyond_horizon(meeting.starts_at.date(), ctx.now().date(), "meeting date",
+                          field="date" if ctx.submission_key else None)
     if meeting.starts_at <= ctx.now():
         raise Refusal(f"{describe(meeting.starts_at, ctx.time_zone)} has already passed: give a time in the future.",
                       example=SCHEDULE_EXAMPLE, field="date" if ctx.submission_key else None)
@@ -214,6 +217,7 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
         day = date.fromisoformat(values.get("date") or "")
     except ValueError:
         raise Refusal("Pick the date.", field="date") from None
+    refuse_beyond_horizon(day, local_today(ctx.now(), ctx.time_zone), "date", field="date")
     clock = on_field("time", parse_clock, values.get("time") or "", SCHEDULE_EXAMPLE)
     reminders = ",".join(on_field("reminders", parse_offsets, values.get("reminders") or cluster.reminders,
                                    SCHEDULE_EXAMPLE))

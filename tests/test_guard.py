@@ -40,6 +40,25 @@ def invalid_numbers(draw):
     return number
 
 
+# What sits between digit groups when people type or paste: spaces of every width, dashes and minus signs,
+# dots, slashes, underscores, zero-width characters, new lines, and runs of them.
+UNICODE_SEPARATORS = [" ", "  ", "\t", "-", ".", "/", "_", "\u00a0", "\u2009", "\u202f", "\u2007", "\u200b",
+                      "\u200c", "\u2060", "\ufeff", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212",
+                      "\ufe63", "\uff0d", "\n", "\r\n", "\n\n", " - ", "\u3000", "·", ":", ",", "\u00ad"]
+separators = st.lists(st.sampled_from(UNICODE_SEPARATORS), min_size=1, max_size=3).map("".join)
+
+
+@st.composite
+def split_anyhow(draw, number: str) -> str:
+    """`number` cut into 2–4 groups joined by generated separators (any non-alphanumeric run)."""
+    cuts = sorted(draw(st.sets(st.integers(1, 9), min_size=1, max_size=3)))
+    groups = [number[a:b] for a, b in zip([0, *cuts], [*cuts, 10], strict=True)]
+    text = groups[0]
+    for group in groups[1:]:
+        text += draw(separators) + group
+    return text
+
+
 def typed(number: str, style: int) -> str:
     """The ways people write the numbers: 0101011237, 010101 1237, 010 101 1237, 010-101-1237."""
     return [number, f"{number[:6]} {number[6:]}", f"{number[:3]} {number[3:6]} {number[6:]}",
@@ -49,10 +68,11 @@ def typed(number: str, style: int) -> str:
 SENTENCES = [
     "Review of patient {} who missed the asthma clinic",
     "{}",
-    "CHI:{} follow up",
     "Audit of DOACs — e.g. ({}) — by March",
     "Call re pt {}, thanks",
+    "Why:\n\n{}\n",
 ]
+NAMED_SENTENCES = ["CHI:{} follow up", "chi {}", "NHS no. {}", "NHS number: {} (typo?)", "pt CHI{}"]
 
 
 def test_the_documented_example_is_valid():
@@ -77,7 +97,35 @@ def test_valid_numbers_in_sentences_are_refused(number, style, sentence):
 @given(invalid_numbers(), st.integers(0, 3), st.sampled_from(SENTENCES))
 def test_numbers_failing_both_checks_are_allowed(number, style, sentence):
     text = sentence.format(typed(number, style))
-    assert refuse_patient_identifiers(text, "title") == text
+    assert find_patient_identifiers(text) == []
+
+
+@given(st.data(), valid_numbers(), st.sampled_from(SENTENCES + NAMED_SENTENCES))
+def test_any_separators_between_groups_are_seen_through(data, number, sentence):
+    text = sentence.format(data.draw(split_anyhow(number)))
+    assert number in find_patient_identifiers(text)
+
+
+@given(st.data(), invalid_numbers(), st.sampled_from(NAMED_SENTENCES))
+def test_ten_digits_after_chi_or_nhs_are_refused_even_with_a_wrong_check_digit(data, number, sentence):
+    text = sentence.format(data.draw(st.one_of(st.just(number), split_anyhow(number))))
+    with pytest.raises(Refusal, match="CHI or NHS number"):
+        refuse_patient_identifiers(text, "note")
+
+
+@pytest.mark.parametrize("text", [
+    "０１０１０１１２３７",              # full-width digits
+    "٠١٠١٠١١٢٣٧",                        # Arabic-Indic digits
+    "010\u200b101\u200d1237",            # zero-width space and joiner
+    "0\u20061\u200e0101 1237",            # a six-per-em space and a left-to-right mark
+])
+def test_digits_are_normalised_before_checking(text):
+    assert find_patient_identifiers(text) == ["0101011237"]
+
+
+@pytest.mark.parametrize("text", ["CHIEF 0101011238", "Kimchi 0101011238 x", "NHS 12345", "CHI 01010112389"])
+def test_the_words_chi_and_nhs_count_only_as_words_before_ten_digits(text):
+    assert find_patient_identifiers(text) == []
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=200))

@@ -25,7 +25,11 @@ STARTS = [f"{fam.command} {' '.join(sub.words)}".strip() for fam in FAMILIES.val
 WORDS = st.sampled_from(["T1", "P1", "A1", "M1", "T99", "<@UGP>", "<@UGP|gp>", "80123", "12345", "due", "closes",
                          "friday", "²", "١", "3/4", "31/02/2027", "12:30", "25:61", "every", "remind", "7d,1d",
                          "pick", "0",
-                         '"', "“", "”", "--", "<!channel>", "=1+1", "0101011237", "all", "mine", "dropped", "\n"])
+                         '"', "“", "”", "--", "<!channel>", "=1+1", "0101011237", "all", "mine", "dropped", "\n",
+                         # issue 12: identifiers behind other separators, characters XML cannot hold, far dates,
+                         # channels named in values
+                         "010\u200b101\u200b1237", "010.101.1237", "CHI 0101011238", "０１０１０１１２３７", "\ufffe",
+                         "\uffff", "\u00a0", "\u2212", "9999-12-31", "31/12/9999", '["COTHER", "P1:1"]'])
 TEXTS = st.one_of(
     st.text(max_size=300),
     st.lists(st.one_of(WORDS, st.text(max_size=12)), max_size=12).map(" ".join),

@@ -20,14 +20,14 @@ ANY = re.compile(r".*")  # every action and view: the product says what an unkno
 log = logging.getLogger(__name__)
 
 
-def _caller(body: dict, channel_id: str) -> Caller:
+def _caller(body: dict, channel_id: str, claimed: bool = False) -> Caller:
     user = body.get("user") or {}
     (user_id,) = required(user, "id")
     team_id = (body.get("team") or {}).get("id") or user.get("team_id")
     if not team_id or not channel_id:
         raise MalformedPayload("missing team or channel")
     return Caller(user_id=user_id, channel_id=channel_id, team_id=team_id,
-                  enterprise_id=(body.get("enterprise") or {}).get("id"))
+                  enterprise_id=(body.get("enterprise") or {}).get("id"), claimed=claimed)
 
 
 def open_or_respond(reply: Reply, *, client: WebClient, trigger_id: str | None, channel: str, respond) -> None:
@@ -48,7 +48,7 @@ def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, clien
         raise MalformedPayload("a message button without response_url")  # nowhere to answer: 400, nothing run
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     cluster_channel, value = read_button_value(action.get("value", ""))
-    caller = _caller(body, cluster_channel or channel)
+    caller = _caller(body, cluster_channel or channel, claimed=bool(cluster_channel) and cluster_channel != channel)
     reply = product.press(action_name(action.get("action_id", "")), value, caller)
     reply = carry_out(client, product, reply) or reply
     if (body.get("view") or {}).get("type") == "home":
@@ -75,7 +75,7 @@ def _answer_on_home(reply: Reply, *, client: WebClient, product: Clusterbot, bod
 def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, product: Clusterbot) -> None:
     """Committed before the ack; field problems are shown on the fields and the modal stays open."""
     channel, context = origin(view)
-    caller = _caller(body, channel)
+    caller = _caller(body, channel, claimed=True)  # the channel is private_metadata's word only
     reply = product.submit(view.get("callback_id", ""), submitted_values(view), context, caller,
                            submission_key=view.get("id"))
     if reply.field_errors:
