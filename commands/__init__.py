@@ -14,6 +14,7 @@ from commands import (  # noqa: F401  (importing plugs the families into the reg
     cluster,
     home,
     measure_admin,
+    measure_charts,
     measure_record,
     measures,
     meetings,
