@@ -108,7 +108,7 @@ def _store(ctx: Context, entries: list[Entry]) -> Reply:
     for entry in entries:
         done = store.record_point(session=ctx.session, measure=entry.measure, practice=entry.practice,
                                   period=entry.period, value=entry.value, numerator=entry.numerator,
-                                  denominator=entry.denominator, by=ctx.caller.user_id)
+                                  denominator=entry.denominator, by=ctx.caller.user_id, at=ctx.now())
         reply.lines.append(_recorded_line(entry, done))
     reply.lines += _new_signals(ctx, entries)
     return reply

@@ -134,13 +134,19 @@ def chart_of(measure: Measure, series: Series) -> Chart:
                    scale=scale(measure))
 
 
+def due_period(measure: Measure, today: date) -> date:
+    """The period data is due for on `today`: the last one that has ended."""
+    current = period_tools.period_of(today, measure.frequency)
+    return period_tools.following(current, measure.frequency, -1)
+
+
 def period_noun(measure: Measure, count: int) -> str:
     noun = "week" if measure.frequency == period_tools.WEEKLY else "month"
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def describe_signal(measure: Measure, series: Series, signal: Signal) -> str:
-    """`shift above the median (6 months) — improvement`."""
+def describe_signal(measure: Measure, series: Series, signal: Signal, where: str = "") -> str:
+    """`shift above the median (6 months) — improvement`; with `where`, `… the median at Ravelston (6 months) …`."""
     if signal.rule in (Rule.FEW_RUNS, Rule.MANY_RUNS):
         detail = f"{signal.points} runs"
     elif signal.rule == Rule.FEW_CROSSINGS:
@@ -150,7 +156,7 @@ def describe_signal(measure: Measure, series: Series, signal: Signal) -> str:
     else:
         detail = period_noun(measure, signal.points)
     verdict = signal.verdict(measure.higher_is_better)
-    return f"{signal.words()} ({detail})" + (f" — {verdict}" if verdict else "")
+    return f"{signal.words()}{where} ({detail})" + (f" — {verdict}" if verdict else "")
 
 
 def signal_is_new(series: Series, signal: Signal, since: datetime | None) -> bool:

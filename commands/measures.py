@@ -202,8 +202,7 @@ def _example_period(ctx: Context, measure: Measure) -> str:
 
 def due_period(ctx: Context, measure: Measure) -> date:
     """The period data is due for now: the last one that has ended."""
-    current = period_tools.period_of(local_today(ctx.now(), ctx.time_zone), measure.frequency)
-    return period_tools.following(current, measure.frequency, -1)
+    return series_tools.due_period(measure, local_today(ctx.now(), ctx.time_zone))
 
 
 def _may_change(ctx: Context, measure: Measure) -> bool:

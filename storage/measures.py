@@ -1,7 +1,7 @@
 """Data functions for measures (D1, D2 …), their data points, replaced values and data-due reminders."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -65,13 +65,13 @@ class Recorded:
 
 
 def record_point(*, session: Session, measure: Measure, practice: Practice, period: date, value: float,
-                 numerator: float | None, denominator: float | None, by: str) -> Recorded:
+                 numerator: float | None, denominator: float | None, by: str, at: datetime) -> Recorded:
     """Store one practice's value for one period. A value already there is replaced and kept in the history.
     The unique constraint, not a read-then-write, decides between two recordings at once."""
     existing = _point(session, measure, practice, period)
     if existing is None:
         point = MeasurePoint(measure_id=measure.id, practice_id=practice.id, period=period, value=value,
-                             numerator=numerator, denominator=denominator, recorded_by=by)
+                             numerator=numerator, denominator=denominator, recorded_by=by, recorded_at=at)
         try:
             with session.begin_nested():
                 session.add(point)
@@ -83,9 +83,9 @@ def record_point(*, session: Session, measure: Measure, practice: Practice, peri
         return Recorded(existing, None, unchanged=True)
     old = MeasurePointHistory(point_id=existing.id, numerator=existing.numerator, denominator=existing.denominator,
                               value=existing.value, recorded_by=existing.recorded_by,
-                              recorded_at=existing.recorded_at, replaced_by=by)
+                              recorded_at=existing.recorded_at, replaced_by=by, replaced_at=at)
     existing.numerator, existing.denominator, existing.value = numerator, denominator, value
-    existing.recorded_by, existing.recorded_at = by, utcnow()
+    existing.recorded_by, existing.recorded_at = by, at
     session.add_all([old, existing])
     session.flush()
     return Recorded(existing, old)

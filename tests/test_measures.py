@@ -385,3 +385,34 @@ def test_working_days():
     assert working_day(date(2026, 11, 26), 5) == date(2026, 11, 6)
     assert working_day(date(2026, 12, 1), 1) == date(2026, 12, 1)
     assert working_day(date(2027, 5, 1), 1) == date(2027, 5, 3)  # 1 May 2027 is a Saturday
+
+
+# --- where the data shows up: agenda, reminders, Home ---------------------------------------------
+
+def test_the_agenda_says_which_signals_are_new_since_the_last_meeting(with_measure, product, clock):
+    year = [32, 34, 31, 33, 30, 32, 34, 31, 33, 30, 32, 31]
+    with_measure.measure("record D1 " + "\n".join(f"{m}/2025 {v}/100" for m, v in enumerate(year, start=1)))
+    with_measure.measure("record D1 " + "\n".join(f"{m}/2026 {v}/100" for m, v in enumerate([40, 44, 41], start=1)))
+    with_measure.run("/meeting", "schedule 1/12/2026 12:30 Cluster QI meeting")
+    first = plain_text(with_measure.run("/meeting", "agenda M1"))
+    assert "Signals" not in first and "New since" not in first  # no signal yet
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    product.tick()
+    with_measure.measure("record D1 Apr 2026 45/100\nMay 2026 42/100\nJun 2026 46/100")
+    with_measure.run("/meeting", "schedule 12/1/2027 12:30 Cluster QI meeting")
+    agenda = plain_text(with_measure.run("/meeting", "agenda M2"))
+    assert "New since the last meeting" in agenda
+    assert "D1 shift above the median at Riverside Medical Practice (6 months) — improvement" in agenda
+    assert "D1 shift above the median for the cluster (6 months) — improvement" in agenda
+    clock.set(datetime(2027, 1, 11, 12, 30, tzinfo=UTC))  # a day before M2: its reminder
+    reminders = [plain_text(e.reply) for e in product.tick() if hasattr(e, "reply")]
+    assert any("D1 shift above the median at Riverside Medical Practice (6 months)" in r for r in reminders)
+
+
+def test_the_home_shows_data_due_from_your_practice(with_measure, product):
+    home = plain_text(product.home("UNURSE", "T0001"))
+    assert "Data due from your practice" in home
+    assert "D1 Asthma reviews within 2 weeks for Oct 2026: /measure record D1 Oct 2026 42/120" in home
+    with_measure.measure("record D1 Oct 2026 4/10", user="UNURSE")
+    assert "Data due from your practice" not in plain_text(product.home("UNURSE", "T0001"))
+    assert "Data due from your practice" in plain_text(product.home("UGP", "T0001"))
