@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import describe, local_to_utc, local_today, parse_day
+from commands.dates import BACK, describe, describe_day, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule
@@ -147,7 +147,7 @@ def _state(ctx: Context, action: Action) -> str:
 
 
 def _due_text(action: Action) -> str:
-    return f"due {action.due_on:%a %-d %b %Y}" if action.due_on else "no due date"
+    return f"due {describe_day(action.due_on)}" if action.due_on else "no due date"
 
 
 def _summary(ctx: Context, action: Action) -> Line:
@@ -206,7 +206,8 @@ def _created(ctx: Context, action: Action) -> Reply:
     reply = Reply.announce(line(Person(ctx.caller.user_id), " added an action:"), *_card(ctx, action)[:2])
     today = local_today(ctx.now(), ctx.time_zone)
     if action.due_on and action.due_on < today:
-        reply.lines.append(line(f"Note: the due date ({action.due_on:%-d %b %Y}) has already passed."))
+        reply.lines.append(line(f"Note: the due date ({describe_day(action.due_on)}) has already passed, "
+                                "so it shows as overdue."))
     reply.buttons = _buttons(action)
     reply.effects = [*_tell_new_owner(ctx, action), *_homes(ctx, action.owner)]
     return reply
@@ -401,14 +402,14 @@ def due(ctx: Context, rest: str) -> Reply:
     example = "/action due A7 friday"
     token, rest = parsing.split_first(rest)
     action = _action(ctx, token, example)
+    _require_change(ctx, action)  # who may act is checked before any date is read
     day = _due(ctx, rest.split(), example)
-    _require_change(ctx, action)
     action.due_on = day
     store.touch(session=ctx.session, action=action)
     reply = Reply.announce(line(Person(ctx.caller.user_id), " moved ", Code(action.short_id), " ", action.description,
                                 f" to {_due_text(action)}."))
     if day < local_today(ctx.now(), ctx.time_zone):
-        reply.lines.append(line(f"Note: {day:%-d %b %Y} has already passed, so it shows as overdue."))
+        reply.lines.append(line(f"Note: {describe_day(day)} has already passed, so it shows as overdue."))
     return reply
 
 
@@ -434,9 +435,9 @@ def _export_filter(ctx: Context, rest: str) -> tuple[str, store.ActionFilter]:
         label = words.pop(0).lower()
         which = store.ActionFilter(status=ActionStatus.OPEN if label == "open" else None)
     if words and words[0].lower() == "since":
-        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example)
+        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example, BACK)
         which = store.ActionFilter(status=which.status, since=local_to_utc(day, time(0, 0), ctx.time_zone))
-        label += f" since {day:%-d %b %Y}"
+        label += f" since {describe_day(day)}"
     elif words:
         raise Refusal(f"“{words[0]}” isn't an export setting: use open or all, then optionally since <date>.",
                       example=example)

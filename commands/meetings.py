@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
+from commands.dates import LOOKS_LIKE_CLOCK, describe, describe_day, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
 from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
@@ -293,8 +293,9 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
         lines.append(line(Strong("Open polls")))
         for poll in open_polls:
             count = poll_store.count(session=ctx.session, poll=poll)
-            voters = f"{len(count.practices)} practices" if poll.per_practice else f"{count.ballots} people"
-            lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {voters} voted so far"))
+            n = len(count.practices) if poll.per_practice else count.ballots
+            noun = ("practice" if n == 1 else "practices") if poll.per_practice else ("person" if n == 1 else "people")
+            lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {n} {noun} voted so far"))
     meeting_day = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()
     due = action_store.list_actions(
         session=ctx.session, cluster=cluster, limit=30,
@@ -305,7 +306,7 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
         for action in sorted(due, key=lambda a: (a.owner, a.due_on)):
             flag = " ⚠️ overdue" if action.due_on < today else ""
             lines.append(line("• ", Person(action.owner), ": ", Code(action.short_id), " ", action.description,
-                              f" — due {action.due_on:%-d %b}{flag}"))
+                              f" — due {describe_day(action.due_on)}{flag}"))
     return lines
 
 

@@ -6,10 +6,10 @@ topics, back as well as forward; a proposer may edit their own topic while it is
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Context
+from commands.dates import describe
 from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, button, form, item_command, subcommand
@@ -76,7 +76,7 @@ def _title(value: str, field: str | None = None) -> str:
 # --- showing topics ------------------------------------------------------------------------
 
 def _when(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(ctx.time_zone)).strftime("%-d %b %Y %H:%M")
+    return describe(moment, ctx.time_zone)
 
 
 def _practice(ctx: Context, practice_id: int | None) -> Practice | None:

@@ -334,7 +334,7 @@ def test_many_members_of_several_practices_clicking_at_once(app, db, slack_api):
     ('"" "A" "B"', "ULEAD", "Give the question."),
     ('"Unclosed?" "A" "B', "ULEAD", "A quote is never closed"),
     (QUESTION + " closes yesterday", "ULEAD", "has already passed"),
-    (QUESTION + " closes 31/02/2027", "ULEAD", "“31/02/2027” isn't a date I can read"),
+    (QUESTION + " closes 31/02/2027", "ULEAD", "February has 28 days in 2027."),
     (QUESTION + " closes friday 25:61", "ULEAD", "“25:61” isn't a time"),
     (QUESTION + " whenever", "ULEAD", "“whenever” isn't a poll setting"),
     (QUESTION + " pick 4", "ULEAD", "pick must be from 1 to 3"),
