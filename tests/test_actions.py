@@ -68,7 +68,8 @@ def test_quoted_description_may_use_option_words(cluster, db):
 
 def test_a_past_due_date_is_accepted_with_a_warning(cluster, db):
     response = act(cluster, "add Send the audit due 1/11/2026")
-    assert response.in_channel and "Note: the due date (Sun 1 Nov 2026) has already passed, so it shows as overdue." in response.text
+    assert response.in_channel
+    assert "Note: the due date (Sun 1 Nov 2026) has already passed, so it shows as overdue." in response.text
     assert actions(db)[0].due_on == date(2026, 11, 1)
 
 
