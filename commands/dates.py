@@ -34,6 +34,10 @@ LOOKS_LIKE_CLOCK = re.compile(r"^\d{1,2}[:.]\d{2}$")
 
 NEAREST, BACK = "nearest", "back"
 
+
+class NotADate(Refusal):
+    """The text is no date at all (as opposed to an impossible one, like 31/02): free text may keep it."""
+
 DAYS = {name: number for number, names in enumerate((
     ("mon", "monday"), ("tue", "tues", "tuesday"), ("wed", "weds", "wednesday"),
     ("thu", "thur", "thurs", "thursday"), ("fri", "friday"), ("sat", "saturday"), ("sun", "sunday"),
@@ -78,11 +82,22 @@ def parse_day(text: str, today: date, example: str, looking: str = NEAREST) -> d
     if day is None:
         day = _full_date(cleaned)
     if day is None:
-        raise Refusal(f"“{' '.join(text.split())}” isn't a date I can read. Try {DATE_FORMS}.", example=example)
+        raise NotADate(f"“{' '.join(text.split())}” isn't a date I can read. Try {DATE_FORMS}.", example=example)
     if not date(2000, 1, 1) <= day <= _add_years(today, HORIZON_YEARS):
         raise Refusal(f"{describe_day(day)} is more than {HORIZON_YEARS} years away: check the year.",
                       example=example)
     return day
+
+
+def reads_as_date(words: list[str], today: date) -> bool:
+    """Whether `words` are meant as a date: readable, or recognisably a date that is impossible (31/02)."""
+    try:
+        parse_day(" ".join(words), today, "")
+    except NotADate:
+        return False
+    except Refusal:
+        return True
+    return True
 
 
 def _read(text: str, today: date, looking: str, example: str) -> date | None:

@@ -377,8 +377,7 @@ def vote_button(ctx: Context, value: str) -> Reply:
 def close(ctx: Context, poll: Poll) -> Reply:
     if poll.closed_at:
         return Reply.tell(line(Code(poll.short_id), f" already closed on {describe(poll.closed_at, ctx.time_zone)}."))
-    if poll.created_by != ctx.caller.user_id and not ctx.is_lead:
-        ctx.require_lead("/poll close")
+    ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll close")
     if not store.close_poll(session=ctx.session, poll=poll, by=ctx.caller.user_id, now=ctx.now()):
         return Reply.tell(line(Code(poll.short_id), " was closed a moment ago."))
     return _closing(ctx, poll, line(Person(ctx.caller.user_id), " closed ", Code(poll.short_id), ": ", poll.question))
@@ -427,8 +426,7 @@ def list_polls(ctx: Context, rest: str) -> Reply:
 @subcommand(POLL, "remind P2", "/poll remind P2", "DM the people whose practice hasn't voted (creator or leads)")
 def remind(ctx: Context, rest: str) -> Reply:
     poll = _poll(ctx, parsing.split_first(rest)[0], "/poll remind P2")
-    if poll.created_by != ctx.caller.user_id and not ctx.is_lead:
-        ctx.require_lead("/poll remind")
+    ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll remind")
     if poll.closed_at:
         raise Refusal(f"{poll.short_id} is closed.", example=f"/poll results {poll.short_id}")
     cast = store.ballots(session=ctx.session, poll=poll)

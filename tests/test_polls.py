@@ -168,7 +168,7 @@ def test_closing_states_the_result_and_refuses_later_votes(cluster, db, slack_ap
     dispatch_command(cluster, "/poll", "vote P1 1", user="UGP")
     dispatch_command(cluster, "/poll", "vote P1 1", user="UNURSE")
     refused = dispatch_command(cluster, "/poll", "close P1", user="UNURSE")
-    assert "Only the cluster's leads can use `/poll close`" in refused.text
+    assert "or one of the cluster's leads (<@ULEAD>) can use `/poll close`" in refused.text
     closed = dispatch_command(cluster, "/poll", "close P1", user="UGP")  # the creator
     assert closed.in_channel and "*Result:* Asthma reviews (2 ballots)." in closed.text
     assert not any(b["type"] == "actions" for b in blocks_of(last_update(slack_api)))  # no more buttons
@@ -245,7 +245,8 @@ def test_remind_dms_the_people_whose_practice_has_not_voted(cluster, slack_api):
     dms = [c.args for c in slack_api.calls_to("chat.postMessage") if c.args["channel"].startswith("U")]
     assert [d["channel"] for d in dms] == ["UNURSE"]
     assert "your practice hasn't voted on `P1`" in dms[0]["text"] and "closes Fri 27 Nov 2026 17:00" in dms[0]["text"]
-    assert "Only the cluster's leads" in dispatch_command(cluster, "/poll", "remind P1", user="UNURSE").text
+    assert "Only whoever created P1 (<@ULEAD>) or one of the cluster's leads" in dispatch_command(
+        cluster, "/poll", "remind P1", user="UNURSE").text
 
 
 def test_a_poll_of_the_proposed_topics(cluster, db):
