@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from commands import Clusterbot
+from commands.context import Caller
 from commands.results import Post, plain_text
 from storage import polls as poll_store
 from storage.models import Ballot, Cluster, Poll
@@ -128,13 +129,14 @@ def test_per_person_polls_give_everyone_a_ballot(cluster, db):
     assert "4 people have voted" in dispatch_command(cluster, "/poll", "results P1").text
 
 
-def test_pick_n_clicks_toggle(cluster, db):
+def test_pick_n_clicks_toggle(cluster, db, product):
     poll(cluster, QUESTION + " pick 2")
-    vote = lambda n: dispatch_command(cluster, "/poll", f"vote P1 {n}", user="UGP").text  # noqa: E731
-    assert "now: 1. Asthma reviews." in vote(1)
-    assert "now: 1. Asthma reviews, 3. Polypharmacy." in vote(3)
-    assert "chooses up to 2 options" in vote(2)
-    assert "now: 3. Polypharmacy." in vote(1)  # clicking a chosen option takes it back
+    caller = Caller("UGP", "CCLUSTER", "T0001")
+    click = lambda n: plain_text(product.press("poll.vote", f"P1:{n}", caller))  # noqa: E731
+    assert "now: 1. Asthma reviews." in click(1)
+    assert "now: 1. Asthma reviews, 3. Polypharmacy." in click(3)
+    assert "already chooses 1. Asthma reviews, 3. Polypharmacy, the most it may (2)" in click(2)
+    assert "now: 3. Polypharmacy." in click(1)  # clicking a chosen option takes it back
     assert [b.choices for b in ballots(db)] == ["3"]
 
 
@@ -323,7 +325,8 @@ def test_many_members_of_several_practices_clicking_at_once(app, db, slack_api):
     assert len(cast) == 8 and len({b.voter_key for b in cast}) == 8
     assert sum(poll_store.tally(polls(db)[0], cast)) == 8
     answers = [c.args["text"] for c in slack_api.calls_to("response_url")]
-    assert len(answers) == len(people) and all("ballot on `P1` is now" in a for a in answers)
+    assert len(answers) == len(people)
+    assert all("ballot on `P1` is now" in a or "ballot on `P1` already reads" in a for a in answers)
 
 
 # --- bad input -----------------------------------------------------------------------------
