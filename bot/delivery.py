@@ -87,6 +87,7 @@ class Delivery:
         self._cards: dict[str, _Card] = {}
         self._homes: dict[tuple[str, str], _Card] = {}
         self._paused: dict[str, float] = {}   # bucket -> monotonic time it may be used again
+        self._askers: dict[int, Asker] = {}   # outbox row -> who asked, with their request's way back
         self._busy = 0                         # jobs running now
         self._claimed = 0                      # outbox rows claimed and not yet finished
         self._wake = threading.Event()
@@ -133,6 +134,9 @@ class Delivery:
         for effect in reply.effects:
             if isinstance(effect, Post | Direct) and effect.outbox_id is not None:
                 durable = True
+                if asker is not None and isinstance(effect, Post) and effect.key:
+                    with self._cv:  # the way back to the person (response_url), if it is refused here
+                        self._askers[effect.outbox_id] = asker
             elif isinstance(effect, Post | Direct):  # not from a unit of work (a test, a tool): send once
                 self._queue(lambda e=effect: self._send_now(e, asker), bucket=_bucket_of(effect), what="post")
             elif isinstance(effect, Update):
@@ -174,14 +178,14 @@ class Delivery:
         self._queue(lambda: (job(), None)[1], bucket=bucket, what="call")
 
     def drain(self, timeout: float = 10) -> bool:
-        """Wait until nothing is queued, running or due in the outbox (tests, the console, shutdown).
-        True if that happened within `timeout`."""
+        """Wait until nothing is queued or running, and no outbox row falls due within `timeout` (tests,
+        the console, shutdown). True if that happened; a row put off for longer does not count."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.wake()
             with self._cv:
                 idle = not self._heap and self._busy == 0 and self._claimed == 0
-            if idle and not self._outbox_due():
+            if idle and not self._outbox_due(within=deadline - time.monotonic()):
                 return True
             time.sleep(0.01)
         return False
@@ -344,13 +348,13 @@ class Delivery:
 
     # --- the outbox ----------------------------------------------------------------------------
 
-    def _outbox_due(self) -> bool:
+    def _outbox_due(self, within: float = 0.0) -> bool:
         try:
             with self.product.db.session(read_only=True) as session:
                 due = outbox.next_due(session=session)
         except DatabaseUnavailable:
             return False
-        return due is not None and due <= utcnow()
+        return due is not None and due <= utcnow() + timedelta(seconds=within)
 
     def _poll_outbox(self) -> None:
         warned = 0.0
@@ -415,6 +419,8 @@ class Delivery:
         if ref is None:
             fresh = self.product.current(row.key) if row.key else None  # a card shows its state now
             ref = self.platform.post(row.channel, fresh or reply, team_id=row.team_id, marker=marker)
+        with self._cv:
+            self._askers.pop(row.id, None)
         if not self.product.delivered(row.id, self.worker_id, row.key, row.channel, ref):
             log.warning("outbox row %d: lease lost while sending (another worker may send it too)", row.id)
             return
@@ -434,7 +440,8 @@ class Delivery:
     def _refused(self, row: outbox.Claimed, refused: Refused) -> None:
         """A post the person asked for (a poll) is forgotten and they are told; a scheduled one (a
         reminder) is tried again later, in case the bot is invited back, until it is a day old."""
-        asker = _asker(row.asker)
+        with self._cv:
+            asker = self._askers.pop(row.id, None) or _asker(row.asker)
         if asker is None and utcnow() - row.created_at < GIVE_UP_AFTER:
             self._retry(row, max(_backoff(row.attempts), 60.0), refused.code, uncertain=False)
             return

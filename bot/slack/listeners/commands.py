@@ -21,7 +21,7 @@ def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delive
                   trigger=command.get("trigger_id"))
     if reply.form and asker.trigger:
         ack()
-        delivery.after_ack(Reply(effects=reply.effects))
+        delivery.after_ack(Reply(effects=reply.effects), asker)
         delivery.run_now(lambda: _open_or_tell(delivery, asker, reply), bucket=caller.channel_id)
         return
     if reply.is_silent:

@@ -31,7 +31,7 @@ def _caller(body: dict, channel_id: str) -> Caller:
 
 def answer(delivery: Delivery, reply: Reply, asker: Asker) -> None:
     """After the ack: the effects, then a form opened or, failing that, the reply told to the person."""
-    delivery.after_ack(Reply(effects=reply.effects))
+    delivery.after_ack(Reply(effects=reply.effects), asker)
     if reply.form and asker.trigger:
         delivery.run_now(lambda: _open_or_tell(delivery, asker, reply), bucket=asker.channel_id)
     elif not reply.is_silent:
