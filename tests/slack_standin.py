@@ -177,6 +177,8 @@ class SlackStandIn:
                 if self.path.startswith("/respond/"):  # a response_url: Slack answers a bare "ok"
                     standin.calls.append(Call("response_url", _parse(body, "json"), None))
                     time.sleep(standin.latency)
+                    if "response_url" in standin.holds:
+                        standin.holds["response_url"].wait(30)
                     return self._send(200, b"ok", "text/plain")
                 if self.path.startswith("/upload/"):
                     standin.uploads[self.path.rsplit("/", 1)[-1]] = body
