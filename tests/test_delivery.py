@@ -21,8 +21,7 @@ from storage import outbox
 from storage.models import Poll
 from storage.types import utcnow
 from tests.helpers import unsent_outbox
-from tests.slack_requests import (button_payload, dispatch_command, signed_headers, slash_body,
-                                  submission_payload)
+from tests.slack_requests import button_payload, dispatch_command, signed_headers, slash_body, submission_payload
 from tests.test_processes import bot_env, free_port, wait_healthy
 
 QUESTION = '"Which topic next?" "Asthma reviews" "Frailty register" "Polypharmacy"'
