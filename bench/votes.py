@@ -135,10 +135,15 @@ def create_polls(port: int, db: Database, channel: str) -> dict[str, str]:
                 raise SystemExit(f"“/poll {text}” failed: {status} {body[:200]}")
     finally:
         conn.close()
-    with db.session() as session:
-        cluster = cluster_store.find_cluster(session=session, team_id=TEAM, channel_id=channel)
-        polls = {p.question: p for p in poll_store.list_polls(session=session, cluster=cluster,
-                                                               closed_since=datetime.datetime.now(datetime.UTC))}
+    deadline = time.monotonic() + 15  # the cards are posted after the ack, by delivery
+    while True:
+        with db.session() as session:
+            cluster = cluster_store.find_cluster(session=session, team_id=TEAM, channel_id=channel)
+            polls = {p.question: p for p in poll_store.list_polls(
+                session=session, cluster=cluster, closed_since=datetime.datetime.now(datetime.UTC))}
+        if all(p.posted_ref for p in polls.values()) and len(polls) == len(wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     found = {}
     for kind in wanted:
         question = "Warm-up?" if kind == "warm-up" else f"Which topic next ({kind})?"

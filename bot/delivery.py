@@ -52,6 +52,7 @@ RETRY_CAP = 600.0                    # seconds: the longest wait between tries o
 GIVE_UP_AFTER = timedelta(hours=24)  # a row still refused after this long is dropped (and logged)
 BACKLOG_WARNING = 1000               # unsent outbox rows worth a warning (a long outage)
 MAX_QUEUE = 10000                    # in-memory jobs (answers, uploads): beyond this the oldest are dropped
+HOME_WATCH = 900.0                   # seconds after opening their Home that a person's Home is kept fresh
 
 
 @dataclass(order=True)
@@ -75,8 +76,8 @@ class _Card:
 
 
 class Delivery:
-    def __init__(self, platform: Platform, product: Clusterbot, *, workers: int = 4, poll_seconds: float = 1.0,
-                 update_interval: float = 1.0, home_interval: float = 3.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, platform: Platform, product: Clusterbot, *, workers: int = 16, poll_seconds: float = 1.0,
+                 update_interval: float = 1.1, home_interval: float = 3.0, clock: Callable[[], float] = time.monotonic):
         self.platform, self.product = platform, product
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.update_interval, self.home_interval, self.poll_seconds = update_interval, home_interval, poll_seconds
@@ -88,6 +89,7 @@ class Delivery:
         self._homes: dict[tuple[str, str], _Card] = {}
         self._paused: dict[str, float] = {}   # bucket -> monotonic time it may be used again
         self._askers: dict[int, Asker] = {}   # outbox row -> who asked, with their request's way back
+        self._watching: dict[tuple[str, str], float] = {}  # (person, team) -> when they last opened their Home
         self._busy = 0                         # jobs running now
         self._claimed = 0                      # outbox rows claimed and not yet finished
         self._wake = threading.Event()
@@ -142,7 +144,7 @@ class Delivery:
             elif isinstance(effect, Update):
                 self.update(effect.key, effect.channel, effect.ref)
             elif isinstance(effect, HomeChanged):
-                self.home(effect.user_id, effect.team_id)
+                self.home(effect.user_id, effect.team_id, opened=effect.opened)
             elif isinstance(effect, Upload):
                 self._queue(lambda e=effect: self._upload(e, asker), bucket=effect.channel, what="upload")
         if asker is not None and not reply.is_silent:
@@ -164,8 +166,16 @@ class Delivery:
                 self._push(max(self._clock(), card.last_sent + self.update_interval),
                            lambda: self._send_update(key), channel, "update")
 
-    def home(self, user_id: str, team_id: str) -> None:
+    def home(self, user_id: str, team_id: str, opened: bool = False) -> None:
+        """Show a person's Home again. Only for someone who opened it lately (`opened`: they just did):
+        opening the Home always shows it fresh, so re-rendering it for everyone a change touches would
+        spend the CPU that acknowledging requests needs on views nobody is looking at."""
+        now = self._clock()
         with self._cv:
+            if opened:
+                self._watching[(user_id, team_id)] = now
+            elif now - self._watching.get((user_id, team_id), float("-inf")) > HOME_WATCH:
+                return
             card = self._homes.setdefault((user_id, team_id), _Card("", ""))
             card.dirty = True
             if not card.scheduled:

@@ -48,7 +48,17 @@ class Clusterbot:
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
-        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}")
+        words = text.split()
+        sub, _ = fam.find(words) if words else fam.find([fam.default])
+        # A command that only reads (who, list, show) neither waits for nor holds up the writers.
+        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}",
+                                  read_only=sub is not None and sub.read_only)
+
+    def has_later(self, command: str, text: str) -> bool:
+        """Whether the command has a slow part for `finish` (an export): a registry lookup, no database."""
+        fam = FAMILIES.get(command)
+        sub, _ = fam.find(printable(text).split()) if fam else (None, 0)
+        return sub is not None and sub.later is not None
 
     def finish(self, command: str, text: str, caller: Caller) -> Reply:
         """The slow part of a command whose quick answer said "preparing…" (exports). Silent otherwise."""

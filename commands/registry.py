@@ -19,6 +19,7 @@ class Subcommand:
     needs_cluster: bool = True
     leads_only: bool = False
     later: Handler | None = None  # slow work (an export) done after the quick answer
+    read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
 
 
 @dataclass

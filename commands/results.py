@@ -119,10 +119,12 @@ class Direct:
 
 @dataclass(frozen=True)
 class HomeChanged:
-    """Something a person's Home shows has changed: show it again."""
+    """Something a person's Home shows has changed: show it again. `opened`: they are looking at it
+    (they opened it, or pressed a button on it), so it is shown whatever else is going on."""
 
     user_id: str
     team_id: str
+    opened: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import contextlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -29,6 +29,7 @@ class Call:
     method: str
     args: dict
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class SlackStandIn:
@@ -41,6 +42,7 @@ class SlackStandIn:
         self.holds: dict[str, threading.Event] = {}  # method -> answered only once the event is set
         self.messages: dict[str, list[dict]] = {}  # channel -> messages posted (for conversations.history)
         self.rate_limits: dict[str, float] = {}  # method -> calls per second allowed, beyond which 429
+        self.limit_scope: dict[str, str] = {}    # method -> "channel", "user" or "workspace"
         self._last_call: dict[tuple[str, str], float] = {}
         self.uploads: dict[str, bytes] = {}
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
@@ -67,6 +69,7 @@ class SlackStandIn:
             self.holds.clear()
             self.messages.clear()
             self.rate_limits.clear()
+            self.limit_scope.clear()
             self._last_call.clear()
 
     def fail(self, method: str, error: str) -> None:
@@ -84,17 +87,19 @@ class SlackStandIn:
         self.holds[method] = threading.Event()
         return self.holds[method]
 
-    def limit(self, method: str, per_second: float) -> None:
-        """Answer 429 + Retry-After to calls of `method` closer together (per channel or user) than
-        Slack's rate tier allows."""
+    def limit(self, method: str, per_second: float, per: str = "channel") -> None:
+        """Answer 429 + Retry-After to calls of `method` closer together than Slack's rate tier allows,
+        counted per channel, per user or for the whole workspace (`per`)."""
         self.rate_limits[method] = per_second
+        self.limit_scope[method] = per
 
     def _over_limit(self, method: str, args: dict) -> float:
         """Seconds to wait, if this call breaks the method's rate limit; 0 if it is allowed."""
         per_second = self.rate_limits.get(method)
         if not per_second:
             return 0.0
-        key = (method, str(args.get("channel") or args.get("user_id") or ""))
+        scope = self.limit_scope.get(method, "channel")
+        key = (method, "" if scope == "workspace" else str(args.get(scope if scope != "user" else "user_id") or ""))
         with self._lock:
             now = time.monotonic()
             wait = self._last_call.get(key, -1e9) + 1 / per_second - now

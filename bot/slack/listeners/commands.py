@@ -1,7 +1,11 @@
 """Slash commands: every family in the registry, one handler. The answer is in the ack; everything
-else (a form to open, posts, updates, an export's file) goes to delivery after it."""
+else (a form to open, posts, updates, an export's file) goes to delivery after it.
 
-from slack_bolt import Ack, App, Respond
+The slow part of an export runs on a delivery worker rather than as a Bolt lazy listener: Bolt deep-copies
+every request for a lazy listener and hands it to a thread pool, which cost /cluster who about a sixth
+of its time though only `export` has a slow part (docs/benchmarks.md, the profile)."""
+
+from slack_bolt import Ack, App
 
 from bot.platform import Asker, Delivery
 from bot.slack.listeners.payloads import command_caller
@@ -29,6 +33,9 @@ def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delive
     else:
         ack(**reply_payload(reply))
     delivery.after_ack(Reply(effects=reply.effects), asker)
+    if product.has_later(command["command"], command.get("text") or ""):
+        delivery.run_now(lambda: finish_slash_command(command=command, product=product, delivery=delivery),
+                         bucket=caller.channel_id)
 
 
 def _open_or_tell(delivery, asker: Asker, reply: Reply) -> None:
@@ -36,8 +43,8 @@ def _open_or_tell(delivery, asker: Asker, reply: Reply) -> None:
         delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons), asker)
 
 
-def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delivery, respond: Respond) -> None:
-    """After the ack (Bolt's lazy listener): the slow part (an export), handed to delivery."""
+def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delivery) -> None:
+    """After the ack, on a delivery worker: the slow part (an export), its file handed to delivery."""
     caller = command_caller(command)
     reply = product.finish(command["command"], command.get("text") or "", caller)
     delivery.after_ack(reply, Asker(caller.user_id, caller.channel_id, caller.team_id,
@@ -48,11 +55,5 @@ def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
     def on_command(ack: Ack, command: dict) -> None:
         handle_slash_command(ack=ack, command=command, product=product, delivery=delivery)
 
-    def later(command: dict, respond: Respond) -> None:
-        finish_slash_command(command=command, product=product, delivery=delivery, respond=respond)
-
-    for name, fam in FAMILIES.items():
-        if any(sub.later for sub in fam.subcommands):
-            app.command(name)(ack=on_command, lazy=[later])
-        else:
-            app.command(name)(on_command)
+    for name in FAMILIES:
+        app.command(name)(on_command)

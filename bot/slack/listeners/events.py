@@ -19,7 +19,8 @@ def _first_time(body: dict, product: Clusterbot) -> bool:
 def handle_home_opened(*, body: dict, event: dict, product: Clusterbot, delivery: Delivery) -> None:
     if event.get("tab", "home") != "home" or not event.get("user") or not _first_time(body, product):
         return
-    delivery.after_ack(Reply(effects=[HomeChanged(event["user"], body.get("team_id") or event.get("team") or "")]))
+    team_id = body.get("team_id") or event.get("team") or ""
+    delivery.after_ack(Reply(effects=[HomeChanged(event["user"], team_id, opened=True)]))
 
 
 def handle_member_joined(*, body: dict, event: dict, context: BoltContext, product: Clusterbot,

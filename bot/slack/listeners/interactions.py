@@ -55,7 +55,7 @@ def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, de
     asker = Asker(caller.user_id, caller.channel_id, caller.team_id, handle=body.get("response_url") or None,
                   trigger=body.get("trigger_id"), surface="home" if on_home else "channel")
     if on_home:
-        reply.effects.append(HomeChanged(caller.user_id, caller.team_id))
+        reply.effects.append(HomeChanged(caller.user_id, caller.team_id, opened=True))
     answer(delivery, reply, asker)
 
 
