@@ -191,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_DATABASE_URL"))
     parser.add_argument("--markdown", metavar="PATH")
     parser.add_argument("--latencies", default=",".join(map(str, LATENCIES_MS)), help="ms, comma-separated")
+    parser.add_argument("--quick", action="store_true", help="300 ms only, to check it works")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.latencies = "300"
     common.quiet_queue_warnings()
     latencies = [int(x) for x in args.latencies.split(",")]
     skipped = None if args.postgres_url else "PostgreSQL half skipped: no TEST_DATABASE_URL."
