@@ -188,8 +188,7 @@ def test_two_processes_share_the_outbox_and_each_row_is_sent_once(db):
         for d in deliveries:
             d.stop()
     markers = [m for p in platforms for _, m in p.sent]
-    assert len(markers) == 60 and len(set(markers)) == 60
-    assert all(p.sent for p in platforms) or len(platforms[0].sent) == 60  # shared, or one was quicker
+    assert len(markers) == 60 and len(set(markers)) == 60  # every row once, whichever process took it
     assert unsent_outbox(db) == 0
 
 
