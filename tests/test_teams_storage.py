@@ -100,7 +100,7 @@ def test_teams_settings_and_their_defaults():
     ({"TEAMS_APP_ID": "clusterbot"}, "TEAMS_APP_ID should be a GUID"),
     ({"TEAMS_TENANT_ID": "nhs.scot"}, "TEAMS_TENANT_ID should be a GUID"),
     ({"TEAMS_OPENID_URL": "login.botframework.com"}, "TEAMS_OPENID_URL “login.botframework.com” is not an http(s) URL"),
-    ({"TEAMS_OPENID_URL": "https://example.org/.well-known/openid-configuration"}, "should end in /openidconfiguration"),
+    ({"TEAMS_OPENID_URL": "https://x.org/openid-configuration"}, "should end in /openidconfiguration"),
     ({"TEAMS_TOKEN_URL": "ftp://x/token"}, "TEAMS_TOKEN_URL “ftp://x/token” is not an http(s) URL"),
 ])
 def test_a_bad_teams_setting_is_one_line(change, says):
