@@ -205,7 +205,7 @@ def _announce_new(ctx: Context, topic: Topic) -> Reply:
 
 @subcommand(TOPIC, "form", "/topic", "open the form to propose a topic (also /topic alone)")
 def open_form(ctx: Context, rest: str) -> Reply:
-    return Reply(lines=[line("Proposing takes a form in Slack. Here, type it instead: ", Code(PROPOSE_EXAMPLE))],
+    return Reply(lines=[line("Proposing takes a form. Here, type it instead: ", Code(PROPOSE_EXAMPLE))],
                  form=topic_form(ctx))
 
 
@@ -256,12 +256,12 @@ def show(ctx: Context, topic: Topic) -> Reply:
     return reply
 
 
-@item_command(TOPIC, "edit T3", "/topic edit T3", "change a topic's fields (a form in Slack)", find=_topic,
+@item_command(TOPIC, "edit T3", "/topic edit T3", "change a topic's fields (in a form)", find=_topic,
               action="topic.edit")
 def edit(ctx: Context, topic: Topic) -> Reply:
     if not _may_edit(ctx, topic):
         raise Refusal(_edit_refusal(topic), example=f"/topic show {topic.short_id}")
-    return Reply(lines=[line("Editing takes a form in Slack; here, add a note instead: ",
+    return Reply(lines=[line("Editing takes a form; here, add a note instead: ",
                              Code(f"/topic note {topic.short_id} <text>"))], form=topic_form(ctx, topic))
 
 
