@@ -35,6 +35,10 @@ WIDENED = {
     "meeting": [("created_by", 32, ID, False), ("submission_key", 64, ID, True)],
     "agenda_item": [("by", 32, ID, False)],
     "handled_event": [("event_id", 64, ID, False)],
+    "measure": [("created_by", 32, ID, False), ("retired_by", 32, ID, True), ("submission_key", 64, ID, True)],
+    "measure_point": [("recorded_by", 32, ID, False)],
+    "measure_point_history": [("recorded_by", 32, ID, False), ("replaced_by", 32, ID, False)],
+    "measure_nudge": [("user_id", 32, ID, False)],
 }
 
 
