@@ -117,7 +117,7 @@ class TeamsStandIn:
     def updates(self) -> list[Sent]:
         return [s for s in self.sent if s.method == "PUT"]
 
-    def wait_for(self, predicate, timeout: float = 10.0):
+    def wait_for(self, predicate, timeout: float = 60.0):
         """Delivery happens after the ack, on other threads: wait for what it should have sent."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

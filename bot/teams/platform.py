@@ -22,6 +22,7 @@ from microsoft_teams.common import ClientOptions
 
 from bot.platform import Asker, NoAnswer, RateLimited, Refused
 from bot.teams import cards
+from bot.teams.auth import TokenUnavailable
 from commands.results import Audience, Form, Person, Reply, Upload, line, plain_text
 from storage import conversations
 from storage.db import Database
@@ -224,6 +225,8 @@ class TeamsPlatform:
             raise _outcome(error.response, bucket) from None
         except (httpx.TimeoutException, httpx.TransportError) as error:
             raise NoAnswer(type(error).__name__) from None
+        except TokenUnavailable as error:  # nothing was sent; a later try may find the token endpoint well
+            raise NoAnswer(str(error)) from None
 
 
 def _outcome(response: httpx.Response, bucket: str) -> Exception:

@@ -6,7 +6,9 @@ the person told; a post that is rate-limited is tried again after Retry-After.
 """
 
 import logging
+import threading
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.platform import Asker, Platform, RateLimited, Refused, SendError
@@ -21,6 +23,7 @@ class ThreadDelivery:
     def __init__(self, platform: Platform, product: Clusterbot, workers: int = 4):
         self.platform, self.product = platform, product
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="teams-delivery")
+        self._refreshing: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def after_ack(self, reply: Reply, asker: Asker | None = None) -> None:
         self.pool.submit(self._send_all, reply, asker)
@@ -54,9 +57,12 @@ class ThreadDelivery:
             if effect.key and ref:
                 self.product.remember(effect.key, effect.channel, ref)
         elif isinstance(effect, Update):
-            current = self.product.current(effect.key)
-            if current is not None:
-                self._try(lambda: self.platform.update(effect.channel, effect.ref, current), "update")
+            # One refresh of a card at a time, each reading the latest committed state: the last update
+            # sent shows the truth, whatever order concurrent votes committed in.
+            with self._refreshing[effect.key]:
+                current = self.product.current(effect.key)
+                if current is not None:
+                    self._try(lambda: self.platform.update(effect.channel, effect.ref, current), "update")
         elif isinstance(effect, Direct):
             self._try(lambda: self.platform.direct(effect.user_id, effect.reply), "direct")
         elif isinstance(effect, Upload):
