@@ -24,9 +24,28 @@ class ThreadDelivery:
         self.platform, self.product = platform, product
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="teams-delivery")
         self._refreshing: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._pending: set = set()
+        self._lock = threading.Lock()
 
     def after_ack(self, reply: Reply, asker: Asker | None = None) -> None:
-        self.pool.submit(self._send_all, reply, asker)
+        future = self.pool.submit(self._send_all, reply, asker)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 60) -> bool:
+        """Wait until everything handed over so far has been sent (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def wake(self) -> None:
         pass
