@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 import common  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
+from bot.delivery import Delivery  # noqa: E402
 from bot.teams import TeamsServer, build_app, make_platform  # noqa: E402
-from bot.teams.sending import ThreadDelivery  # noqa: E402
 from commands import Caller, Clusterbot  # noqa: E402
 from storage import polls as poll_store  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -134,7 +134,7 @@ def measure(label: str, url: str, standin: TeamsStandIn, voters: int) -> list[tu
     platform = make_platform(settings, product, timeout=5)
     rows = []
     for name in ("floor", "real"):
-        delivery = ThreadDelivery(platform, product)
+        delivery = Delivery(platform, product).start()
         app, web = floor_app(settings, platform) if name == "floor" else build_app(settings, product, platform,
                                                                                    delivery)
         server = TeamsServer(app, web, common.HOST, 0).start_in_thread()
@@ -142,7 +142,7 @@ def measure(label: str, url: str, standin: TeamsStandIn, voters: int) -> list[tu
             timings = run_load(server.port, standin, people, channel)
         finally:
             server.stop()
-            delivery.close()
+            delivery.stop()
         rows.append((label, name, str(timings.sent), str(timings.failures), f"{timings.per_second:.0f}",
                      f"{timings.percentile_ms(0.5):.1f}", f"{timings.percentile_ms(0.95):.1f}"))
         if timings.failures:

@@ -80,14 +80,14 @@ def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
     if settings.scheduler:
         from bot.scheduler import start_in_background
 
-        start_in_background(product, app.client)
+        start_in_background(product, app.delivery)
     else:
         log.info("scheduler off (SCHEDULER=off): run `python -m bot scheduler` somewhere")
 
 
 def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot) -> None:
-    from bot.teams import TeamsServer, build_app, check_credentials, make_platform, start_scheduler
-    from bot.teams.sending import ThreadDelivery
+    from bot.delivery import Delivery
+    from bot.teams import TeamsServer, build_app, check_credentials, make_platform
 
     host, port = args.host or settings.host, args.port if args.port is not None else settings.port
     platform = make_platform(settings, product)
@@ -95,7 +95,7 @@ def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot)
     if problem:
         raise StartupError(f"Could not get the bot's token from {settings.teams_token_url} ({problem}): check "
                            "TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID (or TEAMS_TOKEN_URL)")
-    delivery = ThreadDelivery(platform, product)
+    delivery = Delivery(platform, product).start()
     app, web = build_app(settings, product, platform, delivery)
     try:
         server = TeamsServer(app, web, host, port)
@@ -104,7 +104,9 @@ def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot)
                            "choose another with --port or PORT") from None
     log.info("clusterbot for Teams listening on http://%s:%s (POST /api/messages, GET /healthz)", host, server.port)
     if settings.scheduler:
-        start_scheduler(product, delivery)
+        from bot.scheduler import start_in_background
+
+        start_in_background(product, delivery)
     else:
         log.info("scheduler off (SCHEDULER=off): run it in one process only")
     server.run()
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.mode == "scheduler":
         from bot.scheduler import run_alone
 
-        run_alone(product, slack_app(settings, product).client, seconds=args.tick)
+        run_alone(product, slack_app(settings, product).delivery, seconds=args.tick)
     elif args.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import httpx
 
 from bot.config import Settings
+from bot.delivery import Delivery
 from bot.teams import TeamsServer, build_app, make_platform
 from bot.teams.platform import TeamsPlatform
-from bot.teams.sending import ThreadDelivery
 from tests.teams_ids import APP_ID, TENANT
 from tests.teams_standin import PASSWORD, TeamsStandIn  # noqa: F401
 
@@ -22,7 +22,7 @@ def teams_settings(db, teams_api) -> Settings:
 class Running:
     client: httpx.Client
     platform: TeamsPlatform
-    delivery: ThreadDelivery
+    delivery: Delivery
 
     def send(self, activity: dict, headers: dict) -> httpx.Response:
         return self.client.post("/api/messages", json=activity, headers=headers)
@@ -33,13 +33,13 @@ def serve_teams(db, product, teams_api):
     teams_api.reset()
     settings = teams_settings(db, teams_api)
     platform = make_platform(settings, product, timeout=2.0)
-    delivery = ThreadDelivery(platform, product)
+    delivery = Delivery(platform, product, update_interval=0.2).start()
     app, web = build_app(settings, product, platform, delivery)
     server = TeamsServer(app, web, "127.0.0.1", 0).start_in_thread()
     with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
         yield Running(client, platform, delivery)
     server.stop()
-    delivery.close()
+    delivery.stop()
     platform.close()
 
 

@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from bot.teams import scheduled_tick
+from bot.scheduler import tick
 from storage.models import Action, Ballot, Cluster, Member, Poll, Topic
 from tests.teams_ids import CHANNEL, LEAD, NURSE, PQL_A, PQL_B
 from tests.teams_standin import BOT_ID, invoke, members_added, message, submit
@@ -132,10 +132,10 @@ def test_a_meeting_reminder_is_sent_proactively(cluster, teams, teams_api, produ
     channel_posts(teams_api)
     teams_api.reset()
     clock.advance(days=12, hours=5)  # past the day-before reminder
-    scheduled_tick(product, teams.delivery)
+    tick(product, teams.delivery)
     reminder = teams_api.wait_for(lambda s: s.posts(CHANNEL))[0]
     assert "Cluster QI meeting" in reminder.text and "2026" in reminder.text
-    scheduled_tick(product, teams.delivery)  # sent once, however often it ticks
+    tick(product, teams.delivery)  # sent once, however often it ticks
     clock.advance(minutes=1)
     assert len(teams_api.posts(CHANNEL)) == 1
 

@@ -4,7 +4,7 @@ The SDK checks every inbound activity's JWT (issuer, audience = our app id, sign
 keys published beside TEAMS_OPENID_URL, expiry, and the serviceurl claim against the activity's
 serviceUrl); anything else is 401 before our code runs. Our one handler runs the activity through
 `inbound.Turn` on a worker thread (the product and its database are synchronous), answers the HTTP
-request as soon as that committed, and hands everything else to the delivery component.
+request as soon as that committed, and hands everything else to the delivery component (bot/delivery.py).
 """
 
 import asyncio
@@ -21,7 +21,6 @@ from bot.teams.auth import ClientCredentialsToken
 from bot.teams.inbound import Outcome, Turn
 from bot.teams.platform import TeamsPlatform
 from commands import Clusterbot
-from commands.results import Reply
 
 log = logging.getLogger(__name__)
 
@@ -88,29 +87,6 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         return outcome.body
 
     return app, web
-
-
-def scheduled_tick(product: Clusterbot, delivery: Delivery) -> None:
-    """One scheduler tick for Teams: what fell due goes to delivery, as every other message does."""
-    try:
-        effects = product.tick()
-        if effects:
-            delivery.after_ack(Reply.quiet(*effects))
-    except Exception:
-        log.exception("scheduler tick failed")
-
-
-def start_scheduler(product: Clusterbot, delivery: Delivery, seconds: float = 30):
-    """The scheduler inside `python -m bot teams` (unless SCHEDULER=off): ticks on a thread."""
-    from datetime import UTC, datetime
-
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(scheduled_tick, "interval", args=(product, delivery), seconds=seconds, id="tick",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
-    scheduler.start()
-    return scheduler
 
 
 def check_credentials(platform: TeamsPlatform) -> str | None:
