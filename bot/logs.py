@@ -21,7 +21,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers whose messages we know: ours, and servers/tools that log no payloads. Any other logger's
 # message (Bolt's, slack_sdk's, SQLAlchemy's echo …) may quote a request, a response or a row: withheld.
 TRUSTED_LOGGERS = ("bot", "commands", "storage", "reports", "waitress", "alembic", "apscheduler")
-QUIET_LOGGERS = ("alembic", "apscheduler")      # one line per migration step or tick is noise
+QUIET_LOGGERS = ("alembic", "apscheduler", "httpx")  # one line per migration step, tick or call is noise
 
 
 def one_line(text: str) -> str:
