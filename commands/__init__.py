@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import actions, cluster, home, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import actions, cluster, exports, home, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
@@ -87,7 +87,7 @@ class Clusterbot:
             if found is None:
                 return None
             ctx = self._context_for(session, found, Caller("clusterbot", channel_id, found.team_id))
-            return actions.cluster_workbook(ctx).effects[0]
+            return exports.cluster_workbook(ctx).effects[0]
 
     def press(self, action: str, value: str, caller: Caller) -> Reply:
         """A button click."""
