@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import actions, cluster, exports, home, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import actions, cluster, exports, home, meetings, minutes, polls, record, topics  # noqa: F401  (importing plugs the families into the registry)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal

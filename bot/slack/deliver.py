@@ -33,7 +33,8 @@ def carry_out(client: WebClient, product: Clusterbot, reply: Reply) -> Reply | N
                 product.discard(effect.key)
                 return _not_sent(code, "post it, so nothing was saved")
             if isinstance(effect, Upload):
-                return _not_sent(code, "upload the workbook (nothing in the log was changed)")
+                kind = "the Word file" if effect.filename.endswith(".docx") else "the workbook"
+                return _not_sent(code, f"upload {kind} (nothing in the log was changed)")
     return None
 
 
