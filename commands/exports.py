@@ -1,4 +1,5 @@
-"""Every file the cluster can ask for: `/action export`, `/cluster export` (and `python -m bot export`).
+"""Every file the cluster can ask for: `/action export`, `/cluster export` (and `python -m bot export`),
+`/cluster report` (the Board report). The minutes' Word file: commands/minutes.py.
 
 Each is slow work: the subcommand answers "Preparing…" at once and the registry's `later` handler
 builds the file after that answer, in a read-only unit of work, and hands it over as an Upload.
@@ -7,8 +8,9 @@ The documents themselves are written by reports/ from rows that storage/ reads.
 
 import io
 import re
-from dataclasses import replace
-from datetime import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from commands.actions import ACTION
@@ -20,14 +22,18 @@ from commands.guard import find_patient_identifiers
 from commands.recurrence import describe_rule
 from commands.registry import subcommand
 from commands.results import Person, Reply, Strong, Upload, line
-from reports.workbook import SOON, WorkbookContent, write_workbook
+from reports.board import PracticeRef, Report, write_narrative, write_report
+from reports.workbook import SOON, WITHHELD, WorkbookContent, write_workbook
 from storage import actions as action_store
+from storage import clusters as cluster_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
+from storage import record as record_store
+from storage import report as report_store
 from storage import topics as topic_store
 from storage.models import ActionStatus, Cluster
 
-XLSX = "xlsx"
+XLSX, DOCX = "xlsx", "docx"
 # A cheap first look (one C-level regex search per cell): ten digits, whatever separates them. Only
 # text that passes it gets the guard's full check, so 100,000 rows stay within the export's target.
 TEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){9}")
@@ -128,4 +134,110 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
         content.ballots = poll_store.ballot_rows(session=ctx.session, cluster=cluster)
         content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
                             for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
+    return content
+
+
+# --- /cluster report ----------------------------------------------------------------------------------
+
+REPORT_EXAMPLE = "/cluster report year 2025 word"
+FIRST_YEAR = 2000
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime | None
+    until: datetime | None  # None: up to now (what storage stamps "now" may be a moment past the request's)
+    words: str  # "1 January 2025 to 31 December 2025"
+    word: bool  # a Word narrative too
+    slug: str   # for file names: "2025", "since-2025-04-01", "last-12-months"
+
+
+def _period(ctx: Context, rest: str) -> Period:
+    """[since <date> | year <yyyy>] [word]; by default the last twelve months."""
+    words = rest.split()
+    word = bool(words) and words[-1].lower() in ("word", "docx")
+    words = words[:-1] if word else words
+    tz, now = ctx.time_zone, ctx.now()
+    today = local_today(now, tz)
+    if not words:
+        first = today.replace(year=today.year - 1) + timedelta(days=1) if not (today.month == 2 and today.day == 29) \
+            else today - timedelta(days=365)
+        return Period(local_to_utc(first, time(0, 0), tz), None, f"{first:%-d %B %Y} to {today:%-d %B %Y}", word,
+                      "last-12-months")
+    setting = words[0].lower()
+    if setting == "since" and len(words) > 1:
+        first = parse_day(" ".join(words[1:]), today, REPORT_EXAMPLE)
+        if first > today:
+            raise Refusal(f"{first:%A %-d %B %Y} is still to come: a report covers time that has passed.",
+                          example="/cluster report since 1/4/2026")
+        return Period(local_to_utc(first, time(0, 0), tz), None, f"{first:%-d %B %Y} to {today:%-d %B %Y}", word,
+                      f"since-{first:%Y-%m-%d}")
+    if setting == "year" and len(words) == 2:
+        if not re.fullmatch(r"\d{4}", words[1]) or not FIRST_YEAR <= int(words[1]) <= today.year:
+            raise Refusal(f"“{words[1][:20]}” isn't a year I can report on: give one from {FIRST_YEAR} to "
+                          f"{today.year}, like {today.year - 1}.", example=REPORT_EXAMPLE)
+        year = int(words[1])
+        last = min(date(year, 12, 31), today)
+        return Period(local_to_utc(date(year, 1, 1), time(0, 0), tz),
+                      local_to_utc(date(year + 1, 1, 1), time(0, 0), tz),
+                      f"1 January {year} to {last:%-d %B %Y}", word, str(year))
+    raise Refusal(f"“{' '.join(words)[:40]}” isn't a report period: say since <date> or year <yyyy> (and word "
+                  "for a Word summary too), or nothing for the last twelve months.", example=REPORT_EXAMPLE)
+
+
+@subcommand(CLUSTER, "report [since <date>|year <yyyy>] [word]", REPORT_EXAMPLE,
+            "the Board report: topics, meetings, actions, polls and engagement as a workbook (word: and a "
+            "one-page Word summary)", later=lambda ctx, rest: board_report(ctx, rest))
+def cluster_report(ctx: Context, rest: str) -> Reply:
+    period = _period(ctx, rest)
+    also = " and a one-page Word summary" if period.word else ""
+    return Reply.tell(line(f"Preparing the Board report for {period.words} as an Excel workbook{also}…"))
+
+
+def board_report(ctx: Context, rest: str) -> Reply:
+    cluster = ctx.require_cluster()
+    period = _period(ctx, rest)
+    content = report_content(ctx, cluster, period)
+    out = io.BytesIO()
+    write_report(out, content, ctx.directory, looks_identifying)
+    title = f"Board report ({period.words})"
+    effects = [upload(ctx, cluster, title, f"board-report-{period.slug}", XLSX, out.getvalue())]
+    if period.word:
+        narrative = io.BytesIO()
+        write_narrative(narrative, content, lambda text: WITHHELD if looks_identifying(text) else text)
+        effects.append(upload(ctx, cluster, f"Board report summary ({period.words})", f"board-summary-{period.slug}", DOCX,
+                              narrative.getvalue()))
+    return Reply.quiet(*effects)
+
+
+def report_content(ctx: Context, cluster: Cluster, period: Period) -> WorkbookContent:
+    """The period's topics, notes, meetings, decisions, actions and polls, and each practice's part."""
+    session, since, until = ctx.session, period.since, period.until
+    today = local_today(ctx.now(), cluster.time_zone)
+    content = WorkbookContent(cluster.name, f"Cluster report: {period.words}", ctx.now(), cluster.time_zone, today)
+    which = action_store.ActionFilter(created_before=until, live_since=since)
+    content.action_counts = action_store.action_counts(session=session, cluster=cluster, which=which, today=today,
+                                                       soon=today + SOON)
+    content.actions = action_store.action_rows(session=session, cluster=cluster, which=which)
+    closed = ("done", "dropped")
+    in_period = lambda moment: (until is None or moment < until) and (since is None or moment >= since)  # noqa: E731
+    topics = [t for t in topic_store.topic_rows(session=session, cluster=cluster)
+              if (until is None or t.created_at < until)
+              and (since is None or t.status not in closed or t.updated_at >= since)]
+    ids = report_store.poll_ids(session=session, cluster=cluster, since=since, until=until)
+    turnout = report_store.poll_turnout(session=session, cluster=cluster)
+    content.extra["report"] = Report(
+        period=period.words,
+        practices=[PracticeRef(p.id, p.code, p.name)
+                   for p in cluster_store.list_practices(session=session, cluster=cluster)],
+        topics=topics,
+        notes=topic_store.topic_note_rows(session=session, cluster=cluster, since=since, until=until),
+        meetings=report_store.meeting_records(session=session, cluster=cluster, since=since,
+                                              until=min(until or ctx.now(), ctx.now())),  # held: started by now
+        decisions=record_store.decisions(session=session, cluster=cluster, since=since, until=until),
+        polls=[p for p in poll_store.poll_rows(session=session, cluster=cluster) if p.short_id in ids],
+        turnout={short_id: turnout[poll_id] for short_id, poll_id in ids.items() if poll_id in turnout},
+        actions_owned=report_store.actions_by_practice(session=session, cluster=cluster, since=since, until=until),
+        topics_proposed=Counter(t.practice_code for t in topics if t.practice_code and in_period(t.created_at)),
+    )
     return content

@@ -30,8 +30,8 @@ ATTENDEE = re.compile(r"<@[^>]*>|[^\s,;]+")  # a mention (which may hold spaces)
 TOPIC_TAIL = re.compile(r"\s+topic\s+(\S+)\s*$", re.IGNORECASE)
 LOG_LIMIT = 40  # lines in /cluster decisions (a message has room for about 50)
 MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-DAY_MONTH = re.compile(rf"^(\d{{1,2}}[/.-]\d{{1,2}}|\d{{1,2}}(st|nd|rd|th)?\s+{MONTH}|{MONTH}\s+\d{{1,2}}(st|nd|rd|th)?)$",
-                       re.IGNORECASE)
+ORDINAL = r"\d{1,2}(st|nd|rd|th)?"
+DAY_MONTH = re.compile(rf"^(\d{{1,2}}[/.-]\d{{1,2}}|{ORDINAL}\s+{MONTH}|{MONTH}\s+{ORDINAL})$", re.IGNORECASE)
 OLDEST = timedelta(days=10 * 366)  # a meeting recorded after the fact: within the last ten years
 
 

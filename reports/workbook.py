@@ -312,7 +312,7 @@ class SummaryRows:
         self.ws.append([self.cell(title, BOLD) for title in titles])
 
 
-def actions_sheet(book: Book) -> None:
+def actions_sheet(book: Book, empty_note: str = "No actions match: the log is empty.") -> None:
     content, name = book.content, book.name
     if content.actions is None:
         return
@@ -323,7 +323,7 @@ def actions_sheet(book: Book) -> None:
                 row.meeting, row.meeting_title, row.notes, name(row.created_by), row.created_at, row.done_at,
                 name(row.done_by) if row.done_by else None, row.source_link]
 
-    book.table("Actions", ACTION_COLUMNS, content.actions, "No actions match: the log is empty.", values)
+    book.table("Actions", ACTION_COLUMNS, content.actions, empty_note, values)
 
 
 def topics_sheet(book: Book) -> None:

@@ -42,6 +42,9 @@ class ActionFilter:
     practice_id: int | None = None
     due_before: date | None = None
     since: datetime | None = None
+    # A reporting period: actions raised before its end that were still open, or were done, in it.
+    created_before: datetime | None = None
+    live_since: datetime | None = None
 
     def apply(self, query, cluster: Cluster):
         query = query.where(Action.cluster_id == cluster.id)
@@ -55,6 +58,10 @@ class ActionFilter:
             query = query.where(col(Action.due_on) < self.due_before)
         if self.since:
             query = query.where(col(Action.updated_at) >= self.since)
+        if self.created_before:
+            query = query.where(col(Action.created_at) < self.created_before)
+        if self.live_since:
+            query = query.where((Action.status == ActionStatus.OPEN) | (col(Action.done_at) >= self.live_since))
         return query
 
 
