@@ -377,7 +377,8 @@ Checks (the product's workbook opened with openpyxl, read-only):
 How: `bench/export.py` fills a temporary SQLite database with a cluster of {PRACTICES} practices, \
 {OWNERS} owners, {TOPICS} topics, {POLLS} polls with ballots, {MEETINGS} meetings and the actions \
 (bulk-inserted: a quarter overdue, a tenth due within the week, a fifth without a date, 20% done, a quarter \
-from a meeting, one in ten with one or two notes, 1 in 50 descriptions starting with = + - @). Then, each in a child process of its own, {timing}: *cluster workbook* is the product's \
+from a meeting, one in ten with one or two notes, 1 in 50 descriptions starting with = + - @). Then, each \
+in a child process of its own, {timing}: *cluster workbook* is the product's \
 `Clusterbot.export` (`python -m bot export`; every sheet), *action log* is `/action export all` through \
 `Clusterbot.finish` (summary and actions). Both are the product's whole path: `commands/exports.py` \
 (`workbook_content`, `upload_workbook`), `storage/actions.py` (`action_counts`, `action_rows`: topic and \

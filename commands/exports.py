@@ -205,8 +205,8 @@ def board_report(ctx: Context, rest: str) -> Reply:
     if period.word:
         narrative = io.BytesIO()
         write_narrative(narrative, content, lambda text: WITHHELD if looks_identifying(text) else text)
-        effects.append(upload(ctx, cluster, f"Board report summary ({period.words})", f"board-summary-{period.slug}", DOCX,
-                              narrative.getvalue()))
+        effects.append(upload(ctx, cluster, f"Board report summary ({period.words})", f"board-summary-{period.slug}",
+                              DOCX, narrative.getvalue()))
     return Reply.quiet(*effects)
 
 
