@@ -152,6 +152,13 @@ def action_values(n: int, cluster_id: int, practice_ids: list[int], owners: list
 
 # --- one measurement (a child process) -------------------------------------------------------------
 
+def lxml_in_use() -> bool:
+    """Whether openpyxl writes through lxml (it does whenever lxml is importable)."""
+    from openpyxl.xml import LXML
+
+    return bool(LXML)
+
+
 def memory_mb(field: str) -> float:
     """VmHWM (peak) or VmRSS (now) of this process, in MB."""
     with open("/proc/self/status") as status:
@@ -360,6 +367,8 @@ def table_rows(measurements: list[Measurement]) -> list[tuple[str, ...]]:
 def markdown_section(common, rows: list[tuple[str, ...]], targets: list[str], checks: list[str], repeat: int) -> str:
     listed = lambda lines: "\n".join(f"- {line}" for line in lines)  # noqa: E731
     timing = "one export each" if repeat == 1 else f"the median of {repeat} exports each (peak: the highest)"
+    writer = ("lxml (installed with python-docx)" if lxml_in_use()
+              else "its pure-Python XML writer (lxml is not installed)")
     return f"""## Action-log export (`/action export all`, `python -m bot export`)
 
 {common.markdown_table(HEADER, rows)}
@@ -393,8 +402,7 @@ export call until the .xlsx bytes are in memory (imports and connecting done bef
 child's peak resident set (`VmHWM`), imports included, since the {TARGET_MB} MB target is the process's; \
 *at start*: its resident set just before the export; *grew*: the difference. Not `ru_maxrss`, which a \
 child started by `subprocess` inherits from its parent; not `tracemalloc`, which sees only Python's \
-own allocations. openpyxl writes through its pure-Python XML writer here (lxml is not installed), for \
-the floor as for the product.
+own allocations. openpyxl writes through {writer}, for the floor as for the product.
 
 Reproduce (this section only; `bench/run` reruns every benchmark):
 
