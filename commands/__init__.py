@@ -9,7 +9,21 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import actions, cluster, exports, home, meetings, minutes, polls, record, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import (  # noqa: F401  (importing plugs the families into the registry)
+    actions,
+    cluster,
+    exports,
+    home,
+    measure_admin,
+    measure_charts,
+    measure_record,
+    measures,
+    meetings,
+    minutes,
+    polls,
+    record,
+    topics,
+)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
