@@ -239,5 +239,6 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> WorkbookCo
         turnout={short_id: turnout[poll_id] for short_id, poll_id in ids.items() if poll_id in turnout},
         actions_owned=report_store.actions_by_practice(session=session, cluster=cluster, since=since, until=until),
         topics_proposed=Counter(t.practice_code for t in topics if t.practice_code and in_period(t.created_at)),
+        data_points=report_store.data_points_by_practice(session=session, cluster=cluster, since=since, until=until),
     )
     return content

@@ -57,6 +57,7 @@ class Report:
     turnout: dict[str, Turnout] = field(default_factory=dict)   # by poll short id
     actions_owned: dict[int, tuple[int, int]] = field(default_factory=dict)  # practice id -> (owned, done)
     topics_proposed: Counter = field(default_factory=Counter)   # practice code -> topics proposed
+    data_points: dict[int, int] = field(default_factory=dict)   # practice id -> measure values recorded
 
     @property
     def is_empty(self) -> bool:
@@ -206,7 +207,7 @@ def engagement(report: Report) -> list[list]:
         voted = sum(1 for p in named if practice.id in report.turnout.get(p.short_id, Turnout()).voted_practices)
         owned, done = report.actions_owned.get(practice.id, (0, 0))
         lines.append([code, practice.name, attended, sorry, voted, len(named), owned, done,
-                      report.topics_proposed.get(code, 0), None])
+                      report.topics_proposed.get(code, 0), report.data_points.get(practice.id, 0)])
     return lines
 
 

@@ -7,7 +7,18 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from storage.models import Action, ActionStatus, Attendance, Ballot, Cluster, MinuteLine, Poll, Practice
+from storage.models import (
+    Action,
+    ActionStatus,
+    Attendance,
+    Ballot,
+    Cluster,
+    Measure,
+    MeasurePoint,
+    MinuteLine,
+    Poll,
+    Practice,
+)
 from storage.record import decisions, past_meetings
 
 
@@ -100,3 +111,15 @@ def actions_by_practice(*, session: Session, cluster: Cluster, since: datetime |
         if status == ActionStatus.DONE:
             owned[practice_id][1] += n
     return {k: (v[0], v[1]) for k, v in owned.items()}
+
+
+def data_points_by_practice(*, session: Session, cluster: Cluster, since: datetime | None,
+                            until: datetime | None) -> dict[int, int]:
+    """practice id -> measure values it recorded (or last replaced) in the period."""
+    query = (select(MeasurePoint.practice_id, func.count()).join(Measure, col(MeasurePoint.measure_id) == Measure.id)
+             .where(Measure.cluster_id == cluster.id).group_by(MeasurePoint.practice_id))
+    if since is not None:
+        query = query.where(col(MeasurePoint.recorded_at) >= since)
+    if until is not None:
+        query = query.where(col(MeasurePoint.recorded_at) < until)
+    return dict(session.exec(query).all())

@@ -63,6 +63,8 @@ def a_year_of_work(app, db):
     run("/topic", "move T1 agreed")
     run("/topic", "move T2 dropped no capacity this winter")
     run("/topic", "note T1 plan: search for missed reviews")
+    run("/measure", "add T1 Asthma reviews within 2 weeks percent higher is better monthly")
+    assert not run("/measure", "record D1 Oct 2026 42/120", "UGP").text.startswith(":warning:")
     run("/meeting", "record 12/11/2026 12:30 Cluster QI meeting")
     run("/meeting", "attended M1 80123 <@UNURSE>")
     run("/meeting", "apologies M1 80789")
@@ -134,6 +136,7 @@ def test_the_board_report_workbook(cluster, db, slack_api):
     assert engagement["80123"]["Polls open to vote"] == 1  # P1: the anonymous and the hidden poll are not counted
     assert engagement["80123"]["Actions owned"] == 1 and engagement["80789"]["Actions done"] == 1
     assert engagement["80123"]["Topics proposed"] == 1
+    assert engagement["80123"]["Data recorded"] == 1 and engagement["80456"]["Data recorded"] == 0
 
 
 def test_the_report_never_names_an_anonymous_voter(cluster, db, slack_api):
@@ -184,6 +187,7 @@ def test_a_period_with_no_activity_is_a_valid_workbook_that_says_so(cluster, sla
                         ("Actions", "No actions open or done in this period."), ("Polls", "No polls in this period.")):
         assert book[sheet]["A2"].value == note
     assert [e["Meetings attended"] for e in table(book["Engagement"])] == [0, 0, 0]
+    assert [e["Data recorded"] for e in table(book["Engagement"])] == [0, 0, 0]
     assert "No recorded activity in this period: no topics, meetings, actions or polls." in [
         p.text for p in summary.paragraphs]
 
