@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from commands.actions import ACTION
 from commands.cluster import CLUSTER
 from commands.context import Context
-from commands.dates import local_to_utc, local_today, parse_day
+from commands.dates import BACK, describe_day, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
 from commands.guard import find_patient_identifiers
 from commands.recurrence import describe_rule
@@ -54,9 +54,9 @@ def _export_filter(ctx: Context, rest: str) -> tuple[str, action_store.ActionFil
         label = words.pop(0).lower()
         which = action_store.ActionFilter(status=ActionStatus.OPEN if label == "open" else None)
     if words and words[0].lower() == "since":
-        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example)
+        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example, BACK)
         which = action_store.ActionFilter(status=which.status, since=local_to_utc(day, time(0, 0), ctx.time_zone))
-        label += f" since {day:%-d %b %Y}"
+        label += f" since {describe_day(day)}"
     elif words:
         raise Refusal(f"“{words[0]}” isn't an export setting: use open or all, then optionally since <date>.",
                       example=example)
@@ -166,7 +166,7 @@ def _period(ctx: Context, rest: str) -> Period:
                       "last-12-months")
     setting = words[0].lower()
     if setting == "since" and len(words) > 1:
-        first = parse_day(" ".join(words[1:]), today, REPORT_EXAMPLE)
+        first = parse_day(" ".join(words[1:]), today, REPORT_EXAMPLE, BACK)
         if first > today:
             raise Refusal(f"{first:%A %-d %B %Y} is still to come: a report covers time that has passed.",
                           example="/cluster report since 1/4/2026")

@@ -5,12 +5,12 @@ The meeting's organiser and the cluster's leads write the record; anyone in the 
 """
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from commands import parsing
 from commands.cluster import CLUSTER
 from commands.context import Context
-from commands.dates import describe, local_to_utc, local_today, parse_day
+from commands.dates import BACK, describe, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
 from commands.meetings import MEETING, _rest, _when_words, record_invitation
 from commands.registry import subcommand
@@ -29,25 +29,12 @@ DECISION_EXAMPLE = "/meeting decision M1 Adopt the asthma recall template topic 
 ATTENDEE = re.compile(r"<@[^>]*>|[^\s,;]+")  # a mention (which may hold spaces) or a word
 TOPIC_TAIL = re.compile(r"\s+topic\s+(\S+)\s*$", re.IGNORECASE)
 LOG_LIMIT = 40  # lines in /cluster decisions (a message has room for about 50)
-MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-ORDINAL = r"\d{1,2}(st|nd|rd|th)?"
-DAY_MONTH = re.compile(rf"^(\d{{1,2}}[/.-]\d{{1,2}}|{ORDINAL}\s+{MONTH}|{MONTH}\s+{ORDINAL})$", re.IGNORECASE)
 OLDEST = timedelta(days=10 * 366)  # a meeting recorded after the fact: within the last ten years
 
 
 def find_meeting(ctx: Context, token: str, example: str) -> Meeting:
     return parsing.find_item(ctx, token, prefix="M", noun="meeting", find=meeting_store.find_meeting,
                              example=example)
-
-
-def _in_the_past(typed: str, day: date, today: date) -> date:
-    """A day and month typed without a year ("12/11", "12 Nov") mean the nearest such date: for a
-    meeting that happened, last year's when this year's is still to come."""
-    if day > today and DAY_MONTH.match(typed.strip()):
-        earlier = day.replace(year=day.year - 1) if not (day.month == 2 and day.day == 29) else day
-        if earlier <= today:
-            return earlier
-    return day
 
 
 def require_recorder(ctx: Context, meeting: Meeting, doing: str) -> None:
@@ -72,8 +59,7 @@ def _meeting_and_text(ctx: Context, rest: str, example: str, doing: str) -> tupl
 def record(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     date_words, clock, after = _when_words(rest.split(), RECORD_EXAMPLE)
-    today = local_today(ctx.now(), ctx.time_zone)
-    day = _in_the_past(" ".join(date_words), parse_day(" ".join(date_words), today, RECORD_EXAMPLE), today)
+    day = parse_day(" ".join(date_words), local_today(ctx.now(), ctx.time_zone), RECORD_EXAMPLE, BACK)
     starts_at = local_to_utc(day, clock, ctx.time_zone)
     if starts_at > ctx.now():
         raise Refusal(f"{describe(starts_at, ctx.time_zone)} is still to come: to plan a meeting, use schedule "
@@ -210,7 +196,7 @@ def decisions(ctx: Context, rest: str) -> Reply:
     since: datetime | None = None
     word, when = parsing.split_first(rest)
     if word.lower() == "since":
-        day = parse_day(when, local_today(ctx.now(), ctx.time_zone), example)
+        day = parse_day(when, local_today(ctx.now(), ctx.time_zone), example, BACK)
         since = local_to_utc(day, datetime.min.time(), ctx.time_zone)
     elif word:
         raise Refusal(f"“{word[:40]}” isn't a decisions setting: say since <date>, or nothing.", example=example)

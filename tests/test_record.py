@@ -294,7 +294,7 @@ def test_a_word_file_the_platform_refuses_is_told(cluster, db, slack_api):
     meet(cluster, "minutes M1 word")
     [told] = [c.args for c in slack_api.wait_for("response_url")]
     assert told["response_type"] == "ephemeral"
-    assert "I'm not in this channel, so I couldn't upload the Word file" in told["text"]
+    assert "I'm not in this channel, so I couldn't upload the file" in told["text"]
     assert snapshot(db) == before
 
 
