@@ -11,7 +11,16 @@ from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import BACK, describe, describe_day, local_to_utc, local_today, parse_day, reads_as_date
+from commands.dates import (
+    BACK,
+    describe,
+    describe_day,
+    is_working_day,
+    local_to_utc,
+    local_today,
+    parse_day,
+    reads_as_date,
+)
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule
@@ -45,7 +54,7 @@ ACTION.default = "form"
 
 ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3 meeting M1"
 LIST_LIMIT = 40          # Slack allows 50 blocks a message; one per action, plus headings
-DIGEST_HOUR = 8          # weekday mornings, local time
+DIGEST_HOURS = (8, 10)   # working-day mornings, local time: from 08:00, never after 10:00
 SYSTEM = "clusterbot"
 
 
@@ -493,9 +502,16 @@ def cluster_workbook(ctx: Context) -> Reply:
 
 # --- the daily digest -------------------------------------------------------------------------------
 
+def in_digest_window(now: datetime, time_zone: str) -> bool:
+    """A working-day morning, 08:00 to 10:00 where the cluster is: a digest that missed its window waits
+    for the next working morning rather than arriving in the afternoon or on a bank holiday."""
+    local = now.astimezone(ZoneInfo(time_zone))
+    return is_working_day(local.date()) and DIGEST_HOURS[0] <= local.hour < DIGEST_HOURS[1]
+
+
 def _digest_due(session, now: datetime, time_zone: str) -> list[tuple[str, str]]:
     local = now.astimezone(ZoneInfo(time_zone))
-    if local.weekday() >= 5 or local.hour < DIGEST_HOUR:
+    if not in_digest_window(now, time_zone):
         return []
     return store.owners_with_actions_due(session=session, until=local.date() + timedelta(days=6),
                                          not_sent_on=local.date())
@@ -507,6 +523,8 @@ def _send_digest(ctx_for, session, item: tuple[str, str], now: datetime) -> list
     if not clusters:
         return []
     ctx = ctx_for(session, clusters[0], Caller(SYSTEM, clusters[0].channel_id, team_id))
+    if not in_digest_window(now, ctx.time_zone):
+        return []  # the cluster's own morning is not now
     today = local_today(now, ctx.time_zone)
     if not store.claim_digest(session=session, team_id=team_id, user_id=owner, day=today):
         return []  # another process sent it
