@@ -319,7 +319,7 @@ def list_actions(ctx: Context, rest: str) -> Reply:
         heading, which = choices[word.lower()]
     elif parsing.MENTION.match(word):
         who = parsing.mention(word, example)
-        heading, which = "Open actions of someone", store.ActionFilter(status=ActionStatus.OPEN, owner=who)
+        heading, which = ("Open actions of ", Person(who)), store.ActionFilter(status=ActionStatus.OPEN, owner=who)
     elif word.lower() == "practice":
         practice = _practice(ctx, parsing.practice_code(parsing.split_first(more)[0], "/action list practice 80123"))
         heading = f"Open actions of {practice.name}"
@@ -328,9 +328,12 @@ def list_actions(ctx: Context, rest: str) -> Reply:
         raise Refusal(f"“{word}” isn't a list I know. Use mine, overdue, open, done, all, @person or "
                       "practice <code>.", example=example)
     found = store.list_actions(session=ctx.session, cluster=ctx.cluster, which=which, limit=LIST_LIMIT)
+    heading = heading if isinstance(heading, tuple) else (heading,)
     if not found:
-        return Reply.tell(line(f"{heading}: none.", " Add one: ", Code(ADD_EXAMPLE)))
-    reply = Reply.tell(line(Strong(f"{heading} in {ctx.cluster.name}")))
+        return Reply.tell(line(*heading, ": none.", " Add one: ", Code(ADD_EXAMPLE)))
+    title = (Strong(f"{heading[0]} in {ctx.cluster.name}"),) if len(heading) == 1 else \
+        (*heading, f" in {ctx.cluster.name}")  # mrkdwn bold cannot wrap a mention
+    reply = Reply.tell(line(*title))
     for action in found:
         if action.status == ActionStatus.OPEN:
             reply.line_buttons[len(reply.lines)] = Button("Done", "action.done", action.short_id)
@@ -357,8 +360,8 @@ def show(ctx: Context, rest: str) -> Reply:
 
 # --- changing -----------------------------------------------------------------------------------
 
-@item_command(ACTION, "done A7", "/action done A7", "mark an action done (owner, creator or a lead)",
-              find=_action, action="action.done")
+@item_command(ACTION, "done A7 [A8 …]", "/action done A7", "mark actions done (owner, creator or a lead)",
+              find=_action, action="action.done", many=True)
 def done(ctx: Context, action: Action) -> Reply:
     if action.status == ActionStatus.DONE:
         return Reply.tell(line(Code(action.short_id), " was already done by ", Person(action.done_by),

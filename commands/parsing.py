@@ -11,7 +11,7 @@ from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
 # should_escape on; adapters without mentions of their own (the console) produce the same form.
-MENTION = re.compile(r"^<@([A-Za-z0-9._-]+)(?:\|[^>]*)?>$")
+MENTION = re.compile(r"^<@([\w.'’-]+)(?:\|[^>]*)?>$")  # the console's people may be Seònaid or o'neill
 QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
 PRACTICE_CODE = re.compile(rf"^\d{{{PRACTICE_CODE_LENGTH}}}$")
 
