@@ -191,6 +191,9 @@ class Clusterbot:
         return sub.handler(ctx, _after(text, taken))
 
 
+SYNONYMS = {"delete": "remove", "del": "remove", "rm": "remove", "drop": "remove", "new": "add", "create": "add"}
+
+
 def _not_a_subcommand(fam: Family, words: list[str]) -> Reply:
     """`help` lists the family's commands (not as an error); a typo gets "did you mean" with that one
     command's usage rather than the whole help."""
@@ -198,7 +201,7 @@ def _not_a_subcommand(fam: Family, words: list[str]) -> Reply:
         return Reply.tell(*usage_lines(fam))
     if not words:
         return Reply.problem(line(f"What should {fam.command} do?"), *usage_lines(fam))
-    typed = " ".join(w.lower() for w in words[:2])
+    typed = " ".join(SYNONYMS.get(w.lower(), w.lower()) for w in words[:2])
     known = {" ".join(sub.words): sub for sub in fam.subcommands if sub.words}
     close = difflib.get_close_matches(typed, known, n=1, cutoff=0.6) or \
         difflib.get_close_matches(words[0].lower(), [w.split()[0] for w in known], n=1, cutoff=0.6)
