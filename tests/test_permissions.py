@@ -26,12 +26,15 @@ MATRIX = [
     ("/cluster", "join 80456", EVERYONE),
     ("/topic", "propose Frailty register", EVERYONE),
     ("/topic", "edit T1", OWNER_OR_LEAD),
+    ("/topic", "edit T1 aim reviews within 2 weeks", OWNER_OR_LEAD),
+    ("/topic", "withdraw T1", OWNER_OR_LEAD),
     ("/topic", "move T1 agreed", LEADS),
     ("/topic", "note T1 plan: audit ten records", MEMBERS),
     ("/poll", '"Lunch or evening?" "Lunch" "Evening"', EVERYONE),
     ("/poll", "vote P1 1", MEMBERS_OF_A_PRACTICE),
     ("/poll", "close P1", OWNER_OR_LEAD),
     ("/poll", "remind P1", OWNER_OR_LEAD),
+    ("/poll", "extend P1 friday week", OWNER_OR_LEAD),
     ("/action", "add Send the audit", EVERYONE),
     ("/action", "done A1", OWNER_OR_LEAD),
     ("/action", "reopen A2", OWNER_OR_LEAD),
@@ -42,6 +45,7 @@ MATRIX = [
     ("/meeting", "item M1 Prescribing data", MEMBERS),
     ("/meeting", "move M1 10/12/2026 13:00", OWNER_OR_LEAD),
     ("/meeting", "cancel M1", OWNER_OR_LEAD),
+    ("/meeting", "edit M1 place Room 2", OWNER_OR_LEAD),
     ("/meeting", "reminders 2d,2h", LEADS),
 ]
 
