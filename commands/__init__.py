@@ -10,7 +10,18 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from commands import actions, cluster, home, meetings, polls, topics  # noqa: F401  (importing plugs the families into the registry)
+from commands import (  # noqa: F401  (importing plugs the families into the registry)
+    actions,
+    cluster,
+    home,
+    measure_admin,
+    measure_charts,
+    measure_record,
+    measures,
+    meetings,
+    polls,
+    topics,
+)
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal

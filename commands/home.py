@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import timedelta
 
+from commands import measure_news
 from commands.cluster import join
 from commands.context import Caller, Context
 from commands.dates import describe, describe_day, local_today
@@ -61,6 +62,8 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
         due = f"due {describe_day(action.due_on)}" if action.due_on else "no due date"
         _add(reply, line("• ", Code(action.short_id), " ", action.description, f" — {overdue}{due}"),
              Button("Done", "action.done", action.short_id, channel=cluster.channel_id))
+
+    reply.lines += measure_news.data_due_lines(ctx, cluster, member.practice_id)
 
     waiting = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
                if p.closed_at is None and not _has_voted(ctx, p, member)]

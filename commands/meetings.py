@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import parsing
+from commands import measure_news, parsing
 from commands.context import Caller, Context
 from commands.dates import LOOKS_LIKE_CLOCK, describe, describe_day, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
@@ -327,6 +327,7 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
     if fresh:
         lines.append(line(Strong("New topics since the last meeting" if previous else "Proposed topics")))
         lines += [line("• ", Code(t.short_id), " ", t.title, " (", Person(t.proposed_by), ")") for t in fresh]
+    lines += measure_news.signal_lines(ctx, cluster, previous.starts_at if previous else None)
     open_polls = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
                   if p.closed_at is None]
     if open_polls:

@@ -155,3 +155,5 @@ family("/action", "Track the cluster's actions and export the log to Excel",
        "add <what> @owner due <date> | list | done A7 | export")
 family("/meeting", "Schedule cluster meetings with reminders and a live agenda",
        "schedule <date> <HH:MM> <title> | list | agenda M1")
+family("/measure", "Measures of a topic: data per practice, run charts and their signals",
+       "add T3 <name> | record D1 <period> <value> | data D1 | chart D1 all")

@@ -343,3 +343,109 @@ class HandledEvent(SQLModel, table=True):
 
     event_id: str = Field(max_length=64, primary_key=True)
     at: datetime = _created_at()
+
+
+MEASURE_NAME_MAX = 150
+MEASURE_TEXT_MAX = 1000
+
+
+class MeasureUnit(StrEnum):
+    PERCENT = "percent"  # numerator/denominator × 100, or a percentage typed as it is
+    COUNT = "count"      # a whole number of things
+    RATE = "rate"        # numerator/denominator per `rate_per` (per 1,000)
+    NUMBER = "number"    # anything else (a mean wait in days)
+
+
+class MeasureFrequency(StrEnum):
+    MONTHLY = "monthly"
+    WEEKLY = "weekly"
+
+
+class MeasureStatus(StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class Measure(SQLModel, table=True):
+    """A measure of a topic (D1, D2 …): what is counted, per practice and period, and which way is good."""
+
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "short_id", name="uq_measure_short_id"),
+        UniqueConstraint("cluster_id", "submission_key", name="uq_measure_submission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    name: str = Field(max_length=MEASURE_NAME_MAX)
+    definition: str = Field(default="", max_length=MEASURE_TEXT_MAX)
+    unit: str = Field(default=MeasureUnit.PERCENT, max_length=8)
+    rate_per: int = 1000
+    higher_is_better: bool | None = None  # None: no direction of good was given
+    frequency: str = Field(default=MeasureFrequency.MONTHLY, max_length=8)
+    goal: float | None = None
+    chart: str = Field(default="ihi", max_length=8)  # analysis.runchart.Method
+    # First periods of new baselines (ISO dates), after a sustained change: the median starts again there.
+    rebases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=MeasureStatus.ACTIVE, max_length=8)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+    retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    retired_by: str | None = Field(default=None, max_length=32)
+    submission_key: str | None = Field(default=None, max_length=64)
+
+
+class MeasurePoint(SQLModel, table=True):
+    """One practice's value of a measure for one period (the first day of the month, or the Monday)."""
+
+    __tablename__ = "measure_point"
+    __table_args__ = (UniqueConstraint("measure_id", "practice_id", "period", name="uq_measure_point"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    measure_id: int = Field(foreign_key="measure.id", index=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    period: date
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float
+    recorded_by: str = Field(max_length=32)
+    recorded_at: datetime = _created_at()
+
+
+class MeasurePointHistory(SQLModel, table=True):
+    """A value that a later one replaced: what it was, who recorded it, and who replaced it when."""
+
+    __tablename__ = "measure_point_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    point_id: int = Field(foreign_key="measure_point.id", index=True)
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float
+    recorded_by: str = Field(max_length=32)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    replaced_by: str = Field(max_length=32)
+    replaced_at: datetime = _created_at()
+
+
+class MeasureNudge(SQLModel, table=True):
+    """The data-due reminder a person was sent for a cluster and period: claimed by a unique insert,
+    so it goes once however many processes tick."""
+
+    __tablename__ = "measure_nudge"
+
+    cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    period: date = Field(primary_key=True)
+    sent_at: datetime = _created_at()
+
+
+class MeasureSettings(SQLModel, table=True):
+    """A cluster's choices about measures: which working day of the month data-due reminders go (0: never)."""
+
+    __tablename__ = "measure_settings"
+
+    cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
+    nudge_working_day: int = 5

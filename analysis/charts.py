@@ -1,0 +1,172 @@
+"""Run-chart and SPC pictures as PNG bytes, drawn with matplotlib's Agg backend (no display, no pyplot state).
+
+One panel: a large chart with its signals annotated in words. Several panels: small multiples on a shared
+scale (one per practice, plus the cluster's). Colours are the Okabe–Ito palette, safe for colour-blind
+readers, and signals differ by marker shape as well as colour. Text is sized for a chat preview
+(the image is 1200 px wide or more).
+"""
+
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything else from matplotlib: no display is ever needed
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
+BLUE, ORANGE, GREEN, VERMILLION, GREY, BLACK = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#777777", "#000000"
+DPI = 100
+SINGLE_SIZE = (12.8, 6.4)      # inches: 1280 × 640 px
+PANEL_SIZE = (5.0, 3.0)        # each small multiple
+MAX_TICKS = 12
+
+
+@dataclass
+class Panel:
+    """One series to draw: its values, centre line, limits and signals."""
+
+    title: str
+    labels: list[str]                       # one per period, for the x axis
+    values: list[float | None]
+    centre: list[float | None]
+    upper: list[float | None] | None = None
+    lower: list[float | None] | None = None
+    flagged: set[int] = field(default_factory=set)       # points that belong to a signal
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (point, words) to annotate
+    remark: str = ""                        # e.g. "not enough data yet"
+
+
+@dataclass
+class Picture:
+    title: str                              # topic and measure
+    subtitle: str                           # whose data, which chart
+    y_label: str
+    panels: list[Panel]
+    goal: float | None = None
+    better: str | None = None               # "Higher is better" / "Lower is better"
+    centre_label: str = "Median"
+    y_limits: tuple[float | None, float | None] = (None, None)
+
+
+def _nan(values: Sequence[float | None] | None) -> list[float]:
+    """None as NaN, so missing periods break the line instead of being drawn as zero."""
+    return [math.nan if v is None else v for v in values or []]
+
+
+def render(picture: Picture) -> bytes:
+    """The picture as PNG bytes."""
+    figure = _single(picture) if len(picture.panels) == 1 else _multiples(picture)
+    out = io.BytesIO()
+    FigureCanvasAgg(figure)
+    figure.savefig(out, format="png", dpi=DPI)
+    return out.getvalue()
+
+
+def _single(picture: Picture) -> Figure:
+    figure = Figure(figsize=SINGLE_SIZE, dpi=DPI)
+    figure.subplots_adjust(left=0.08, right=0.97, top=0.80, bottom=0.2)
+    axes = figure.add_subplot()
+    panel = picture.panels[0]
+    _draw(axes, picture, panel, big=True)
+    _headings(figure, picture, size=17)
+    axes.set_title(panel.title, fontsize=13, loc="left")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=12, frameon=False, ncols=5)
+    axes.set_ylabel(picture.y_label, fontsize=13)
+    for n, (index, words) in enumerate(panel.notes[:4]):
+        _annotate(axes, panel, index, words, 40 + 28 * n)
+    if panel.remark:
+        axes.text(0.5, 0.5, panel.remark, transform=axes.transAxes, ha="center", va="center", fontsize=15,
+                  color=BLACK, bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": GREY})
+    return figure
+
+
+def _multiples(picture: Picture) -> Figure:
+    count = len(picture.panels)
+    columns = 3 if count <= 9 else 4
+    rows = math.ceil(count / columns)
+    height = max(PANEL_SIZE[1] * rows + 1.9, 5.6)  # at least 560 px, however few panels
+    figure = Figure(figsize=(PANEL_SIZE[0] * columns, height), dpi=DPI)
+    figure.subplots_adjust(left=0.05, right=0.98, top=1 - 1.55 / height, bottom=0.95 / height, hspace=0.8,
+                           wspace=0.1)
+    grid = figure.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+    for i, axes in enumerate(grid.flat):
+        if i >= count:
+            axes.set_visible(False)
+            continue
+        panel = picture.panels[i]
+        _draw(axes, picture, panel, big=False)
+        words = textwrap.wrap(panel.remark, 58, max_lines=2, placeholder="…")
+        axes.set_title(panel.title, fontsize=12, loc="left", pad=4 + 13 * len(words))
+        if words:  # the signals in words, under the panel's title
+            axes.text(0, 1.02, "\n".join(words), transform=axes.transAxes, fontsize=10,
+                      color=VERMILLION if panel.flagged else BLACK, va="bottom", linespacing=1.1)
+        if i + columns >= count:  # the lowest panel of its column says the periods (the scale is shared)
+            axes.tick_params(labelbottom=True)
+    _headings(figure, picture, size=17)
+    figure.legend(*grid.flat[0].get_legend_handles_labels(), loc="lower center", ncols=5, fontsize=11,
+                  frameon=False)
+    return figure
+
+
+def _headings(figure: Figure, picture: Picture, size: int) -> None:
+    figure.suptitle(picture.title, fontsize=size, fontweight="bold", x=0.01, ha="left", y=0.985)
+    below = 0.4 / figure.get_figheight()  # the subtitle sits 0.4 inch under the top of the title
+    figure.text(0.01, 0.985 - below, picture.subtitle, fontsize=13, ha="left", va="top", color=BLACK)
+    if picture.better:  # the direction of good, in words and with an arrow
+        arrow = "▲" if picture.better.startswith("Higher") else "▼"
+        figure.text(0.99, 0.985 - below, f"{arrow} {picture.better}", fontsize=13, ha="right", va="top",
+                    color=GREEN, fontweight="bold")
+
+
+def _draw(axes, picture: Picture, panel: Panel, *, big: bool) -> None:
+    x = list(range(len(panel.values)))
+    values = _nan(panel.values)
+    marker_size = 7 if big else 4.5
+    axes.plot(x, values, color=BLUE, marker="o", markersize=marker_size, linewidth=2 if big else 1.4,
+              label="Data", zorder=3)
+    axes.plot(x, _nan(panel.centre), color=GREY, linestyle="--", linewidth=1.8 if big else 1.2,
+              label=picture.centre_label, zorder=2)
+    if panel.upper is not None:
+        axes.plot(x, _nan(panel.upper), color=VERMILLION, linestyle=":", linewidth=1.5, label="Limits",
+                  drawstyle="steps-mid", zorder=2)
+        axes.plot(x, _nan(panel.lower), color=VERMILLION, linestyle=":", linewidth=1.5, drawstyle="steps-mid",
+                  zorder=2)
+    if picture.goal is not None:
+        axes.axhline(picture.goal, color=GREEN, linestyle="-.", linewidth=1.6 if big else 1.1, label="Goal",
+                     zorder=1)
+    flagged = sorted(i for i in panel.flagged if panel.values[i] is not None)
+    if flagged:
+        axes.plot(flagged, [panel.values[i] for i in flagged], linestyle="none", marker="D",
+                  markersize=marker_size + 3, markerfacecolor=ORANGE, markeredgecolor=BLACK, label="Signal",
+                  zorder=4)
+    low, high = picture.y_limits
+    seen = [v for v in [*values, *_nan(panel.upper), picture.goal or math.nan] if not math.isnan(v)]
+    if seen and high is None:  # room above the highest point (or the goal) for the signals' words
+        top, bottom = max(seen), min([*seen, low if low is not None else min(seen)])
+        high = top + (top - bottom) * (0.45 if big else 0.12) + 1e-9
+    axes.set_ylim(bottom=low, top=high)
+    step = max(1, math.ceil(len(x) / (MAX_TICKS if big else 6)))
+    axes.set_xticks(x[::step], [panel.labels[i] for i in x[::step]], fontsize=11 if big else 9,
+                    rotation=0 if big else 30)
+    axes.tick_params(axis="y", labelsize=11 if big else 9)
+    axes.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
+    axes.grid(axis="y", color="#dddddd", linewidth=0.8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+
+
+def _annotate(axes, panel: Panel, index: int, words: str, rise: int) -> None:
+    value = panel.values[index]
+    if value is None:
+        return
+    where = index / max(len(panel.values) - 1, 1)  # keep the words inside the chart at either end
+    align = "right" if where > 0.7 else ("left" if where < 0.3 else "center")
+    axes.annotate(words, xy=(index, value), xytext=(0, rise), textcoords="offset points", ha=align, fontsize=12,
+                  color=BLACK, arrowprops={"arrowstyle": "->", "color": BLACK},
+                  bbox={"boxstyle": "round", "facecolor": "#fff4dc", "edgecolor": ORANGE})

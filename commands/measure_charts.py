@@ -1,0 +1,138 @@
+"""/measure chart: a PNG of a measure's run chart (or SPC chart) uploaded to the channel.
+
+The quick answer checks what was asked and says the chart is coming; the picture is drawn afterwards
+(Clusterbot.finish), like an export, so the request is acknowledged at once.
+"""
+
+import re
+from dataclasses import dataclass
+
+from analysis import periods as period_tools
+from analysis.charts import Panel, Picture, render
+from analysis.runchart import Method, Rule
+from commands import measure_series as series_tools
+from commands import parsing
+from commands.context import Context
+from commands.dates import local_today
+from commands.errors import Refusal
+from commands.measures import CHART_NAMES, MEASURE, find_measure, practice_in_cluster
+from commands.registry import subcommand
+from commands.results import Code, Person, Reply, Upload, line
+from storage import clusters as cluster_store
+from storage import measures as store
+from storage.models import Measure, MeasureUnit
+
+CHART_EXAMPLE = "/measure chart D1 all"
+TITLE_MAX = 90
+CENTRES = {Method.IHI: "Median", Method.ANHOEJ: "Median", Method.XMR: "Mean", Method.P: "Mean (p̄)"}
+PANEL_RULES = (Rule.FEW_RUNS, Rule.MANY_RUNS, Rule.FEW_CROSSINGS)  # about a whole series, not a point
+
+
+@dataclass
+class Request:
+    measure: Measure
+    mode: str                          # "cluster", "practice" or "all"
+    series: list[series_tools.Series]  # what to draw, in panel order
+    whose: str                         # for the title and the message
+
+
+def _request(ctx: Context, rest: str) -> Request:
+    token, rest = parsing.split_first(rest)
+    measure = find_measure(ctx, token, CHART_EXAMPLE)
+    word, more = parsing.split_first(rest)
+    word = word.lower() or "cluster"
+    practices = cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster())
+    points = store.points(session=ctx.session, measure=measure)
+    until = period_tools.following(period_tools.period_of(local_today(ctx.now(), ctx.time_zone), measure.frequency),
+                                   measure.frequency, -1)
+    by_practice, cluster = series_tools.build(measure, points, practices, until=until if points else None)
+    if word == "practice":
+        practice = practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], CHART_EXAMPLE),
+                                       CHART_EXAMPLE)
+        chosen = [s for s in by_practice if s.code == practice.code]
+        request = Request(measure, "practice", chosen, practice.name)
+    elif word == "cluster":
+        request = Request(measure, "cluster", [cluster], f"the cluster ({len(practices)} practices)")
+    elif word == "all":
+        request = Request(measure, "all", [cluster, *by_practice], "every practice and the cluster")
+    else:
+        raise Refusal(f"“{word}” isn't a chart I can draw: say practice <code>, cluster or all.",
+                      example=CHART_EXAMPLE)
+    main = request.series[0]
+    if main.observed < 2:
+        raise Refusal(f"Not enough data yet: {measure.short_id} has {main.observed} point"
+                      f"{'' if main.observed == 1 else 's'} for {request.whose}. A chart needs 2, and the run-chart "
+                      "rules need 10 useful points before they can show a signal.",
+                      example=f"/measure record {measure.short_id} Oct 2026 42/120")
+    return request
+
+
+@subcommand(MEASURE, "chart D1 [practice <code>|cluster|all]", CHART_EXAMPLE,
+            "a run chart picture in the channel (all: every practice)", later=lambda ctx, rest: _upload(ctx, rest))
+def chart(ctx: Context, rest: str) -> Reply:
+    request = _request(ctx, rest)
+    return Reply.tell(line(f"Drawing the chart of {request.measure.short_id} for {request.whose}…"))
+
+
+def picture_of(ctx: Context, request: Request) -> Picture:
+    measure = request.measure
+    topic = store.topic_of(session=ctx.session, measure=measure)
+    method = Method(measure.chart)
+    panels = [_panel(measure, s, request.mode == "all") for s in request.series]
+    first, last = request.series[0].periods[0], request.series[0].periods[-1]
+    span = f"{period_tools.label(first, measure.frequency)} to {period_tools.label(last, measure.frequency)}"
+    better = {True: "Higher is better", False: "Lower is better"}.get(measure.higher_is_better)
+    title = f"{measure.short_id} {measure.name} ({topic.short_id} {topic.title})"
+    return Picture(title=title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1] + "…",
+                   subtitle=f"{CHART_NAMES[method][:1].upper()}{CHART_NAMES[method][1:]} · {span}",
+                   y_label=_unit_label(measure), panels=panels, goal=measure.goal, better=better,
+                   centre_label=CENTRES[method], y_limits=(0, None) if _never_negative(measure) else (None, None))
+
+
+def _panel(measure: Measure, series: series_tools.Series, small: bool) -> Panel:
+    chart = series_tools.chart_of(measure, series)
+    title = series.label
+    if series.code is None:
+        at = series.latest()
+        if at is not None:
+            title += (f" ({series.reported[at]} of {series.practices} practices reported "
+                      f"{period_tools.label(series.periods[at], measure.frequency)})")
+    notes = [(s.last, series_tools.describe_signal(measure, series, s)) for s in chart.signals
+             if s.rule not in PANEL_RULES]
+    remark = "; ".join(series_tools.describe_signal(measure, series, s) for s in chart.signals if s.rule in PANEL_RULES)
+    if not chart.signals:
+        verdict = series_tools.verdict_of_chart(chart)
+        remark = verdict[:1].upper() + verdict[1:] if verdict != "no signal" or not small else ""
+    if small:  # a small panel has room for a few words, not an arrow per signal
+        remark, notes = "; ".join(filter(None, [*(w for _, w in notes), remark])), []
+    labels = [period_tools.short_label(p, measure.frequency) for p in series.periods]
+    spc = chart.method in (Method.XMR, Method.P)
+    return Panel(title=title, labels=labels, values=list(series.values), centre=list(chart.centre),
+                 upper=list(chart.upper) if spc else None, lower=list(chart.lower) if spc else None,
+                 flagged=chart.flagged(), notes=notes, remark=remark)
+
+
+def _unit_label(measure: Measure) -> str:
+    return {MeasureUnit.PERCENT: "Percent", MeasureUnit.COUNT: "Count",
+            MeasureUnit.RATE: f"Per {measure.rate_per:,}"}.get(measure.unit, "Value")
+
+
+def _never_negative(measure: Measure) -> bool:
+    return measure.unit in (MeasureUnit.PERCENT, MeasureUnit.COUNT, MeasureUnit.RATE)
+
+
+def _upload(ctx: Context, rest: str) -> Reply:
+    request = _request(ctx, rest)
+    measure, cluster = request.measure, ctx.require_cluster()
+    content = render(picture_of(ctx, request))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", cluster.name).strip("-").lower()
+    day = local_today(ctx.now(), ctx.time_zone)
+    name = f"{slug}-{measure.short_id.lower()}-{request.mode}-{day:%Y-%m-%d}.png"
+    comment = Reply.announce(line(Person(ctx.caller.user_id), " shared the chart of ", Code(measure.short_id),
+                                  f" {measure.name} for {request.whose}."))
+    main = series_tools.chart_of(measure, request.series[0])
+    found = [series_tools.describe_signal(measure, request.series[0], s) for s in main.signals]
+    comment.lines.append(line(f"{request.series[0].label}: ", "; ".join(found) or
+                              series_tools.verdict_of_chart(main) + "."))
+    return Reply.quiet(Upload(cluster.channel_id, name, f"{measure.short_id} {measure.name}: {request.whose}",
+                              content, comment))

@@ -1,0 +1,56 @@
+"""What the data says, where people already look: the meeting agenda and reminders (signals new since the
+last meeting) and the Home (data due from your practice). Platform-neutral lines, like every command."""
+
+from datetime import datetime
+
+from analysis import periods as period_tools
+from commands import measure_series as series_tools
+from commands.context import Context
+from commands.dates import local_today
+from commands.results import Code, Line, Strong, line
+from storage import clusters as cluster_store
+from storage import measures as store
+from storage.models import Cluster, TopicStatus
+
+MAX_SIGNALS = 12  # an agenda stays readable
+
+
+def signal_lines(ctx: Context, cluster: Cluster, since: datetime | None) -> list[Line]:
+    """`New since the last meeting: D1 shift above the median at Ravelston (6 months) — improvement`, one line
+    per signal with a point recorded after `since` (every current signal when there was no earlier meeting)."""
+    practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
+    found: list[Line] = []
+    for measure in store.list_measures(session=ctx.session, cluster=cluster, active_only=True):
+        if store.topic_of(session=ctx.session, measure=measure).status == TopicStatus.DROPPED:
+            continue
+        by_practice, whole = series_tools.build(measure, store.points(session=ctx.session, measure=measure),
+                                                practices)
+        for series in [whole, *by_practice]:
+            where = " for the cluster" if series.code is None else f" at {series.label}"
+            for signal in series_tools.chart_of(measure, series).signals if series.observed else ():
+                if series_tools.signal_is_new(series, signal, since):
+                    found.append(line("• ", Code(measure.short_id), " ",
+                                      series_tools.describe_signal(measure, series, signal, where)))
+    if not found:
+        return []
+    heading = "New since the last meeting" if since else "Signals in the cluster's data"
+    more = [line(f"…and {len(found) - MAX_SIGNALS} more: see ", Code("/measure list"))][:len(found) > MAX_SIGNALS]
+    return [line(Strong(heading)), *found[:MAX_SIGNALS], *more]
+
+
+def data_due_lines(ctx: Context, cluster: Cluster, practice_id: int | None) -> list[Line]:
+    """The active measures your practice has not recorded for the period just ended."""
+    if practice_id is None:
+        return []
+    today = local_today(ctx.now(), cluster.time_zone)
+    lines: list[Line] = []
+    for measure in store.list_measures(session=ctx.session, cluster=cluster, active_only=True):
+        if store.topic_of(session=ctx.session, measure=measure).status == TopicStatus.DROPPED:
+            continue
+        period = series_tools.due_period(measure, today)
+        if practice_id in store.practices_with_data(session=ctx.session, measure=measure, period=period):
+            continue
+        label, typed = period_tools.label(period, measure.frequency), period_tools.typed(period, measure.frequency)
+        lines.append(line("• ", Code(measure.short_id), f" {measure.name} for {label}: ",
+                          Code(f"/measure record {measure.short_id} {typed} 42/120")))
+    return [line(Strong("Data due from your practice")), *lines] if lines else []

@@ -1,0 +1,176 @@
+"""A measure's data as series: one per practice and one for the cluster, on one shared run of periods,
+analysed with the rules in analysis/runchart.py and described in words.
+
+Missing periods stay None (gaps), never zeros. The cluster series sums the numerators and
+denominators of the practices that reported each period and counts how many did.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from analysis import periods as period_tools
+from analysis.runchart import Chart, Method, Rule, Signal, analyse
+from storage.models import Measure, MeasurePoint, MeasureUnit, Practice
+
+CLUSTER = "Cluster"
+
+
+@dataclass
+class Series:
+    label: str                   # the practice's name, or "Cluster"
+    code: str | None             # the practice code (None for the cluster)
+    periods: list[date]
+    values: list[float | None]
+    numerators: list[float | None]
+    denominators: list[float | None]
+    recorded_at: list[datetime | None]
+    reported: list[int] = field(default_factory=list)  # cluster only: practices that reported each period
+    practices: int = 0                                 # cluster only: practices in the cluster
+
+    @property
+    def observed(self) -> int:
+        return sum(v is not None for v in self.values)
+
+    def latest(self) -> int | None:
+        """Index of the latest period with a value."""
+        return next((i for i in range(len(self.values) - 1, -1, -1) if self.values[i] is not None), None)
+
+
+def scale(measure: Measure) -> float:
+    if measure.unit == MeasureUnit.PERCENT:
+        return 100.0
+    if measure.unit == MeasureUnit.RATE:
+        return float(measure.rate_per)
+    return 1.0
+
+
+def format_value(measure: Measure, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if measure.unit == MeasureUnit.PERCENT:
+        return f"{value:.1f}%"
+    if measure.unit == MeasureUnit.RATE:
+        return f"{value:.1f} per {measure.rate_per:,}"
+    if measure.unit == MeasureUnit.COUNT and float(value).is_integer():
+        return f"{int(value)}"
+    return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def format_count(number: float | None) -> str:
+    return "" if number is None else (f"{int(number)}" if float(number).is_integer() else f"{number:g}")
+
+
+def format_point(measure: Measure, value: float | None, numerator: float | None, denominator: float | None) -> str:
+    """`35.0% (42/120)`, or the value alone."""
+    text = format_value(measure, value)
+    if numerator is not None and denominator is not None:
+        text += f" ({format_count(numerator)}/{format_count(denominator)})"
+    return text
+
+
+def period_run(measure: Measure, points: list[MeasurePoint], until: date | None = None) -> list[date]:
+    """Every period from the first with data to the last (or `until`), gaps included."""
+    if not points:
+        return []
+    first = min(p.period for p in points)
+    last = max([p.period for p in points] + ([until] if until else []))
+    return period_tools.span(first, last, measure.frequency)
+
+
+def build(measure: Measure, points: list[MeasurePoint], practices: list[Practice],
+          until: date | None = None) -> tuple[list[Series], Series]:
+    """A series per practice (in the order given) and the cluster's, on one shared run of periods."""
+    run = period_run(measure, points, until)
+    where = {p: i for i, p in enumerate(run)}
+    by_practice: dict[int, Series] = {}
+    for practice in practices:
+        by_practice[practice.id] = Series(practice.name, practice.code, run, [None] * len(run), [None] * len(run),
+                                          [None] * len(run), [None] * len(run))
+    for point in points:
+        series = by_practice.get(point.practice_id)
+        if series is None or point.period not in where:
+            continue  # an archived practice's data stays stored but is not drawn
+        i = where[point.period]
+        series.values[i], series.numerators[i], series.denominators[i] = point.value, point.numerator, point.denominator
+        series.recorded_at[i] = point.recorded_at
+    return list(by_practice.values()), cluster_series(measure, run, list(by_practice.values()), len(practices))
+
+
+def cluster_series(measure: Measure, run: list[date], practices: list[Series], count: int) -> Series:
+    cluster = Series(CLUSTER, None, run, [None] * len(run), [None] * len(run), [None] * len(run), [None] * len(run),
+                     [0] * len(run), count)
+    for i in range(len(run)):
+        reported = [s for s in practices if s.values[i] is not None]
+        cluster.reported[i] = len(reported)
+        if not reported:
+            continue
+        cluster.recorded_at[i] = max(s.recorded_at[i] for s in reported)
+        if all(s.numerators[i] is not None and s.denominators[i] for s in reported):
+            numerator = sum(s.numerators[i] for s in reported)
+            denominator = sum(s.denominators[i] for s in reported)
+            cluster.numerators[i], cluster.denominators[i] = numerator, denominator
+            cluster.values[i] = numerator / denominator * scale(measure)
+        elif measure.unit == MeasureUnit.COUNT:
+            cluster.values[i] = sum(s.values[i] for s in reported)
+        else:  # values typed without their numerators: the practices' mean
+            cluster.values[i] = sum(s.values[i] for s in reported) / len(reported)
+    return cluster
+
+
+def rebase_indices(measure: Measure, series: Series) -> list[int]:
+    """Where the measure's rebases fall in this series' periods."""
+    starts = [date.fromisoformat(r) for r in measure.rebases]
+    return [next(i for i, p in enumerate(series.periods) if p >= s) for s in starts
+            if series.periods and s <= series.periods[-1]]
+
+
+def chart_of(measure: Measure, series: Series) -> Chart:
+    """The analysis the measure asks for (IHI run chart unless changed), with its rebases."""
+    method = Method(measure.chart)
+    floor = 0.0 if measure.unit in (MeasureUnit.PERCENT, MeasureUnit.COUNT, MeasureUnit.RATE) else None
+    ceiling = 100.0 if measure.unit == MeasureUnit.PERCENT else None
+    return analyse(series.values, method=method, rebases=rebase_indices(measure, series),
+                   numerators=series.numerators, denominators=series.denominators, floor=floor, ceiling=ceiling,
+                   scale=scale(measure))
+
+
+def due_period(measure: Measure, today: date) -> date:
+    """The period data is due for on `today`: the last one that has ended."""
+    current = period_tools.period_of(today, measure.frequency)
+    return period_tools.following(current, measure.frequency, -1)
+
+
+def period_noun(measure: Measure, count: int) -> str:
+    noun = "week" if measure.frequency == period_tools.WEEKLY else "month"
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def describe_signal(measure: Measure, series: Series, signal: Signal, where: str = "") -> str:
+    """`shift above the median (6 months) — improvement`; with `where`, `… the median at Ravelston (6 months) …`."""
+    if signal.rule in (Rule.FEW_RUNS, Rule.MANY_RUNS):
+        detail = f"{signal.points} runs"
+    elif signal.rule == Rule.FEW_CROSSINGS:
+        detail = f"{signal.points} crossings"
+    elif signal.rule == Rule.OUTSIDE:
+        detail = period_tools.label(series.periods[signal.first], measure.frequency)
+    else:
+        detail = period_noun(measure, signal.points)
+    verdict = signal.verdict(measure.higher_is_better)
+    return f"{signal.words()}{where} ({detail})" + (f" — {verdict}" if verdict else "")
+
+
+def signal_is_new(series: Series, signal: Signal, since: datetime | None) -> bool:
+    """A signal is new since a moment when a point in it was recorded after that moment."""
+    if since is None:
+        return True
+    return any(series.recorded_at[i] is not None and series.recorded_at[i] > since
+               for i in range(signal.first, signal.last + 1))
+
+
+def verdict_of_chart(chart: Chart) -> str:
+    """What the rules could say, for a reply: too little data, or how many signals."""
+    if chart.observed < 2:
+        return "not enough data yet"
+    if chart.method in (Method.IHI, Method.ANHOEJ) and not chart.analysed:
+        return f"the run-chart rules need 10 useful points; there are {chart.useful} so far"
+    return f"{len(chart.signals)} signal{'' if len(chart.signals) == 1 else 's'}" if chart.signals else "no signal"

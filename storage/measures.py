@@ -1,0 +1,168 @@
+"""Data functions for measures (D1, D2 …), their data points, replaced values and data-due reminders."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from storage.clusters import next_short_id
+from storage.models import (
+    Cluster,
+    Measure,
+    MeasureNudge,
+    MeasurePoint,
+    MeasurePointHistory,
+    MeasureSettings,
+    MeasureStatus,
+    Member,
+    Practice,
+    Topic,
+)
+from storage.types import utcnow
+
+MEASURE_PREFIX = "D"
+DEFAULT_NUDGE_DAY = 5
+
+
+def create_measure(*, session: Session, cluster: Cluster, measure: Measure) -> Measure:
+    measure.cluster_id = cluster.id
+    measure.short_id = next_short_id(session=session, cluster=cluster, prefix=MEASURE_PREFIX)
+    session.add(measure)
+    session.flush()
+    return measure
+
+
+def find_measure(*, session: Session, cluster: Cluster, short_id: str) -> Measure | None:
+    return session.exec(select(Measure).where(Measure.cluster_id == cluster.id, Measure.short_id == short_id)).first()
+
+
+def find_submitted_measure(*, session: Session, cluster: Cluster, submission_key: str) -> Measure | None:
+    return session.exec(select(Measure).where(Measure.cluster_id == cluster.id,
+                                              Measure.submission_key == submission_key)).first()
+
+
+def list_measures(*, session: Session, cluster: Cluster, active_only: bool = False) -> list[Measure]:
+    query = select(Measure).where(Measure.cluster_id == cluster.id)
+    if active_only:
+        query = query.where(Measure.status == MeasureStatus.ACTIVE)
+    return list(session.exec(query.order_by(Measure.id)))
+
+
+def touch(*, session: Session, measure: Measure) -> Measure:
+    measure.updated_at = utcnow()
+    session.add(measure)
+    session.flush()
+    return measure
+
+
+@dataclass(frozen=True)
+class Recorded:
+    point: MeasurePoint
+    replaced: MeasurePointHistory | None  # the value it replaced, kept as history
+    unchanged: bool = False               # the same figures again (a repeated submission): nothing to do
+
+
+def record_point(*, session: Session, measure: Measure, practice: Practice, period: date, value: float,
+                 numerator: float | None, denominator: float | None, by: str, at: datetime) -> Recorded:
+    """Store one practice's value for one period. A value already there is replaced and kept in the history.
+    The unique constraint, not a read-then-write, decides between two recordings at once."""
+    existing = _point(session, measure, practice, period)
+    if existing is None:
+        point = MeasurePoint(measure_id=measure.id, practice_id=practice.id, period=period, value=value,
+                             numerator=numerator, denominator=denominator, recorded_by=by, recorded_at=at)
+        try:
+            with session.begin_nested():
+                session.add(point)
+                session.flush()
+            return Recorded(point, None)
+        except IntegrityError:
+            existing = _point(session, measure, practice, period)  # someone recorded it a moment ago
+    if (existing.value, existing.numerator, existing.denominator) == (value, numerator, denominator):
+        return Recorded(existing, None, unchanged=True)
+    old = MeasurePointHistory(point_id=existing.id, numerator=existing.numerator, denominator=existing.denominator,
+                              value=existing.value, recorded_by=existing.recorded_by,
+                              recorded_at=existing.recorded_at, replaced_by=by, replaced_at=at)
+    existing.numerator, existing.denominator, existing.value = numerator, denominator, value
+    existing.recorded_by, existing.recorded_at = by, at
+    session.add_all([old, existing])
+    session.flush()
+    return Recorded(existing, old)
+
+
+def _point(session: Session, measure: Measure, practice: Practice, period: date) -> MeasurePoint | None:
+    return session.exec(select(MeasurePoint).where(
+        MeasurePoint.measure_id == measure.id, MeasurePoint.practice_id == practice.id,
+        MeasurePoint.period == period)).first()
+
+
+def points(*, session: Session, measure: Measure) -> list[MeasurePoint]:
+    """Every data point of a measure, by period then practice."""
+    return list(session.exec(select(MeasurePoint).where(MeasurePoint.measure_id == measure.id)
+                             .order_by(MeasurePoint.period, MeasurePoint.practice_id)))
+
+
+def history(*, session: Session, measure: Measure) -> list[tuple[MeasurePointHistory, MeasurePoint]]:
+    """Replaced values, newest first, with the point that replaced them."""
+    return list(session.exec(
+        select(MeasurePointHistory, MeasurePoint)
+        .join(MeasurePoint, col(MeasurePointHistory.point_id) == MeasurePoint.id)
+        .where(MeasurePoint.measure_id == measure.id)
+        .order_by(col(MeasurePointHistory.replaced_at).desc(), col(MeasurePointHistory.id).desc())))
+
+
+def topic_of(*, session: Session, measure: Measure) -> Topic:
+    return session.get(Topic, measure.topic_id)
+
+
+def practices_with_data(*, session: Session, measure: Measure, period: date) -> set[int]:
+    return set(session.exec(select(MeasurePoint.practice_id).where(
+        MeasurePoint.measure_id == measure.id, MeasurePoint.period == period)))
+
+
+def count_points(*, session: Session, measure: Measure) -> int:
+    return session.exec(select(func.count()).select_from(MeasurePoint)
+                        .where(MeasurePoint.measure_id == measure.id)).one()
+
+
+# --- data-due reminders ------------------------------------------------------------------------
+
+def nudge_day(*, session: Session, cluster: Cluster) -> int:
+    """The working day of the month data-due reminders go on (0: never)."""
+    found = session.get(MeasureSettings, cluster.id)
+    return DEFAULT_NUDGE_DAY if found is None else found.nudge_working_day
+
+
+def set_nudge_day(*, session: Session, cluster: Cluster, day: int) -> None:
+    found = session.get(MeasureSettings, cluster.id) or MeasureSettings(cluster_id=cluster.id)
+    found.nudge_working_day = day
+    session.add(found)
+    session.flush()
+
+
+def clusters_with_active_measures(*, session: Session) -> list[Cluster]:
+    return list(session.exec(select(Cluster).where(col(Cluster.id).in_(
+        select(Measure.cluster_id).where(Measure.status == MeasureStatus.ACTIVE))).order_by(Cluster.id)))
+
+
+def members_of_practices(*, session: Session, cluster: Cluster, practice_ids: set[int]) -> list[Member]:
+    if not practice_ids:
+        return []
+    return list(session.exec(select(Member).where(Member.cluster_id == cluster.id,
+                                                  col(Member.practice_id).in_(practice_ids))
+                             .order_by(Member.user_id)))
+
+
+def nudged(*, session: Session, cluster: Cluster, period: date) -> set[str]:
+    return set(session.exec(select(MeasureNudge.user_id).where(MeasureNudge.cluster_id == cluster.id,
+                                                               MeasureNudge.period == period)))
+
+
+def claim_nudge(*, session: Session, cluster: Cluster, user_id: str, period: date) -> bool:
+    """True for exactly one caller per person, cluster and period, however many processes try."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(MeasureNudge).values(cluster_id=cluster.id, user_id=user_id, period=period, sent_at=utcnow())
+        .on_conflict_do_nothing().returning(MeasureNudge.user_id))
+    return inserted.first() is not None
