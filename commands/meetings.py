@@ -13,7 +13,7 @@ from commands.context import Caller, Context
 from commands.dates import LOOKS_LIKE_CLOCK, describe, describe_day, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
-from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
+from commands.registry import FAMILIES, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
 from storage import actions as action_store
 from storage import meetings as store
@@ -30,7 +30,6 @@ from storage.models import (
     Reminder,
     TopicStatus,
 )
-from storage.types import utcnow
 
 MEETING = FAMILIES["/meeting"]
 MEETING.example = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting at Riverside MP remind 7d,1d"
@@ -509,7 +508,9 @@ def _send_reminder(ctx_for, session, item: int, now: datetime) -> list:
                                 f" — {_in(meeting.starts_at - now)}"),
                            *_card(ctx, meeting)[1:2], *agenda_lines(ctx, meeting))
     reply.buttons = [Button("Full agenda", "meeting.agenda", meeting.short_id)]
-    return [Post(f"reminder:{item}", cluster.channel_id, reply)]
+    # The claim and the reminder in the outbox commit together: sent, as far as the scheduler goes.
+    store.mark_reminder(session=session, reminder_id=item, now=now)
+    return [Post(None, cluster.channel_id, reply)]
 
 
 def _in(delta: timedelta) -> str:
@@ -552,14 +553,5 @@ def _next_in_series(ctx: Context, meeting: Meeting) -> Meeting:
     return upcoming
 
 
-def _remember(session, item: int, channel: str, ref: str) -> None:
-    store.mark_reminder(session=session, reminder_id=item, now=utcnow())
-
-
-def _discard(session, item: int) -> None:
-    store.release_reminder(session=session, reminder_id=item)
-
-
-POSTED["reminder"] = (_remember, _discard, lambda ctx_for, session, item: None)
 TICKS.append((_reminders_due, _send_reminder))
 TICKS.append((_ended_due, _end_meeting))

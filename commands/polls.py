@@ -11,7 +11,7 @@ from commands.context import Caller, Context, people_list
 from commands.dates import deadline, describe
 from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
-from commands.registry import FAMILIES, POSTED, TICKS, button, form, item_command, subcommand
+from commands.registry import FAMILIES, POSTED, TICKS, Posted, button, form, item_command, subcommand
 from commands.results import (
     Button,
     Choice,
@@ -42,7 +42,6 @@ from storage.models import (
     Practice,
     TopicStatus,
 )
-from storage.types import utcnow
 
 POLL = FAMILIES["/poll"]
 POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" closes friday'
@@ -349,7 +348,8 @@ def _current(ctx_for, session, item: int) -> Reply | None:
     return card(ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id)), poll)
 
 
-POSTED["poll"] = (_remember, _discard, _current)
+POSTED["poll"] = Posted(_remember, _discard, _current,
+                        live=lambda session: store.open_posted_polls(session=session))
 
 
 # --- voting --------------------------------------------------------------------------------
@@ -576,13 +576,10 @@ def _announce(ctx_for, session, item: int, now: datetime) -> list:
     cluster = session.get(Cluster, poll.cluster_id)
     ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     reply = _closing(ctx, poll, line(Code(poll.short_id), " closed at its deadline: ", poll.question))
-    return [Post(f"closing:{poll.id}", cluster.channel_id, Reply.announce(*reply.lines))]
+    # The claim and the announcement in the outbox commit together: announced from here on.
+    store.confirm_announcement(session=session, poll_id=item, now=now)
+    return [Post(None, cluster.channel_id, Reply.announce(*reply.lines))]
 
 
-POSTED["closing"] = (
-    lambda session, item, channel, ref: store.confirm_announcement(session=session, poll_id=item, now=utcnow()),
-    lambda session, item: store.release_announcement(session=session, poll_id=item),
-    lambda ctx_for, session, item: None,
-)
 TICKS.append((_due, _close_at_deadline))
 TICKS.append((_unannounced, _announce))

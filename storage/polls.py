@@ -262,3 +262,10 @@ def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
 
 RECENTLY = timedelta(days=30)
 ANNOUNCE_LEASE = timedelta(minutes=5)  # a claimed announcement not confirmed by then is taken over
+
+
+def open_posted_polls(*, session: Session) -> list[tuple[int, str, str]]:
+    """Open polls whose card is posted: (id, channel, ref), for a refresh when a process starts."""
+    return [tuple(r) for r in session.execute(
+        select(Poll.id, Poll.posted_channel, Poll.posted_ref)
+        .where(col(Poll.closed_at).is_(None), col(Poll.posted_ref).is_not(None)))]
