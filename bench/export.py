@@ -1,14 +1,15 @@
 """Benchmark: exporting 100,000 actions to Excel — seconds and peak memory, against a floor measured in the same run.
 
 One temporary SQLite database holds a cluster of 8 practices, 50 action owners, 20 topics, 3 polls
-with ballots and 100,000 actions (bulk-inserted: due dates past, within a week, later and none;
-about 20% done; some descriptions starting with = + - @, which the export must write as text).
+with ballots, 12 meetings and 100,000 actions (bulk-inserted: due dates past, within a week, later and
+none; about 20% done; a quarter from a meeting; one in ten with notes; some descriptions starting with
+= + - @, which the export must write as text).
 Three measurements, each in a child process of its own, so that each one's peak memory is its own:
   cluster workbook  the product's `Clusterbot.export` (`python -m bot export`, `/cluster export`):
-                    summary, actions, topics, polls and ballots, styled, streamed by storage/export.py;
+                    summary, actions, topics, polls and ballots, styled, streamed by reports/workbook.py;
   action log        the product's `/action export all`, through `Clusterbot.finish` (what runs after
                     the "Preparing…" answer): the summary and the actions;
-  floor             the same 13 columns of the same rows in the same order, read with one plain SELECT
+  floor             the same 17 columns of the same rows in the same order, read with one plain SELECT
                     (stdlib sqlite3, streamed from the cursor, dates parsed by sqlite3 converters) and
                     appended as they come to a bare openpyxl write-only sheet: no styles, no summary,
                     no other sheets, no ORM.
@@ -55,6 +56,7 @@ REPEAT = 3
 PRACTICES = 8
 OWNERS = 50
 TOPICS = 20
+MEETINGS = 12
 POLLS = 3
 TEAM = "T0001"
 CHANNEL = "CEXPORT"
@@ -79,9 +81,9 @@ def fill_database(url: str, rows: int, today: date) -> None:
     """The cluster, with `rows` actions bulk-inserted in batches (the product's own functions for the rest)."""
     from sqlalchemy import insert
 
-    from storage import clusters, polls, topics
+    from storage import clusters, meetings, polls, topics
     from storage.db import Database
-    from storage.models import Action, Poll, TopicBase
+    from storage.models import Action, ActionNote, Meeting, Poll, TopicBase
 
     db = Database(url)
     db.migrate()
@@ -106,18 +108,26 @@ def fill_database(url: str, rows: int, today: date) -> None:
                     polls.cast_ballot(session=session, poll=poll, voter_key=f"practice:{practice.id}",
                                       practice_id=practice.id, cast_by=owners[practice.id % OWNERS],
                                       choose=rng.randint(1, 3), now=datetime.now(UTC))
+            meeting_ids = [meetings.create_meeting(session=session, cluster=cluster, meeting=Meeting(
+                cluster_id=cluster.id, short_id="", title=f"Cluster QI meeting {n + 1}", created_by=LEAD,
+                starts_at=datetime.now(UTC) - timedelta(days=30 * n))).id for n in range(MEETINGS)]
             cluster_id, practice_ids = cluster.id, [p.id for p in practices]
         for first in range(0, rows, INSERT_BATCH):
-            batch = [action_values(n, cluster_id, practice_ids, owners, topic_ids, today, rng)
+            batch = [action_values(n, cluster_id, practice_ids, owners, topic_ids, meeting_ids, today, rng)
                      for n in range(first, min(rows, first + INSERT_BATCH))]
             with db.session() as session:
-                session.execute(insert(Action), batch)
+                ids = session.execute(insert(Action).returning(Action.id), batch).scalars().all()
+                # One action in ten has notes (one or two), as a chased action does.
+                notes = [{"action_id": action_id, "by": LEAD, "at": datetime.now(UTC),
+                          "text": f"Chased {k + 1}: {rng.choice(SUBJECTS)}"}
+                         for action_id in ids[::10] for k in range(rng.randint(1, 2))]
+                session.execute(insert(ActionNote), notes)
     finally:
         db.dispose()
 
 
 def action_values(n: int, cluster_id: int, practice_ids: list[int], owners: list[str], topic_ids: list[int],
-                  today: date, rng: random.Random) -> dict:
+                  meeting_ids: list[int], today: date, rng: random.Random) -> dict:
     """Action n: a quarter overdue, a tenth due within the week, a fifth without a date, 20% done."""
     created = datetime.now(UTC) - timedelta(days=rng.randint(1, 720), minutes=rng.randint(0, 1440))
     due = rng.random()
@@ -132,6 +142,7 @@ def action_values(n: int, cluster_id: int, practice_ids: list[int], owners: list
         "owner": owners[n % len(owners)], "practice_id": None if n % 20 == 0 else practice_ids[n % len(practice_ids)],
         "due_on": due_on, "status": "done" if done else "open",
         "topic_id": rng.choice(topic_ids) if n % 3 == 0 else None,
+        "meeting_id": rng.choice(meeting_ids) if n % 4 == 0 else None,
         "source_link": f"https://example.slack.com/archives/{CHANNEL}/p{1700000000000000 + n}" if n % 10 == 0 else None,
         "created_by": owners[(n * 7) % len(owners)], "created_at": created, "updated_at": created,
         "done_at": created + timedelta(days=rng.randint(1, 60)) if done else None,
@@ -140,6 +151,13 @@ def action_values(n: int, cluster_id: int, practice_ids: list[int], owners: list
 
 
 # --- one measurement (a child process) -------------------------------------------------------------
+
+def lxml_in_use() -> bool:
+    """Whether openpyxl writes through lxml (it does whenever lxml is importable)."""
+    from openpyxl.xml import LXML
+
+    return bool(LXML)
+
 
 def memory_mb(field: str) -> float:
     """VmHWM (peak) or VmRSS (now) of this process, in MB."""
@@ -195,17 +213,20 @@ def action_log(url: str):
 
 FLOOR_QUERY = """
 SELECT a.short_id, a.description, a.owner, p.code, p.name, a.due_on AS "due_on [date]", a.status,
-       t.short_id, a.created_by, a.created_at AS "created_at [datetime]", a.done_at AS "done_at [datetime]",
+       t.short_id, t.title, m.short_id, m.title,
+       (SELECT group_concat(n.text, char(10)) FROM action_note n WHERE n.action_id = a.id),
+       a.created_by, a.created_at AS "created_at [datetime]", a.done_at AS "done_at [datetime]",
        a.done_by, a.source_link
 FROM "action" a
 JOIN cluster c ON c.id = a.cluster_id
 LEFT JOIN practice p ON p.id = a.practice_id
 LEFT JOIN topic t ON t.id = a.topic_id
+LEFT JOIN meeting m ON m.id = a.meeting_id
 WHERE c.channel_id = ?
 ORDER BY a.due_on IS NULL, a.due_on, a.id
 """
-FLOOR_HEADER = ["ID", "Action", "Owner", "Practice code", "Practice", "Due", "Status", "Topic", "Created by",
-                "Created", "Done", "Done by", "From message"]
+FLOOR_HEADER = ["ID", "Action", "Owner", "Practice code", "Practice", "Due", "Status", "Topic", "Topic title",
+                "Meeting", "Meeting title", "Notes", "Created by", "Created", "Done", "Done by", "From message"]
 
 
 def floor_export(url: str):
@@ -346,6 +367,8 @@ def table_rows(measurements: list[Measurement]) -> list[tuple[str, ...]]:
 def markdown_section(common, rows: list[tuple[str, ...]], targets: list[str], checks: list[str], repeat: int) -> str:
     listed = lambda lines: "\n".join(f"- {line}" for line in lines)  # noqa: E731
     timing = "one export each" if repeat == 1 else f"the median of {repeat} exports each (peak: the highest)"
+    writer = ("lxml (installed with python-docx)" if lxml_in_use()
+              else "its pure-Python XML writer (lxml is not installed)")
     return f"""## Action-log export (`/action export all`, `python -m bot export`)
 
 {common.markdown_table(HEADER, rows)}
@@ -361,23 +384,25 @@ Checks (the product's workbook opened with openpyxl, read-only):
 {common.measured_on()}
 
 How: `bench/export.py` fills a temporary SQLite database with a cluster of {PRACTICES} practices, \
-{OWNERS} owners, {TOPICS} topics, {POLLS} polls with ballots and the actions (bulk-inserted: a quarter \
-overdue, a tenth due within the week, a fifth without a date, 20% done, 1 in 50 descriptions starting \
-with = + - @). Then, each in a child process of its own, {timing}: *cluster workbook* is the product's \
+{OWNERS} owners, {TOPICS} topics, {POLLS} polls with ballots, {MEETINGS} meetings and the actions \
+(bulk-inserted: a quarter overdue, a tenth due within the week, a fifth without a date, 20% done, a quarter \
+from a meeting, one in ten with one or two notes, 1 in 50 descriptions starting with = + - @). Then, each \
+in a child process of its own, {timing}: *cluster workbook* is the product's \
 `Clusterbot.export` (`python -m bot export`; every sheet), *action log* is `/action export all` through \
-`Clusterbot.finish` (summary and actions). Both are the product's whole path: `commands/actions.py` \
-(`workbook_content`, `_upload`), `storage/actions.py` (`action_counts`, `action_rows`) and \
-`storage/export.py` (`write_workbook`: openpyxl write-only, styled cells), with people's ids for their \
+`Clusterbot.finish` (summary and actions). Both are the product's whole path: `commands/exports.py` \
+(`workbook_content`, `upload_workbook`), `storage/actions.py` (`action_counts`, `action_rows`: topic and \
+meeting titles joined, notes gathered by a correlated subquery) and `reports/workbook.py` \
+(`write_workbook`: openpyxl write-only, styled cells, free text screened for patient identifiers), with \
+people's ids for their \
 names (in Slack each name is one `users.info` call, cached; not measured here). The *floor* is the same \
-13 columns of the same rows in the same order, read with one plain `SELECT` (stdlib `sqlite3`, streamed \
+17 columns of the same rows in the same order, read with one plain `SELECT` (stdlib `sqlite3`, streamed \
 from the cursor, dates parsed by converters) and appended as they come to a bare \
 `openpyxl.Workbook(write_only=True)` sheet: no styles, no summary, no ORM. *seconds*: wall time of the \
 export call until the .xlsx bytes are in memory (imports and connecting done before). *peak MB*: the \
 child's peak resident set (`VmHWM`), imports included, since the {TARGET_MB} MB target is the process's; \
 *at start*: its resident set just before the export; *grew*: the difference. Not `ru_maxrss`, which a \
 child started by `subprocess` inherits from its parent; not `tracemalloc`, which sees only Python's \
-own allocations. openpyxl writes through its pure-Python XML writer here (lxml is not installed), for \
-the floor as for the product.
+own allocations. openpyxl writes through {writer}, for the floor as for the product.
 
 Reproduce (this section only; `bench/run` reruns every benchmark):
 

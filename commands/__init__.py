@@ -15,13 +15,16 @@ from datetime import UTC, datetime
 from commands import (  # noqa: F401  (importing plugs the families into the registry)
     actions,
     cluster,
+    exports,
     home,
     measure_admin,
     measure_charts,
     measure_record,
     measures,
     meetings,
+    minutes,
     polls,
+    record,
     topics,
 )
 from commands.cluster import usage_lines
@@ -113,7 +116,7 @@ class Clusterbot:
             if found is None:
                 return None
             ctx = self._context_for(session, found, Caller("clusterbot", channel_id, found.team_id))
-            return actions.cluster_workbook(ctx).effects[0]
+            return exports.cluster_workbook(ctx).effects[0]
 
     def press(self, action: str, value: str, caller: Caller) -> Reply:
         """A button click."""

@@ -1,29 +1,17 @@
-"""/action: the cluster's action log — assign, chase, complete, export.
+"""/action: the cluster's action log — assign, chase, complete (its export: commands/exports.py).
 
 The owner, the creator and the cluster's leads may change an action; nobody else.
 """
 
-import io
 import re
-from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import (
-    BACK,
-    describe,
-    describe_day,
-    is_working_day,
-    local_to_utc,
-    local_today,
-    parse_day,
-    reads_as_date,
-)
+from commands.dates import describe, describe_day, is_working_day, local_today, parse_day, reads_as_date
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
-from commands.recurrence import describe_rule
 from commands.registry import FAMILIES, TICKS, button, form, item_command, subcommand
 from commands.results import (
     Button,
@@ -37,16 +25,13 @@ from commands.results import (
     Person,
     Reply,
     Strong,
-    Upload,
     line,
 )
 from storage import actions as store
 from storage import clusters as cluster_store
 from storage import meetings as meeting_store
-from storage import polls as poll_store
 from storage import topics as topic_store
-from storage.export import SOON, WorkbookContent, write_workbook
-from storage.models import ACTION_TEXT_MAX, Action, ActionStatus, Cluster, Meeting, Practice, Topic
+from storage.models import ACTION_TEXT_MAX, Action, ActionStatus, Meeting, Practice, Topic
 
 ACTION = FAMILIES["/action"]
 ACTION.example = "/action add Audit asthma discharges @Jane due 3/12/2026"
@@ -433,74 +418,6 @@ def note(ctx: Context, rest: str) -> Reply:
     _require_change(ctx, action)
     saved = store.add_note(session=ctx.session, action=action, by=ctx.caller.user_id, text=_description(text))
     return Reply.announce(line(Person(ctx.caller.user_id), " noted on ", Code(action.short_id), ": ", saved.text))
-
-
-# --- export ---------------------------------------------------------------------------------------
-
-def _export_filter(ctx: Context, rest: str) -> tuple[str, store.ActionFilter]:
-    example = "/action export all since 1/4/2026"
-    words = rest.split()
-    which, label = store.ActionFilter(status=ActionStatus.OPEN), "open"
-    if words and words[0].lower() in ("open", "all"):
-        label = words.pop(0).lower()
-        which = store.ActionFilter(status=ActionStatus.OPEN if label == "open" else None)
-    if words and words[0].lower() == "since":
-        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example, BACK)
-        which = store.ActionFilter(status=which.status, since=local_to_utc(day, time(0, 0), ctx.time_zone))
-        label += f" since {describe_day(day)}"
-    elif words:
-        raise Refusal(f"“{words[0]}” isn't an export setting: use open or all, then optionally since <date>.",
-                      example=example)
-    return label, which
-
-
-@subcommand(ACTION, "export [open|all] [since <date>]", "/action export all",
-            "the action log as an Excel workbook in the channel",
-            later=lambda ctx, rest: _export_actions(ctx, rest))
-def export(ctx: Context, rest: str) -> Reply:
-    label, _ = _export_filter(ctx, rest)
-    return Reply.tell(line(f"Preparing the action log ({label}) as an Excel workbook…"))
-
-
-def _export_actions(ctx: Context, rest: str) -> Reply:
-    label, which = _export_filter(ctx, rest)
-    return _upload(ctx, f"Action log ({label})", "action-log", actions=which)
-
-
-def _upload(ctx: Context, title: str, filename: str, *, actions: store.ActionFilter | None = None,
-            everything: bool = False) -> Reply:
-    cluster = ctx.require_cluster()
-    content = workbook_content(ctx, cluster, title, actions, everything)
-    out = io.BytesIO()
-    write_workbook(out, content, ctx.directory)
-    day = content.generated_at.astimezone(content.generated_at.tzinfo)
-    name = f"{re.sub(r'[^A-Za-z0-9]+', '-', cluster.name).strip('-').lower()}-{filename}-{day:%Y-%m-%d}.xlsx"
-    comment = Reply.announce(line(Person(ctx.caller.user_id), f" exported: {title} of ", Strong(cluster.name), "."))
-    return Reply.quiet(Upload(cluster.channel_id, name, f"{cluster.name}: {title}", out.getvalue(), comment))
-
-
-def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: store.ActionFilter | None,
-                     everything: bool) -> WorkbookContent:
-    """What goes in a workbook: the action log, and with `everything` the topics and polls too."""
-    today = local_today(ctx.now(), cluster.time_zone)
-    content = WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, today)
-    if actions is not None:
-        content.action_counts = store.action_counts(session=ctx.session, cluster=cluster, which=actions,
-                                                    today=today, soon=today + SOON)
-        content.actions = store.action_rows(session=ctx.session, cluster=cluster, which=actions)
-    if everything:
-        content.topics = topic_store.topic_rows(session=ctx.session, cluster=cluster)
-        content.polls = poll_store.poll_rows(session=ctx.session, cluster=cluster)
-        content.ballots = poll_store.ballot_rows(session=ctx.session, cluster=cluster)
-        content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
-                            for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
-    return content
-
-
-def cluster_workbook(ctx: Context) -> Reply:
-    """The whole cluster as one workbook (for /cluster export and `python -m bot export`): actions, topics,
-    polls, ballots and meetings."""
-    return _upload(ctx, "Cluster workbook", "workbook", actions=store.ActionFilter(), everything=True)
 
 
 # --- the daily digest -------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """/cluster: set up the cluster, its practices, its people and its leads; and help for everything."""
 
 from commands import parsing
-from commands.actions import cluster_workbook
 from commands.context import SETUP_EXAMPLE, Context, people_list
 from commands.errors import Refusal
 from commands.registry import FAMILIES, Subcommand, help_lines, subcommand
@@ -173,13 +172,6 @@ def who(ctx: Context, rest: str) -> Reply:
     if unplaced:
         lines.append(line("• In no practice yet: ", *_roster(unplaced)))
     return Reply.tell(*lines)
-
-
-@subcommand(CLUSTER, "export", "/cluster export",
-            "the whole cluster as an Excel workbook: actions, topics, polls (in the channel)",
-            later=lambda ctx, rest: cluster_workbook(ctx))
-def export(ctx: Context, rest: str) -> Reply:
-    return Reply.tell(line("Preparing the cluster workbook…"))
 
 
 @subcommand(CLUSTER, "help", "/cluster help", "every command, with an example", needs_cluster=False)

@@ -534,11 +534,24 @@ def _end_meeting(ctx_for, session, item: int, now: datetime) -> list:
     reply = Reply.announce(
         line(Strong(f"{meeting.short_id} · {meeting.title}"), " has ended. Record what was decided and who does what:"),
         line(Code(f"/action add <what> @owner due <date> meeting {meeting.short_id}")),
+        *record_invitation(meeting),
     )
     if meeting.recurrence:
         upcoming = _next_in_series(ctx, meeting)
         reply.lines.append(line("Next: ", Code(upcoming.short_id), f" {describe(upcoming.starts_at, ctx.time_zone)}."))
     return [Post(None, cluster.channel_id, reply)]
+
+
+def record_invitation(meeting: Meeting) -> list[Line]:
+    """What to add to a meeting's record (after recording it, and when a scheduled meeting ends)."""
+    m = meeting.short_id
+    return [
+        line("Add who came and what was decided: ", Code(f"/meeting attended {m} <practice codes or @people>"),
+             " · ", Code(f"/meeting apologies {m} <…>"), " · ", Code(f"/meeting decision {m} <text> [topic T3]"),
+             " · ", Code(f"/meeting note {m} <minute line>")),
+        line("Then ", Code(f"/meeting minutes {m}"), " shows the minutes (", Code(f"/meeting minutes {m} word"),
+             " for a Word file)."),
+    ]
 
 
 def _next_in_series(ctx: Context, meeting: Meeting) -> Meeting:

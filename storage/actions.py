@@ -4,12 +4,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from storage.clusters import next_short_id
-from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Practice, Topic
+from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Meeting, Practice, Topic
 from storage.types import utcnow
 
 ACTION_PREFIX = "A"
@@ -42,6 +42,9 @@ class ActionFilter:
     practice_id: int | None = None
     due_before: date | None = None
     since: datetime | None = None
+    # A reporting period: actions raised before its end that were still open, or were done, in it.
+    created_before: datetime | None = None
+    live_since: datetime | None = None
 
     def apply(self, query, cluster: Cluster):
         query = query.where(Action.cluster_id == cluster.id)
@@ -55,6 +58,10 @@ class ActionFilter:
             query = query.where(col(Action.due_on) < self.due_before)
         if self.since:
             query = query.where(col(Action.updated_at) >= self.since)
+        if self.created_before:
+            query = query.where(col(Action.created_at) < self.created_before)
+        if self.live_since:
+            query = query.where((Action.status == ActionStatus.OPEN) | (col(Action.done_at) >= self.live_since))
         return query
 
 
@@ -140,6 +147,11 @@ class ActionRow:
     due_on: date | None
     status: str
     topic: str | None
+    topic_title: str | None
+    topic_status: str | None
+    meeting: str | None
+    meeting_title: str | None
+    notes: str | None  # every note on it, oldest first, one a line
     created_by: str
     created_at: datetime
     done_at: datetime | None
@@ -147,14 +159,27 @@ class ActionRow:
     source_link: str | None
 
 
+def _notes_of_action(session: Session):
+    """One cell's worth of an action's notes, oldest first: a correlated subquery, so 100,000 actions
+    are still read in one streamed SELECT (the notes index makes each lookup cheap)."""
+    if session.get_bind().dialect.name == "postgresql":
+        joined = func.string_agg(ActionNote.text, postgresql.aggregate_order_by(literal("\n"), ActionNote.id))
+    else:  # SQLite walks the action_id index in insertion order
+        joined = func.group_concat(ActionNote.text, "\n")
+    return select(joined).where(ActionNote.action_id == Action.id).scalar_subquery()
+
+
 def action_rows(*, session: Session, cluster: Cluster, which: ActionFilter) -> Iterator[ActionRow]:
-    """Every matching action with its practice and topic, streamed in batches (bounded memory)."""
+    """Every matching action with its practice, topic, meeting and notes, streamed in batches (bounded
+    memory)."""
     query = which.apply(
         select(Action.short_id, Action.description, Action.owner, Practice.code, Practice.name, Action.due_on,
-               Action.status, Topic.short_id, Action.created_by, Action.created_at, Action.done_at,
+               Action.status, Topic.short_id, Topic.title, Topic.status, Meeting.short_id, Meeting.title,
+               _notes_of_action(session), Action.created_by, Action.created_at, Action.done_at,
                Action.done_by, Action.source_link)
         .join(Practice, col(Action.practice_id) == Practice.id, isouter=True)
-        .join(Topic, col(Action.topic_id) == Topic.id, isouter=True),
+        .join(Topic, col(Action.topic_id) == Topic.id, isouter=True)
+        .join(Meeting, col(Action.meeting_id) == Meeting.id, isouter=True),
         cluster,
     )
     # Plain columns, not ORM objects: no identity map to fill, about ten times faster to read.

@@ -501,3 +501,46 @@ class ConversationRef(SQLModel, table=True):
     team_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)  # whose 1:1 chat (personal only)
     updated_at: datetime = _created_at()
+
+
+MINUTE_TEXT_MAX = 1000  # a minute line or a decision
+
+
+class Attendance(SQLModel, table=True):
+    """A practice (or a person, and through them their practice) present at a meeting, or sending
+    apologies. One row per meeting and attendee: recording again changes present/apologies."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "attendee", name="uq_attendance_attendee"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    attendee: str = Field(max_length=48)  # "practice:<id>" or "person:<user id>"
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+    user_id: str | None = Field(default=None, max_length=32)
+    present: bool = True  # False: apologies
+    by: str = Field(max_length=32)
+    at: datetime = _created_at()
+
+
+class MinuteLine(SQLModel, table=True):
+    """One line of a meeting's minutes, in the order written."""
+
+    __tablename__ = "minute_line"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    by: str = Field(max_length=32)
+    text: str = Field(max_length=MINUTE_TEXT_MAX)
+    at: datetime = _created_at()
+
+
+class Decision(SQLModel, table=True):
+    """A decision taken at a meeting, optionally about a topic: the cluster's decision log."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    topic_id: int | None = Field(default=None, foreign_key="topic.id")
+    by: str = Field(max_length=32)
+    text: str = Field(max_length=MINUTE_TEXT_MAX)
+    at: datetime = _created_at()

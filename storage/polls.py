@@ -220,6 +220,7 @@ class PollRow:
     closes_at: datetime | None
     closed_at: datetime | None
     ballots: int
+    hidden: bool = False  # results shown only once closed: a workbook shows none while it is open
 
 
 @dataclass(frozen=True)
@@ -240,17 +241,19 @@ def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
         counted = count(session=session, poll=poll)
         rows.append(PollRow(poll.short_id, poll.question, poll.options, counted.options, poll.per_practice,
                             poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
-                            counted.ballots))
+                            counted.ballots, poll.hidden))
     return rows
 
 
 def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
-    """Ballots of non-anonymous polls only: an anonymous poll's ballots never leave the database."""
+    """Ballots of non-anonymous polls only: an anonymous poll's ballots never leave the database, and a
+    hidden-results poll's none until it closes."""
     query = (
         select(Ballot, Poll, Practice)
         .join(Poll, col(Ballot.poll_id) == Poll.id)
         .join(Practice, col(Ballot.practice_id) == Practice.id, isouter=True)
-        .where(Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False), Ballot.choices != "")
+        .where(Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False), Ballot.choices != "",
+               col(Poll.hidden).is_(False) | col(Poll.closed_at).is_not(None))
         .order_by(Poll.id, Ballot.id)
     )
     return [

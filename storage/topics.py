@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.clusters import next_short_id
 from storage.models import Cluster, Practice, Topic, TopicBase, TopicMove, TopicNote, TopicStatus
@@ -97,18 +97,59 @@ class TopicRow:
     why: str
     aim: str
     measure: str
+    notes: int = 0
+    drop_reason: str = ""  # why it was dropped (the latest drop), when it is dropped
 
 
 def topic_rows(*, session: Session, cluster: Cluster) -> list[TopicRow]:
-    """Every topic of the cluster, oldest first, with its proposing practice (for the Excel export)."""
+    """Every topic of the cluster, oldest first, with its proposing practice, how many notes it has and,
+    when dropped, why (for the workbooks)."""
     query = (
         select(Topic, Practice)
         .join(Practice, col(Topic.practice_id) == Practice.id, isouter=True)
         .where(Topic.cluster_id == cluster.id)
         .order_by(Topic.id)
     )
+    notes = dict(session.exec(
+        select(TopicNote.topic_id, func.count()).join(Topic, col(TopicNote.topic_id) == Topic.id)
+        .where(Topic.cluster_id == cluster.id).group_by(TopicNote.topic_id)
+    ).all())
+    reasons = {topic_id: reason for topic_id, reason in session.exec(
+        select(TopicMove.topic_id, TopicMove.reason).join(Topic, col(TopicMove.topic_id) == Topic.id)
+        .where(Topic.cluster_id == cluster.id, TopicMove.to_status == TopicStatus.DROPPED).order_by(TopicMove.id)
+    )}  # the latest drop of each topic wins
     return [
         TopicRow(t.short_id, t.title, t.status, t.source, p.code if p else None, p.name if p else None,
-                 t.proposed_by, t.created_at, t.updated_at, t.why, t.aim, t.measure)
+                 t.proposed_by, t.created_at, t.updated_at, t.why, t.aim, t.measure, notes.get(t.id, 0),
+                 reasons.get(t.id, "") if t.status == TopicStatus.DROPPED else "")
         for t, p in session.exec(query)
     ]
+
+
+@dataclass(frozen=True)
+class TopicNoteRow:
+    """One progress note (a PDSA step, when tagged) with its topic, for the workbooks."""
+
+    topic: str
+    topic_title: str
+    topic_status: str
+    step: str | None
+    text: str
+    by: str
+    at: datetime
+
+
+def topic_note_rows(*, session: Session, cluster: Cluster, since: datetime | None = None,
+                    until: datetime | None = None) -> list[TopicNoteRow]:
+    """Every note of the cluster's topics (written in [since, until) when given), by topic then date."""
+    query = (
+        select(Topic.short_id, Topic.title, Topic.status, TopicNote.step, TopicNote.text, TopicNote.by, TopicNote.at)
+        .join(Topic, col(TopicNote.topic_id) == Topic.id)
+        .where(Topic.cluster_id == cluster.id)
+        .order_by(Topic.id, TopicNote.id)
+    )
+    if since is not None:
+        query = query.where(col(TopicNote.at) >= since)
+    if until is not None:
+        query = query.where(col(TopicNote.at) < until)
+    return [TopicNoteRow(*row) for row in session.exec(query)]

@@ -45,7 +45,7 @@ def test_action_export_uploads_a_well_formed_workbook(cluster, db, slack_api):
     assert complete["channel_id"] == "CCLUSTER"
     assert "exported: Action log (all) of *Riverside Cluster*" in complete["initial_comment"]
     [upload_url_call] = slack_api.calls_to("files.getUploadURLExternal")
-    assert upload_url_call.args["filename"] == "riverside-cluster-action-log-2026-11-26.xlsx"
+    assert upload_url_call.args["filename"] == "riverside-cluster-action-log-all-2026-11-26-1000.xlsx"
 
     assert workbook.sheetnames == ["Summary", "Actions"]
     assert workbook.properties.title == "Action log (all)" and workbook.properties.subject == "Riverside Cluster"
@@ -54,7 +54,7 @@ def test_action_export_uploads_a_well_formed_workbook(cluster, db, slack_api):
     header = [c.value for c in sheet[1]]
     assert header[:7] == ["ID", "Action", "Owner", "Practice code", "Practice", "Due", "Status"]
     assert all(c.font.b for c in sheet[1]) and sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:M6"
+    assert sheet.auto_filter.ref == "A1:Q6"
     assert sheet.column_dimensions["B"].width == 60
     rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
     overdue = rows["A1"]
@@ -68,7 +68,7 @@ def test_action_export_uploads_a_well_formed_workbook(cluster, db, slack_api):
     assert colours["A3"][0] == "Open" and colours["A5"] == ("Done", "00C6EFCE")
     formula = rows["A4"][1]
     assert formula.value == '=HYPERLINK("http://evil")' and formula.data_type == "s" and formula.quotePrefix
-    assert isinstance(rows["A5"][10].value, datetime)  # done at: a real datetime
+    assert isinstance(rows["A5"][14].value, datetime)  # done at: a real datetime
 
     summary = {r[0].value: [c.value for c in r[1:]] for r in workbook["Summary"].iter_rows() if r and r[0].value}
     assert summary["Overdue"][0] == 1 and summary["Due within 7 days"][0] == 1 and summary["Done"][0] == 1
@@ -113,7 +113,7 @@ def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_
     ack = dispatch_command(cluster, "/cluster", "export")
     assert "Preparing the cluster workbook" in ack.text
     workbook, _ = uploaded_workbook(slack_api)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots", "Meetings"]
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings"]
     topics = [[c.value for c in r] for r in workbook["Topics"].iter_rows(min_row=2)]
     assert [t[:4] for t in topics] == [["T1", "Asthma reviews", "Proposed", "Our practices"],
                                       ["T2", "Frailty register", "Agreed", "Our practices"]]
@@ -136,7 +136,7 @@ def test_a_failed_upload_is_told_and_nothing_is_lost(cluster, db, slack_api):
     dispatch_command(cluster, "/action", "export")
     [told] = [c.args for c in slack_api.wait_for("response_url")]
     assert told["response_type"] == "ephemeral"
-    assert "I'm not in this channel, so I couldn't upload the workbook" in told["text"]
+    assert "I'm not in this channel, so I couldn't upload the file" in told["text"]
     with db.session() as session:
         assert [a.description for a in session.exec(select(Action))] == ["Keep me"]
 
@@ -156,9 +156,90 @@ def test_export_from_the_command_line(tmp_path):
                             text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
     assert result.returncode == 0 and "Wrote" in result.stdout
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Polls", "Ballots", "Meetings"]
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings"]
     assert workbook["Actions"]["F2"].value == datetime(2030, 12, 3)
 
     missing = subprocess.run([sys.executable, "-m", "bot", "export", "--channel", "CNOPE", "--out", str(out)],
                              text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
     assert missing.returncode == 2 and missing.stderr.strip().startswith("clusterbot: No cluster in channel CNOPE")
+
+
+def rows_of(sheet) -> dict[str, dict[str, object]]:
+    """A sheet's rows keyed by their first cell, each a {header: value} dict."""
+    header = [c.value for c in sheet[1]]
+    return {r[0].value: dict(zip(header, [c.value for c in r], strict=True)) for r in sheet.iter_rows(min_row=2)}
+
+
+def test_actions_show_topic_and_meeting_titles_and_their_notes(cluster, db, slack_api):
+    dispatch_command(cluster, "/topic", "propose Asthma reviews", user="UGP")
+    dispatch_command(cluster, "/topic", "propose Frailty register", user="UGP")
+    dispatch_command(cluster, "/topic", "move T2 dropped the Board asked us to pause it")
+    dispatch_command(cluster, "/meeting", "schedule 10/12/2026 12:30 December QI meeting")
+    dispatch_command(cluster, "/action", "add Audit discharges topic T1 meeting M1 <@UGP>")
+    dispatch_command(cluster, "/action", "add Frailty search topic T2")
+    dispatch_command(cluster, "/action", "note A1 Searched 3 practices")
+    dispatch_command(cluster, "/action", "note A1 =2 more to go")
+
+    dispatch_command(cluster, "/cluster", "export")
+    workbook, _ = uploaded_workbook(slack_api)
+    [upload_url_call] = slack_api.calls_to("files.getUploadURLExternal")
+    assert upload_url_call.args["filename"] == "riverside-cluster-cluster-workbook-2026-11-26-1000.xlsx"
+    actions = rows_of(workbook["Actions"])
+    assert actions["A1"]["Topic"] == "T1" and actions["A1"]["Topic title"] == "Asthma reviews"
+    assert actions["A1"]["Meeting"] == "M1" and actions["A1"]["Meeting title"] == "December QI meeting"
+    assert actions["A1"]["Notes"] == "Searched 3 practices\n=2 more to go"
+    notes_cell = next(r[11] for r in workbook["Actions"].iter_rows(min_row=2) if r[0].value == "A1")
+    assert notes_cell.alignment.wrap_text  # one note a line, shown as lines
+    assert actions["A2"]["Topic title"] == "Frailty register (dropped)" and actions["A2"]["Meeting"] is None
+    topics = rows_of(workbook["Topics"])
+    assert topics["T2"]["Status"] == "Dropped" and topics["T2"]["Drop reason"] == "the Board asked us to pause it"
+    status_cell = next(r[2] for r in workbook["Topics"].iter_rows(min_row=2) if r[0].value == "T2")
+    assert status_cell.fill.fgColor.rgb == "00D9D9D9"
+    assert topics["T1"]["Status"] == "Proposed" and topics["T1"]["Drop reason"] is None
+
+
+def test_the_file_names_say_kind_and_time_so_two_exports_differ(cluster, clock, slack_api):
+    dispatch_command(cluster, "/action", "export")
+    slack_api.wait_for("files.completeUploadExternal")
+    clock.advance(minutes=1)
+    dispatch_command(cluster, "/action", "export all")
+    slack_api.wait_for("files.completeUploadExternal", count=2)
+    names = [c.args["filename"] for c in slack_api.calls_to("files.getUploadURLExternal")]
+    assert names == ["riverside-cluster-action-log-open-2026-11-26-1000.xlsx",
+                     "riverside-cluster-action-log-all-2026-11-26-1001.xlsx"]
+
+
+def test_topic_notes_with_their_pdsa_steps(cluster, slack_api):
+    dispatch_command(cluster, "/topic", "propose Asthma reviews", user="UGP")
+    dispatch_command(cluster, "/topic", "note T1 plan: Search for missed reviews")
+    dispatch_command(cluster, "/topic", "note T1 Spoke to the pharmacist")
+    dispatch_command(cluster, "/cluster", "export")
+    workbook, _ = uploaded_workbook(slack_api)
+    notes = [[c.value for c in r] for r in workbook["Topic notes"].iter_rows(min_row=2)]
+    assert [n[:4] for n in notes] == [["T1", "Asthma reviews", "PLAN", "Search for missed reviews"],
+                                     ["T1", "Asthma reviews", None, "Spoke to the pharmacist"]]
+    assert rows_of(workbook["Topics"])["T1"]["Notes"] == 2
+
+
+def test_text_the_guard_would_refuse_never_reaches_a_workbook(cluster, db, slack_api):
+    """Text stored before the guard (or by a path it missed) is withheld from the file."""
+    dispatch_command(cluster, "/action", "add Call back the patient")
+    with db.session() as session:
+        action = session.exec(select(Action)).one()
+        action.description = "Call back 943 476 5919 about results"  # a valid NHS number
+        session.add(action)
+    dispatch_command(cluster, "/action", "export")
+    workbook, _ = uploaded_workbook(slack_api)
+    cells = [c.value for row in workbook["Actions"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert "[withheld: looked like a patient identifier]" in cells
+    assert not any("943" in value for value in cells)
+
+
+def test_a_hidden_poll_shows_nothing_in_the_workbook_until_it_closes(cluster, slack_api):
+    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty" hidden')
+    dispatch_command(cluster, "/poll", "vote P1 2", user="UGP")
+    dispatch_command(cluster, "/cluster", "export")
+    workbook, _ = uploaded_workbook(slack_api)
+    poll = rows_of(workbook["Polls"])["P1"]
+    assert poll["Result"] == "hidden until the poll closes" and poll["Counts"] is None and poll["Ballots"] is None
+    assert workbook["Ballots"]["A2"].value == "No ballots on non-anonymous polls."

@@ -47,6 +47,11 @@ MATRIX = [
     ("/meeting", "cancel M1", OWNER_OR_LEAD),
     ("/meeting", "edit M1 place Room 2", OWNER_OR_LEAD),
     ("/meeting", "reminders 2d,2h", LEADS),
+    ("/meeting", "record 12/11/2026 12:30 Extra meeting", EVERYONE),
+    ("/meeting", "attended M1 80123", OWNER_OR_LEAD),
+    ("/meeting", "apologies M1 80456", OWNER_OR_LEAD),
+    ("/meeting", "note M1 The audit was presented", OWNER_OR_LEAD),
+    ("/meeting", "decision M1 Adopt the template", OWNER_OR_LEAD),
 ]
 
 

@@ -162,7 +162,7 @@ def _retry_after(headers) -> float:
 
 
 def _person_text(method: str, code: str) -> str:
-    what = "upload the workbook" if method.startswith("files") else "post it"
+    what = "upload the file" if method.startswith("files") else "post it"
     if code in NOT_IN_CHANNEL:
         return f"I'm not in this channel, so I couldn't {what}. Invite me with `{INVITE}` and try again."
     return f"Slack wouldn't let me {what} ({code})."

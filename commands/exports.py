@@ -1,0 +1,244 @@
+"""Every file the cluster can ask for: `/action export`, `/cluster export` (and `python -m bot export`),
+`/cluster report` (the Board report). The minutes' Word file: commands/minutes.py.
+
+Each is slow work: the subcommand answers "Preparing…" at once and the registry's `later` handler
+builds the file after that answer, in a read-only unit of work, and hands it over as an Upload.
+The documents themselves are written by reports/ from rows that storage/ reads.
+"""
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from commands.actions import ACTION
+from commands.cluster import CLUSTER
+from commands.context import Context
+from commands.dates import BACK, describe_day, local_to_utc, local_today, parse_day
+from commands.errors import Refusal
+from commands.guard import find_patient_identifiers
+from commands.recurrence import describe_rule
+from commands.registry import subcommand
+from commands.results import Person, Reply, Strong, Upload, line
+from reports.board import PracticeRef, Report, write_narrative, write_report
+from reports.workbook import SOON, WITHHELD, WorkbookContent, write_workbook
+from storage import actions as action_store
+from storage import clusters as cluster_store
+from storage import meetings as meeting_store
+from storage import polls as poll_store
+from storage import record as record_store
+from storage import report as report_store
+from storage import topics as topic_store
+from storage.models import ActionStatus, Cluster
+
+XLSX, DOCX = "xlsx", "docx"
+# A cheap first look (one C-level regex search per cell): ten digits, whatever separates them. Only
+# text that passes it gets the guard's full check, so 100,000 rows stay within the export's target.
+TEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){9}")
+
+
+def looks_identifying(text: str) -> bool:
+    """True for text the identifier guard would refuse (such text is withheld from every file)."""
+    return bool(TEN_DIGITS.search(text)) and bool(find_patient_identifiers(text))
+
+
+# --- /action export ----------------------------------------------------------------------------------
+
+def _export_filter(ctx: Context, rest: str) -> tuple[str, action_store.ActionFilter]:
+    example = "/action export all since 1/4/2026"
+    words = rest.split()
+    which, label = action_store.ActionFilter(status=ActionStatus.OPEN), "open"
+    if words and words[0].lower() in ("open", "all"):
+        label = words.pop(0).lower()
+        which = action_store.ActionFilter(status=ActionStatus.OPEN if label == "open" else None)
+    if words and words[0].lower() == "since":
+        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example, BACK)
+        which = action_store.ActionFilter(status=which.status, since=local_to_utc(day, time(0, 0), ctx.time_zone))
+        label += f" since {describe_day(day)}"
+    elif words:
+        raise Refusal(f"“{words[0]}” isn't an export setting: use open or all, then optionally since <date>.",
+                      example=example)
+    return label, which
+
+
+@subcommand(ACTION, "export [open|all] [since <date>]", "/action export all",
+            "the action log as an Excel workbook in the channel",
+            later=lambda ctx, rest: _action_log(ctx, rest))
+def action_export(ctx: Context, rest: str) -> Reply:
+    label, _ = _export_filter(ctx, rest)
+    return Reply.tell(line(f"Preparing the action log ({label}) as an Excel workbook…"))
+
+
+def _action_log(ctx: Context, rest: str) -> Reply:
+    label, which = _export_filter(ctx, rest)
+    kind = "action-log-" + label.split()[0]  # open or all
+    return upload_workbook(ctx, f"Action log ({label})", kind, actions=which)
+
+
+# --- /cluster export ---------------------------------------------------------------------------------
+
+@subcommand(CLUSTER, "export", "/cluster export",
+            "the whole cluster as an Excel workbook: actions, topics, polls (in the channel)",
+            later=lambda ctx, rest: cluster_workbook(ctx))
+def cluster_export(ctx: Context, rest: str) -> Reply:
+    return Reply.tell(line("Preparing the cluster workbook…"))
+
+
+def cluster_workbook(ctx: Context) -> Reply:
+    """The whole cluster as one workbook (for /cluster export and `python -m bot export`): actions, topics
+    and their notes, polls, ballots and meetings."""
+    return upload_workbook(ctx, "Cluster workbook", "cluster-workbook", actions=action_store.ActionFilter(),
+                           everything=True)
+
+
+# --- building and sending --------------------------------------------------------------------------
+
+def upload_workbook(ctx: Context, title: str, kind: str, *, actions: action_store.ActionFilter | None = None,
+                    everything: bool = False) -> Reply:
+    cluster = ctx.require_cluster()
+    content = workbook_content(ctx, cluster, title, actions, everything)
+    out = io.BytesIO()
+    write_workbook(out, content, ctx.directory, looks_identifying)
+    return Reply.quiet(upload(ctx, cluster, title, kind, XLSX, out.getvalue()))
+
+
+def upload(ctx: Context, cluster: Cluster, title: str, kind: str, extension: str, content: bytes) -> Upload:
+    """A file for the cluster's channel, announced there; named by cluster, kind and local time, so two
+    exports never share a name."""
+    comment = Reply.announce(line(Person(ctx.caller.user_id), f" exported: {title} of ", Strong(cluster.name), "."))
+    return Upload(cluster.channel_id, file_name(ctx, cluster, kind, extension), f"{cluster.name}: {title}", content,
+                  comment)
+
+
+def file_name(ctx: Context, cluster: Cluster, kind: str, extension: str) -> str:
+    stamp = ctx.now().astimezone(ZoneInfo(cluster.time_zone))
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", cluster.name).strip("-").lower() or "cluster"
+    return f"{slug}-{kind}-{stamp:%Y-%m-%d-%H%M}.{extension}"
+
+
+def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action_store.ActionFilter | None,
+                     everything: bool) -> WorkbookContent:
+    """What goes in a workbook: the action log, and with `everything` the topics, polls and meetings too."""
+    today = local_today(ctx.now(), cluster.time_zone)
+    content = WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, today)
+    if actions is not None:
+        content.action_counts = action_store.action_counts(session=ctx.session, cluster=cluster, which=actions,
+                                                           today=today, soon=today + SOON)
+        content.actions = action_store.action_rows(session=ctx.session, cluster=cluster, which=actions)
+    if everything:
+        content.topics = topic_store.topic_rows(session=ctx.session, cluster=cluster)
+        content.topic_notes = topic_store.topic_note_rows(session=ctx.session, cluster=cluster)
+        content.polls = poll_store.poll_rows(session=ctx.session, cluster=cluster)
+        content.ballots = poll_store.ballot_rows(session=ctx.session, cluster=cluster)
+        content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
+                            for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
+    return content
+
+
+# --- /cluster report ----------------------------------------------------------------------------------
+
+REPORT_EXAMPLE = "/cluster report year 2025 word"
+FIRST_YEAR = 2000
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime | None
+    until: datetime | None  # None: up to now (what storage stamps "now" may be a moment past the request's)
+    words: str  # "1 January 2025 to 31 December 2025"
+    word: bool  # a Word narrative too
+    slug: str   # for file names: "2025", "since-2025-04-01", "last-12-months"
+
+
+def _period(ctx: Context, rest: str) -> Period:
+    """[since <date> | year <yyyy>] [word]; by default the last twelve months."""
+    words = rest.split()
+    word = bool(words) and words[-1].lower() in ("word", "docx")
+    words = words[:-1] if word else words
+    tz, now = ctx.time_zone, ctx.now()
+    today = local_today(now, tz)
+    if not words:
+        first = today.replace(year=today.year - 1) + timedelta(days=1) if not (today.month == 2 and today.day == 29) \
+            else today - timedelta(days=365)
+        return Period(local_to_utc(first, time(0, 0), tz), None, f"{first:%-d %B %Y} to {today:%-d %B %Y}", word,
+                      "last-12-months")
+    setting = words[0].lower()
+    if setting == "since" and len(words) > 1:
+        first = parse_day(" ".join(words[1:]), today, REPORT_EXAMPLE, BACK)
+        if first > today:
+            raise Refusal(f"{first:%A %-d %B %Y} is still to come: a report covers time that has passed.",
+                          example="/cluster report since 1/4/2026")
+        return Period(local_to_utc(first, time(0, 0), tz), None, f"{first:%-d %B %Y} to {today:%-d %B %Y}", word,
+                      f"since-{first:%Y-%m-%d}")
+    if setting == "year" and len(words) == 2:
+        if not re.fullmatch(r"\d{4}", words[1]) or not FIRST_YEAR <= int(words[1]) <= today.year:
+            raise Refusal(f"“{words[1][:20]}” isn't a year I can report on: give one from {FIRST_YEAR} to "
+                          f"{today.year}, like {today.year - 1}.", example=REPORT_EXAMPLE)
+        year = int(words[1])
+        last = min(date(year, 12, 31), today)
+        return Period(local_to_utc(date(year, 1, 1), time(0, 0), tz),
+                      local_to_utc(date(year + 1, 1, 1), time(0, 0), tz),
+                      f"1 January {year} to {last:%-d %B %Y}", word, str(year))
+    raise Refusal(f"“{' '.join(words)[:40]}” isn't a report period: say since <date> or year <yyyy> (and word "
+                  "for a Word summary too), or nothing for the last twelve months.", example=REPORT_EXAMPLE)
+
+
+@subcommand(CLUSTER, "report [since <date>|year <yyyy>] [word]", REPORT_EXAMPLE,
+            "the Board report: topics, meetings, actions, polls and engagement as a workbook (word: and a "
+            "one-page Word summary)", later=lambda ctx, rest: board_report(ctx, rest))
+def cluster_report(ctx: Context, rest: str) -> Reply:
+    period = _period(ctx, rest)
+    also = " and a one-page Word summary" if period.word else ""
+    return Reply.tell(line(f"Preparing the Board report for {period.words} as an Excel workbook{also}…"))
+
+
+def board_report(ctx: Context, rest: str) -> Reply:
+    cluster = ctx.require_cluster()
+    period = _period(ctx, rest)
+    content = report_content(ctx, cluster, period)
+    out = io.BytesIO()
+    write_report(out, content, ctx.directory, looks_identifying)
+    title = f"Board report ({period.words})"
+    effects = [upload(ctx, cluster, title, f"board-report-{period.slug}", XLSX, out.getvalue())]
+    if period.word:
+        narrative = io.BytesIO()
+        write_narrative(narrative, content, lambda text: WITHHELD if looks_identifying(text) else text)
+        effects.append(upload(ctx, cluster, f"Board report summary ({period.words})", f"board-summary-{period.slug}",
+                              DOCX, narrative.getvalue()))
+    return Reply.quiet(*effects)
+
+
+def report_content(ctx: Context, cluster: Cluster, period: Period) -> WorkbookContent:
+    """The period's topics, notes, meetings, decisions, actions and polls, and each practice's part."""
+    session, since, until = ctx.session, period.since, period.until
+    today = local_today(ctx.now(), cluster.time_zone)
+    content = WorkbookContent(cluster.name, f"Cluster report: {period.words}", ctx.now(), cluster.time_zone, today)
+    which = action_store.ActionFilter(created_before=until, live_since=since)
+    content.action_counts = action_store.action_counts(session=session, cluster=cluster, which=which, today=today,
+                                                       soon=today + SOON)
+    content.actions = action_store.action_rows(session=session, cluster=cluster, which=which)
+    closed = ("done", "dropped")
+    in_period = lambda moment: (until is None or moment < until) and (since is None or moment >= since)  # noqa: E731
+    topics = [t for t in topic_store.topic_rows(session=session, cluster=cluster)
+              if (until is None or t.created_at < until)
+              and (since is None or t.status not in closed or t.updated_at >= since)]
+    ids = report_store.poll_ids(session=session, cluster=cluster, since=since, until=until)
+    turnout = report_store.poll_turnout(session=session, cluster=cluster)
+    content.extra["report"] = Report(
+        period=period.words,
+        practices=[PracticeRef(p.id, p.code, p.name)
+                   for p in cluster_store.list_practices(session=session, cluster=cluster)],
+        topics=topics,
+        notes=topic_store.topic_note_rows(session=session, cluster=cluster, since=since, until=until),
+        meetings=report_store.meeting_records(session=session, cluster=cluster, since=since,
+                                              until=min(until or ctx.now(), ctx.now())),  # held: started by now
+        decisions=record_store.decisions(session=session, cluster=cluster, since=since, until=until),
+        polls=[p for p in poll_store.poll_rows(session=session, cluster=cluster) if p.short_id in ids],
+        turnout={short_id: turnout[poll_id] for short_id, poll_id in ids.items() if poll_id in turnout},
+        actions_owned=report_store.actions_by_practice(session=session, cluster=cluster, since=since, until=until),
+        topics_proposed=Counter(t.practice_code for t in topics if t.practice_code and in_period(t.created_at)),
+        data_points=report_store.data_points_by_practice(session=session, cluster=cluster, since=since, until=until),
+    )
+    return content
