@@ -1,6 +1,7 @@
 """/measure record: data per practice and period — typed (several lines at once) or one period for
 every practice in a form. Every line is checked before anything is stored: one bad line stores nothing."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -148,7 +149,7 @@ def _new_signals(ctx: Context, entries: list[Entry]) -> list[Line]:
 @subcommand(MEASURE, "record D1 <period> <value or n/d> [practice <code>]", RECORD_EXAMPLE,
             "record a period's figure (one line each for several periods)")
 def record(ctx: Context, rest: str) -> Reply:
-    lines = [text for text in rest.splitlines() if text.strip()]
+    lines = [text for text in re.split(r"[\n;]", rest) if text.strip()]  # `;` for one-line adapters (the console)
     if not lines:
         raise Refusal("Say which measure, the period and the value.", example=RECORD_EXAMPLE)
     if len(lines) > MAX_LINES:

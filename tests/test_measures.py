@@ -129,7 +129,7 @@ def test_weekly_periods_are_the_monday_of_the_week(riverside, db):
 
 
 def test_several_lines_record_several_periods_and_a_second_value_replaces_the_first(with_measure, db):
-    with_measure.measure("record D1 Aug 2026 30/100\nSep 2026 33/100\nOct 2026 36/100")
+    with_measure.measure("record D1 Aug 2026 30/100\nSep 2026 33/100; Oct 2026 36/100")  # `;` as in the console
     reply = with_measure.measure("record D1 Sep 2026 34/100", user="UGP")
     text = plain_text(reply)
     assert "Sep 2026: 34.0% (34/100) (replaces 33.0% (33/100) recorded by @ULEAD; the old value is kept" in text
