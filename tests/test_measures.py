@@ -180,9 +180,9 @@ def test_counts_must_be_whole_and_not_fractions(riverside):
 
 def test_who_may_record(with_measure, db):
     refused(with_measure.measure("record D1 Oct 2026 4/10", user="USTRANGER"),
-            "Only people in the cluster's practices can record data")
+            "Only members of this cluster can record data")
     refused(with_measure.measure("record D1 Oct 2026 4/10 practice 80123", user="UNURSE"),
-            "You can record figures for your own practice")
+            "Only the cluster's leads can record figures for another practice")
     lead = with_measure.measure("record D1 Oct 2026 4/10 practice 80456")  # a lead records for any practice
     assert "Hillview Surgery · Oct 2026: 40.0% (4/10)" in plain_text(lead)
 
@@ -302,7 +302,7 @@ def test_signed_requests_add_record_and_refuse(slack_cluster, db):
     before = snapshot(db)
     assert_refused(dispatch_command(slack_cluster, "/measure", "record D1 Oct 2026 31/30"), "more than the denominator")
     assert_refused(dispatch_command(slack_cluster, "/measure", "record D1 Oct 2026 4/10", user="USTRANGER"),
-                   "Only people in the cluster's practices")
+                   "Only members of this cluster can record data")
     assert snapshot(db) == before
 
 

@@ -42,6 +42,14 @@ MATRIX = [
     ("/meeting", "move M1 10/12/2026 13:00", OWNER_OR_LEAD),
     ("/meeting", "cancel M1", OWNER_OR_LEAD),
     ("/meeting", "reminders 2d,2h", LEADS),
+    ("/measure", "add T1 Reviews within 2 weeks percent", MEMBERS_OF_A_PRACTICE),
+    ("/measure", "record D1 Oct 2026 4/10", MEMBERS_OF_A_PRACTICE),
+    ("/measure", "record D1 Oct 2026 4/10 practice 80123", OWNER_OR_LEAD),
+    ("/measure", "enter D1", LEADS),
+    ("/measure", "edit D1 goal 85", OWNER_OR_LEAD),
+    ("/measure", "retire D1", OWNER_OR_LEAD),
+    ("/measure", "rebase D1 from Apr 2026", LEADS),
+    ("/measure", "nudges 3", LEADS),
 ]
 
 
@@ -56,7 +64,8 @@ def world(app):
     dispatch_command(app, "/cluster", "join 80456", user=OTHER_PRACTICE)
     for command, text in (("/topic", "propose Asthma reviews"), ("/poll", '"Which first?" "A" "B"'),
                           ("/action", "add Ring the Board"), ("/action", "add Old thing"), ("/action", "done A2"),
-                          ("/meeting", "schedule 3/12/2026 12:30 Cluster QI meeting")):
+                          ("/meeting", "schedule 3/12/2026 12:30 Cluster QI meeting"),
+                          ("/measure", "add T1 Asthma reviews percent higher is better")):
         assert not dispatch_command(app, command, text, user=OWNER).text.startswith(":warning:"), text
     dispatch_command(app, "/cluster", "setup Hill Cluster", user=OTHER_CLUSTER, channel="CHILL")
     return app
