@@ -132,6 +132,9 @@ def stop_server(served: Served) -> None:
     served.server.close()
     served.thread.join(timeout=5)
     served.app.listener_runner.listener_executor.shutdown(wait=True)
+    delivery = getattr(served.app, "delivery", None)  # the real app's workers; the bare app has none
+    if delivery is not None:
+        delivery.stop()
 
 
 def quiet_queue_warnings() -> None:

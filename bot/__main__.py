@@ -75,7 +75,7 @@ def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
     if settings.scheduler:
         from bot.scheduler import start_in_background
 
-        start_in_background(product, app.client)
+        start_in_background(product, app.delivery)
     else:
         log.info("scheduler off (SCHEDULER=off): run `python -m bot scheduler` somewhere")
 
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.mode == "scheduler":
         from bot.scheduler import run_alone
 
-        run_alone(product, slack_app(settings, product).client, seconds=args.tick)
+        run_alone(product, slack_app(settings, product).delivery, seconds=args.tick)
     elif args.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.delivery import Delivery
 from commands import Clusterbot
 from commands.context import Caller
-from commands.results import Audience, Direct, HomeChanged, Post, Reply, Tone, Update, Upload, plain_text
+from commands.results import Audience, Reply, Tone, Upload, plain_text
 
 CONSOLE_TEAM = "T-CONSOLE"
 AT_NAME = re.compile(r"(?<![<\w])@([A-Za-z0-9._-]+)")
@@ -33,24 +34,67 @@ def render(reply: Reply) -> str:
     return "\n".join(lines[:1]) + suffix + "".join("\n" + ln for ln in lines[1:])
 
 
+class ConsolePlatform:
+    """The console behind the platform seam: what would be sent is printed (kept in `shown` until the
+    line's output is written), files are saved in the working folder, updates and the Home are not
+    shown (the console cannot edit what it printed; /poll results shows the live state)."""
+
+    name = "console"
+
+    def __init__(self):
+        self.shown: list[str] = []
+
+    def post(self, channel: str, reply: Reply, *, team_id=None, marker=None) -> str:
+        self.shown.append(render(reply))
+        return f"console-{next(_refs)}"
+
+    def update(self, channel: str, ref: str, reply: Reply) -> None:
+        pass
+
+    def direct(self, user_id: str, reply: Reply, *, team_id=None) -> None:
+        self.shown.append(f"[direct message to @{user_id}]\n{plain_text(reply)}")
+
+    def tell(self, asker, reply: Reply) -> None:
+        self.shown.append(render(reply))
+
+    def upload(self, upload: Upload, *, team_id=None, user_id=None) -> None:
+        path = Path(upload.filename)
+        path.write_bytes(upload.content)
+        self.shown.append(render(upload.comment) + f"\n[file saved here: {path.resolve()}]")
+
+    def refresh_home(self, user_id: str, team_id: str) -> None:
+        pass
+
+    def find_post(self, channel: str, marker: str) -> None:
+        return None
+
+    def open_form(self, asker, form) -> bool:
+        return False
+
+    def display_name(self, user_id: str) -> str:
+        return user_id
+
+    def form_hint(self, form) -> str:
+        return "The console has no forms."
+
+
 def carry_out(product: Clusterbot, reply: Reply) -> list[str]:
-    """Effects as the console shows them: posts printed (and remembered), DMs printed, updates skipped
-    (the console cannot edit what it printed; /poll results shows the live state)."""
-    shown = []
-    for effect in reply.effects:
-        if isinstance(effect, Post):
-            if effect.key:
-                product.remember(effect.key, effect.channel, f"console-{next(_refs)}")
-            shown.append(render(effect.reply))
-        elif isinstance(effect, Direct):
-            shown.append(f"[direct message to @{effect.user_id}]\n{plain_text(effect.reply)}")
-        elif isinstance(effect, Upload):
-            path = Path(effect.filename)
-            path.write_bytes(effect.content)
-            shown.append(render(effect.comment) + f"\n[file saved here: {path.resolve()}]")
-        elif not isinstance(effect, Update | HomeChanged):  # the console has no messages to edit, no Home
-            raise TypeError(effect)
+    """Deliver the reply's effects (and anything else due in the outbox) now, in this thread, through
+    the console platform; what was sent, as printed lines, in the order it was sent."""
+    delivery = _delivery(product)
+    delivery.after_ack(reply)
+    delivery.flush()
+    shown, delivery.platform.shown = delivery.platform.shown, []
     return shown
+
+
+_deliveries: dict[int, Delivery] = {}
+
+
+def _delivery(product: Clusterbot) -> Delivery:
+    if id(product) not in _deliveries:
+        _deliveries[id(product)] = Delivery(ConsolePlatform(), product, update_interval=0, home_interval=0)
+    return _deliveries[id(product)]
 
 
 def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:

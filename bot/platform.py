@@ -50,12 +50,16 @@ class NoAnswer(SendError):
 @dataclass(frozen=True)
 class Asker:
     """Where a message goes when it is not simply "the channel": the person who asked, in the place
-    they asked. `handle` is the platform's way back to that request (Slack: a response_url)."""
+    they asked. `handle` is the platform's way back to that request (Slack: a response_url), `trigger`
+    what lets it open a form for them (Slack: a trigger_id, valid for 3 seconds), and `surface` where
+    they were ("channel", or "home" for a button on Slack's Home tab)."""
 
     user_id: str
     channel_id: str
     team_id: str
     handle: str | None = None
+    trigger: str | None = None
+    surface: str = "channel"
 
 
 @runtime_checkable
@@ -96,6 +100,10 @@ class Platform(Protocol):
         the platform cannot tell (then delivery posts again: at least once)."""
         ...
 
+    def open_form(self, asker: Asker, form: Form) -> bool:
+        """Open a form for the person; False if the platform would not (then they are told instead)."""
+        ...
+
     def display_name(self, user_id: str) -> str:
         """A person's name, for exports; their id when the platform can't say."""
         ...
@@ -108,6 +116,8 @@ class Platform(Protocol):
 class Delivery(Protocol):
     """What an adapter hands work to after the ack (bot/delivery.py implements it)."""
 
+    platform: Platform
+
     def after_ack(self, reply: Reply, asker: Asker | None = None) -> None:
         """Send what `reply` still needs (its answer to `asker`, updates, uploads, Home) off the request
         thread; the durable posts and DMs it committed are already in the outbox."""
@@ -115,4 +125,8 @@ class Delivery(Protocol):
 
     def wake(self) -> None:
         """New outbox rows were committed: look now rather than at the next poll."""
+        ...
+
+    def run_now(self, job, bucket: str = "") -> None:
+        """Any other platform call the adapter must make after its ack (opening a form), on a worker."""
         ...

@@ -4,9 +4,11 @@ Adapters (bot/) call `Clusterbot.handle` for typed commands, `press` for buttons
 for forms; nothing here knows about Slack.
 """
 
+import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from commands import (  # noqa: F401  (importing plugs the families into the registry)
@@ -25,9 +27,11 @@ from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
-from commands.results import Code, Reply, Upload, line, plain_text
+from commands.results import Code, Direct, Post, Reply, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
+from storage import outbox
 from storage.db import Conflict, Database, DatabaseUnavailable
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -55,7 +59,17 @@ class Clusterbot:
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
-        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}")
+        words = text.split()
+        sub, _ = fam.find(words) if words else fam.find([fam.default])
+        # A command that only reads (who, list, show) neither waits for nor holds up the writers.
+        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx), f"{command} {text!r}",
+                                  read_only=sub is not None and sub.read_only)
+
+    def has_later(self, command: str, text: str) -> bool:
+        """Whether the command has a slow part for `finish` (an export): a registry lookup, no database."""
+        fam = FAMILIES.get(command)
+        sub, _ = fam.find(printable(text).split()) if fam else (None, 0)
+        return sub is not None and sub.later is not None
 
     def finish(self, command: str, text: str, caller: Caller) -> Reply:
         """The slow part of a command whose quick answer said "preparing…" (exports). Silent otherwise."""
@@ -122,19 +136,36 @@ class Clusterbot:
         """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
         kind, _, item = key.partition(":")
         with self.db.session() as session:
-            POSTED[kind][0](session, int(item), channel, ref)
+            POSTED[kind].remember(session, int(item), channel, ref)
+
+    def delivered(self, row_id: int, worker: str, key: str | None, channel: str, ref: str | None) -> bool:
+        """An outbox row was sent: marked sent and, for a kept message, its reference remembered, in
+        one transaction. False if this worker's lease was lost meanwhile (another sent it too)."""
+        with self.db.session() as session:
+            if not outbox.mark_sent(session=session, row_id=row_id, worker=worker, ref=ref, now=utcnow()):
+                return False
+            if key and ref:
+                kind, _, item = key.partition(":")
+                POSTED[kind].remember(session, int(item), channel, ref)
+            return True
 
     def discard(self, key: str) -> None:
-        """The platform could not post `key`: forget what was created only to be posted."""
+        """The platform refused to post `key` for good: forget what was created only to be posted."""
         kind, _, item = key.partition(":")
         with self.db.session() as session:
-            POSTED[kind][1](session, int(item))
+            POSTED[kind].discard(session, int(item))
 
     def current(self, key: str) -> Reply | None:
         """What the posted message `key` should show now (None if it no longer exists)."""
         kind, _, item = key.partition(":")
         with self.db.session(read_only=True) as session:
-            return POSTED[kind][2](self._context_for, session, int(item))
+            return POSTED[kind].current(self._context_for, session, int(item))
+
+    def live_cards(self) -> list[tuple[str, str, str]]:
+        """Every posted message that still changes (open polls): (key, channel, ref), refreshed on start."""
+        with self.db.session(read_only=True) as session:
+            return [(f"{kind}:{item}", channel, ref) for kind, posted in POSTED.items() if posted.live
+                    for item, channel, ref in posted.live(session)]
 
     def tick(self, now: datetime | None = None) -> list:
         """The scheduler's heartbeat: do what has fallen due (close polls at their deadline …) and
@@ -152,9 +183,9 @@ class Clusterbot:
             for item in items:
                 try:
                     with self.db.session() as session:
-                        effects += run(self._context_for, session, item, now)
+                        effects += _into_outbox(session, run(self._context_for, session, item, now), None)
                 except Exception:
-                    log.exception("scheduled work on %s failed", item)
+                    log.exception("scheduled work on %s failed", type(item).__name__)
         return effects
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
@@ -170,7 +201,10 @@ class Clusterbot:
                 try:
                     with self.db.session(read_only) as session:
                         cluster_, member = self._whereabouts(session, caller)
-                        return work(self._context_for(session, cluster_, caller, member, submission_key))
+                        reply = work(self._context_for(session, cluster_, caller, member, submission_key))
+                        if not read_only:
+                            reply.effects = _into_outbox(session, reply.effects, caller)
+                        return reply
                 except Conflict:
                     if attempt == 2:
                         raise
@@ -200,6 +234,27 @@ class Clusterbot:
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         return sub.handler(ctx, _after(text, taken))
+
+
+def _into_outbox(session, effects: list, caller: Caller | None) -> list:
+    """Posts and DMs go into the outbox in the change's own transaction, so what is committed is sent
+    even if this process dies next; each effect comes back marked with its row. A post made for the
+    person who asked (a new poll's card) names them, so a refusal can be told to them."""
+    marked = []
+    for effect in effects:
+        if isinstance(effect, Post) and effect.outbox_id is None:
+            asker = json.dumps([caller.user_id, caller.channel_id, caller.team_id]) if caller and effect.key else None
+            row = outbox.enqueue(session=session, kind="post", key=effect.key, channel=effect.channel,
+                                 team_id=caller.team_id if caller else None, asker=asker,
+                                 payload=reply_to_json(effect.reply))
+            effect = replace(effect, outbox_id=row.id)
+        elif isinstance(effect, Direct) and effect.outbox_id is None:
+            team_id = effect.team_id or (caller.team_id if caller else None)
+            row = outbox.enqueue(session=session, kind="direct", channel=effect.user_id, team_id=team_id,
+                                 payload=reply_to_json(effect.reply))
+            effect = replace(effect, outbox_id=row.id, team_id=team_id)
+        marked.append(effect)
+    return marked
 
 
 def _after(text: str, words: int) -> str:

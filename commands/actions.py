@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import describe, local_to_utc, local_today, parse_day
+from commands.dates import BACK, describe, describe_day, local_to_utc, local_today, parse_day, reads_as_date
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
 from commands.recurrence import describe_rule
@@ -44,7 +44,6 @@ ACTION.example = "/action add Audit asthma discharges @Jane due 3/12/2026"
 ACTION.default = "form"
 
 ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3 meeting M1"
-OPTION_WORDS = {"practice", "due", "topic", "meeting"}
 LIST_LIMIT = 40          # Slack allows 50 blocks a message; one per action, plus headings
 DIGEST_HOUR = 8          # weekday mornings, local time
 SYSTEM = "clusterbot"
@@ -70,10 +69,6 @@ def _due(ctx: Context, words: list[str], example: str) -> date:
     return parse_day(" ".join(words), local_today(ctx.now(), ctx.time_zone), example)
 
 
-def _is_option_start(word: str) -> bool:
-    return word.lower() in OPTION_WORDS or bool(parsing.MENTION.match(word))
-
-
 def _topic(ctx: Context, token: str) -> Topic:
     return parsing.find_item(ctx, token, prefix="T", noun="topic", find=topic_store.find_topic, example=ADD_EXAMPLE)
 
@@ -83,41 +78,44 @@ def _meeting(ctx: Context, token: str) -> Meeting:
                              example=ADD_EXAMPLE)
 
 
+def _add_options(ctx: Context) -> dict[str, parsing.Option]:
+    today = local_today(ctx.now(), ctx.time_zone)
+    return {
+        "practice": parsing.Option(lambda v: bool(parsing.PRACTICE_CODE.match(v[0]))),
+        "due": parsing.Option(lambda v: reads_as_date(v, today), most=6),
+        "topic": parsing.Option(lambda v: bool(re.match(r"^[Tt]\d{1,9}$", v[0]))),
+        "meeting": parsing.Option(lambda v: bool(re.match(r"^[Mm]\d{1,9}$", v[0]))),
+    }
+
+
 def _parse_add(ctx: Context, rest: str) -> Action:
-    """`<what> [@owner] [practice <code>] [due <date>] [topic T3] [meeting M1]`; quote <what> to use those
-    words in it."""
+    """`<what> [@owner] [practice <code>] [due <date>] [topic T3] [meeting M1]`. Settings are read only at
+    the end, and only where they make sense ("to practice managers" stays in the text); quote <what> to be
+    sure."""
     if rest.lstrip()[:1] in parsing.QUOTES:
         tokens = parsing.split_quoted(rest, ADD_EXAMPLE)
-        what, words = tokens[0][1], [t for _, t in tokens[1:]]
+        what, tail = tokens[0][1], [t for _, t in tokens[1:]]
+        words, settings = parsing.split_options(tail, _add_options(ctx), lone=parsing.MENTION.match)
+        if words:
+            raise Refusal(f"“{words[0]}” isn't an action setting. After the description you can add: @owner, "
+                          "practice <code>, due <date>, topic T3, meeting M1.", example=ADD_EXAMPLE)
     else:
-        words = rest.split()
-        start = next((i for i, w in enumerate(words) if _is_option_start(w)), len(words))
-        what, words = " ".join(words[:start]), words[start:]
+        words, settings = parsing.split_options(rest.split(), _add_options(ctx), lone=parsing.MENTION.match)
+        what = " ".join(words)
     action = Action(cluster_id=ctx.cluster.id, short_id="", description=_description(what),
                     owner=ctx.caller.user_id, created_by=ctx.caller.user_id)
     practice_given = False
-    i = 0
-    while i < len(words):
-        word, following = words[i].lower(), words[i + 1] if i + 1 < len(words) else ""
-        if parsing.MENTION.match(words[i]):
-            action.owner = parsing.mention(words[i], ADD_EXAMPLE)
-            i += 1
-        elif word == "practice":
-            action.practice_id = _practice(ctx, parsing.practice_code(following, ADD_EXAMPLE)).id
-            practice_given, i = True, i + 2
-        elif word == "due":
-            j = i + 1
-            while j < len(words) and not _is_option_start(words[j]):
-                j += 1
-            action.due_on, i = _due(ctx, words[i + 1:j], ADD_EXAMPLE), j
-        elif word == "topic":
-            action.topic_id, i = _topic(ctx, following).id, i + 2
-        elif word == "meeting":
-            action.meeting_id, i = _meeting(ctx, following).id, i + 2
-        else:
-            raise Refusal(f"“{words[i]}” isn't an action setting. After the description you can add: @owner, "
-                          "practice <code>, due <date>, topic T3, meeting M1. Put the description in quotes to "
-                          "use those words in it.", example=ADD_EXAMPLE)
+    for keyword, value in settings:
+        if keyword == "":
+            action.owner = parsing.mention(value[0], ADD_EXAMPLE)
+        elif keyword == "practice":
+            action.practice_id, practice_given = _practice(ctx, value[0]).id, True
+        elif keyword == "due":
+            action.due_on = _due(ctx, value, ADD_EXAMPLE)
+        elif keyword == "topic":
+            action.topic_id = _topic(ctx, value[0]).id
+        elif keyword == "meeting":
+            action.meeting_id = _meeting(ctx, value[0]).id
     if not practice_given:
         action.practice_id = _owners_practice(ctx, action.owner)
     return action
@@ -147,7 +145,7 @@ def _state(ctx: Context, action: Action) -> str:
 
 
 def _due_text(action: Action) -> str:
-    return f"due {action.due_on:%a %-d %b %Y}" if action.due_on else "no due date"
+    return f"due {describe_day(action.due_on)}" if action.due_on else "no due date"
 
 
 def _summary(ctx: Context, action: Action) -> Line:
@@ -206,7 +204,8 @@ def _created(ctx: Context, action: Action) -> Reply:
     reply = Reply.announce(line(Person(ctx.caller.user_id), " added an action:"), *_card(ctx, action)[:2])
     today = local_today(ctx.now(), ctx.time_zone)
     if action.due_on and action.due_on < today:
-        reply.lines.append(line(f"Note: the due date ({action.due_on:%-d %b %Y}) has already passed."))
+        reply.lines.append(line(f"Note: the due date ({describe_day(action.due_on)}) has already passed, "
+                                "so it shows as overdue."))
     reply.buttons = _buttons(action)
     reply.effects = [*_tell_new_owner(ctx, action), *_homes(ctx, action.owner)]
     return reply
@@ -401,14 +400,14 @@ def due(ctx: Context, rest: str) -> Reply:
     example = "/action due A7 friday"
     token, rest = parsing.split_first(rest)
     action = _action(ctx, token, example)
+    _require_change(ctx, action)  # who may act is checked before any date is read
     day = _due(ctx, rest.split(), example)
-    _require_change(ctx, action)
     action.due_on = day
     store.touch(session=ctx.session, action=action)
     reply = Reply.announce(line(Person(ctx.caller.user_id), " moved ", Code(action.short_id), " ", action.description,
                                 f" to {_due_text(action)}."))
     if day < local_today(ctx.now(), ctx.time_zone):
-        reply.lines.append(line(f"Note: {day:%-d %b %Y} has already passed, so it shows as overdue."))
+        reply.lines.append(line(f"Note: {describe_day(day)} has already passed, so it shows as overdue."))
     return reply
 
 
@@ -434,9 +433,9 @@ def _export_filter(ctx: Context, rest: str) -> tuple[str, store.ActionFilter]:
         label = words.pop(0).lower()
         which = store.ActionFilter(status=ActionStatus.OPEN if label == "open" else None)
     if words and words[0].lower() == "since":
-        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example)
+        day = parse_day(" ".join(words[1:]), local_today(ctx.now(), ctx.time_zone), example, BACK)
         which = store.ActionFilter(status=which.status, since=local_to_utc(day, time(0, 0), ctx.time_zone))
-        label += f" since {day:%-d %b %Y}"
+        label += f" since {describe_day(day)}"
     elif words:
         raise Refusal(f"“{words[0]}” isn't an export setting: use open or all, then optionally since <date>.",
                       example=example)

@@ -84,7 +84,8 @@ def practice_remove(ctx: Context, rest: str) -> Reply:
     return Reply.announce(*lines)
 
 
-@subcommand(CLUSTER, "practice list", "/cluster practice list", "the member practices and their codes")
+@subcommand(CLUSTER, "practice list", "/cluster practice list", "the member practices and their codes",
+            read_only=True)
 def practice_list(ctx: Context, rest: str) -> Reply:
     practices = store.list_practices(session=ctx.session, cluster=ctx.cluster)
     if not practices:
@@ -155,7 +156,7 @@ def lead_remove(ctx: Context, rest: str) -> Reply:
     return Reply.announce(line(Person(ctx.caller.user_id), " made ", Person(user_id), " an ordinary member."))
 
 
-@subcommand(CLUSTER, "who", "/cluster who", "the practices, their people and the leads")
+@subcommand(CLUSTER, "who", "/cluster who", "the practices, their people and the leads", read_only=True)
 def who(ctx: Context, rest: str) -> Reply:
     members = store.list_members(session=ctx.session, cluster=ctx.cluster)
     by_practice = _members_by_practice(members)

@@ -50,6 +50,22 @@ class Context:
                           example=SETUP_EXAMPLE)
         return self.cluster
 
+    def require_member(self, doing: str) -> None:
+        """Refuse unless the caller is a member of this cluster (any practice, or none)."""
+        if self.member is None:
+            self.require_cluster()
+            raise Refusal(f"Only members of this cluster can {doing}. Join your practice first.",
+                          example="/cluster join 80123")
+
+    def require_owner_or_lead(self, owner: str, role: str, doing: str) -> None:
+        """Refuse unless the caller is `owner` (who `role`, e.g. "created P2") or a lead, naming both."""
+        if self.is_lead or self.caller.user_id == owner:
+            return
+        leads = [m.user_id for m in store.list_members(session=self.session, cluster=self.require_cluster())
+                 if m.role == Role.LEAD]
+        raise Refusal(f"Only whoever {role} (", Person(owner), ") or one of the cluster's leads (",
+                      *people_list(leads), ") can use ", Code(doing), ".")
+
     def require_lead(self, doing: str) -> None:
         """Refuse unless the caller leads this cluster, naming who can do it instead."""
         if self.is_lead:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from commands import measure_news
 from commands.cluster import join
 from commands.context import Caller, Context
-from commands.dates import describe, local_today
+from commands.dates import describe, describe_day, local_today
 from commands.registry import TICKS, button, help_lines
 from commands.results import Button, Code, Line, Reply, Strong, line
 from storage import actions as action_store
@@ -59,7 +59,7 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
         reply.lines.append(line("None: nothing is waiting for you."))
     for action in sorted(mine, key=lambda a: (a.due_on is None or a.due_on >= today, a.due_on or today)):
         overdue = "⚠️ overdue · " if action.due_on and action.due_on < today else ""
-        due = f"due {action.due_on:%-d %b}" if action.due_on else "no due date"
+        due = f"due {describe_day(action.due_on)}" if action.due_on else "no due date"
         _add(reply, line("• ", Code(action.short_id), " ", action.description, f" — {overdue}{due}"),
              Button("Done", "action.done", action.short_id, channel=cluster.channel_id))
 

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from commands import measure_news, parsing
 from commands.context import Caller, Context
-from commands.dates import LOOKS_LIKE_CLOCK, describe, local_to_utc, local_today, parse_clock, parse_day
+from commands.dates import LOOKS_LIKE_CLOCK, describe, describe_day, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
 from commands.recurrence import describe_rule, first_day, next_day, parse_rule
-from commands.registry import FAMILIES, POSTED, TICKS, form, item_command, subcommand
+from commands.registry import FAMILIES, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
 from storage import actions as action_store
 from storage import meetings as store
@@ -30,7 +30,6 @@ from storage.models import (
     Reminder,
     TopicStatus,
 )
-from storage.types import utcnow
 
 MEETING = FAMILIES["/meeting"]
 MEETING.example = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting at Riverside MP remind 7d,1d"
@@ -38,7 +37,6 @@ MEETING.default = "form"
 
 SCHEDULE_EXAMPLE = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting for 90m at Riverside MP remind 7d,1d,1h"
 REPEAT_EXAMPLE = "/meeting schedule every month on the first wednesday 12:30 Cluster QI meeting"
-OPTION_WORDS = ("for", "at", "remind")
 OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
 DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,3})m?)?$")
 SYSTEM = "clusterbot"
@@ -81,13 +79,45 @@ def reminder_time(starts_at: datetime, offset: str, tz: str) -> datetime:
 
 
 def _minutes(text: str, example: str) -> int:
-    found = DURATION.match(text.lower().replace("min", "m").replace("mins", "m"))
+    found = DURATION.match(_length_text(text))
     if not text or not found or not (found.group(1) or found.group(2)):
         raise Refusal(f"“{text}” isn't a length: use minutes or hours, like 45m, 90m, 1h or 1h30.", example=example)
     minutes = int(found.group(1) or 0) * 60 + int(found.group(2) or 0)
     if not 10 <= minutes <= 12 * 60:
         raise Refusal("A meeting lasts from 10 minutes to 12 hours.", example=example)
     return minutes
+
+
+def _length_text(text: str) -> str:
+    """"1 hour 30", "90 minutes", "90 mins" → "1h30", "90m"."""
+    compact = text.lower().replace(" ", "")
+    return re.sub(r"(?:hours|hour|hrs|hr)", "h", re.sub(r"(?:minutes|minute|mins|min)", "m", compact))
+
+
+def _reads_as_length(words: list[str]) -> bool:
+    return words[0][:1].isdigit()  # "for 90m", "for 2 hours"; "for winter pressures" is words
+
+
+def _reads_as_place(words: list[str]) -> bool:
+    """A place is a link, something quoted, or starts like a name (Riverside MP, Room 3, the Health Centre)."""
+    first = words[0]
+    if first[:1] in parsing.QUOTES or "://" in first or first.lower().startswith("www."):
+        return True
+    if first.lower() == "the" and len(words) > 1:
+        first = words[1]
+    return first[:1].isupper() or first[:1].isdigit()
+
+
+def _reads_as_offsets(words: list[str]) -> bool:
+    offsets = [o for o in " ".join(words).replace(" ", ",").split(",") if o]
+    return bool(offsets) and all(re.match(r"^[-+]?\d+[a-z]*$", o.lower()) for o in offsets)
+
+
+MEETING_OPTIONS = {
+    "for": parsing.Option(_reads_as_length, most=4),
+    "at": parsing.Option(_reads_as_place, most=20),
+    "remind": parsing.Option(_reads_as_offsets, most=6),
+}
 
 
 def _when_words(words: list[str], example: str) -> tuple[list[str], time, list[str]]:
@@ -99,28 +129,34 @@ def _when_words(words: list[str], example: str) -> tuple[list[str], time, list[s
 
 
 def _rest(ctx: Context, meeting: Meeting, words: list[str], example: str) -> None:
-    """Title, then options in any order: for <length>, at <place>, remind <offsets>."""
+    """Title, then settings in any order: for <length>, at <place>, remind <offsets> — read only as an
+    unbroken tail where each reads as what it is ("Look at prescribing data" is a title)."""
     if words and words[0][:1] in parsing.QUOTES:
-        tokens = parsing.split_quoted(" ".join(words), example)
-        title, words = tokens[0][1], [t for _, t in tokens[1:]]
+        title, words = _after_quote(" ".join(words), example)
+        tail, settings = parsing.split_options(words, MEETING_OPTIONS)
+        if tail:
+            raise Refusal(f"“{tail[0]}” isn't a meeting setting. After the title you can add: for <length>, "
+                          "at <place>, remind 7d,1d.", example=example)
     else:
-        end = next((i for i, w in enumerate(words) if w.lower() in OPTION_WORDS), len(words))
-        title, words = " ".join(words[:end]), words[end:]
+        words, settings = parsing.split_options(words, MEETING_OPTIONS)
+        title = " ".join(words)
     meeting.title = parsing.name(title, "title", example, MEETING_TITLE_MAX)
-    i = 0
-    while i < len(words):
-        word = words[i].lower()
-        j = i + 1
-        while j < len(words) and words[j].lower() not in OPTION_WORDS:
-            j += 1
-        value = " ".join(words[i + 1:j])
-        if word == "for":
-            meeting.minutes = _minutes(value.replace(" ", ""), example)
-        elif word == "at":
-            meeting.place = parsing.name(value, "place", example, MEETING_PLACE_MAX)
-        elif word == "remind":
-            meeting.reminders = ",".join(parse_offsets(value, example))
-        i = j
+    for keyword, value in settings:
+        if keyword == "for":
+            meeting.minutes = _minutes(" ".join(value), example)
+        elif keyword == "at":
+            meeting.place = parsing.name(" ".join(value).strip("\"“”„"), "place", example, MEETING_PLACE_MAX)
+        elif keyword == "remind":
+            meeting.reminders = ",".join(parse_offsets(" ".join(value), example))
+
+
+def _after_quote(text: str, example: str) -> tuple[str, list[str]]:
+    """A quoted title and the words after it."""
+    text = text.strip()
+    end = parsing.closing_quote(text, 1, parsing.QUOTES[text[0]])
+    if end < 0:
+        raise Refusal("A quote is never closed: put the title in one pair of quotes.", example=example)
+    return text[1:end], text[end + 1:].split()
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -154,6 +190,9 @@ def _schedule(ctx: Context, meeting: Meeting, note: str = "") -> Reply:
     reply = Reply.announce(line(Person(ctx.caller.user_id), " scheduled a meeting:"), *_card(ctx, meeting))
     if note:
         reply.lines.append(line(note.strip()))
+    for other in store.at_the_same_time(session=ctx.session, meeting=meeting):
+        reply.lines.append(line("Note: ", Code(other.short_id), " ", other.title, " is at the same time. If this one "
+                                "replaces it, cancel it: ", Code(f"/meeting cancel {other.short_id}")))
     if skipped:
         reply.lines.append(line(f"Reminders {', '.join(skipped)} before would already be past, so they are skipped."))
     reply.buttons = [Button("Agenda", "meeting.agenda", meeting.short_id)]
@@ -294,8 +333,9 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
         lines.append(line(Strong("Open polls")))
         for poll in open_polls:
             count = poll_store.count(session=ctx.session, poll=poll)
-            voters = f"{len(count.practices)} practices" if poll.per_practice else f"{count.ballots} people"
-            lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {voters} voted so far"))
+            n = len(count.practices) if poll.per_practice else count.ballots
+            noun = ("practice" if n == 1 else "practices") if poll.per_practice else ("person" if n == 1 else "people")
+            lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {n} {noun} voted so far"))
     meeting_day = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()
     due = action_store.list_actions(
         session=ctx.session, cluster=cluster, limit=30,
@@ -306,7 +346,7 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
         for action in sorted(due, key=lambda a: (a.owner, a.due_on)):
             flag = " ⚠️ overdue" if action.due_on < today else ""
             lines.append(line("• ", Person(action.owner), ": ", Code(action.short_id), " ", action.description,
-                              f" — due {action.due_on:%-d %b}{flag}"))
+                              f" — due {describe_day(action.due_on)}{flag}"))
     return lines
 
 
@@ -324,17 +364,37 @@ def item(ctx: Context, rest: str) -> Reply:
     meeting = _meeting(ctx, token, example)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refusal(f"{meeting.short_id} is cancelled.", example="/meeting list")
+    ctx.require_member("add agenda items")
     added = store.add_item(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
                            text=parsing.name(text, "agenda item", example, AGENDA_ITEM_MAX))
     return Reply.announce(line(Person(ctx.caller.user_id), " added to the agenda of ", Code(meeting.short_id), ": ",
                                added.text))
 
 
+@subcommand(MEETING, "withdraw M1 item <n>", "/meeting withdraw M1 item 2",
+            "take your item off the agenda (leads: anyone's)")
+def withdraw(ctx: Context, rest: str) -> Reply:
+    example = "/meeting withdraw M1 item 2"
+    token, rest = parsing.split_first(rest)
+    meeting = _meeting(ctx, token, example)
+    word, number = parsing.split_first(rest)
+    if word.lower() != "item":
+        raise Refusal("Say which agenda item, by its number on the agenda.", example=example)
+    items = store.agenda_items(session=ctx.session, meeting=meeting)
+    item = items[parsing.item_number(parsing.split_first(number)[0], len(items), "agenda item",
+                                     f"/meeting agenda {meeting.short_id}") - 1]
+    if item.by != ctx.caller.user_id and not ctx.is_lead:
+        raise Refusal("Only whoever added that item (", Person(item.by), ") or a lead can withdraw it.",
+                      example=f"/meeting agenda {meeting.short_id}")
+    store.remove_item(session=ctx.session, item=item)
+    return Reply.announce(line(Person(ctx.caller.user_id), " took an item off the agenda of ",
+                               Code(meeting.short_id), ": ", item.text))
+
+
 # --- changing --------------------------------------------------------------------------------
 
 def _require_organiser(ctx: Context, meeting: Meeting, doing: str) -> None:
-    if meeting.created_by != ctx.caller.user_id:
-        ctx.require_lead(doing)
+    ctx.require_owner_or_lead(meeting.created_by, f"scheduled {meeting.short_id}", doing)
 
 
 @subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)")
@@ -379,6 +439,41 @@ def move(ctx: Context, rest: str) -> Reply:
     return reply
 
 
+EDIT_EXAMPLE = "/meeting edit M1 place Riverside MP, room 2"
+EDIT_FIELDS = ("title", "place", "length", "reminders")
+
+
+@subcommand(MEETING, "edit M1 title|place|length|reminders <value>", EDIT_EXAMPLE,
+            "change a meeting's title, place (or none), length or reminders (whoever scheduled it, or a lead)")
+def edit(ctx: Context, rest: str) -> Reply:
+    token, rest = parsing.split_first(rest)
+    meeting = _meeting(ctx, token, EDIT_EXAMPLE)
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Refusal(f"{meeting.short_id} is cancelled.", example="/meeting list")
+    _require_organiser(ctx, meeting, "/meeting edit")
+    field, value = parsing.split_first(rest)
+    field = {"length": "length", "for": "length", "at": "place", "remind": "reminders"}.get(field.lower(),
+                                                                                             field.lower())
+    if field == "title":
+        meeting.title = parsing.name(value.strip('"“”„'), "title", EDIT_EXAMPLE, MEETING_TITLE_MAX)
+    elif field == "place":
+        none = value.strip().lower() in ("none", "-")
+        meeting.place = "" if none else parsing.name(value.strip('"“”„'), "place", EDIT_EXAMPLE, MEETING_PLACE_MAX)
+    elif field == "length":
+        meeting.minutes = _minutes(value, EDIT_EXAMPLE)
+    elif field == "reminders":
+        meeting.reminders = ",".join(parse_offsets(value, EDIT_EXAMPLE))
+    else:
+        what = f"“{parsing.shorten(field)}” isn't a meeting field" if field else "Say which field to change"
+        raise Refusal(f"{what}: use {', '.join(EDIT_FIELDS)} (and /meeting move for the date).",
+                      example=EDIT_EXAMPLE)
+    ctx.session.add(meeting)
+    if field == "reminders":
+        _plan(ctx, meeting)
+    return Reply.announce(line(Person(ctx.caller.user_id), f" changed the {field} of ", Code(meeting.short_id), ":"),
+                          *_card(ctx, meeting))
+
+
 @subcommand(MEETING, "reminders <offsets>", "/meeting reminders 7d,1d,1h",
             "the cluster's default reminders for new meetings", leads_only=True)
 def reminders(ctx: Context, rest: str) -> Reply:
@@ -413,7 +508,9 @@ def _send_reminder(ctx_for, session, item: int, now: datetime) -> list:
                                 f" — {_in(meeting.starts_at - now)}"),
                            *_card(ctx, meeting)[1:2], *agenda_lines(ctx, meeting))
     reply.buttons = [Button("Full agenda", "meeting.agenda", meeting.short_id)]
-    return [Post(f"reminder:{item}", cluster.channel_id, reply)]
+    # The claim and the reminder in the outbox commit together: sent, as far as the scheduler goes.
+    store.mark_reminder(session=session, reminder_id=item, now=now)
+    return [Post(None, cluster.channel_id, reply)]
 
 
 def _in(delta: timedelta) -> str:
@@ -456,14 +553,5 @@ def _next_in_series(ctx: Context, meeting: Meeting) -> Meeting:
     return upcoming
 
 
-def _remember(session, item: int, channel: str, ref: str) -> None:
-    store.mark_reminder(session=session, reminder_id=item, now=utcnow())
-
-
-def _discard(session, item: int) -> None:
-    store.release_reminder(session=session, reminder_id=item)
-
-
-POSTED["reminder"] = (_remember, _discard, lambda ctx_for, session, item: None)
 TICKS.append((_reminders_due, _send_reminder))
 TICKS.append((_ended_due, _end_meeting))

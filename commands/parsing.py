@@ -1,6 +1,9 @@
 """Reading what people type: mentions, practice codes, names. Each failure is a Refusal with an example."""
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
@@ -28,7 +31,7 @@ def mention(token: str, example: str) -> str:
     found = MENTION.match(token)
     if not found:
         raise Refusal(
-            f"“{_shorten(token)}” isn't a mention. Type @ and pick the person from the list, so their name turns blue.",
+            f"“{shorten(token)}” isn't a mention. Type @ and pick the person from the list, so their name turns blue.",
             example=example,
         )
     return found.group(1)
@@ -38,7 +41,7 @@ def practice_code(token: str, example: str) -> str:
     if not token:
         raise Refusal("Give the practice code: the 5-digit code the Health Board uses.", example=example)
     if not PRACTICE_CODE.match(token):
-        raise Refusal(f"“{_shorten(token)}” isn't a practice code: it should be exactly 5 digits.", example=example)
+        raise Refusal(f"“{shorten(token)}” isn't a practice code: it should be exactly 5 digits.", example=example)
     return token
 
 
@@ -54,8 +57,16 @@ def name(text: str, what: str, example: str, limit: int = NAME_MAX, field: str |
     return refuse_patient_identifiers(cleaned, what, field)
 
 
-def _shorten(text: str, limit: int = 40) -> str:
+def shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def item_number(token: str, count: int, what: str, example: str) -> int:
+    """A position in a numbered list (1 to `count`), as typed."""
+    if not token.isdecimal() or not 1 <= int(token) <= count:
+        which = f"from 1 to {count}" if count else "none yet"
+        raise Refusal(f"Give the {what}'s number as listed ({which}).", example=example)
+    return int(token)
 
 
 def split_quoted(text: str, example: str) -> list[tuple[bool, str]]:
@@ -66,7 +77,7 @@ def split_quoted(text: str, example: str) -> list[tuple[bool, str]]:
         if char.isspace():
             i += 1
         elif char in QUOTES:
-            end = _closing_quote(text, i + 1, QUOTES[char])
+            end = closing_quote(text, i + 1, QUOTES[char])
             if end < 0:
                 raise Refusal("A quote is never closed: put each phrase in its own pair of quotes.", example=example)
             tokens.append((True, text[i + 1:end]))
@@ -80,7 +91,7 @@ def split_quoted(text: str, example: str) -> list[tuple[bool, str]]:
     return tokens
 
 
-def _closing_quote(text: str, start: int, preferred: str) -> int:
+def closing_quote(text: str, start: int, preferred: str) -> int:
     """Slack may turn either quote curly, so any double quote closes a phrase."""
     for j in range(start, len(text)):
         if text[j] in (preferred, '"', "”", "“"):
@@ -101,3 +112,45 @@ def find_item(ctx, token: str, *, prefix: str, noun: str, find, example: str):
     if item is None:
         raise Refusal(f"There's no {noun} {short_id} in this cluster.", example=f"/{noun} list")
     return item
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting typed after free text: `keyword <value>`. `reads(value_words)` says whether the words
+    read as this option's value; if not, the keyword is just a word of the text."""
+
+    reads: Callable[[list[str]], bool]
+    most: int = 1      # the most words its value takes
+    least: int = 1
+
+
+def split_options(words: list[str], options: dict[str, Option],
+                  lone: Callable[[str], bool] = lambda word: False) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Free text followed by settings, as (text words, [(keyword, value words)]). Settings are read only
+    as an unbroken tail in which every keyword is followed by something that reads as its value, so
+    "to practice managers" or "Look at prescribing data" keep their words. `lone`: a single word that is
+    a setting by itself (an @mention, whose keyword is "")."""
+
+    @cache
+    def tail(i: int) -> tuple | None:
+        if i == len(words):
+            return ()
+        if lone(words[i]):
+            rest = tail(i + 1)
+            return None if rest is None else (("", (words[i],)), *rest)
+        option = options.get(words[i].lower())
+        if option is None:
+            return None
+        for size in range(option.least, option.most + 1):
+            value = words[i + 1:i + 1 + size]
+            if len(value) == size and option.reads(value):
+                rest = tail(i + 1 + size)
+                if rest is not None:
+                    return ((words[i].lower(), value), *rest)
+        return None
+
+    for start in range(len(words) + 1):
+        found = tail(start)
+        if found is not None:
+            return words[:start], [(keyword, list(value)) for keyword, value in found]
+    raise AssertionError("the empty tail always reads")

@@ -11,7 +11,7 @@ from commands.context import Caller, Context, people_list
 from commands.dates import deadline, describe
 from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
-from commands.registry import FAMILIES, POSTED, TICKS, button, form, item_command, subcommand
+from commands.registry import FAMILIES, POSTED, TICKS, Posted, button, form, item_command, subcommand
 from commands.results import (
     Button,
     Choice,
@@ -42,7 +42,6 @@ from storage.models import (
     Practice,
     TopicStatus,
 )
-from storage.types import utcnow
 
 POLL = FAMILIES["/poll"]
 POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" closes friday'
@@ -193,7 +192,7 @@ def card(ctx: Context, poll: Poll) -> Reply:
         lines.append(line(f"{number}. ", option, shown))
     lines.append(line(_turnout(ctx, poll, tally, cluster), " · ", _rules(poll, ctx.time_zone)))
     if poll.closed_at:
-        lines.append(line(Strong("Result:"), " ", *_result(poll, counts)))
+        lines += [line(Strong("Result:"), " ", *_result(poll, counts)), _participation(ctx, poll, tally)]
     reply = Reply.announce(*lines)
     if not poll.closed_at:
         reply.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}") for n, o in
@@ -204,14 +203,53 @@ def card(ctx: Context, poll: Poll) -> Reply:
 
 
 def _result(poll: Poll, counts: list[int]) -> tuple:
+    """The winner (pick 1) or the top N (pick N), saying any tie at the cut-off rather than hiding it."""
     top = max(counts) if counts else 0
     if top == 0:
         return ("no ballots were cast.",)
-    winners = [o for o, c in zip(poll.options, counts, strict=True) if c == top]
-    each = f"{top} ballot{'s' if top != 1 else ''}"
-    if len(winners) == 1:
-        return (winners[0], f" ({each}).")
-    return ("a tie between ", " and ".join(f"“{w}”" for w in winners), f" ({each} each).")
+    if poll.pick == 1:
+        winners = [o for o, c in zip(poll.options, counts, strict=True) if c == top]
+        if len(winners) == 1:
+            return (winners[0], f" ({_ballots(top)}).")
+        return ("a tie between ", _names(winners), f" ({_ballots(top)} each).")
+    ranked = sorted(range(len(counts)), key=lambda i: -counts[i])
+    cutoff = counts[ranked[poll.pick - 1]]
+    above = [i for i in ranked if counts[i] > max(cutoff, 0)]
+    tied = [i for i in ranked if counts[i] == cutoff and cutoff > 0]
+    listed = ", ".join(f"{poll.options[i]} ({_ballots(counts[i])})" for i in above)
+    if cutoff == 0:
+        return (f"only {len(above)} option{'s were' if len(above) != 1 else ' was'} chosen: ", listed, ".")
+    if len(above) + len(tied) == poll.pick:
+        both = ", ".join(f"{poll.options[i]} ({_ballots(counts[i])})" for i in above + tied)
+        return (f"top {poll.pick}: ", both, ".")
+    places = poll.pick - len(above)
+    tie = (f"a tie for the last {places} places" if places > 1 else "a tie for the last place") if above else \
+        f"a tie for all {poll.pick} places"
+    return (f"top {poll.pick}: ", *((listed, ", then ") if above else ()), tie, " between ",
+            _names([poll.options[i] for i in tied]), f" ({_ballots(cutoff)} each).")
+
+
+def _ballots(n: int) -> str:
+    return f"{n} ballot{'s' if n != 1 else ''}"
+
+
+def _names(options: list[str]) -> str:
+    quoted = [f"“{o}”" for o in options]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _participation(ctx: Context, poll: Poll, count: store.Count) -> Line:
+    """Turnout in words ("4 of 6 practices took part"), with a warning when fewer than half did."""
+    cluster = ctx.session.get(Cluster, poll.cluster_id)
+    if poll.per_practice:
+        total, noun = len(_practices(ctx, cluster)), "practice"
+    else:
+        total, noun = len(cluster_store.list_members(session=ctx.session, cluster=cluster)), "member"
+    voted = min(count.ballots, total) if total else count.ballots
+    turnout = f"{voted} of {total} {noun}{'s' if total != 1 else ''} took part."
+    if total and voted * 2 < total:
+        return line(Strong("Turnout:"), f" {turnout} ⚠️ Fewer than half took part: treat this result with care.")
+    return line(Strong("Turnout:"), f" {turnout}")
 
 
 def _refresh(poll: Poll) -> list[Update]:
@@ -310,7 +348,8 @@ def _current(ctx_for, session, item: int) -> Reply | None:
     return card(ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id)), poll)
 
 
-POSTED["poll"] = (_remember, _discard, _current)
+POSTED["poll"] = Posted(_remember, _discard, _current,
+                        live=lambda session: store.open_posted_polls(session=session))
 
 
 # --- voting --------------------------------------------------------------------------------
@@ -329,39 +368,76 @@ def _voter(ctx: Context, poll: Poll) -> tuple[str, Member]:
     return f"practice:{member.practice_id}", member
 
 
-def vote(ctx: Context, poll: Poll, choose: int) -> Reply:
+def vote(ctx: Context, poll: Poll, choose: int = 0, exactly: list[int] | None = None) -> Reply:
+    """A button click toggles `choose` (pick N) or picks it (pick 1); a typed vote sets the ballot to
+    `exactly` the options typed. A colleague whose practice ballot this changes is told."""
     if poll.closed_at:  # a stale button or a late vote: answer with the poll as it stands
         reply = results(ctx, poll)
         reply.lines.insert(0, line(f"{poll.short_id} closed on {describe(poll.closed_at, ctx.time_zone)}; "
                                    "it takes no more votes. Where it ended:"))
         return reply
-    if not 1 <= choose <= len(poll.options):
-        raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.", example=f"/poll vote {poll.short_id} 1")
+    for number in exactly or [choose]:
+        if not 1 <= number <= len(poll.options):
+            raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.",
+                          example=f"/poll vote {poll.short_id} 1")
     voter_key, member = _voter(ctx, poll)
+    whose = "Your practice's ballot" if poll.per_practice else "Your ballot"
+    previous = store.current_ballot(session=ctx.session, poll=poll, voter_key=voter_key)
+    before, before_by = previous or ([], "")
+    if exactly is not None and len(set(exactly)) > poll.pick:
+        raise Refusal(f"A ballot on {poll.short_id} chooses up to {poll.pick} option{'s' if poll.pick > 1 else ''}; "
+                      f"you typed {len(set(exactly))}. Nothing was changed: {whose.lower()} still reads "
+                      f"{_choices_text(poll, before)}.", example=f"/poll vote {poll.short_id} 1")
     try:
         chosen = store.cast_ballot(session=ctx.session, poll=poll, voter_key=voter_key,
                                    practice_id=member.practice_id if poll.per_practice else None,
-                                   cast_by="" if poll.anonymous else member.user_id, choose=choose, now=ctx.now())
-    except store.TooManyChoices:
-        raise Refusal(f"A ballot on {poll.short_id} chooses up to {poll.pick} options: click one you chose to "
-                      "take it back first.", example=f"/poll results {poll.short_id}") from None
-    whose = "Your practice's ballot" if poll.per_practice else "Your ballot"
-    now_reads = ", ".join(f"{n}. {poll.options[n - 1]}" for n in chosen) or "nothing chosen"
-    reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " is now: ", now_reads, "."))
+                                   cast_by="" if poll.anonymous else member.user_id, choose=choose, now=ctx.now(),
+                                   exactly=exactly)
+    except store.TooManyChoices as full:
+        by = (" (cast by ", Person(before_by), ")") if before_by and before_by != ctx.caller.user_id else ()
+        raise Refusal(f"Nothing was changed: {whose.lower()} on {poll.short_id} already chooses "
+                      f"{_choices_text(poll, full.chosen)}", *by, f", the most it may ({poll.pick}). Click one of "
+                      "those to take it back, or type the whole ballot:", example=f"/poll vote {poll.short_id} "
+                      + " ".join(str(n) for n in range(1, poll.pick + 1))) from None
+    if chosen == before:
+        reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " already reads: ", _choices_text(poll, chosen),
+                                ". Nothing changed."))
+        return reply
+    reply = Reply.tell(line(f"{whose} on ", Code(poll.short_id), " is now: ", _choices_text(poll, chosen), "."))
     reply.effects = [*_refresh(poll), HomeChanged(ctx.caller.user_id, ctx.caller.team_id)]
+    if poll.per_practice and before_by and before_by != ctx.caller.user_id and before:
+        reply.lines.append(line("It was ", _choices_text(poll, before), ", cast by ", Person(before_by),
+                                ", who has been told."))
+        reply.effects.append(_tell_colleague(ctx, poll, before_by, before, chosen))
     return reply
 
 
-@subcommand(POLL, "vote P2 <option number>", "/poll vote P2 1", "vote (for your practice, on per-practice polls)")
+def _choices_text(poll: Poll, chosen: list[int]) -> str:
+    return ", ".join(f"{n}. {poll.options[n - 1]}" for n in chosen) or "nothing chosen"
+
+
+def _tell_colleague(ctx: Context, poll: Poll, colleague: str, before: list[int], after: list[int]) -> Direct:
+    """The practice's ballot was theirs; a colleague changed it. They hear who, and from what to what."""
+    practice = ctx.session.get(Practice, ctx.member.practice_id)
+    note = Reply.tell(line(Person(ctx.caller.user_id), " changed ", practice.name if practice else "your practice",
+                           "'s ballot on ", Code(poll.short_id), " ", Strong(poll.question), " from ",
+                           _choices_text(poll, before), " to ", _choices_text(poll, after), "."))
+    note.buttons = [Button("Results", "poll.results", poll.short_id, channel=ctx.cluster.channel_id)]
+    return Direct(colleague, note)
+
+
+@subcommand(POLL, "vote P2 <option number> [<more numbers>]", "/poll vote P2 1",
+            "vote: your ballot becomes exactly the options typed (for your practice, on per-practice polls)")
 def vote_typed(ctx: Context, rest: str) -> Reply:
     example = "/poll vote P2 1"
     token, rest = parsing.split_first(rest)
     poll = _poll(ctx, token, example)
-    number = parsing.split_first(rest)[0]
-    if not number.isdecimal():
-        raise Refusal(f"Give the option's number, from 1 to {len(poll.options)}.",
+    numbers = rest.replace(",", " ").split()
+    if not numbers or not all(n.isdecimal() and n.isascii() for n in numbers):
+        raise Refusal(f"Give the option's number, from 1 to {len(poll.options)}"
+                      f"{f' (up to {poll.pick} of them)' if poll.pick > 1 else ''}.",
                       example=f"/poll vote {poll.short_id} 1")
-    return vote(ctx, poll, int(number))
+    return vote(ctx, poll, exactly=[int(n) for n in numbers])
 
 
 @button("poll.vote")
@@ -377,16 +453,16 @@ def vote_button(ctx: Context, value: str) -> Reply:
 def close(ctx: Context, poll: Poll) -> Reply:
     if poll.closed_at:
         return Reply.tell(line(Code(poll.short_id), f" already closed on {describe(poll.closed_at, ctx.time_zone)}."))
-    if poll.created_by != ctx.caller.user_id and not ctx.is_lead:
-        ctx.require_lead("/poll close")
+    ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll close")
     if not store.close_poll(session=ctx.session, poll=poll, by=ctx.caller.user_id, now=ctx.now()):
         return Reply.tell(line(Code(poll.short_id), " was closed a moment ago."))
     return _closing(ctx, poll, line(Person(ctx.caller.user_id), " closed ", Code(poll.short_id), ": ", poll.question))
 
 
 def _closing(ctx: Context, poll: Poll, heading: Line) -> Reply:
-    counts = store.count(session=ctx.session, poll=poll).options
-    reply = Reply.announce(heading, line(Strong("Result:"), " ", *_result(poll, counts)))
+    count = store.count(session=ctx.session, poll=poll)
+    reply = Reply.announce(heading, line(Strong("Result:"), " ", *_result(poll, count.options)),
+                           _participation(ctx, poll, count))
     reply.effects = _refresh(poll)
     return reply
 
@@ -427,8 +503,7 @@ def list_polls(ctx: Context, rest: str) -> Reply:
 @subcommand(POLL, "remind P2", "/poll remind P2", "DM the people whose practice hasn't voted (creator or leads)")
 def remind(ctx: Context, rest: str) -> Reply:
     poll = _poll(ctx, parsing.split_first(rest)[0], "/poll remind P2")
-    if poll.created_by != ctx.caller.user_id and not ctx.is_lead:
-        ctx.require_lead("/poll remind")
+    ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll remind")
     if poll.closed_at:
         raise Refusal(f"{poll.short_id} is closed.", example=f"/poll results {poll.short_id}")
     cast = store.ballots(session=ctx.session, poll=poll)
@@ -444,10 +519,34 @@ def remind(ctx: Context, rest: str) -> Reply:
     whose = "your practice hasn't" if poll.per_practice else "you haven't"
     closes = f" It closes {describe(poll.closes_at, ctx.time_zone)}." if poll.closes_at else ""
     note = Reply.tell(line(Person(ctx.caller.user_id), f" asks you to vote: {whose} voted on ", Code(poll.short_id),
-                           " ", Strong(poll.question), f" yet.{closes} Vote in the cluster channel or type ",
-                           Code(f"/poll vote {poll.short_id} <option number>"), "."))
+                           " ", Strong(poll.question), f" yet.{closes}"),
+                      *(line(f"{n}. ", option) for n, option in enumerate(poll.options, start=1)),
+                      line("Click an option below, or type ", Code(f"/poll vote {poll.short_id} 1"), "."))
+    note.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}", channel=ctx.cluster.channel_id)
+                    for n, o in enumerate(poll.options, start=1)]
     reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
     reply.effects = [Direct(m.user_id, note) for m in waiting]
+    return reply
+
+
+@subcommand(POLL, "extend P2 <date> [HH:MM]", "/poll extend P2 friday week",
+            "give a poll a later deadline (its creator or a lead)")
+def extend(ctx: Context, rest: str) -> Reply:
+    example = "/poll extend P2 friday week"
+    token, rest = parsing.split_first(rest)
+    poll = _poll(ctx, token, example)
+    ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll extend")
+    if poll.closed_at:
+        raise Refusal(f"{poll.short_id} closed on {describe(poll.closed_at, ctx.time_zone)}; a closed poll stays "
+                      "closed. Start a new one if the cluster needs to decide again.", example=CREATE_EXAMPLE)
+    closes_at = deadline(rest.split(), now=ctx.now(), tz=ctx.time_zone, example=example)
+    before = poll.closes_at
+    if not store.extend_poll(session=ctx.session, poll=poll, closes_at=closes_at):
+        return Reply.tell(line(Code(poll.short_id), " was closed a moment ago."))
+    was = f" (it was {describe(before, ctx.time_zone)})" if before else " (it had no deadline)"
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " extended ", Code(poll.short_id), " ", poll.question,
+                                ": it now closes ", Strong(describe(closes_at, ctx.time_zone)), was, "."))
+    reply.effects = _refresh(poll)
     return reply
 
 
@@ -477,13 +576,10 @@ def _announce(ctx_for, session, item: int, now: datetime) -> list:
     cluster = session.get(Cluster, poll.cluster_id)
     ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     reply = _closing(ctx, poll, line(Code(poll.short_id), " closed at its deadline: ", poll.question))
-    return [Post(f"closing:{poll.id}", cluster.channel_id, Reply.announce(*reply.lines))]
+    # The claim and the announcement in the outbox commit together: announced from here on.
+    store.confirm_announcement(session=session, poll_id=item, now=now)
+    return [Post(None, cluster.channel_id, Reply.announce(*reply.lines))]
 
 
-POSTED["closing"] = (
-    lambda session, item, channel, ref: store.confirm_announcement(session=session, poll_id=item, now=utcnow()),
-    lambda session, item: store.release_announcement(session=session, poll_id=item),
-    lambda ctx_for, session, item: None,
-)
 TICKS.append((_due, _close_at_deadline))
 TICKS.append((_unannounced, _announce))

@@ -19,6 +19,7 @@ class Subcommand:
     needs_cluster: bool = True
     leads_only: bool = False
     later: Handler | None = None  # slow work (an export) done after the quick answer
+    read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
 
 
 @dataclass
@@ -48,9 +49,19 @@ FAMILIES: dict[str, Family] = {}
 SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message into a cluster action")]
 BUTTONS: dict[str, Handler] = {}  # action name -> (ctx, value) -> Reply
 FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
-# Things posted as messages the product keeps a reference to, by key prefix ("poll"):
-# remember (session, id, channel, ref), discard (session, id), and current (context_for, session, id) -> Reply.
-POSTED: dict[str, tuple[Callable[..., None], Callable[..., None], Callable[..., Reply | None]]] = {}
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A kind of message the product keeps a reference to (a poll's card), by key prefix ("poll")."""
+
+    remember: Callable[..., None]          # (session, id, channel, ref): the platform posted it
+    discard: Callable[..., None]           # (session, id): the platform refused it for good
+    current: Callable[..., Reply | None]   # (context_for, session, id): what it should show now
+    live: Callable[..., list] | None = None  # (session): [(id, channel, ref)] still changing (refreshed on start)
+
+
+POSTED: dict[str, Posted] = {}
 # Work the scheduler does on each tick: (session, now) -> list of effects.
 TICKS: list[Callable[..., list]] = []
 

@@ -4,6 +4,7 @@ Text is a list of lines; each line is a tuple of segments. Plain strings are fre
 renderer escapes; the wrappers below mark what the renderer should show specially.
 """
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -91,6 +92,7 @@ class Post:
     key: str | None  # "poll:12"; None for a message nobody needs to find again
     channel: str
     reply: "Reply"
+    outbox_id: int | None = field(default=None, compare=False)  # set once it is in the outbox
 
 
 @dataclass(frozen=True)
@@ -106,18 +108,23 @@ class Update:
 
 @dataclass(frozen=True)
 class Direct:
-    """A direct message to one person."""
+    """A direct message to one person. `team_id` says where the person is (a Slack workspace, a Teams
+    tenant) for platforms that need it to open the conversation."""
 
     user_id: str
     reply: "Reply"
+    team_id: str | None = field(default=None, compare=False)
+    outbox_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class HomeChanged:
-    """Something a person's Home shows has changed: show it again."""
+    """Something a person's Home shows has changed: show it again. `opened`: they are looking at it
+    (they opened it, or pressed a button on it), so it is shown whatever else is going on."""
 
     user_id: str
     team_id: str
+    opened: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -182,3 +189,46 @@ def _plain(segment: Segment) -> str:
     if isinstance(segment, (Strong, Code)):
         return segment.text
     return segment
+
+
+# --- a Reply as JSON: what the outbox stores until a worker sends it --------------------------------
+
+_SEGMENTS = {"p": Person, "s": Strong, "c": Code}
+
+
+def _segment_json(segment: Segment):
+    if isinstance(segment, str):
+        return segment
+    tag = {Person: "p", Strong: "s", Code: "c"}[type(segment)]
+    return {tag: segment.user_id if isinstance(segment, Person) else segment.text}
+
+
+def _segment_from(value) -> Segment:
+    if isinstance(value, str):
+        return value
+    (tag, text), = value.items()
+    return _SEGMENTS[tag](text)
+
+
+def _button_json(button: Button) -> dict:
+    return {"label": button.label, "action": button.action, "value": button.value, "style": button.style,
+            "channel": button.channel}
+
+
+def reply_to_json(reply: Reply) -> str:
+    """The message part of a reply (lines, buttons, tone, audience). Effects and forms are not
+    messages, so they are not stored."""
+    return json.dumps({
+        "lines": [[_segment_json(s) for s in ln] for ln in reply.lines],
+        "audience": reply.audience.value, "tone": reply.tone.value,
+        "buttons": [_button_json(b) for b in reply.buttons],
+        "line_buttons": {str(i): _button_json(b) for i, b in reply.line_buttons.items()},
+    }, ensure_ascii=False)
+
+
+def reply_from_json(text: str) -> Reply:
+    data = json.loads(text)
+    return Reply(lines=[tuple(_segment_from(s) for s in ln) for ln in data["lines"]],
+                 audience=Audience(data["audience"]), tone=Tone(data["tone"]),
+                 buttons=[Button(**b) for b in data["buttons"]],
+                 line_buttons={int(i): Button(**b) for i, b in data["line_buttons"].items()})

@@ -6,10 +6,10 @@ topics, back as well as forward; a proposer may edit their own topic while it is
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Context
+from commands.dates import describe
 from commands.errors import Refusal, on_field
 from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, button, form, item_command, subcommand
@@ -76,7 +76,7 @@ def _title(value: str, field: str | None = None) -> str:
 # --- showing topics ------------------------------------------------------------------------
 
 def _when(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(ctx.time_zone)).strftime("%-d %b %Y %H:%M")
+    return describe(moment, ctx.time_zone)
 
 
 def _practice(ctx: Context, practice_id: int | None) -> Practice | None:
@@ -209,12 +209,39 @@ def open_form(ctx: Context, rest: str) -> Reply:
                  form=topic_form(ctx))
 
 
-@subcommand(TOPIC, "propose <title> [-- <why it matters>]", PROPOSE_EXAMPLE, "propose a QI topic")
-def propose(ctx: Context, rest: str) -> Reply:
-    title, _, why = rest.partition("--")
+SOURCE_WORDS = {"board": TopicSource.BOARD, "hscp": TopicSource.HSCP, "national": TopicSource.NATIONAL,
+                "practices": TopicSource.PRACTICES, "practice": TopicSource.PRACTICES, "other": TopicSource.OTHER}
+FIELD_MARK = re.compile(r"(?i)(?:^|\s)(aim|measure)\s*:")
+
+
+def _source(word: str, example: str) -> TopicSource:
+    if word.lower() not in SOURCE_WORDS:
+        raise Refusal(f"“{parsing.shorten(word)}” isn't a source. Use board, hscp, national, practices or other.",
+                      example=example)
+    return SOURCE_WORDS[word.lower()]
+
+
+def _typed_topic(ctx: Context, rest: str) -> TopicBase:
+    """`<title> [-- <why>] [aim: <text>] [measure: <text>] [source board|hscp|national|practices|other]`:
+    source is read only last and only with one of its words; aim and measure only with their colon."""
+    words, settings = parsing.split_options(rest.split(), {
+        "source": parsing.Option(lambda v: v[0].lower() in SOURCE_WORDS)})
+    parts = FIELD_MARK.split(" ".join(words))
+    title, _, why = parts[0].partition("--")
+    fields = {name.lower(): value for name, value in zip(parts[1::2], parts[2::2], strict=True)}
     own = ctx.member.practice_id if ctx.member else None
-    data = TopicBase(title=_title(title), why=_text(why, "description", TOPIC_TEXT_MAX), practice_id=own)
-    topic = store.create_topic(session=ctx.session, cluster=ctx.cluster, data=data, proposed_by=ctx.caller.user_id)
+    return TopicBase(title=_title(title), why=_text(why, "description", TOPIC_TEXT_MAX),
+                     aim=_text(fields.get("aim", ""), "aim", TOPIC_TEXT_MAX),
+                     measure=_text(fields.get("measure", ""), "measure", TOPIC_TEXT_MAX),
+                     source=SOURCE_WORDS[settings[-1][1][0].lower()] if settings else TopicSource.PRACTICES,
+                     practice_id=own)
+
+
+@subcommand(TOPIC, "propose <title> [-- <why it matters>] [aim: <text>] [measure: <text>] "
+            "[source board|hscp|national|practices|other]", PROPOSE_EXAMPLE, "propose a QI topic")
+def propose(ctx: Context, rest: str) -> Reply:
+    topic = store.create_topic(session=ctx.session, cluster=ctx.cluster, data=_typed_topic(ctx, rest),
+                               proposed_by=ctx.caller.user_id)
     return _announce_new(ctx, topic)
 
 
@@ -248,21 +275,87 @@ def show(ctx: Context, topic: Topic) -> Reply:
     notes = store.topic_notes(session=ctx.session, topic=topic)
     if notes:
         lines.append(line(Strong("Notes")))
-    for note in notes:
+    for number, note in enumerate(notes, start=1):
         step = f"[{note.step.upper()}] " if note.step else ""
-        lines.append(line(f"• {_when(ctx, note.at)} ", Person(note.by), f": {step}", note.text))
+        lines.append(line(f"{number}. {_when(ctx, note.at)} ", Person(note.by), f": {step}", note.text))
     reply = Reply.tell(*lines)
     reply.buttons = [b for b in _buttons(ctx, topic) if b.action != "topic.show"]
     return reply
 
 
-@item_command(TOPIC, "edit T3", "/topic edit T3", "change a topic's fields (a form in Slack)", find=_topic,
-              action="topic.edit")
-def edit(ctx: Context, topic: Topic) -> Reply:
+EDIT_EXAMPLE = "/topic edit T3 aim 90% reviewed within 2 weeks by June"
+EDIT_FIELDS = ("title", "why", "aim", "measure", "source", "practice")
+
+
+@subcommand(TOPIC, "edit T3 [title|why|aim|measure|source|practice <value>]", EDIT_EXAMPLE,
+            "change a topic's field (or, with no field, open the form)")
+def edit(ctx: Context, rest: str) -> Reply:
+    token, rest = parsing.split_first(rest)
+    topic = _topic(ctx, token, EDIT_EXAMPLE)
     if not _may_edit(ctx, topic):
         raise Refusal(_edit_refusal(topic), example=f"/topic show {topic.short_id}")
-    return Reply(lines=[line("Editing takes a form in Slack; here, add a note instead: ",
-                             Code(f"/topic note {topic.short_id} <text>"))], form=topic_form(ctx, topic))
+    field, value = parsing.split_first(rest)
+    if not field:
+        return Reply(lines=[line("Or type one field: ", Code(f"/topic edit {topic.short_id} aim <text>"),
+                                 f" (fields: {', '.join(EDIT_FIELDS)})")], form=topic_form(ctx, topic))
+    data = TopicBase.model_validate(topic, from_attributes=True)
+    field = {"description": "why"}.get(field.lower(), field.lower())
+    if field == "title":
+        data.title = _title(value)
+    elif field in ("why", "aim", "measure"):
+        setattr(data, field, _text(value, field, TOPIC_TEXT_MAX))
+    elif field == "source":
+        data.source = _source(value, f"/topic edit {topic.short_id} source board")
+    elif field == "practice":
+        code = parsing.split_first(value)[0]
+        data.practice_id = None if code.lower() == NO_PRACTICE else _practice_by_code(ctx, code).id
+    else:
+        raise Refusal(f"“{parsing.shorten(field)}” isn't a topic field. Use one of: {', '.join(EDIT_FIELDS)}.",
+                      example=EDIT_EXAMPLE)
+    store.update_topic(session=ctx.session, topic=topic, data=data)
+    return Reply.announce(*_card(ctx, topic, line(Person(ctx.caller.user_id), f" changed the {field} of ",
+                                                  Code(topic.short_id), ":")))
+
+
+@button("topic.edit")
+def edit_button(ctx: Context, value: str) -> Reply:
+    return edit(ctx, value)
+
+
+def _practice_by_code(ctx: Context, code: str) -> Practice:
+    practice = cluster_store.find_practice(session=ctx.session, cluster=ctx.cluster,
+                                           code=parsing.practice_code(code, "/topic edit T3 practice 80123"))
+    if practice is None:
+        raise Refusal(f"No practice with code {code} in this cluster.", example="/cluster practice list")
+    return practice
+
+
+@subcommand(TOPIC, "withdraw T3 [note <n>]", "/topic withdraw T3",
+            "withdraw your proposed topic, or one of your notes (leads: anyone's)")
+def withdraw(ctx: Context, rest: str) -> Reply:
+    example = "/topic withdraw T3"
+    token, rest = parsing.split_first(rest)
+    topic = _topic(ctx, token, example)
+    word, number = parsing.split_first(rest)
+    if word.lower() == "note":
+        notes = store.topic_notes(session=ctx.session, topic=topic)
+        note = notes[parsing.item_number(number, len(notes), "note", f"/topic show {topic.short_id}") - 1]
+        if note.by != ctx.caller.user_id and not ctx.is_lead:
+            raise Refusal("Only whoever wrote that note (", Person(note.by), ") or a lead can withdraw it.",
+                          example=f"/topic show {topic.short_id}")
+        store.remove_note(session=ctx.session, note=note)
+        return Reply.announce(line(Person(ctx.caller.user_id), " withdrew a note from ", Code(topic.short_id),
+                                   ": ", note.text))
+    if word:
+        raise Refusal(f"“{parsing.shorten(word)}” isn't something to withdraw: give nothing (the topic) or "
+                      "note <n>.", example=example)
+    if topic.status != TopicStatus.PROPOSED:
+        raise Refusal(f"{topic.short_id} is {topic.status}, not proposed: a lead can move it instead.",
+                      example=f"/topic move {topic.short_id} dropped <reason>")
+    if topic.proposed_by != ctx.caller.user_id and not ctx.is_lead:
+        raise Refusal("Only whoever proposed ", Code(topic.short_id), " (", Person(topic.proposed_by),
+                      ") or a lead can withdraw it.", example=f"/topic show {topic.short_id}")
+    return _move(ctx, topic, TopicStatus.DROPPED, "withdrawn")
 
 
 @subcommand(TOPIC, "move T3 <status> [reason]", "/topic move T3 agreed",
@@ -325,6 +418,7 @@ def note(ctx: Context, rest: str) -> Reply:
     text = text[step.end():] if step else text
     if not text.strip():
         raise Refusal("Write the note after the topic id.", example=example)
+    ctx.require_member("add notes")
     saved = store.add_note(session=ctx.session, topic=topic, by=ctx.caller.user_id,
                            text=_text(text, "note", TOPIC_TEXT_MAX),
                            step=PdsaStep(step.group(1).lower()) if step else None)

@@ -78,6 +78,18 @@ def agenda_items(*, session: Session, meeting: Meeting) -> list[AgendaItem]:
     return list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.id)))
 
 
+def remove_item(*, session: Session, item: AgendaItem) -> None:
+    session.delete(item)
+    session.flush()
+
+
+def at_the_same_time(*, session: Session, meeting: Meeting) -> list[Meeting]:
+    """Other scheduled meetings of the cluster starting at the very same moment."""
+    return list(session.exec(select(Meeting).where(
+        Meeting.cluster_id == meeting.cluster_id, Meeting.starts_at == meeting.starts_at,
+        Meeting.status == MeetingStatus.SCHEDULED, Meeting.id != meeting.id)))
+
+
 # --- the scheduler's side ----------------------------------------------------------------------
 
 def _claimable(now: datetime):

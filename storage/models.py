@@ -345,6 +345,36 @@ class HandledEvent(SQLModel, table=True):
     at: datetime = _created_at()
 
 
+class Outbox(SQLModel, table=True):
+    """A message a committed change must send (a post, a DM), written in the change's own transaction.
+
+    Delivery workers claim due rows with a lease (claimed_by, lease_until), send them and mark them
+    sent; a row whose lease ran out (its process died) is taken over by another worker."""
+
+    __table_args__ = (
+        Index("ix_outbox_unsent", "not_before", postgresql_where=text("sent_at IS NULL"),
+              sqlite_where=text("sent_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)                     # "post" or "direct"
+    key: str | None = Field(default=None, max_length=64)  # what the post is of ("poll:12"), for remember
+    channel: str = Field(max_length=255)                 # the channel, or the person for a DM
+    team_id: str | None = Field(default=None, max_length=255)
+    asker: str | None = Field(default=None, max_length=1024)  # who to tell if it is refused (JSON), if anyone
+    payload: str = Field(sa_column=Column(String, nullable=False))  # the Reply, as JSON
+    created_at: datetime = _created_at()
+    not_before: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    attempts: int = 0
+    uncertain: bool = False                              # a try went unanswered: look before posting again
+    last_error: str | None = Field(default=None, max_length=64)
+    ref: str | None = Field(default=None, max_length=255)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
 MEASURE_NAME_MAX = 150
 MEASURE_TEXT_MAX = 1000
 

@@ -53,8 +53,16 @@ def discard_unposted(*, session: Session, poll_id: int) -> None:
         session.flush()
 
 
+def current_ballot(*, session: Session, poll: Poll, voter_key: str) -> tuple[list[int], str] | None:
+    """The ballot's choices and who cast it, before a change (row-locked on PostgreSQL until the change
+    commits, so the colleague told "changed from …" is told what really was there)."""
+    row = session.exec(select(Ballot.choices, Ballot.cast_by)
+                       .where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key).with_for_update()).first()
+    return (parse_choices(row[0]), row[1]) if row else None
+
+
 def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: int | None, cast_by: str,
-                choose: int, now: datetime) -> list[int]:
+                choose: int, now: datetime, exactly: list[int] | None = None) -> list[int]:
     """Record a choice atomically and return the ballot's choices afterwards.
 
     pick 1: the ballot becomes this option (an upsert: concurrent clicks leave exactly one ballot).
@@ -63,13 +71,15 @@ def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: in
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = dict(poll_id=poll.id, voter_key=voter_key, practice_id=practice_id, cast_by=cast_by, cast_at=now)
-    if poll.pick == 1:
-        insert = dialect.insert(Ballot).values(**values, choices=str(choose))
+    if poll.pick == 1 or exactly is not None:  # the ballot becomes exactly these options (typed votes)
+        chosen = sorted(set(exactly)) if exactly is not None else [choose]
+        text = ",".join(map(str, chosen))
+        insert = dialect.insert(Ballot).values(**values, choices=text)
         session.execute(insert.on_conflict_do_update(
             index_elements=["poll_id", "voter_key"],
-            set_={"choices": str(choose), "cast_by": cast_by, "cast_at": now, "practice_id": practice_id},
+            set_={"choices": text, "cast_by": cast_by, "cast_at": now, "practice_id": practice_id},
         ))
-        return [choose]
+        return chosen
     session.execute(dialect.insert(Ballot).values(**values, choices="").on_conflict_do_nothing())
     ballot = session.exec(
         select(Ballot).where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key).with_for_update()
@@ -142,6 +152,14 @@ def count(*, session: Session, poll: Poll) -> Count:
         if practice_id is not None:
             practices.add(practice_id)
     return Count(options, ballots_cast, practices)
+
+
+def extend_poll(*, session: Session, poll: Poll, closes_at: datetime) -> bool:
+    """A new deadline for a poll still open; False if it closed meanwhile."""
+    moved = session.execute(update(Poll).where(Poll.id == poll.id, col(Poll.closed_at).is_(None))
+                            .values(closes_at=closes_at)).rowcount == 1
+    session.refresh(poll)
+    return moved
 
 
 def close_poll(*, session: Session, poll: Poll, by: str, now: datetime) -> bool:
@@ -244,3 +262,10 @@ def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
 
 RECENTLY = timedelta(days=30)
 ANNOUNCE_LEASE = timedelta(minutes=5)  # a claimed announcement not confirmed by then is taken over
+
+
+def open_posted_polls(*, session: Session) -> list[tuple[int, str, str]]:
+    """Open polls whose card is posted: (id, channel, ref), for a refresh when a process starts."""
+    return [tuple(r) for r in session.execute(
+        select(Poll.id, Poll.posted_channel, Poll.posted_ref)
+        .where(col(Poll.closed_at).is_(None), col(Poll.posted_ref).is_not(None)))]

@@ -68,6 +68,11 @@ def add_note(*, session: Session, topic: Topic, by: str, text: str, step: str | 
     return note
 
 
+def remove_note(*, session: Session, note: TopicNote) -> None:
+    session.delete(note)
+    session.flush()
+
+
 def topic_moves(*, session: Session, topic: Topic) -> list[TopicMove]:
     return list(session.exec(select(TopicMove).where(TopicMove.topic_id == topic.id).order_by(TopicMove.id)))
 

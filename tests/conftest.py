@@ -75,5 +75,7 @@ def product(db, clock) -> Clusterbot:
 
 @pytest.fixture
 def app(settings, product):
-    """The real Bolt app, talking to the Slack stand-in."""
-    return build_app(settings, product)
+    """The real Bolt app, talking to the Slack stand-in; its delivery workers stop with the test."""
+    app = build_app(settings, product)
+    yield app
+    app.delivery.stop()

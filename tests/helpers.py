@@ -1,6 +1,11 @@
 """Assertions the feature tests share."""
 
-from sqlmodel import SQLModel
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlmodel import SQLModel, col, func, select
+
+from storage.models import Outbox
 
 
 def snapshot(db) -> dict[str, list[str]]:
@@ -15,3 +20,17 @@ def assert_refused(response, says: str) -> None:
     assert response.status == 200
     assert response.json["response_type"] == "ephemeral" and response.text.startswith(":warning:"), response.text
     assert says in response.text, response.text
+
+
+def unsent_outbox(db) -> int:
+    """Outbox rows not yet sent (nor given up)."""
+    with db.session() as session:
+        return session.exec(select(func.count()).select_from(Outbox).where(
+            col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None))).one()
+
+
+def retry_now(db) -> None:
+    """Bring every waiting outbox row due now (rather than after its back-off)."""
+    with db.session() as session:
+        session.execute(update(Outbox).where(col(Outbox.sent_at).is_(None))
+                        .values(not_before=datetime(2000, 1, 1, tzinfo=UTC)))

@@ -61,13 +61,23 @@ def dispatch_command(app: App, command: str, text: str = "", **kwargs) -> SlashR
     kwargs.setdefault("response_url", app.client.base_url.replace("/api/", "/respond/T0001/1/abc"))
     body = slash_body(command, text, **kwargs)
     response = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+    settle(app)
     return SlashResponse(response.status, response.body)
+
+
+def settle(app: App) -> None:
+    """Wait until everything the request handed to delivery (after its ack) has been sent, so a test
+    can look at what the stand-in received. The ack itself never waits for this (tests/test_delivery.py)."""
+    delivery = getattr(app, "delivery", None)
+    if delivery is not None:
+        assert delivery.drain(), "delivery did not finish within 10 s"
 
 
 def dispatch_payload(app: App, payload: dict) -> SlashResponse:
     """An interaction (button, form) as Slack posts it: form-encoded `payload=<json>`, signed."""
     body = urlencode({"payload": json.dumps(payload)})
     response = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+    settle(app)
     return SlashResponse(response.status, response.body or "")
 
 
@@ -127,6 +137,7 @@ def dispatch_event(app: App, event: dict, *, event_id: str = "Ev0001", retry: in
     if retry is not None:
         headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
     response = app.dispatch(BoltRequest(body=body, headers=headers))
+    settle(app)
     return SlashResponse(response.status, response.body or "")
 
 

@@ -1,15 +1,17 @@
 """A local stand-in for Slack's Web API: answers the methods the bot uses and records every call.
 
 Tests point SLACK_API_URL at it. It speaks HTTP on loopback, so the real slack_sdk WebClient
-(retries, encodings, errors) is what gets exercised. `fail(method, error)` makes one method
-answer like Slack does when something is wrong.
+(encodings, errors) is what gets exercised. It can be the world the bot lives in, not a friendly
+one: `fail(method, error)` answers like Slack does when something is wrong, `latency` slows every
+call, `delay` one method, `hold` keeps a method waiting until released (a latch), `throttle` and
+`limit` answer 429 with Retry-After.
 """
 
 import contextlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -27,6 +29,7 @@ class Call:
     method: str
     args: dict
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 class SlackStandIn:
@@ -35,6 +38,12 @@ class SlackStandIn:
         self.failures: dict[str, str] = {}
         self.throttled: dict[str, list] = {}  # method -> [times left, Retry-After seconds]
         self.delays: dict[str, float] = {}    # method -> seconds to wait before answering
+        self.latency = 0.0                     # seconds added to every Web API call and response_url post
+        self.holds: dict[str, threading.Event] = {}  # method -> answered only once the event is set
+        self.messages: dict[str, list[dict]] = {}  # channel -> messages posted (for conversations.history)
+        self.rate_limits: dict[str, float] = {}  # method -> calls per second allowed, beyond which 429
+        self.limit_scope: dict[str, str] = {}    # method -> "channel", "user" or "workspace"
+        self._last_call: dict[tuple[str, str], float] = {}
         self.uploads: dict[str, bytes] = {}
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
         self._lock = threading.Lock()
@@ -54,6 +63,14 @@ class SlackStandIn:
             self.throttled.clear()
             self.delays.clear()
             self.uploads.clear()
+            self.latency = 0.0
+            for event in self.holds.values():
+                event.set()
+            self.holds.clear()
+            self.messages.clear()
+            self.rate_limits.clear()
+            self.limit_scope.clear()
+            self._last_call.clear()
 
     def fail(self, method: str, error: str) -> None:
         self.failures[method] = error
@@ -64,6 +81,32 @@ class SlackStandIn:
 
     def delay(self, method: str, seconds: float) -> None:
         self.delays[method] = seconds
+
+    def hold(self, method: str) -> threading.Event:
+        """Keep every call to `method` waiting until the returned event is set (a latch)."""
+        self.holds[method] = threading.Event()
+        return self.holds[method]
+
+    def limit(self, method: str, per_second: float, per: str = "channel") -> None:
+        """Answer 429 + Retry-After to calls of `method` closer together than Slack's rate tier allows,
+        counted per channel, per user or for the whole workspace (`per`)."""
+        self.rate_limits[method] = per_second
+        self.limit_scope[method] = per
+
+    def _over_limit(self, method: str, args: dict) -> float:
+        """Seconds to wait, if this call breaks the method's rate limit; 0 if it is allowed."""
+        per_second = self.rate_limits.get(method)
+        if not per_second:
+            return 0.0
+        scope = self.limit_scope.get(method, "channel")
+        key = (method, "" if scope == "workspace" else str(args.get(scope if scope != "user" else "user_id") or ""))
+        with self._lock:
+            now = time.monotonic()
+            wait = self._last_call.get(key, -1e9) + 1 / per_second - now
+            if wait > 0:
+                return wait
+            self._last_call[key] = now
+            return 0.0
 
     @property
     def response_url(self) -> str:
@@ -98,8 +141,14 @@ class SlackStandIn:
                     "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"{self._next('17000')}.000100"
+            if method == "chat.postMessage":
+                with self._lock:
+                    self.messages.setdefault(args.get("channel"), []).append(
+                        {"ts": ts, "text": args.get("text"), "metadata": _loads(args.get("metadata"))})
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "ts": ts}}
+        if method == "conversations.history":
+            return {"ok": True, "messages": list(reversed(self.messages.get(args.get("channel"), [])))}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{self._next('17000')}.000200"}
         if method in ("views.open", "views.update", "views.publish", "views.push"):
@@ -132,6 +181,9 @@ class SlackStandIn:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path.startswith("/respond/"):  # a response_url: Slack answers a bare "ok"
                     standin.calls.append(Call("response_url", _parse(body, "json"), None))
+                    time.sleep(standin.latency)
+                    if "response_url" in standin.holds:
+                        standin.holds["response_url"].wait(30)
                     return self._send(200, b"ok", "text/plain")
                 if self.path.startswith("/upload/"):
                     standin.uploads[self.path.rsplit("/", 1)[-1]] = body
@@ -141,12 +193,17 @@ class SlackStandIn:
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") or args.get("token")
                 standin.calls.append(Call(method, args, token))
-                time.sleep(standin.delays.get(method, 0))
+                time.sleep(standin.latency + standin.delays.get(method, 0))
+                if method in standin.holds:
+                    standin.holds[method].wait(30)
                 throttled = standin.throttled.get(method)
-                if throttled and throttled[0] > 0:
-                    throttled[0] -= 1
+                over = standin._over_limit(method, args)
+                if throttled and throttled[0] > 0 or over:
+                    if throttled and throttled[0] > 0:
+                        throttled[0] -= 1
+                    wait = str(max(1, int(over + 0.999))) if over else str(throttled[1])
                     return self._send(429, b'{"ok": false, "error": "ratelimited"}', "application/json",
-                                      {"Retry-After": str(throttled[1])})
+                                      {"Retry-After": wait})
                 self._send(200, json.dumps(standin.answer(method, args)).encode(), "application/json")
 
             do_GET = do_POST

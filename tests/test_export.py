@@ -85,7 +85,7 @@ def test_open_export_since_a_date(cluster, db, slack_api):
     dispatch_command(cluster, "/action", "export open since 1/11/2026")
     workbook, _ = uploaded_workbook(slack_api)
     assert [r[0].value for r in workbook["Actions"].iter_rows(min_row=2)] == ["A1"]
-    assert workbook.properties.title == "Action log (open since 1 Nov 2026)"
+    assert workbook.properties.title == "Action log (open since Sun 1 Nov 2026)"
 
 
 def test_an_empty_log_is_a_valid_workbook_with_headers_and_a_note(cluster, slack_api):

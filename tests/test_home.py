@@ -70,7 +70,7 @@ def test_the_home_shows_what_is_theirs_to_do(cluster, slack_api):
     text = texts(view)
     assert "*Riverside Cluster* (Riverside Medical Practice)" in text
     assert text.index("Overdue thing") < text.index("Later thing")  # overdue first
-    assert "⚠️ overdue · due 20 Nov" in text and "Not mine" not in text
+    assert "⚠️ overdue · due Fri 20 Nov 2026" in text and "Not mine" not in text
     assert "`P1` Which first?" in text and "Already voted?" not in text
     assert "`M1` Cluster QI meeting — Thu 3 Dec 2026 12:30 · Riverside MP" in text
     assert "`T1` Asthma reviews (agreed)" in text

@@ -13,6 +13,7 @@ EVERYONE = set(ROLES)
 LEADS = {LEAD}
 OWNER_OR_LEAD = {LEAD, OWNER}
 MEMBERS_OF_A_PRACTICE = {LEAD, OWNER, OTHER_PRACTICE}
+MEMBERS = {LEAD, OWNER, OTHER_PRACTICE}  # in this world every member is in a practice
 
 # (command, text, who may) — the README's "Who may do what" table, row by row.
 MATRIX = [
@@ -26,7 +27,7 @@ MATRIX = [
     ("/topic", "propose Frailty register", EVERYONE),
     ("/topic", "edit T1", OWNER_OR_LEAD),
     ("/topic", "move T1 agreed", LEADS),
-    ("/topic", "note T1 plan: audit ten records", EVERYONE),
+    ("/topic", "note T1 plan: audit ten records", MEMBERS),
     ("/poll", '"Lunch or evening?" "Lunch" "Evening"', EVERYONE),
     ("/poll", "vote P1 1", MEMBERS_OF_A_PRACTICE),
     ("/poll", "close P1", OWNER_OR_LEAD),
@@ -38,7 +39,7 @@ MATRIX = [
     ("/action", "due A1 friday", OWNER_OR_LEAD),
     ("/action", "note A1 left a message", OWNER_OR_LEAD),
     ("/meeting", "schedule 10/12/2026 12:30 Extra meeting", EVERYONE),
-    ("/meeting", "item M1 Prescribing data", EVERYONE),
+    ("/meeting", "item M1 Prescribing data", MEMBERS),
     ("/meeting", "move M1 10/12/2026 13:00", OWNER_OR_LEAD),
     ("/meeting", "cancel M1", OWNER_OR_LEAD),
     ("/meeting", "reminders 2d,2h", LEADS),

@@ -227,6 +227,8 @@ def test_console_runs_a_poll(tmp_path):
 
 MEETING_SCRIPT = """\
 /cluster setup Riverside Cluster
+/cluster practice add 80123 Riverside Medical Practice
+as bob /cluster join 80123
 /meeting schedule in 3 weeks 12:30 Cluster QI meeting for 90m at Riverside MP remind 7d,1d
 as bob /meeting item M1 Prescribing data
 /meeting agenda M1

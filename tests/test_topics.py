@@ -127,7 +127,7 @@ def test_times_on_the_card_are_local(cluster, db):
         from datetime import UTC, datetime
         move.at = datetime(2026, 7, 1, 11, 30, tzinfo=UTC)  # 12:30 BST
         session.add(move)
-    assert "• 1 Jul 2026 12:30 <@UGP> proposed it" in topic(cluster, "show T1").text
+    assert "• Wed 1 Jul 2026 12:30 <@UGP> proposed it" in topic(cluster, "show T1").text
 
 
 # --- bad input: each refused, privately, with nothing stored ---------------------------------

@@ -7,46 +7,37 @@ import time
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.delivery import Delivery
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
+from bot.slack.platform import SlackPlatform
 from commands import Clusterbot
 
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = False) -> App:
-    """The real Bolt app. Raises slack_sdk errors if Slack rejects the bot token (auth.test)."""
+def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = False,
+              delivery: Delivery | None = None) -> App:
+    """The real Bolt app, and the delivery component that sends everything after each ack (started
+    here unless one is given; `app.delivery` names it)."""
     client = web_client(settings.bot_token, settings.slack_api_url)
     app = App(
         client=client,
         signing_secret=settings.signing_secret or ("" if socket_mode else None),
         request_verification_enabled=not socket_mode,
-        process_before_response=True,  # our listeners finish fast; skip Bolt's 10 ms ack polling
+        process_before_response=True,  # listeners only commit and ack: the response leaves when they return
     )
+    platform = SlackPlatform(client, product)
+    delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
     app.middleware(_refuse_unrecognised)
-    listeners.register(app, product)
-    product.directory = slack_directory(client)
+    listeners.register(app, product, delivery)
+    product.directory = platform.display_name
+    app.delivery = delivery
     return app
-
-
-def slack_directory(client: WebClient):
-    """A person's name for exports, from users.info; their id when Slack can't say."""
-
-    def name_of(user_id: str) -> str:
-        try:
-            user = client.users_info(user=user_id)["user"]
-        except SlackApiError:
-            return user_id
-        profile = user.get("profile") or {}
-        return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user_id
-
-    return name_of
 
 
 def _refuse_unrecognised(body: dict, next, logger: logging.Logger) -> BoltResponse | None:

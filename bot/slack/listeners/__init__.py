@@ -2,11 +2,12 @@
 
 from slack_bolt import App
 
+from bot.platform import Delivery
 from bot.slack.listeners import commands, events, interactions
 from commands import Clusterbot
 
 
-def register(app: App, product: Clusterbot) -> None:
-    commands.register(app, product)
-    interactions.register(app, product)
-    events.register(app, product)
+def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+    commands.register(app, product, delivery)
+    interactions.register(app, product, delivery)
+    events.register(app, product, delivery)

@@ -1,46 +1,59 @@
-"""Slash commands: every family in the registry, one handler; slow parts (exports) run lazily."""
+"""Slash commands: every family in the registry, one handler. The answer is in the ack; everything
+else (a form to open, posts, updates, an export's file) goes to delivery after it.
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
+The slow part of an export runs on a delivery worker rather than as a Bolt lazy listener: Bolt deep-copies
+every request for a lazy listener and hands it to a thread pool, which cost /cluster who about a sixth
+of its time though only `export` has a slow part (docs/benchmarks.md, the profile)."""
 
-from bot.slack.deliver import carry_out, open_form
+from slack_bolt import Ack, App
+
+from bot.platform import Asker, Delivery
 from bot.slack.listeners.payloads import command_caller
 from bot.slack.render import reply_payload
 from commands import Clusterbot
 from commands.registry import FAMILIES
+from commands.results import Reply
 
 
-def handle_slash_command(*, ack: Ack, command: dict, client: WebClient, product: Clusterbot) -> None:
-    """Run the command (committed before we answer) and answer in the ack, within Slack's 3 seconds.
-    A reply that opens a form opens it as a modal instead; posts it asks for are made first, so a
-    failure can still be told to the person."""
+def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delivery: Delivery) -> None:
+    """Run the command (committed before we answer) and answer in the ack, with no Web API call first.
+    A reply that opens a form is acknowledged empty; the form opens just after (its trigger lasts 3 s),
+    and if it cannot, the person gets the reply's text, which says how to type it instead."""
     caller = command_caller(command)
     reply = product.handle(command["command"], command.get("text") or "", caller)
-    reply = carry_out(client, product, reply) or reply
-    if reply.form and command.get("trigger_id") and open_form(client, command["trigger_id"], reply.form,
-                                                              caller.channel_id) or reply.is_silent:
+    asker = Asker(caller.user_id, caller.channel_id, caller.team_id, handle=command.get("response_url"),
+                  trigger=command.get("trigger_id"))
+    if reply.form and asker.trigger:
+        ack()
+        delivery.after_ack(Reply(effects=reply.effects), asker)
+        delivery.run_now(lambda: _open_or_tell(delivery, asker, reply), bucket=caller.channel_id)
+        return
+    if reply.is_silent:
         ack()
     else:
         ack(**reply_payload(reply))
+    delivery.after_ack(Reply(effects=reply.effects), asker)
+    if product.has_later(command["command"], command.get("text") or ""):
+        delivery.run_now(lambda: finish_slash_command(command=command, product=product, delivery=delivery),
+                         bucket=caller.channel_id)
 
 
-def finish_slash_command(*, command: dict, client: WebClient, respond: Respond, product: Clusterbot) -> None:
-    """After the ack: the slow part (an export), its file sent; a failure told to the person."""
-    reply = product.finish(command["command"], command.get("text") or "", command_caller(command))
-    problem = carry_out(client, product, reply)
-    if problem or not reply.is_silent:
-        respond(**reply_payload(problem or reply))
+def _open_or_tell(delivery, asker: Asker, reply: Reply) -> None:
+    if not delivery.platform.open_form(asker, reply.form):
+        delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons), asker)
 
 
-def register(app: App, product: Clusterbot) -> None:
-    def on_command(ack: Ack, command: dict, client: WebClient) -> None:
-        handle_slash_command(ack=ack, command=command, client=client, product=product)
+def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delivery) -> None:
+    """After the ack, on a delivery worker: the slow part (an export), its file handed to delivery."""
+    caller = command_caller(command)
+    reply = product.finish(command["command"], command.get("text") or "", caller)
+    delivery.after_ack(reply, Asker(caller.user_id, caller.channel_id, caller.team_id,
+                                    handle=command.get("response_url")))
 
-    def later(command: dict, client: WebClient, respond: Respond) -> None:
-        finish_slash_command(command=command, client=client, respond=respond, product=product)
 
-    for name, fam in FAMILIES.items():
-        if any(sub.later for sub in fam.subcommands):
-            app.command(name)(ack=on_command, lazy=[later])
-        else:
-            app.command(name)(on_command)
+def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+    def on_command(ack: Ack, command: dict) -> None:
+        handle_slash_command(ack=ack, command=command, product=product, delivery=delivery)
+
+    for name in FAMILIES:
+        app.command(name)(on_command)

@@ -1,15 +1,13 @@
-"""Events: the App Home tab, and people (or the bot) joining channels. A retried event is handled once."""
-
-import contextlib
+"""Events: the App Home tab, and people (or the bot) joining channels. A retried event is handled once;
+every event is acknowledged before anything is sent."""
 
 from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.slack.deliver import post_reply, publish_home
+from bot.platform import Asker, Delivery
 from bot.slack.listeners.payloads import MalformedPayload
 from commands import Clusterbot
 from commands.context import Caller
+from commands.results import HomeChanged, Reply
 
 
 def _first_time(body: dict, product: Clusterbot) -> bool:
@@ -18,14 +16,15 @@ def _first_time(body: dict, product: Clusterbot) -> bool:
     return not event_id or product.first_delivery(event_id)
 
 
-def handle_home_opened(*, body: dict, event: dict, client: WebClient, product: Clusterbot) -> None:
+def handle_home_opened(*, body: dict, event: dict, product: Clusterbot, delivery: Delivery) -> None:
     if event.get("tab", "home") != "home" or not event.get("user") or not _first_time(body, product):
         return
-    publish_home(client, product, event["user"], body.get("team_id") or event.get("team") or "")
+    team_id = body.get("team_id") or event.get("team") or ""
+    delivery.after_ack(Reply(effects=[HomeChanged(event["user"], team_id, opened=True)]))
 
 
-def handle_member_joined(*, body: dict, event: dict, context: BoltContext, client: WebClient,
-                         product: Clusterbot) -> None:
+def handle_member_joined(*, body: dict, event: dict, context: BoltContext, product: Clusterbot,
+                         delivery: Delivery) -> None:
     """A new member of a cluster channel gets a practice picker; the bot, added to a channel that is
     not a cluster, says how to make it one."""
     if not event.get("user") or not event.get("channel"):
@@ -34,16 +33,16 @@ def handle_member_joined(*, body: dict, event: dict, context: BoltContext, clien
         return
     caller = Caller(event["user"], event["channel"], body.get("team_id") or event.get("team") or "")
     reply = product.joined(caller, bot_joined=event["user"] == context.bot_user_id)
-    with contextlib.suppress(SlackApiError):  # an undeliverable welcome is no error: /cluster join still works
-        post_reply(client, reply, channel=caller.channel_id, user=caller.user_id)
+    # An undeliverable welcome is no error: /cluster join still works (delivery logs and drops it).
+    delivery.after_ack(reply, Asker(caller.user_id, caller.channel_id, caller.team_id))
 
 
-def register(app: App, product: Clusterbot) -> None:
-    def on_home_opened(body: dict, event: dict, client: WebClient) -> None:
-        handle_home_opened(body=body, event=event, client=client, product=product)
+def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+    def on_home_opened(body: dict, event: dict) -> None:
+        handle_home_opened(body=body, event=event, product=product, delivery=delivery)
 
-    def on_member_joined(body: dict, event: dict, context: BoltContext, client: WebClient) -> None:
-        handle_member_joined(body=body, event=event, context=context, client=client, product=product)
+    def on_member_joined(body: dict, event: dict, context: BoltContext) -> None:
+        handle_member_joined(body=body, event=event, context=context, product=product, delivery=delivery)
 
     app.event("app_home_opened")(on_home_opened)
     app.event("member_joined_channel")(on_member_joined)

@@ -1,20 +1,19 @@
-"""Buttons (block_actions) and form submissions (view_submission), for every command family."""
+"""Buttons (block_actions), form submissions (view_submission) and the message shortcut. Each is
+acknowledged as soon as its change is committed; every Web API call happens after, in delivery."""
 
 import logging
 import re
 
-from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_bolt import Ack, App
 
-from bot.slack.deliver import carry_out, open_form, open_view, post_reply, publish_home
+from bot.platform import Asker, Delivery
 from bot.slack.listeners.payloads import MalformedPayload, required
-from bot.slack.render import action_name, read_button_value, reply_payload
-from bot.slack.views import origin, reading_modal, submitted_values
+from bot.slack.render import action_name, read_button_value
+from bot.slack.views import origin, submitted_values
 from commands import Clusterbot
 from commands.context import Caller
 from commands.registry import SHORTCUTS
-from commands.results import Audience, Reply
+from commands.results import HomeChanged, Reply
 
 ANY = re.compile(r".*")  # every action and view: the product says what an unknown one means
 log = logging.getLogger(__name__)
@@ -30,48 +29,39 @@ def _caller(body: dict, channel_id: str) -> Caller:
                   enterprise_id=(body.get("enterprise") or {}).get("id"))
 
 
-def open_or_respond(reply: Reply, *, client: WebClient, trigger_id: str | None, channel: str, respond) -> None:
-    """A reply that opens a form opens it; anything else goes back the way the request came."""
-    if reply.form and trigger_id and open_form(client, trigger_id, reply.form, channel):
-        return
-    if not reply.is_silent:
-        try:
-            respond(**reply_payload(reply))
-        except (SlackClientError, OSError) as error:  # the response_url expired or Slack did not answer
-            log.warning("could not answer through response_url: %s", error)
+def answer(delivery: Delivery, reply: Reply, asker: Asker) -> None:
+    """After the ack: the effects, then a form opened or, failing that, the reply told to the person."""
+    delivery.after_ack(Reply(effects=reply.effects), asker)
+    if reply.form and asker.trigger:
+        delivery.run_now(lambda: _open_or_tell(delivery, asker, reply), bucket=asker.channel_id)
+    elif not reply.is_silent:
+        delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons,
+                                 line_buttons=reply.line_buttons), asker)
 
 
-def handle_button(*, ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient,
-                  product: Clusterbot) -> None:
-    ack()
+def _open_or_tell(delivery, asker: Asker, reply: Reply) -> None:
+    if not delivery.platform.open_form(asker, reply.form):
+        delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons), asker)
+
+
+def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, delivery: Delivery) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     cluster_channel, value = read_button_value(action.get("value", ""))
     caller = _caller(body, cluster_channel or channel)
     reply = product.press(action_name(action.get("action_id", "")), value, caller)
-    reply = carry_out(client, product, reply) or reply
-    if (body.get("view") or {}).get("type") == "home":
-        _answer_on_home(reply, client=client, product=product, body=body, caller=caller)
-        return
+    ack()
+    on_home = (body.get("view") or {}).get("type") == "home"
     # A form opened from here belongs to the cluster's channel, even when the button sat in a DM.
-    open_or_respond(reply, client=client, trigger_id=body.get("trigger_id"), channel=caller.channel_id,
-                    respond=lambda **payload: respond(replace_original=False, **payload))
+    asker = Asker(caller.user_id, caller.channel_id, caller.team_id, handle=body.get("response_url") or None,
+                  trigger=body.get("trigger_id"), surface="home" if on_home else "channel")
+    if on_home:
+        reply.effects.append(HomeChanged(caller.user_id, caller.team_id, opened=True))
+    answer(delivery, reply, asker)
 
 
-def _answer_on_home(reply: Reply, *, client: WebClient, product: Clusterbot, body: dict, caller: Caller) -> None:
-    """A button on the Home tab has no message to answer in: announcements go to the cluster's
-    channel, anything for the person opens in a small window, and the Home is shown again."""
-    trigger_id = body.get("trigger_id")
-    if reply.form and open_form(client, trigger_id, reply.form, caller.channel_id):
-        pass
-    elif reply.audience == Audience.CHANNEL and not reply.is_silent:
-        post_reply(client, reply, channel=caller.channel_id, user=caller.user_id)
-    elif not reply.is_silent:
-        open_view(client, trigger_id, reading_modal(reply))
-    publish_home(client, product, caller.user_id, caller.team_id)
-
-
-def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, product: Clusterbot) -> None:
-    """Committed before the ack; field problems are shown on the fields and the modal stays open."""
+def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, delivery: Delivery) -> None:
+    """Committed before the ack; field problems go back in the ack (Slack shows them on the fields
+    and keeps the modal open), so they are the one thing not sent later."""
     channel, context = origin(view)
     caller = _caller(body, channel)
     reply = product.submit(view.get("callback_id", ""), submitted_values(view), context, caller,
@@ -80,33 +70,34 @@ def handle_submission(*, ack: Ack, body: dict, view: dict, client: WebClient, pr
         ack(response_action="errors", errors=reply.field_errors)
         return
     ack()
-    post_reply(client, carry_out(client, product, reply) or reply, channel=channel, user=caller.user_id)
+    answer(delivery, reply, Asker(caller.user_id, channel, caller.team_id))
 
 
-def handle_message_shortcut(*, ack: Ack, shortcut: dict, client: WebClient, product: Clusterbot) -> None:
-    """"Create cluster action" on a message: the form opens prefilled, keeping a link to the message."""
+def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, delivery: Delivery) -> None:
+    """"Create cluster action" on a message: acknowledged at once; the message's permalink is fetched
+    and the prefilled form opened after."""
     ack()
     channel = (shortcut.get("channel") or {}).get("id", "")
     caller = _caller(shortcut, channel)
+    asker = Asker(caller.user_id, channel, caller.team_id, trigger=shortcut.get("trigger_id"))
     text = (shortcut.get("message") or {}).get("text", "")
-    try:
-        link = client.chat_getPermalink(channel=channel, message_ts=shortcut.get("message_ts", ""))["permalink"]
-    except (SlackApiError, SlackClientError, OSError):
-        link = ""
-    reply = product.press(shortcut.get("callback_id", ""), f"{link} {text}", caller)
-    if not (reply.form and open_form(client, shortcut.get("trigger_id"), reply.form, channel)):
-        post_reply(client, reply, channel=channel, user=caller.user_id)
+
+    def open_prefilled() -> None:
+        link = delivery.platform.permalink(channel, shortcut.get("message_ts", "")) or ""
+        answer(delivery, product.press(shortcut.get("callback_id", ""), f"{link} {text}", caller), asker)
+
+    delivery.run_now(open_prefilled, bucket=channel)
 
 
-def register(app: App, product: Clusterbot) -> None:
-    def on_button(ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient) -> None:
-        handle_button(ack=ack, body=body, action=action, respond=respond, client=client, product=product)
+def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+    def on_button(ack: Ack, body: dict, action: dict) -> None:
+        handle_button(ack=ack, body=body, action=action, product=product, delivery=delivery)
 
-    def on_submission(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        handle_submission(ack=ack, body=body, view=view, client=client, product=product)
+    def on_submission(ack: Ack, body: dict, view: dict) -> None:
+        handle_submission(ack=ack, body=body, view=view, product=product, delivery=delivery)
 
-    def on_shortcut(ack: Ack, shortcut: dict, client: WebClient) -> None:
-        handle_message_shortcut(ack=ack, shortcut=shortcut, client=client, product=product)
+    def on_shortcut(ack: Ack, shortcut: dict) -> None:
+        handle_message_shortcut(ack=ack, shortcut=shortcut, product=product, delivery=delivery)
 
     app.action(ANY)(on_button)
     app.view(ANY)(on_submission)

@@ -1,0 +1,168 @@
+"""Slack behind the platform seam: the Web API calls delivery makes, and Slack's errors sorted into
+refused / rate limited / no answer (bot/platform.py says what delivery does with each)."""
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from bot.platform import Asker, NoAnswer, RateLimited, Refused
+from bot.slack.render import message, reply_payload
+from bot.slack.views import home_view, modal, reading_modal
+from commands import Clusterbot
+from commands.results import Audience, Form, Reply, Upload
+
+log = logging.getLogger(__name__)
+
+NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found", "is_archived")
+# Slack's own trouble, not a "no": the call may have taken effect, so it is tried again (after looking).
+TRANSIENT = ("internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org")
+INVITE = "/invite @clusterbot"
+MARKER_EVENT = "clusterbot_delivery"   # message metadata: lets a timed-out post be found afterwards
+HISTORY_LOOKBACK = 100                 # messages searched for a marker
+
+
+class SlackPlatform:
+    name = "slack"
+
+    def __init__(self, client: WebClient, product: Clusterbot):
+        self.client, self.product = client, product
+
+    # --- effects --------------------------------------------------------------------------------
+
+    def post(self, channel: str, reply: Reply, *, team_id: str | None = None, marker: str | None = None) -> str:
+        extra = {"metadata": {"event_type": MARKER_EVENT, "event_payload": {"marker": marker}}} if marker else {}
+        answer = self._call("chat_postMessage", channel=channel, **message(reply), **extra)
+        return answer["ts"]
+
+    def update(self, channel: str, ref: str, reply: Reply) -> None:
+        self._call("chat_update", channel=channel, ts=ref, **message(reply))
+
+    def direct(self, user_id: str, reply: Reply, *, team_id: str | None = None) -> None:
+        self._call("chat_postMessage", channel=user_id, **message(reply))
+
+    def tell(self, asker: Asker, reply: Reply) -> None:
+        """Back the way the request came: the response_url, an ephemeral message, a small window on the
+        Home tab. If the bot cannot post in the channel, the person gets a DM saying so."""
+        if asker.surface == "home":
+            self._tell_on_home(asker, reply)
+        elif asker.handle:
+            self._respond(asker.handle, reply)
+        else:
+            self._post_to_asker(asker, reply)
+
+    def upload(self, upload: Upload, *, team_id: str | None = None, user_id: str | None = None) -> None:
+        self._call("files_upload_v2", channel=upload.channel, content=upload.content, filename=upload.filename,
+                   title=upload.title, initial_comment=message(upload.comment)["text"])
+
+    def refresh_home(self, user_id: str, team_id: str) -> None:
+        self._call("views_publish", user_id=user_id, view=home_view(self.product.home(user_id, team_id)))
+
+    def find_post(self, channel: str, marker: str) -> str | None:
+        """Did a post that timed out arrive? Its metadata names its outbox row."""
+        try:
+            history = self._call("conversations_history", channel=channel, limit=HISTORY_LOOKBACK,
+                                 include_all_metadata=True)
+        except Refused:
+            return None
+        for item in history.get("messages") or []:
+            meta = item.get("metadata") or {}
+            if meta.get("event_type") == MARKER_EVENT and (meta.get("event_payload") or {}).get("marker") == marker:
+                return item.get("ts")
+        return None
+
+    def open_form(self, asker: Asker, form: Form) -> bool:
+        if not asker.trigger:
+            return False
+        try:
+            self._call("views_open", trigger_id=asker.trigger, view=modal(form, asker.channel_id))
+            return True
+        except (Refused, NoAnswer, RateLimited) as error:
+            log.warning("could not open a modal: %s", type(error).__name__)
+            return False
+
+    def display_name(self, user_id: str) -> str:
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except (SlackApiError, SlackClientError, OSError):
+            return user_id
+        profile = user.get("profile") or {}
+        return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user_id
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to a message (for an action made from it); None if Slack won't say."""
+        try:
+            return self._call("chat_getPermalink", channel=channel, message_ts=ts)["permalink"]
+        except (Refused, NoAnswer, RateLimited):
+            return None
+
+    def form_hint(self, form: Form) -> str:
+        return "This takes a form, which opens from a slash command or a button."
+
+    # --- the person who asked ---------------------------------------------------------------------
+
+    def _respond(self, response_url: str, reply: Reply) -> None:
+        try:
+            answer = WebhookClient(response_url, timeout=self.client.timeout).send(
+                replace_original=False, **reply_payload(reply))
+        except (SlackClientError, OSError) as error:
+            raise NoAnswer(str(type(error).__name__)) from None
+        if answer.status_code == 429:
+            raise RateLimited(_retry_after(answer.headers), bucket="response_url")
+        if answer.status_code >= 400:
+            raise Refused(f"response_url {answer.status_code}")
+
+    def _post_to_asker(self, asker: Asker, reply: Reply) -> None:
+        try:
+            if reply.audience == Audience.CHANNEL:
+                self._call("chat_postMessage", channel=asker.channel_id, **message(reply))
+            else:
+                self._call("chat_postEphemeral", channel=asker.channel_id, user=asker.user_id, **message(reply))
+        except Refused as refused:
+            if refused.code not in NOT_IN_CHANNEL:
+                raise
+            note = (f"I couldn't post in <#{asker.channel_id}> ({refused.code}). Your change is saved. "
+                    f"Invite me there with `{INVITE}` so the cluster sees updates:")
+            self._call("chat_postMessage", channel=asker.user_id, text=note, blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": note}}, *message(reply)["blocks"]])
+
+    def _tell_on_home(self, asker: Asker, reply: Reply) -> None:
+        """A button on the Home tab has no message to answer in: announcements go to the cluster's
+        channel, anything for the person opens in a small window."""
+        if reply.audience == Audience.CHANNEL:
+            self._post_to_asker(asker, reply)
+        elif asker.trigger:
+            self._call("views_open", trigger_id=asker.trigger, view=reading_modal(reply))
+
+    # --- one Web API call, its outcome sorted -------------------------------------------------------
+
+    def _call(self, method: str, **kwargs) -> dict:
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except SlackApiError as error:
+            status = error.response.status_code
+            if status == 429:
+                raise RateLimited(_retry_after(error.response.headers), bucket=method) from None
+            code = error.response.get("error") or str(status)
+            if status >= 500 or code in TRANSIENT:
+                raise NoAnswer(f"{method} {code}") from None
+            raise Refused(code, _person_text(method, code)) from None
+        except (SlackClientError, OSError) as error:  # a timeout, a broken connection
+            raise NoAnswer(f"{method}: {type(error).__name__}") from None
+
+
+def _retry_after(headers) -> float:
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), "1")
+    value = value[0] if isinstance(value, list) else value
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _person_text(method: str, code: str) -> str:
+    what = "upload the workbook" if method.startswith("files") else "post it"
+    if code in NOT_IN_CHANNEL:
+        return f"I'm not in this channel, so I couldn't {what}. Invite me with `{INVITE}` and try again."
+    return f"Slack wouldn't let me {what} ({code})."
