@@ -103,8 +103,8 @@ def test_low_and_zero_turnout_at_the_deadline_are_flagged(cluster, db, clock, pr
     dispatch_command(cluster, "/poll", '"Which next?" "Asthma" "Frailty" closes friday')
     vote(cluster, "P1 1", "U2")
     clock.set(datetime(2026, 11, 27, 17, 1, tzinfo=UTC))
-    posts = {e.key: plain_text(e.reply) for e in product.tick() if isinstance(e, Post)}
-    first, second = (posts[f"closing:{n}"] for n in (1, 2))
+    posts = [plain_text(e.reply) for e in product.tick() if isinstance(e, Post)]
+    first, second = (next(p for p in posts if p.startswith(f"P{n} closed")) for n in (1, 2))
     assert "Result: Asthma (1 ballot)." in first
     assert "Turnout: 1 of 6 practices took part. ⚠️ Fewer than half took part" in first
     assert "Result: no ballots were cast." in second and "Turnout: 0 of 6 practices took part. ⚠️" in second
