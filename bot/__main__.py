@@ -1,4 +1,4 @@
-"""python -m bot http|socket|console|migrate|manifest — one process, one mode.
+"""python -m bot http|socket|console|teams|teams-package|migrate|manifest — one process, one mode.
 
 Every expected failure at start (a bad setting, Slack refusing the token, a busy port) ends the
 process with one line on stderr and exit code 2: no tracebacks for people to decipher.
@@ -38,6 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     export = modes.add_parser("export", help="write a cluster's whole workbook (.xlsx) to a file")
     export.add_argument("--channel", required=True, help="the cluster's channel id, e.g. C0123ABCD")
     export.add_argument("--out", required=True, help="the file to write, e.g. cluster.xlsx")
+    teams = modes.add_parser("teams", help="the Microsoft Teams bot: POST /api/messages, GET /healthz")
+    teams.add_argument("--host", help="bind address (default HOST or 0.0.0.0)")
+    teams.add_argument("--port", type=int, help="port (default PORT or 3000)")
+    package = modes.add_parser("teams-package", help="write the Teams app package (manifest.json and two icons)")
+    package.add_argument("--out", default="clusterbot-teams.zip", help="the .zip to write")
     manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
     return parser.parse_args(argv)
@@ -80,6 +85,33 @@ def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
         log.info("scheduler off (SCHEDULER=off): run `python -m bot scheduler` somewhere")
 
 
+def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot) -> None:
+    from bot.delivery import Delivery
+    from bot.teams import TeamsServer, build_app, check_credentials, make_platform
+
+    host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+    platform = make_platform(settings, product)
+    problem = check_credentials(platform)
+    if problem:
+        raise StartupError(f"Could not get the bot's token from {settings.teams_token_url} ({problem}): check "
+                           "TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID (or TEAMS_TOKEN_URL)")
+    delivery = Delivery(platform, product).start()
+    app, web = build_app(settings, product, platform, delivery)
+    try:
+        server = TeamsServer(app, web, host, port)
+    except OSError as error:
+        raise StartupError(f"Cannot listen on {host}:{port} ({error.strerror}): "
+                           "choose another with --port or PORT") from None
+    log.info("clusterbot for Teams listening on http://%s:%s (POST /api/messages, GET /healthz)", host, server.port)
+    if settings.scheduler:
+        from bot.scheduler import start_in_background
+
+        start_in_background(product, delivery)
+    else:
+        log.info("scheduler off (SCHEDULER=off): run it in one process only")
+    server.run()
+
+
 def run(args: argparse.Namespace) -> None:
     if args.mode == "manifest":
         from bot.slack.manifest import manifest_yaml
@@ -87,6 +119,15 @@ def run(args: argparse.Namespace) -> None:
         sys.stdout.write(manifest_yaml(args.url))
         return
     settings = load_settings(args.mode)
+    if args.mode == "teams-package":
+        from bot.teams.package import write_package
+
+        try:
+            write_package(args.out, settings.teams_app_id)
+        except OSError as error:
+            raise StartupError(f"Cannot write {args.out} ({error.strerror})") from None
+        print(f"Wrote {args.out}: upload it in Teams (Apps › Manage your apps › Upload an app)")
+        return
     if args.mode == "migrate":
         db = Database(settings.database_url)
         db.migrate()
@@ -118,6 +159,8 @@ def run(args: argparse.Namespace) -> None:
         app = slack_app(settings, product, socket_mode=True)
         _maybe_schedule(settings, product, app)
         SocketModeHandler(app, settings.app_token).start()
+    elif args.mode == "teams":
+        run_teams(args, settings, product)
     elif args.mode == "http":
         from bot.server import make_server
 
@@ -135,7 +178,7 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("alembic", "apscheduler"):  # one line per migration step or tick is noise
+    for chatty in ("alembic", "apscheduler", "httpx"):  # one line per migration step, tick or call is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
     try:

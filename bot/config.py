@@ -5,6 +5,7 @@ what is wrong, and what to do.
 """
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,6 +17,10 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///clusterbot.db"
 SLACK_PUBLIC_API = "https://slack.com/api/"
+# Bot Framework publishes the keys that sign inbound activities here (the SDK reads …/keys beside it).
+BOT_FRAMEWORK_OPENID = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+MICROSOFT_LOGIN = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class ConfigError(Exception):
@@ -33,6 +38,11 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     scheduler: bool = True
+    teams_app_id: str | None = None
+    teams_app_password: str | None = None
+    teams_tenant_id: str | None = None
+    teams_openid_url: str = BOT_FRAMEWORK_OPENID
+    teams_token_url: str | None = None  # None until a tenant is known
 
 
 # What each Slack mode needs, and where people find it.
@@ -40,12 +50,18 @@ NEEDS = {
     "http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
     "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
     "scheduler": ("SLACK_BOT_TOKEN",),
+    "teams": ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID"),
+    "teams-package": ("TEAMS_APP_ID",),
 }
 WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page",
     "SLACK_SIGNING_SECRET": "the Signing Secret from your Slack app's Basic Information page",
     "SLACK_APP_TOKEN": "an app-level token (xapp-…) with connections:write, from Basic Information › App-Level Tokens",
+    "TEAMS_APP_ID": "the bot's Microsoft App ID (a GUID), from the Azure Bot resource's Configuration page",
+    "TEAMS_APP_PASSWORD": "a client secret of the bot's app registration (Certificates & secrets)",
+    "TEAMS_TENANT_ID": "your Microsoft Entra tenant ID (a GUID), from the app registration's Overview page",
 }
+MUST_BE_GUID = ("TEAMS_APP_ID", "TEAMS_TENANT_ID")
 PREFIX = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
 
 
@@ -63,6 +79,8 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
             raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env")
         if name in PREFIX and not value.startswith(PREFIX[name]):
             raise ConfigError(f"{name} should start with {PREFIX[name]}: use {WHERE[name]}")
+        if name in MUST_BE_GUID and not GUID.match(value):
+            raise ConfigError(f"{name} should be a GUID like 00000000-0000-0000-0000-000000000000: use {WHERE[name]}")
 
     return Settings(
         database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
@@ -74,7 +92,20 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         scheduler=_switch(get("SCHEDULER") or "on"),
+        teams_app_id=get("TEAMS_APP_ID"),
+        teams_app_password=get("TEAMS_APP_PASSWORD"),
+        teams_tenant_id=get("TEAMS_TENANT_ID"),
+        **(_teams_urls(get) if mode == "teams" else {}),  # other modes never call Microsoft
     )
+
+
+def _teams_urls(get) -> dict:
+    tenant = get("TEAMS_TENANT_ID")
+    return {
+        "teams_openid_url": _openid_url(get("TEAMS_OPENID_URL") or BOT_FRAMEWORK_OPENID),
+        "teams_token_url": _url("TEAMS_TOKEN_URL", get("TEAMS_TOKEN_URL"), "Microsoft's login for your tenant")
+        or MICROSOFT_LOGIN.format(tenant=tenant),
+    }
 
 
 def _database_url(value: str) -> str:
@@ -103,6 +134,25 @@ def _api_url(value: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"SLACK_API_URL “{value}” is not an http(s) URL: leave it unset to use {SLACK_PUBLIC_API}")
     return value if value.endswith("/") else value + "/"
+
+
+def _url(name: str, value: str | None, default: str) -> str | None:
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} “{value}” is not an http(s) URL: leave it unset to use {default}")
+    return value
+
+
+def _openid_url(value: str) -> str:
+    """The SDK finds the signing keys at …/keys beside …/openidconfiguration, as Bot Framework publishes
+    them in every cloud; any other shape would silently check tokens against the wrong document."""
+    _url("TEAMS_OPENID_URL", value, BOT_FRAMEWORK_OPENID)
+    if not value.rstrip("/").endswith("/openidconfiguration"):
+        raise ConfigError(f"TEAMS_OPENID_URL “{value}” should end in /openidconfiguration "
+                          f"(the keys are read from …/keys beside it): leave it unset to use {BOT_FRAMEWORK_OPENID}")
+    return value.rstrip("/")
 
 
 def _switch(value: str) -> bool:

@@ -228,7 +228,7 @@ def add(ctx: Context, rest: str) -> Reply:
 
 @subcommand(ACTION, "form", "/action", "open the form to add an action (also /action alone)")
 def open_form(ctx: Context, rest: str) -> Reply:
-    return Reply(lines=[line("Adding an action takes a form in Slack. Here, type it: ", Code(ADD_EXAMPLE))],
+    return Reply(lines=[line("Adding an action takes a form. Here, type it: ", Code(ADD_EXAMPLE))],
                  form=action_form(ctx))
 
 

@@ -28,7 +28,7 @@ def home(ctx_for, session, team_id: str, user_id: str) -> Reply:
     if not found:
         reply.lines += [
             line(Strong("Welcome to clusterbot")),
-            line("You're not in a cluster yet. A GP cluster here is a Slack channel: ask your Cluster Quality "
+            line("You're not in a cluster yet. A GP cluster here is a channel: ask your Cluster Quality "
                  "Lead which one is yours, join it, and pick your practice with ", Code("/cluster join 80123"), "."),
             line("Setting a cluster up? In its channel, type ", Code("/cluster setup Riverside Cluster"), "."),
         ]

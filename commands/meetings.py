@@ -239,7 +239,7 @@ def open_form(ctx: Context, rest: str) -> Reply:
         FormField("reminders", "Reminders before the meeting", initial=cluster.reminders, max_length=64,
                   hint="days, hours or minutes before, like 7d,1d,1h"),
     )
-    return Reply(lines=[line("Scheduling takes a form in Slack. Here, type it: ", Code(SCHEDULE_EXAMPLE))],
+    return Reply(lines=[line("Scheduling takes a form. Here, type it: ", Code(SCHEDULE_EXAMPLE))],
                  form=Form("meeting.form", "Schedule a meeting", "Schedule", fields))
 
 

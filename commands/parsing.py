@@ -10,8 +10,9 @@ from commands.guard import refuse_patient_identifiers
 from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
-# should_escape on; adapters without mentions of their own (the console) produce the same form.
-MENTION = re.compile(r"^<@([A-Za-z0-9._-]+)(?:\|[^>]*)?>$")
+# should_escape on; other adapters (Teams' mention entities, the console's @name) produce the same form.
+# Teams user ids look like 29:1AbC… (a colon), AAD object ids like GUIDs.
+MENTION = re.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|[^>]*)?>$")
 QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
 PRACTICE_CODE = re.compile(rf"^\d{{{PRACTICE_CODE_LENGTH}}}$")
 

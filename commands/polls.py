@@ -310,7 +310,7 @@ def open_form(ctx: Context, rest: str) -> Reply:
         FormField("anonymous", "Anonymous (nobody sees who chose what)", "choice", initial="no", choices=yes_no),
         FormField("hidden", "Hide results until it closes", "choice", initial="no", choices=yes_no),
     )
-    return Reply(lines=[line("Writing a poll takes a form in Slack. Here, type it: ", Code(CREATE_EXAMPLE))],
+    return Reply(lines=[line("Writing a poll takes a form. Here, type it: ", Code(CREATE_EXAMPLE))],
                  form=Form("poll.form", "New poll", "Post", fields))
 
 

@@ -205,7 +205,7 @@ def _announce_new(ctx: Context, topic: Topic) -> Reply:
 
 @subcommand(TOPIC, "form", "/topic", "open the form to propose a topic (also /topic alone)")
 def open_form(ctx: Context, rest: str) -> Reply:
-    return Reply(lines=[line("Proposing takes a form in Slack. Here, type it instead: ", Code(PROPOSE_EXAMPLE))],
+    return Reply(lines=[line("Proposing takes a form. Here, type it instead: ", Code(PROPOSE_EXAMPLE))],
                  form=topic_form(ctx))
 
 

@@ -10,6 +10,10 @@ from storage.types import UTCDateTime, utcnow
 
 NAME_MAX = 80  # cluster and practice names
 PRACTICE_CODE_LENGTH = 5
+# Platform ids (people, channels, teams, tenants, message references, form submissions). Slack's fit in
+# 32 characters; Teams' do not: "29:1AbC…" user ids, "19:…@thread.tacv2" channels, AAD GUIDs.
+PLATFORM_ID_MAX = 255
+VOTER_KEY_MAX = PLATFORM_ID_MAX + 8  # "person:" + a user id
 
 
 def _created_at() -> datetime:
@@ -33,10 +37,10 @@ class Cluster(ClusterBase, table=True):
     __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_cluster_channel"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    team_id: str = Field(max_length=32)
-    enterprise_id: str | None = Field(default=None, max_length=32)
-    channel_id: str = Field(max_length=32)
-    created_by: str = Field(max_length=32)
+    team_id: str = Field(max_length=PLATFORM_ID_MAX)
+    enterprise_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    channel_id: str = Field(max_length=PLATFORM_ID_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
 
 
@@ -63,7 +67,7 @@ class Member(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
-    user_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX)
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
     role: str = Field(default=Role.MEMBER, max_length=16)
     created_at: datetime = _created_at()
@@ -122,9 +126,9 @@ class Topic(TopicBase, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
     short_id: str = Field(max_length=12)
     status: str = Field(default=TopicStatus.PROPOSED, max_length=16)
-    proposed_by: str = Field(max_length=32)
+    proposed_by: str = Field(max_length=PLATFORM_ID_MAX)
     # The form submission that created it (Slack's view id), so a double submit creates one topic.
-    submission_key: str | None = Field(default=None, max_length=64)
+    submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
 
@@ -136,7 +140,7 @@ class TopicMove(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(foreign_key="topic.id", index=True)
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
     reason: str = Field(default="", max_length=TOPIC_TEXT_MAX)
@@ -157,7 +161,7 @@ class TopicNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(foreign_key="topic.id", index=True)
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     step: str | None = Field(default=None, max_length=8)
     text: str = Field(max_length=TOPIC_TEXT_MAX)
     at: datetime = _created_at()
@@ -186,18 +190,18 @@ class Poll(SQLModel, table=True):
     hidden: bool = False  # results shown only once closed
     pick: int = 1         # how many options a ballot may choose
     closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
-    created_by: str = Field(max_length=32)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    closed_by: str | None = Field(default=None, max_length=32)  # a user id, or "deadline"
+    closed_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)  # a user id, or "deadline"
     # The result of a poll closed at its deadline is announced like a reminder is sent: claimed
     # (with a lease) before posting, confirmed once Slack has it, claimed again if it never got there.
     announce_claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     announced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # Where the platform posted the poll (Slack: channel and message ts), so votes can update it.
-    posted_channel: str | None = Field(default=None, max_length=32)
-    posted_ref: str | None = Field(default=None, max_length=64)
-    submission_key: str | None = Field(default=None, max_length=64)
+    posted_channel: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    posted_ref: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
 
 
 class Ballot(SQLModel, table=True):
@@ -207,9 +211,9 @@ class Ballot(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     poll_id: int = Field(foreign_key="poll.id", index=True)
-    voter_key: str = Field(max_length=48)  # "practice:<id>" or "person:<user id>"
+    voter_key: str = Field(max_length=VOTER_KEY_MAX)  # "practice:<id>" or "person:<user id>"
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
-    cast_by: str = Field(default="", max_length=32)  # left empty on anonymous polls
+    cast_by: str = Field(default="", max_length=PLATFORM_ID_MAX)  # left empty on anonymous polls
     choices: str = Field(default="", max_length=64)  # option numbers, "1" or "1,3"
     cast_at: datetime = _created_at()
 
@@ -234,19 +238,19 @@ class Action(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
     short_id: str = Field(max_length=12)
     description: str = Field(max_length=ACTION_TEXT_MAX)
-    owner: str = Field(max_length=32, index=True)
+    owner: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
     due_on: date | None = Field(default=None, index=True)
     status: str = Field(default=ActionStatus.OPEN, max_length=8)
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
     source_link: str | None = Field(default=None, max_length=500)  # the Slack message it came from
-    created_by: str = Field(max_length=32)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    done_by: str | None = Field(default=None, max_length=32)
-    submission_key: str | None = Field(default=None, max_length=64)
+    done_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
 
 
 class ActionNote(SQLModel, table=True):
@@ -254,7 +258,7 @@ class ActionNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     action_id: int = Field(foreign_key="action.id", index=True)
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     text: str = Field(max_length=ACTION_TEXT_MAX)
     at: datetime = _created_at()
 
@@ -264,8 +268,8 @@ class DigestSent(SQLModel, table=True):
 
     __tablename__ = "digest_sent"
 
-    team_id: str = Field(max_length=32, primary_key=True)
-    user_id: str = Field(max_length=32, primary_key=True)
+    team_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     day: date = Field(primary_key=True)
     sent_at: datetime = _created_at()
 
@@ -303,10 +307,10 @@ class Meeting(SQLModel, table=True):
     recurrence: str | None = Field(default=None, max_length=200)
     reminders: str = Field(default=DEFAULT_REMINDERS, max_length=64)
     status: str = Field(default=MeetingStatus.SCHEDULED, max_length=12)
-    created_by: str = Field(max_length=32)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    submission_key: str | None = Field(default=None, max_length=64)
+    submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -314,7 +318,7 @@ class AgendaItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     text: str = Field(max_length=AGENDA_ITEM_MAX)
     at: datetime = _created_at()
 
@@ -341,7 +345,7 @@ class HandledEvent(SQLModel, table=True):
 
     __tablename__ = "handled_event"
 
-    event_id: str = Field(max_length=64, primary_key=True)
+    event_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     at: datetime = _created_at()
 
 
@@ -419,12 +423,12 @@ class Measure(SQLModel, table=True):
     # First periods of new baselines (ISO dates), after a sustained change: the median starts again there.
     rebases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=MeasureStatus.ACTIVE, max_length=8)
-    created_by: str = Field(max_length=32)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
     retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    retired_by: str | None = Field(default=None, max_length=32)
-    submission_key: str | None = Field(default=None, max_length=64)
+    retired_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
 
 
 class MeasurePoint(SQLModel, table=True):
@@ -440,7 +444,7 @@ class MeasurePoint(SQLModel, table=True):
     numerator: float | None = None
     denominator: float | None = None
     value: float
-    recorded_by: str = Field(max_length=32)
+    recorded_by: str = Field(max_length=PLATFORM_ID_MAX)
     recorded_at: datetime = _created_at()
 
 
@@ -454,9 +458,9 @@ class MeasurePointHistory(SQLModel, table=True):
     numerator: float | None = None
     denominator: float | None = None
     value: float
-    recorded_by: str = Field(max_length=32)
+    recorded_by: str = Field(max_length=PLATFORM_ID_MAX)
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    replaced_by: str = Field(max_length=32)
+    replaced_by: str = Field(max_length=PLATFORM_ID_MAX)
     replaced_at: datetime = _created_at()
 
 
@@ -467,7 +471,7 @@ class MeasureNudge(SQLModel, table=True):
     __tablename__ = "measure_nudge"
 
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
-    user_id: str = Field(max_length=32, primary_key=True)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     period: date = Field(primary_key=True)
     sent_at: datetime = _created_at()
 
@@ -479,3 +483,21 @@ class MeasureSettings(SQLModel, table=True):
 
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
     nudge_working_day: int = 5
+
+
+class ConversationRef(SQLModel, table=True):
+    """What a proactive Teams message needs to reach a conversation: where its Bot Connector is
+    (service_url), the conversation, the tenant and the bot's own id. Stored when the app is installed
+    or first messaged there; a person's 1:1 chat is kept too (user_id), so DMs and file offers reuse it."""
+
+    __tablename__ = "conversation_ref"
+    __table_args__ = (Index("ix_conversation_ref_personal", "tenant_id", "user_id"),)
+
+    conversation_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
+    kind: str = Field(max_length=16)  # "channel", "groupChat" or "personal"
+    service_url: str = Field(max_length=500)
+    tenant_id: str = Field(max_length=PLATFORM_ID_MAX)
+    bot_id: str = Field(max_length=PLATFORM_ID_MAX)
+    team_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)  # whose 1:1 chat (personal only)
+    updated_at: datetime = _created_at()

@@ -79,3 +79,21 @@ def app(settings, product):
     app = build_app(settings, product)
     yield app
     app.delivery.stop()
+
+
+@pytest.fixture(scope="session")
+def teams_api():
+    """Microsoft's side of Teams, local: OpenID keys, the token endpoint and the Bot Connector."""
+    from tests.teams_standin import TeamsStandIn
+
+    standin = TeamsStandIn()
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
+def teams(db, product, teams_api):
+    """The real Teams app (SDK, FastAPI, uvicorn) on a loopback port, talking to the stand-ins."""
+    from tests.teams_app import serve_teams
+
+    yield from serve_teams(db, product, teams_api)

@@ -186,7 +186,7 @@ def test_console_runs_the_topic_lifecycle(tmp_path):
     result = run_bot(["console", "--user", "alice", "--channel", "C1"], tmp_path, TOPIC_SCRIPT)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Proposing takes a form in Slack. Here, type it instead: /topic propose" in out
+    assert "Proposing takes a form. Here, type it instead: /topic propose" in out
     assert "@bob proposed a QI topic:   [posted to the channel]\nT1 · Asthma reviews after discharge" in out
     assert "! Only the cluster's leads can use /topic move. Ask a lead: @alice." in out
     assert "@alice moved T1 Asthma reviews after discharge from proposed to agreed." in out

@@ -1,0 +1,168 @@
+"""The Teams adapter: Microsoft's Teams SDK for Python (microsoft-teams-apps) serving POST /api/messages.
+
+The SDK checks every inbound activity's JWT (issuer, audience = our app id, signature against the
+keys published beside TEAMS_OPENID_URL, expiry, and the serviceurl claim against the activity's
+serviceUrl); anything else is 401 before our code runs. Our one handler runs the activity through
+`inbound.Turn` on a worker thread (the product and its database are synchronous), answers the HTTP
+request as soon as that committed, and hands everything else to the delivery component (bot/delivery.py).
+"""
+
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from bot.config import Settings
+from bot.platform import Delivery
+from bot.teams.auth import ClientCredentialsToken
+from bot.teams.inbound import Outcome, Turn
+from bot.teams.platform import TeamsPlatform
+from commands import Clusterbot
+
+log = logging.getLogger(__name__)
+
+MESSAGES = "/api/messages"
+BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smaller
+
+
+def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 10.0) -> TeamsPlatform:
+    token = ClientCredentialsToken(settings.teams_token_url, settings.teams_app_id, settings.teams_app_password,
+                                   timeout=timeout)
+    return TeamsPlatform(db=product.db, app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
+                         token=token, timeout=timeout)
+
+
+def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: Delivery):
+    """The SDK App (with its FastAPI server) wired to the product. Returns (app, fastapi)."""
+    from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+    from microsoft_teams.apps import App
+    from microsoft_teams.apps.http import FastAPIAdapter
+
+    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    _guard(web)
+
+    @web.get("/healthz")
+    async def healthz() -> Response:
+        healthy = await asyncio.to_thread(product.db.is_healthy)
+        return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
+
+    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
+    app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
+              cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
+              dangerously_allow_unauthenticated_requests=False, telemetry={"agent365": False})
+    turn = Turn(product, platform.bot_id, learn_name=platform.learn_name)
+    product.directory = platform.display_name  # names in exports, as far as Teams has told us
+    slow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-later")
+
+    def hand_over(outcome: Outcome) -> None:
+        """Everything after the ack: the answer and effects, a command's slow part, a file accepted."""
+        if outcome.reply is not None:
+            delivery.after_ack(outcome.reply, outcome.asker)
+        if outcome.later is not None:
+            command, text, caller = outcome.later
+
+            def finish() -> None:
+                later = product.finish(command, text, caller)
+                if later.effects or not later.is_silent:
+                    delivery.after_ack(later, outcome.asker)
+
+            slow.submit(finish)
+        if outcome.consent is not None:
+            consent = outcome.consent
+            platform.background.submit(platform.accept_file, consent["conversation"], consent["service_url"],
+                                       consent["value"])
+
+    @app.on_activity
+    async def on_activity(ctx):
+        activity = ctx.activity.model_dump(by_alias=True, exclude_none=True, mode="json")
+        try:
+            outcome = await asyncio.to_thread(turn.run, activity)
+        except Exception:  # the product answers its own failures; this is the adapter's
+            log.exception("teams activity %s failed", activity.get("type"))
+            return None
+        hand_over(outcome)
+        return outcome.body
+
+    return app, web
+
+
+def check_credentials(platform: TeamsPlatform) -> str | None:
+    """Ask the token endpoint for the bot's token once at start: a wrong password or tenant is then one
+    clear line, not a failure on the first message. Returns the problem, or None."""
+    from bot.teams.auth import TokenUnavailable
+
+    try:
+        asyncio.run(platform._token())
+    except TokenUnavailable as error:
+        return str(error)
+    return None
+
+
+def _guard(web: FastAPI) -> None:
+    """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413;
+    not a JSON object → 400 (the SDK would answer such a body with a 500)."""
+
+    @web.middleware("http")
+    async def check(request: Request, call_next):
+        if request.method != "POST" or request.url.path != MESSAGES:
+            return await call_next(request)
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdecimal() or int(size) > BODY_LIMIT):
+            return JSONResponse({"error": "Too large"}, status_code=413)
+        body = await request.body()
+        if len(body) > BODY_LIMIT:
+            return JSONResponse({"error": "Too large"}, status_code=413)
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            return JSONResponse({"error": "Not an activity"}, status_code=400)
+        return await call_next(request)
+
+
+class TeamsServer:
+    """uvicorn serving the SDK's FastAPI app: in the foreground (`python -m bot teams`) or on a thread."""
+
+    def __init__(self, app, web: FastAPI, host: str, port: int):
+        import socket
+
+        import uvicorn
+
+        self.app = app
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))  # here, so a busy port is the caller's one clear line
+        self.port = self.socket.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(web, log_level="warning", access_log=False, lifespan="off",
+                                                    timeout_keep_alive=30, backlog=256))
+        self._thread = None
+
+    async def _serve(self) -> None:
+        await self.app.initialize()
+        await self.server.serve(sockets=[self.socket])
+
+    def run(self) -> None:
+        asyncio.run(self._serve())
+
+    def start_in_thread(self) -> "TeamsServer":
+        import threading
+        import time
+
+        self._thread = threading.Thread(target=self.run, name="teams-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.socket.close()

@@ -1,0 +1,219 @@
+"""What a Teams activity asks of the product, in plain functions (no SDK, no event loop).
+
+`Turn.run` takes one activity (a JSON dict, already authenticated) and returns what to answer in the
+HTTP response (an invoke's body: a dialog) and what to send after it: a Reply for `Delivery.after_ack`.
+"""
+
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+
+from bot.platform import Asker
+from bot.teams import cards
+from commands import Clusterbot
+from commands.context import Caller
+from commands.registry import FAMILIES
+from commands.results import Code, Reply, line, plain_text
+from storage import clusters as cluster_store
+from storage import conversations
+
+log = logging.getLogger(__name__)
+SPACES = re.compile(r"[ \t\xa0]+")
+TAGS = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)  # Teams may wrap a message in markup
+RESERVED = {"form", "context", "channel", "opener", "msteams", "action", "value"}
+
+
+@dataclass
+class Outcome:
+    """What one activity leads to: the HTTP answer's body, and what to deliver after the ack."""
+
+    body: dict | None = None
+    reply: Reply | None = None
+    asker: Asker | None = None
+    later: tuple[str, str, Caller] | None = None  # a command's slow part (an export), run after the ack
+    consent: dict | None = None                    # a file offer answered: (conversation, service URL, value)
+
+
+@dataclass
+class Turn:
+    product: Clusterbot
+    bot_id: str
+    learn_name: "object" = None  # (user_id, name) -> None: names for cards and exports
+    _known: set = field(default_factory=set)  # conversation references already stored by this process
+
+    def run(self, activity: dict) -> Outcome:
+        self._remember_conversation(activity)
+        sender = activity.get("from") or {}
+        if self.learn_name:
+            self.learn_name(sender.get("id"), sender.get("name"))
+        kind, name = activity.get("type"), activity.get("name")
+        if kind == "message":
+            return self._message(activity)
+        if kind == "conversationUpdate":
+            return self._members_added(activity)
+        if kind == "invoke" and name == "task/fetch":
+            return self._open_dialog(activity)
+        if kind == "invoke" and name == "task/submit":
+            return self._submit_dialog(activity)
+        if kind == "invoke" and name == "adaptiveCard/action":
+            data = ((activity.get("value") or {}).get("action") or {}).get("data") or {}
+            outcome = self._press(activity, data)
+            outcome.body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
+            return outcome
+        if kind == "invoke" and name == "fileConsent/invoke":
+            value = activity.get("value") or {}
+            return Outcome(consent={"conversation": _conversation(activity), "service_url": activity.get("serviceUrl"),
+                                    "value": value})
+        return Outcome()
+
+    # --- where and who ------------------------------------------------------------------------
+
+    def caller(self, activity: dict, cluster_channel: str | None = None) -> Caller:
+        """Who asked, and which cluster: a channel of a team, or a group chat (a 1:1 chat is nobody's cluster
+        unless a button names one)."""
+        data = activity.get("channelData") or {}
+        tenant = (data.get("tenant") or {}).get("id") or (activity.get("conversation") or {}).get("tenantId") or ""
+        team = (data.get("team") or {}).get("id")
+        channel = (data.get("channel") or {}).get("id") or _conversation(activity)
+        if cluster_channel and cluster_channel != channel:
+            with self.product.db.session(read_only=True) as session:
+                found = cluster_store.find_cluster_by_channel(session=session, channel_id=cluster_channel)
+            if found is not None:
+                channel, team = found.channel_id, found.team_id
+        return Caller((activity.get("from") or {}).get("id", ""), channel, team or tenant, enterprise_id=tenant or None)
+
+    def asker(self, activity: dict, caller: Caller) -> Asker:
+        # The answer goes back to the conversation (a channel's thread, a chat) where they asked.
+        return Asker(caller.user_id, caller.channel_id, caller.team_id,
+                     handle=(activity.get("conversation") or {}).get("id"))
+
+    def _remember_conversation(self, activity: dict) -> None:
+        conversation, service_url = _conversation(activity), activity.get("serviceUrl")
+        if not conversation or not service_url or (conversation, service_url) in self._known:
+            return
+        data = activity.get("channelData") or {}
+        kind = (activity.get("conversation") or {}).get("conversationType") or "personal"
+        tenant = (data.get("tenant") or {}).get("id") or (activity.get("conversation") or {}).get("tenantId") or ""
+        with self.product.db.session() as session:
+            conversations.save_reference(
+                session=session, conversation_id=conversation, kind=kind, service_url=service_url, tenant_id=tenant,
+                bot_id=(activity.get("recipient") or {}).get("id") or self.bot_id,
+                team_id=(data.get("team") or {}).get("id"), user_id=(activity.get("from") or {}).get("id"))
+        self._known.add((conversation, service_url))
+
+    # --- messages: typed commands and card buttons ---------------------------------------------
+
+    def _message(self, activity: dict) -> Outcome:
+        value = activity.get("value")
+        if isinstance(value, dict) and value.get("action"):
+            return self._press(activity, value)
+        if not self.product.first_delivery(f"teams:{_conversation(activity)}:{activity.get('id')}"):
+            return Outcome()  # Bot Framework delivered it again: handled once
+        command, text = self.command(activity)
+        caller = self.caller(activity)
+        if command not in FAMILIES:
+            reply = Reply.problem(line(f"I don't know “{command.lstrip('/')}”. Try ", Code("cluster help"),
+                                       " (mention me first in a channel)."))
+            return Outcome(reply=reply, asker=self.asker(activity, caller))
+        reply = self.product.handle(command, text, caller)
+        opener = {"command": command, "text": text}
+        return Outcome(reply=_with_opener(reply, opener), asker=self.asker(activity, caller),
+                       later=(command, text, caller))
+
+    def command(self, activity: dict) -> tuple[str, str]:
+        """("/poll", "vote P2 1") from "<at>clusterbot</at> poll vote P2 1" or "/poll vote P2 1"; other
+        people's mentions become <@id>, the form the product reads."""
+        text = activity.get("text") or ""
+        for entity in activity.get("entities") or []:
+            if entity.get("type") != "mention":
+                continue
+            mentioned = entity.get("mentioned") or {}
+            said = entity.get("text") or ""
+            if mentioned.get("id") == (activity.get("recipient") or {}).get("id"):
+                text = text.replace(said, " ", 1)
+            elif said and mentioned.get("id"):
+                if self.learn_name:
+                    self.learn_name(mentioned["id"], mentioned.get("name"))
+                text = text.replace(said, f" <@{mentioned['id']}> ", 1)
+        text = html.unescape(TAGS.sub(" ", text))
+        text = SPACES.sub(" ", text).strip()
+        first, _, rest = text.partition(" ")
+        word = first.lstrip("/").lower()
+        if not word:
+            return "/cluster", "help"
+        return f"/{word}", rest.strip()
+
+    def _press(self, activity: dict, data: dict) -> Outcome:
+        caller = self.caller(activity, data.get("channel"))
+        reply = self.product.press(str(data.get("action")), str(data.get("value", "")), caller)
+        opener = {"action": str(data.get("action")), "value": str(data.get("value", ""))}
+        return Outcome(reply=_with_opener(reply, opener), asker=self.asker(activity, caller))
+
+    # --- dialogs ------------------------------------------------------------------------------
+
+    def _form_of(self, opener: dict, caller: Caller):
+        """Ask the opener again for its form (opening a form changes nothing)."""
+        if "command" in opener:
+            reply = self.product.handle(str(opener["command"]), str(opener.get("text", "")), caller)
+        else:
+            reply = self.product.press(str(opener.get("action")), str(opener.get("value", "")), caller)
+        return reply
+
+    def _open_dialog(self, activity: dict) -> Outcome:
+        data = (activity.get("value") or {}).get("data") or {}
+        caller = self.caller(activity, data.get("channel"))
+        opener = data.get("opener") or {}
+        reply = self._form_of(opener, caller)
+        if reply.form is None:  # e.g. not a lead any more, or the cluster is gone: say why, in the dialog
+            return Outcome(body=cards.dialog_message(plain_text(reply) or "That form can't be opened here."))
+        card = cards.form_card(reply.form, channel=caller.channel_id, opener=opener)
+        return Outcome(body=cards.dialog(reply.form, card))
+
+    def _submit_dialog(self, activity: dict) -> Outcome:
+        data = (activity.get("value") or {}).get("data") or {}
+        caller = self.caller(activity, data.get("channel"))
+        values = {k: "" if v is None else str(v) for k, v in data.items() if k not in RESERVED}
+        context = data.get("context") if isinstance(data.get("context"), dict) else {}
+        reply = self.product.submit(str(data.get("form")), values, context, caller,
+                                    submission_key=f"teams:{activity.get('id')}")
+        if reply.field_errors:
+            opened = self._form_of(data.get("opener") or {}, caller)
+            if opened.form is not None:
+                card = cards.form_card(opened.form, channel=caller.channel_id, opener=data.get("opener") or {},
+                                       values=values, errors=reply.field_errors)
+                return Outcome(body=cards.dialog(opened.form, card))
+            return Outcome(body=cards.dialog_message("; ".join(reply.field_errors.values())))
+        return Outcome(reply=reply, asker=self.asker(activity, caller))
+
+    # --- joining ------------------------------------------------------------------------------
+
+    def _members_added(self, activity: dict) -> Outcome:
+        added = activity.get("membersAdded") or []
+        bot = (activity.get("recipient") or {}).get("id")
+        caller = self.caller(activity)
+        if any(m.get("id") == bot for m in added):
+            if (activity.get("conversation") or {}).get("conversationType") == "personal":
+                return Outcome()
+            reply = self.product.joined(caller, bot_joined=True)
+            return Outcome(reply=reply, asker=self.asker(activity, caller))
+        people = [m for m in added if m.get("id") and m.get("id") != bot]
+        if len(people) != 1:
+            return Outcome()  # a whole team added at once: no welcome storm; they can ask for help
+        person = Caller(people[0]["id"], caller.channel_id, caller.team_id, caller.enterprise_id)
+        reply = self.product.joined(person, bot_joined=False)
+        return Outcome(reply=reply, asker=self.asker(activity, person))
+
+
+def _conversation(activity: dict) -> str:
+    """The conversation without a thread's ;messageid= suffix: a channel, a group chat or a 1:1 chat."""
+    return str((activity.get("conversation") or {}).get("id") or "").split(";")[0]
+
+
+def _with_opener(reply: Reply, opener: dict) -> Reply:
+    """A reply carrying a form remembers what opened it, so its card's "Open form" button can ask again.
+    (An attribute of this one in-memory Reply, read by TeamsPlatform's renderer: answers to the person who
+    asked are never stored, so it need not be part of the product's Reply.)"""
+    if reply.form is not None:
+        reply.teams_opener = opener
+    return reply

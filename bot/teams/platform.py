@@ -1,0 +1,244 @@
+"""TeamsPlatform: the platform seam (bot/platform.py) over the Bot Connector, through the Teams SDK's
+API client.
+
+Delivery calls it from worker threads and expects each call to finish (or fail) within its own
+timeout, so the SDK's asyncio client runs on one private event loop thread, and every call here
+waits for its result there. Where a message goes comes from the conversation references stored
+when the app was installed or first messaged (storage/conversations.py).
+"""
+
+import asyncio
+import logging
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import httpx
+from microsoft_teams.api import Account, ApiClient, MessageActivityInput
+from microsoft_teams.api.clients.conversation.params import CreateConversationParams
+from microsoft_teams.common import ClientOptions
+
+from bot.platform import Asker, NoAnswer, RateLimited, Refused
+from bot.teams import cards
+from bot.teams.auth import TokenUnavailable
+from commands.results import Audience, Form, Person, Reply, Upload, line, plain_text
+from storage import conversations
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+OFFER_LIFETIME = 24 * 3600.0  # seconds a file offered by consent card can still be accepted
+REFUSALS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "too_large"}
+
+
+class TeamsPlatform:
+    name = "teams"
+
+    def __init__(self, *, db: Database, app_id: str, tenant_id: str, token, timeout: float = 10.0,
+                 default_service_url: str | None = None):
+        self.db, self.app_id, self.tenant_id, self.timeout = db, app_id, tenant_id, timeout
+        self.bot_id = f"28:{app_id}"
+        self._token = token
+        self._default_service_url = default_service_url
+        self._apis: dict[str, ApiClient] = {}
+        self._names: dict[str, str] = {}
+        self._offers: dict[str, tuple[Upload, str, float]] = {}  # consent token -> (file, person, expiry)
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="teams-api", daemon=True).start()
+        self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-files")
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self.background.shutdown(wait=False)
+
+    # --- names ---------------------------------------------------------------------------------
+
+    def learn_name(self, user_id: str, name: str | None) -> None:
+        """Names arrive with every activity and mention; Teams has no cheap lookup by id."""
+        if user_id and name:
+            with self._lock:
+                self._names[user_id] = name
+
+    def display_name(self, user_id: str) -> str:
+        with self._lock:
+            return self._names.get(user_id, user_id)
+
+    def form_hint(self, form: Form) -> str:
+        return f"This takes a form: press “{cards.OPEN_FORM}” on my card to fill it in."
+
+    def open_form(self, asker: Asker, form: Form) -> bool:
+        return False  # Teams opens a dialog only from a card button (task/fetch), never unasked
+
+    def refresh_home(self, user_id: str, team_id: str) -> None:
+        """Teams has no Home tab."""
+
+    def find_post(self, channel: str, marker: str) -> str | None:
+        return None  # the Bot Connector cannot list a channel's messages: delivery posts again
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def post(self, channel: str, reply: Reply, *, team_id: str | None = None, marker: str | None = None) -> str:
+        service_url = self._service_url(channel)
+        sent = self._call(lambda api: api.conversations.create_activity(channel, self._message(reply, channel)),
+                          service_url, bucket=channel)
+        return sent.id
+
+    def update(self, channel: str, ref: str, reply: Reply) -> None:
+        service_url = self._service_url(channel)
+        self._call(lambda api: api.conversations.update_activity(channel, ref, self._message(reply, channel)),
+                   service_url, bucket=channel)
+
+    def direct(self, user_id: str, reply: Reply, *, team_id: str | None = None) -> None:
+        conversation, service_url = self._personal_chat(user_id)
+        self._call(lambda api: api.conversations.create_activity(conversation, self._message(reply, None)),
+                   service_url, bucket=conversation)
+
+    def tell(self, asker: Asker, reply: Reply) -> None:
+        """To the channel (in the thread where they asked), or to the person only: in their 1:1 chat if
+        that is where they asked, otherwise a targeted message in the channel that only they see."""
+        where = asker.handle or asker.channel_id
+        service_url = self._service_url(where)
+        message = self._message(reply, asker.channel_id)
+        if reply.audience == Audience.CHANNEL or self._is_personal(where):
+            self._call(lambda api: api.conversations.create_activity(where, message), service_url, bucket=where)
+            return
+        message.recipient = Account(id=asker.user_id, name=self.display_name(asker.user_id))
+        self._call(lambda api: api.conversations.activities_client.create_targeted(where, message),
+                   service_url, bucket=where)
+
+    def upload(self, upload: Upload, *, team_id: str | None = None, user_id: str | None = None) -> None:
+        """Teams bots send files only into a 1:1 chat, after the person accepts (FileConsentCard): the
+        file is offered there and the channel gets a line saying so."""
+        if not user_id:
+            raise Refused("no_person", "Teams can only send a file to the person who asked for it.")
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._forget_old_offers()
+            self._offers[token] = (upload, user_id, time.monotonic() + OFFER_LIFETIME)
+        conversation, service_url = self._personal_chat(user_id)
+        offer = MessageActivityInput.model_validate({"type": "message", "attachments": [cards.file_consent(
+            upload.filename, len(upload.content), {"offer": token, "channel": upload.channel}, upload.title)]})
+        self._call(lambda api: api.conversations.create_activity(conversation, offer), service_url,
+                   bucket=conversation)
+        note = Reply(list(upload.comment.lines) + [line("I've sent the file to ", Person(user_id),
+                                                        " in a chat with me: accept it there to download it.")],
+                     audience=Audience.CHANNEL, tone=upload.comment.tone)
+        self.post(upload.channel, note, team_id=team_id)
+
+    def accept_file(self, conversation: str, service_url: str, consent: dict) -> None:
+        """The person accepted (or declined) a file offer: put the file where Teams said, then show it."""
+        context = consent.get("context") or {}
+        with self._lock:
+            offer = self._offers.pop(str(context.get("offer")), None)
+        if consent.get("action") != "accept":
+            return
+        if offer is None or offer[2] < time.monotonic():
+            self._say(conversation, service_url, "That file offer has expired. Ask for the export again.")
+            return
+        upload, info = offer[0], consent.get("uploadInfo") or {}
+        size = len(upload.content)
+        try:
+            answer = httpx.put(str(info.get("uploadUrl")), content=upload.content, timeout=self.timeout * 3,
+                               headers={"Content-Range": f"bytes 0-{size - 1}/{size}",
+                                        "Content-Length": str(size)})
+            answer.raise_for_status()
+        except httpx.HTTPError as error:
+            log.warning("file upload to the consent URL failed: %s", type(error).__name__)
+            self._say(conversation, service_url, "I couldn't upload the file. Please ask for the export again.")
+            return
+        shown = MessageActivityInput.model_validate({"type": "message", "attachments": [cards.file_info(info)]})
+        self._call(lambda api: api.conversations.create_activity(conversation, shown), service_url,
+                   bucket=conversation)
+
+    # --- inside --------------------------------------------------------------------------------
+
+    def _say(self, conversation: str, service_url: str, text: str) -> None:
+        message = self._message(Reply.problem(line(text)), None)
+        self._call(lambda api: api.conversations.create_activity(conversation, message), service_url,
+                   bucket=conversation)
+
+    def _forget_old_offers(self) -> None:
+        now = time.monotonic()
+        for token in [t for t, (_, _, until) in self._offers.items() if until < now]:
+            del self._offers[token]
+
+    def _message(self, reply: Reply, channel: str | None) -> MessageActivityInput:
+        card, _ = cards.reply_card(reply, self.display_name, channel=channel,
+                                   opener=getattr(reply, "teams_opener", None))
+        return MessageActivityInput.model_validate({
+            "type": "message", "summary": plain_text(reply)[:200],
+            "attachments": [cards.attachment(card)]})
+
+    def _is_personal(self, conversation: str) -> bool:
+        with self.db.session(read_only=True) as session:
+            found = conversations.find_reference(session=session, conversation_id=conversation.split(";")[0])
+        return found is not None and found.kind == conversations.PERSONAL
+
+    def _service_url(self, conversation: str) -> str:
+        with self.db.session(read_only=True) as session:
+            found = (conversations.find_reference(session=session, conversation_id=conversation.split(";")[0])
+                     or conversations.any_reference(session=session, tenant_id=self.tenant_id))
+        if found is not None:
+            return found.service_url
+        if self._default_service_url:
+            return self._default_service_url
+        raise Refused("no_conversation_reference", "I haven't been added to this conversation yet.")
+
+    def _personal_chat(self, user_id: str) -> tuple[str, str]:
+        """The person's 1:1 chat with the bot: the stored one, or a new one created in the tenant."""
+        with self.db.session(read_only=True) as session:
+            found = conversations.find_personal(session=session, tenant_id=self.tenant_id, user_id=user_id)
+        if found is not None:
+            return found.conversation_id, found.service_url
+        service_url = self._service_url("")
+        params = CreateConversationParams.model_validate({
+            "members": [{"id": user_id}], "tenantId": self.tenant_id, "channelData": {"tenant": {"id": self.tenant_id}},
+            "isGroup": False, "bot": {"id": self.bot_id}})
+        created = self._call(lambda api: api.conversations.create(params), service_url, bucket=user_id)
+        with self.db.session() as session:
+            conversations.save_reference(session=session, conversation_id=created.id, kind=conversations.PERSONAL,
+                                         service_url=created.service_url or service_url, tenant_id=self.tenant_id,
+                                         bot_id=self.bot_id, user_id=user_id)
+        return created.id, created.service_url or service_url
+
+    def _api(self, service_url: str) -> ApiClient:
+        with self._lock:
+            api = self._apis.get(service_url)
+            if api is None:
+                api = ApiClient(service_url, ClientOptions(timeout=self.timeout, token=self._token))
+                self._apis[service_url] = api
+            return api
+
+    def _call(self, make, service_url: str, *, bucket: str):
+        """Run one SDK call on the private loop; its outcome as the platform seam's outcomes."""
+        api = self._api(service_url)
+        future = asyncio.run_coroutine_threadsafe(make(api), self._loop)
+        try:
+            return future.result(timeout=self.timeout + 2)
+        except FutureTimeout:
+            future.cancel()
+            raise NoAnswer("timed out") from None
+        except httpx.HTTPStatusError as error:
+            raise _outcome(error.response, bucket) from None
+        except (httpx.TimeoutException, httpx.TransportError) as error:
+            raise NoAnswer(type(error).__name__) from None
+        except TokenUnavailable as error:  # nothing was sent; a later try may find the token endpoint well
+            raise NoAnswer(str(error)) from None
+
+
+def _outcome(response: httpx.Response, bucket: str) -> Exception:
+    status = response.status_code
+    if status == 429:
+        try:
+            wait = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            wait = 1.0
+        return RateLimited(wait, bucket)
+    if status >= 500:
+        return NoAnswer(f"HTTP {status}")  # the Bot Connector may have taken it: look before trying again
+    code = REFUSALS.get(status, f"http_{status}")
+    text = "I'm not in that conversation any more: add me to the team again." if status in (403, 404) else ""
+    return Refused(code, text)

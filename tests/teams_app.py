@@ -1,0 +1,47 @@
+"""The real Teams app (SDK, FastAPI, uvicorn) on a loopback port, talking to the Microsoft stand-ins."""
+
+from dataclasses import dataclass
+
+import httpx
+
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.teams import TeamsServer, build_app, make_platform
+from bot.teams.platform import TeamsPlatform
+from tests.teams_ids import APP_ID, TENANT
+from tests.teams_standin import PASSWORD, TeamsStandIn  # noqa: F401
+
+
+def teams_settings(db, teams_api) -> Settings:
+    return Settings(database_url=db.url, cluster_tz="Europe/London", slack_api_url="http://127.0.0.1:9/",
+                    teams_app_id=APP_ID, teams_app_password=PASSWORD, teams_tenant_id=TENANT,
+                    teams_openid_url=teams_api.openid_url, teams_token_url=teams_api.token_url)
+
+
+@dataclass
+class Running:
+    client: httpx.Client
+    platform: TeamsPlatform
+    delivery: Delivery
+
+    def send(self, activity: dict, headers: dict) -> httpx.Response:
+        return self.client.post("/api/messages", json=activity, headers=headers)
+
+
+def serve_teams(db, product, teams_api):
+    """The app on a loopback port until the generator is closed (the `teams` fixture in conftest.py)."""
+    teams_api.reset()
+    settings = teams_settings(db, teams_api)
+    platform = make_platform(settings, product, timeout=2.0)
+    delivery = Delivery(platform, product, update_interval=0.2).start()
+    app, web = build_app(settings, product, platform, delivery)
+    server = TeamsServer(app, web, "127.0.0.1", 0).start_in_thread()
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
+        yield Running(client, platform, delivery)
+    server.stop()
+    delivery.stop()
+    platform.close()
+
+
+def post(teams: Running, activity: dict, headers: dict) -> httpx.Response:
+    return teams.send(activity, headers)
