@@ -2,9 +2,10 @@
 
 Exports are saved as files in the working folder.
 
-Lines may start with `as <person>` to act as someone else, so one script can play a whole
-cluster. `@name` in a line is a mention of the person whose id is `name`. Before each line the
-scheduler's work is done (polls past their deadline close), as the scheduler would in Slack modes.
+Lines may start with `as <person>` (any name: `as Seònaid`, `as o'neill`) to act as someone else, so
+one script can play a whole cluster. `@name` in a line is a mention of the person whose id is `name`.
+Before each line the scheduler's work is done (polls past their deadline close), as the scheduler would in Slack modes.
+`/home` shows the person's Home as text. The channel's id is the --channel given (`console` by default).
 """
 
 import itertools
@@ -19,9 +20,12 @@ from commands.context import Caller
 from commands.results import Audience, Reply, Tone, Upload, plain_text
 
 CONSOLE_TEAM = "T-CONSOLE"
-AT_NAME = re.compile(r"(?<![<\w])@([A-Za-z0-9._-]+)")
-ACT_AS = re.compile(r"^as\s+@?([A-Za-z0-9._-]+)\s+(.*)$", re.IGNORECASE)
-BANNER = "clusterbot console: type a slash command (try /cluster help), or 'quit'."
+# People's names as typed: letters of any alphabet (Seònaid), apostrophes (o'neill), dots and dashes.
+NAME = r"[\w.'’-]+"
+AT_NAME = re.compile(rf"(?<![<\w])@({NAME})")
+ACT_AS = re.compile(rf"^as\s+@?({NAME})\s+(.*)$", re.IGNORECASE)
+BANNER = ("clusterbot console: type a slash command (try /cluster help), /home for your Home, or 'quit'.\n"
+          "This channel's id is `{channel}` (for python -m bot export --channel {channel}).")
 _refs = itertools.count(1)
 
 
@@ -106,8 +110,10 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
     if acting:
         caller = Caller(acting.group(1), caller.channel_id, caller.team_id)
         text = acting.group(2).strip()
+    if text.lower() in ("/home", "home"):
+        return f"[Home of @{caller.user_id}]\n" + plain_text(product.home(caller.user_id, caller.team_id))
     if not text.startswith("/"):
-        return "! Type a slash command, e.g. /cluster help"
+        return "! Type a slash command, e.g. /cluster help (or /home)"
     command, _, rest = text.partition(" ")
     command, rest = command.lower(), AT_NAME.sub(r"<@\1>", rest)
     reply = product.handle(command, rest, caller)
@@ -124,7 +130,7 @@ def run_console(product: Clusterbot, *, user: str, channel: str, stdin: TextIO =
     caller = Caller(user_id=user, channel_id=channel, team_id=CONSOLE_TEAM)
     interactive = stdin.isatty()
     if interactive:
-        print(BANNER, file=stdout)
+        print(BANNER.format(channel=channel), file=stdout)
     while True:
         if interactive:
             print(f"{user}@#{channel}> ", end="", file=stdout, flush=True)

@@ -4,6 +4,7 @@ Adapters (bot/) call `Clusterbot.handle` for typed commands, `press` for buttons
 for forms; nothing here knows about Slack.
 """
 
+import difflib
 import json
 import logging
 import re
@@ -231,13 +232,36 @@ class Clusterbot:
         words = text.split()
         sub, taken = fam.find(words) if words else fam.find([fam.default])
         if sub is None:
-            heading = f"“{words[0]}” isn't a {fam.command} command." if words else f"What should {fam.command} do?"
-            return Reply.problem(line(heading), *usage_lines(fam))
+            return _not_a_subcommand(fam, words)
         if sub.needs_cluster:
             ctx.require_cluster()
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         return sub.handler(ctx, _after(text, taken))
+
+
+SYNONYMS = {"delete": "remove", "del": "remove", "rm": "remove", "drop": "remove", "new": "add", "create": "add"}
+
+
+def _not_a_subcommand(fam: Family, words: list[str]) -> Reply:
+    """`help` lists the family's commands (not as an error); a typo gets "did you mean" with that one
+    command's usage rather than the whole help."""
+    if words and words[0].lower() in ("help", "?"):
+        return Reply.tell(*usage_lines(fam))
+    if not words:
+        return Reply.problem(line(f"What should {fam.command} do?"), *usage_lines(fam))
+    typed = " ".join(SYNONYMS.get(w.lower(), w.lower()) for w in words[:2])
+    known = {" ".join(sub.words): sub for sub in fam.subcommands if sub.words}
+    close = difflib.get_close_matches(typed, known, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(words[0].lower(), [w.split()[0] for w in known], n=1, cutoff=0.6)
+    if not close:
+        return Reply.problem(line(f"“{words[0][:40]}” isn't a {fam.command} command."), *usage_lines(fam))
+    sub = known.get(close[0]) or next(s for w, s in known.items() if w.split()[0] == close[0])
+    return Reply.problem(line(f"“{words[0][:40]}” isn't a {fam.command} command. Did you mean ",
+                              Code(f"{fam.command} {' '.join(sub.words)}"), "?"),
+                         line(Code(f"{fam.command} {sub.usage}"), f" — {sub.summary}"),
+                         line("For example: ", Code(sub.example)),
+                         line("Everything it can do: ", Code(f"{fam.command} help")))
 
 
 def _into_outbox(session, effects: list, caller: Caller | None) -> list:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import describe, describe_day, local_today, parse_day, reads_as_date
+from commands.dates import describe, describe_day, is_working_day, local_today, parse_day, reads_as_date
 from commands.errors import Refusal
 from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, TICKS, button, form, item_command, subcommand
@@ -39,7 +39,7 @@ ACTION.default = "form"
 
 ADD_EXAMPLE = "/action add Audit asthma discharges @Jane due 3/12/2026 topic T3 meeting M1"
 LIST_LIMIT = 40          # Slack allows 50 blocks a message; one per action, plus headings
-DIGEST_HOUR = 8          # weekday mornings, local time
+DIGEST_HOURS = (8, 10)   # working-day mornings, local time: from 08:00, never after 10:00
 SYSTEM = "clusterbot"
 
 
@@ -304,7 +304,7 @@ def list_actions(ctx: Context, rest: str) -> Reply:
         heading, which = choices[word.lower()]
     elif parsing.MENTION.match(word):
         who = parsing.mention(word, example)
-        heading, which = "Open actions of someone", store.ActionFilter(status=ActionStatus.OPEN, owner=who)
+        heading, which = ("Open actions of ", Person(who)), store.ActionFilter(status=ActionStatus.OPEN, owner=who)
     elif word.lower() == "practice":
         practice = _practice(ctx, parsing.practice_code(parsing.split_first(more)[0], "/action list practice 80123"))
         heading = f"Open actions of {practice.name}"
@@ -313,9 +313,12 @@ def list_actions(ctx: Context, rest: str) -> Reply:
         raise Refusal(f"“{word}” isn't a list I know. Use mine, overdue, open, done, all, @person or "
                       "practice <code>.", example=example)
     found = store.list_actions(session=ctx.session, cluster=ctx.cluster, which=which, limit=LIST_LIMIT)
+    heading = heading if isinstance(heading, tuple) else (heading,)
     if not found:
-        return Reply.tell(line(f"{heading}: none.", " Add one: ", Code(ADD_EXAMPLE)))
-    reply = Reply.tell(line(Strong(f"{heading} in {ctx.cluster.name}")))
+        return Reply.tell(line(*heading, ": none.", " Add one: ", Code(ADD_EXAMPLE)))
+    title = (Strong(f"{heading[0]} in {ctx.cluster.name}"),) if len(heading) == 1 else \
+        (*heading, f" in {ctx.cluster.name}")  # mrkdwn bold cannot wrap a mention
+    reply = Reply.tell(line(*title))
     for action in found:
         if action.status == ActionStatus.OPEN:
             reply.line_buttons[len(reply.lines)] = Button("Done", "action.done", action.short_id)
@@ -342,8 +345,8 @@ def show(ctx: Context, rest: str) -> Reply:
 
 # --- changing -----------------------------------------------------------------------------------
 
-@item_command(ACTION, "done A7", "/action done A7", "mark an action done (owner, creator or a lead)",
-              find=_action, action="action.done")
+@item_command(ACTION, "done A7 [A8 …]", "/action done A7", "mark actions done (owner, creator or a lead)",
+              find=_action, action="action.done", many=True)
 def done(ctx: Context, action: Action) -> Reply:
     if action.status == ActionStatus.DONE:
         return Reply.tell(line(Code(action.short_id), " was already done by ", Person(action.done_by),
@@ -419,9 +422,16 @@ def note(ctx: Context, rest: str) -> Reply:
 
 # --- the daily digest -------------------------------------------------------------------------------
 
+def in_digest_window(now: datetime, time_zone: str) -> bool:
+    """A working-day morning, 08:00 to 10:00 where the cluster is: a digest that missed its window waits
+    for the next working morning rather than arriving in the afternoon or on a bank holiday."""
+    local = now.astimezone(ZoneInfo(time_zone))
+    return is_working_day(local.date()) and DIGEST_HOURS[0] <= local.hour < DIGEST_HOURS[1]
+
+
 def _digest_due(session, now: datetime, time_zone: str) -> list[tuple[str, str]]:
     local = now.astimezone(ZoneInfo(time_zone))
-    if local.weekday() >= 5 or local.hour < DIGEST_HOUR:
+    if not in_digest_window(now, time_zone):
         return []
     return store.owners_with_actions_due(session=session, until=local.date() + timedelta(days=6),
                                          not_sent_on=local.date())
@@ -433,6 +443,8 @@ def _send_digest(ctx_for, session, item: tuple[str, str], now: datetime) -> list
     if not clusters:
         return []
     ctx = ctx_for(session, clusters[0], Caller(SYSTEM, clusters[0].channel_id, team_id))
+    if not in_digest_window(now, ctx.time_zone):
+        return []  # the cluster's own morning is not now
     today = local_today(now, ctx.time_zone)
     if not store.claim_digest(session=session, team_id=team_id, user_id=owner, day=today):
         return []  # another process sent it

@@ -19,9 +19,11 @@ text already capped at DATE_TEXT_MAX characters (a long date once held the write
 import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import dateparser
+import holidays
 
 from commands.errors import Refusal
 
@@ -260,6 +262,17 @@ def describe(moment: datetime, tz: str) -> str:
 def describe_day(day: date) -> str:
     """'Thu 3 Dec 2026': every date said back has its weekday and year, so a misreading shows."""
     return f"{day:%a %-d %b %Y}"
+
+
+@cache
+def _bank_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv="SCT", years=year)
+
+
+def is_working_day(day: date) -> bool:
+    """Monday to Friday and not a Scottish bank holiday (St Andrew's Day, 2 January, … as the
+    `holidays` package knows them, substitute days included)."""
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
 
 
 def deadline(words: list[str], *, now: datetime, tz: str, example: str, default: time = time(17, 0)) -> datetime:

@@ -11,8 +11,9 @@ from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
 # should_escape on; other adapters (Teams' mention entities, the console's @name) produce the same form.
-# Teams user ids look like 29:1AbC… (a colon), AAD object ids like GUIDs.
-MENTION = re.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|[^>]*)?>$")
+# Teams user ids look like 29:1AbC… (a colon), AAD object ids like GUIDs; the console's people may be
+# Seònaid or o'neill (letters of any alphabet, apostrophes).
+MENTION = re.compile(r"^<@([\w.:'’-]+)(?:\|[^>]*)?>$")
 QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
 PRACTICE_CODE = re.compile(rf"^\d{{{PRACTICE_CODE_LENGTH}}}$")
 

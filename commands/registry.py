@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from commands.errors import Refusal
 from commands.results import Code, Line, Reply, line
 
 Handler = Callable[..., Reply]
@@ -67,13 +68,20 @@ TICKS: list[Callable[..., list]] = []
 
 
 def item_command(fam: Family, usage: str, example: str, summary: str, *, find: Handler,
-                 action: str | None = None, **options) -> Callable[[Handler], Handler]:
+                 action: str | None = None, many: bool = False, **options) -> Callable[[Handler], Handler]:
     """Decorator for a subcommand about one item (`show T3`) and, with `action`, the button that does
-    the same. The handler gets the item: handler(ctx, item) -> Reply; `find(ctx, token, example)`."""
+    the same. The handler gets the item: handler(ctx, item) -> Reply; `find(ctx, token, example)`.
+    `many`: the typed form takes several ids (`done A2 A9`), each handled in turn; otherwise more than
+    one id is refused rather than the rest silently ignored."""
 
     def plug(handler: Handler) -> Handler:
         def typed(ctx, rest: str) -> Reply:
-            return handler(ctx, find(ctx, (rest.split() or [""])[0], example))
+            tokens = list(dict.fromkeys(rest.split())) or [""]
+            if len(tokens) > 1 and not many:
+                raise Refusal(f"{fam.command} {usage.split()[0]} takes one id; you typed {len(tokens)} "
+                              f"({' '.join(t[:12] for t in tokens[:4])}). Nothing was changed.", example=example)
+            items = [find(ctx, token, example) for token in tokens]  # every id is known before anything changes
+            return combined([handler(ctx, item) for item in items])
 
         subcommand(fam, usage, example, summary, **options)(typed)
         if action:
@@ -81,6 +89,18 @@ def item_command(fam: Family, usage: str, example: str, summary: str, *, find: H
         return handler
 
     return plug
+
+
+def combined(replies: list[Reply]) -> Reply:
+    """Several replies as one: the lines and effects of each; shown in the channel if any one is."""
+    if len(replies) == 1:
+        return replies[0]
+    announced = [r for r in replies if r.audience == replies[0].announce().audience]
+    whole = Reply.announce() if announced else Reply.tell()
+    for reply in replies:
+        whole.lines += reply.lines
+        whole.effects += reply.effects
+    return whole
 
 
 def help_lines() -> list[Line]:

@@ -35,12 +35,13 @@ def find_submitted_meeting(*, session: Session, cluster: Cluster, submission_key
 
 def upcoming_meetings(*, session: Session, cluster: Cluster, since: datetime) -> list[Meeting]:
     """Scheduled meetings that have not ended before `since`, soonest first."""
-    return list(session.exec(
+    started_within = session.exec(
         select(Meeting)
         .where(Meeting.cluster_id == cluster.id, Meeting.status == MeetingStatus.SCHEDULED,
-               col(Meeting.starts_at) >= since - timedelta(hours=12))
+               col(Meeting.starts_at) >= since - timedelta(hours=12))  # no meeting is longer
         .order_by(Meeting.starts_at)
-    ))
+    )
+    return [m for m in started_within if m.starts_at + timedelta(minutes=m.minutes) > since]
 
 
 def previous_meeting(*, session: Session, meeting: Meeting) -> Meeting | None:

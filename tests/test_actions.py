@@ -190,10 +190,33 @@ def test_the_daily_digest_goes_once_per_person_per_weekday_morning(cluster, db, 
     clock.set(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))  # Saturday: no digest
     assert one.tick() == []
     act(cluster, "done A4", user="UNURSE")
-    clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday: a new day; the nurse has nothing due
+    clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday, but St Andrew's Day: a Scottish bank holiday
+    assert one.tick() == []
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # Tuesday: a new day; the nurse has nothing due
     assert sorted(e.user_id for e in one.tick() if isinstance(e, Direct)) == ["UGP"]
     with db.session() as session:
         assert len(list(session.exec(select(DigestSent)))) == 3
+
+
+def test_the_digest_never_comes_after_ten_or_in_the_afternoon(cluster, db, clock):
+    act(cluster, "add Chase the data due tomorrow <@UGP>")
+    bot = Clusterbot(db, clock=clock)
+    for hour, minute in ((10, 0), (14, 40), (7, 59)):  # 14:40 is when one used to arrive after a DM
+        clock.set(datetime(2026, 11, 27, hour, minute, tzinfo=UTC))
+        assert bot.tick() == [], f"{hour}:{minute}"
+    clock.set(datetime(2026, 11, 27, 9, 59, tzinfo=UTC))
+    assert [e.user_id for e in bot.tick() if isinstance(e, Direct)] == ["UGP"]
+
+
+def test_the_digest_keeps_local_time_in_summer_and_skips_bank_holidays(cluster, db, clock):
+    act(cluster, "add Chase the data due 5/6/2027 <@UGP>")
+    bot = Clusterbot(db, clock=clock)
+    clock.set(datetime(2027, 6, 1, 9, 5, tzinfo=UTC))  # 10:05 BST: past the window
+    assert bot.tick() == []
+    clock.set(datetime(2027, 5, 31, 7, 30, tzinfo=UTC))  # 08:30 BST on the Spring Bank Holiday
+    assert bot.tick() == []
+    clock.set(datetime(2027, 6, 1, 7, 30, tzinfo=UTC))  # 08:30 BST on the Tuesday after
+    assert [e.user_id for e in bot.tick() if isinstance(e, Direct)] == ["UGP"]
 
 
 # --- bad input -----------------------------------------------------------------------------------

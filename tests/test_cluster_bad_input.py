@@ -65,14 +65,17 @@ def test_only_leads_change_the_cluster_and_are_named(cluster, db, text):
     assert snapshot(db) == before
 
 
-@pytest.mark.parametrize("text, heading", [
-    ("frobnicate", "“frobnicate” isn't a /cluster command."),
-    ("practice delete 80123", "“practice” isn't a /cluster command."),
-])
-def test_unknown_subcommand_gets_short_help(cluster, text, heading):
-    response = dispatch_command(cluster, "/cluster", text)
-    assert response.text.startswith(":warning: " + heading)
+def test_unknown_subcommand_gets_short_help(cluster):
+    response = dispatch_command(cluster, "/cluster", "frobnicate")
+    assert response.text.startswith(":warning: “frobnicate” isn't a /cluster command.")
     assert "`/cluster join &lt;5-digit code&gt;`" in response.text
+
+
+def test_a_near_miss_gets_did_you_mean(cluster):
+    response = dispatch_command(cluster, "/cluster", "practice delete 80123")
+    assert response.text.startswith(":warning: “practice” isn't a /cluster command. Did you mean "
+                                    "`/cluster practice remove`?")
+    assert "For example: `/cluster practice remove 80123`" in response.text
 
 
 def test_no_subcommand_shows_help(cluster):
