@@ -20,6 +20,7 @@ from commands import (  # noqa: F401  (importing plugs the families into the reg
     home,
     measure_admin,
     measure_charts,
+    measure_export,
     measure_record,
     measures,
     meetings,

@@ -19,6 +19,7 @@ from commands.context import Context
 from commands.dates import BACK, describe_day, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
 from commands.guard import find_patient_identifiers
+from commands.measure_workbook import measures_content
 from commands.recurrence import describe_rule
 from commands.registry import subcommand
 from commands.results import Person, Reply, Strong, Upload, line
@@ -134,6 +135,7 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
         content.ballots = poll_store.ballot_rows(session=ctx.session, cluster=cluster)
         content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
                             for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
+        content.extra["measures"] = measures_content(ctx, cluster, suppress=False)
     return content
 
 

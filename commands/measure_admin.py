@@ -182,7 +182,7 @@ def _send_nudges(ctx_for, session, cluster_id: int, now: datetime) -> list:
                                     Code(f"/measure record {measure.short_id} {typed} 42/120")))
         reply.lines.append(line("Type it in the cluster's channel. ", Code("/measure nudges off"),
                                 " (leads) stops these reminders."))
-        effects.append(Direct(member.user_id, reply))
+        effects.append(Direct(member.user_id, reply, team_id=cluster.team_id))
     return effects
 
 

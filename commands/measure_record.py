@@ -1,6 +1,7 @@
 """/measure record: data per practice and period — typed (several lines at once) or one period for
 every practice in a form. Every line is checked before anything is stored: one bad line stores nothing."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -53,7 +54,7 @@ def recordable(ctx: Context, measure: Measure, field: str | None = None) -> Meas
 def _practice_for(ctx: Context, code: str | None, example: str) -> Practice:
     """The practice a line is for: the caller's own unless named; only leads record for other practices."""
     if ctx.member is None:
-        raise Refusal("Only people in the cluster's practices can record data. Join your practice first.",
+        raise Refusal("Only members of this cluster can record data. Join your practice first.",
                       example="/cluster join 80123")
     if code is None:
         if ctx.member.practice_id is None:
@@ -62,8 +63,8 @@ def _practice_for(ctx: Context, code: str | None, example: str) -> Practice:
         return ctx.session.get(Practice, ctx.member.practice_id)
     practice = practice_in_cluster(ctx, parsing.practice_code(code, example), example)
     if practice.id != ctx.member.practice_id and not ctx.is_lead:
-        raise Refusal(f"You can record figures for your own practice; a lead can record them for {practice.name}.",
-                      example=RECORD_EXAMPLE)
+        raise Refusal(f"Only the cluster's leads can record figures for another practice ({practice.name}); "
+                      "you can record your own practice's.", example=RECORD_EXAMPLE)
     return practice
 
 
@@ -148,7 +149,7 @@ def _new_signals(ctx: Context, entries: list[Entry]) -> list[Line]:
 @subcommand(MEASURE, "record D1 <period> <value or n/d> [practice <code>]", RECORD_EXAMPLE,
             "record a period's figure (one line each for several periods)")
 def record(ctx: Context, rest: str) -> Reply:
-    lines = [text for text in rest.splitlines() if text.strip()]
+    lines = [text for text in re.split(r"[\n;]", rest) if text.strip()]  # `;` for one-line adapters (the console)
     if not lines:
         raise Refusal("Say which measure, the period and the value.", example=RECORD_EXAMPLE)
     if len(lines) > MAX_LINES:

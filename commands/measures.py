@@ -220,7 +220,7 @@ def _require_change(ctx: Context, measure: Measure) -> None:
 
 def _require_member(ctx: Context, doing: str) -> None:
     if ctx.member is None:
-        raise Refusal(f"Only people in the cluster can {doing}. Join your practice first.",
+        raise Refusal(f"Only members of this cluster can {doing}. Join your practice first.",
                       example="/cluster join 80123")
 
 

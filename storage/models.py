@@ -532,11 +532,11 @@ class Attendance(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    attendee: str = Field(max_length=48)  # "practice:<id>" or "person:<user id>"
+    attendee: str = Field(max_length=PLATFORM_ID_MAX + 8)  # "practice:<id>" or "person:<user id>"
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
-    user_id: str | None = Field(default=None, max_length=32)
+    user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     present: bool = True  # False: apologies
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     at: datetime = _created_at()
 
 
@@ -547,7 +547,7 @@ class MinuteLine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     text: str = Field(max_length=MINUTE_TEXT_MAX)
     at: datetime = _created_at()
 
@@ -559,6 +559,6 @@ class Decision(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
-    by: str = Field(max_length=32)
+    by: str = Field(max_length=PLATFORM_ID_MAX)
     text: str = Field(max_length=MINUTE_TEXT_MAX)
     at: datetime = _created_at()

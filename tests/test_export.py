@@ -113,7 +113,7 @@ def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_
     ack = dispatch_command(cluster, "/cluster", "export")
     assert "Preparing the cluster workbook" in ack.text
     workbook, _ = uploaded_workbook(slack_api)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings"]
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
     topics = [[c.value for c in r] for r in workbook["Topics"].iter_rows(min_row=2)]
     assert [t[:4] for t in topics] == [["T1", "Asthma reviews", "Proposed", "Our practices"],
                                       ["T2", "Frailty register", "Agreed", "Our practices"]]
@@ -156,7 +156,7 @@ def test_export_from_the_command_line(tmp_path):
                             text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
     assert result.returncode == 0 and "Wrote" in result.stdout
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings"]
+    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
     assert workbook["Actions"]["F2"].value == datetime(2030, 12, 3)
 
     missing = subprocess.run([sys.executable, "-m", "bot", "export", "--channel", "CNOPE", "--out", str(out)],

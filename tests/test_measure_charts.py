@@ -123,3 +123,17 @@ def test_the_writer_shows_gaps_and_a_remark():
     image = opened(render(picture))
     assert image.size == (1280, 640)
     assert has_colour(image, BLUE)
+
+
+def test_the_console_saves_the_png_and_says_where(product, tmp_path, monkeypatch):
+    from bot.console import run_line
+    monkeypatch.chdir(tmp_path)
+    caller = Caller("ULEAD", "CCLUSTER", "T-CONSOLE")
+    for typed in ("/cluster setup Riverside Cluster", "/cluster practice add 80123 Riverside Medical Practice",
+                  "/cluster join 80123", "/topic propose Asthma reviews after discharge", f"/measure {ADD}",
+                  "/measure record D1 Aug 2026 30/100; Sep 2026 33/100; Oct 2026 36/100"):
+        assert not run_line(product, typed, caller).startswith("!"), typed
+    shown = run_line(product, "/measure chart D1", caller)
+    [saved] = list(tmp_path.glob("*.png"))
+    assert f"[file saved here: {saved}]" in shown and "shared the chart of D1" in shown
+    assert opened(saved.read_bytes()).width >= 1000

@@ -129,7 +129,7 @@ def test_weekly_periods_are_the_monday_of_the_week(riverside, db):
 
 
 def test_several_lines_record_several_periods_and_a_second_value_replaces_the_first(with_measure, db):
-    with_measure.measure("record D1 Aug 2026 30/100\nSep 2026 33/100\nOct 2026 36/100")
+    with_measure.measure("record D1 Aug 2026 30/100\nSep 2026 33/100; Oct 2026 36/100")  # `;` as in the console
     reply = with_measure.measure("record D1 Sep 2026 34/100", user="UGP")
     text = plain_text(reply)
     assert "Sep 2026: 34.0% (34/100) (replaces 33.0% (33/100) recorded by @ULEAD; the old value is kept" in text
@@ -180,9 +180,9 @@ def test_counts_must_be_whole_and_not_fractions(riverside):
 
 def test_who_may_record(with_measure, db):
     refused(with_measure.measure("record D1 Oct 2026 4/10", user="USTRANGER"),
-            "Only people in the cluster's practices can record data")
+            "Only members of this cluster can record data")
     refused(with_measure.measure("record D1 Oct 2026 4/10 practice 80123", user="UNURSE"),
-            "You can record figures for your own practice")
+            "Only the cluster's leads can record figures for another practice")
     lead = with_measure.measure("record D1 Oct 2026 4/10 practice 80456")  # a lead records for any practice
     assert "Hillview Surgery · Oct 2026: 40.0% (4/10)" in plain_text(lead)
 
@@ -302,7 +302,7 @@ def test_signed_requests_add_record_and_refuse(slack_cluster, db):
     before = snapshot(db)
     assert_refused(dispatch_command(slack_cluster, "/measure", "record D1 Oct 2026 31/30"), "more than the denominator")
     assert_refused(dispatch_command(slack_cluster, "/measure", "record D1 Oct 2026 4/10", user="USTRANGER"),
-                   "Only people in the cluster's practices")
+                   "Only members of this cluster can record data")
     assert snapshot(db) == before
 
 

@@ -52,6 +52,14 @@ MATRIX = [
     ("/meeting", "apologies M1 80456", OWNER_OR_LEAD),
     ("/meeting", "note M1 The audit was presented", OWNER_OR_LEAD),
     ("/meeting", "decision M1 Adopt the template", OWNER_OR_LEAD),
+    ("/measure", "add T1 Reviews within 2 weeks percent", MEMBERS_OF_A_PRACTICE),
+    ("/measure", "record D1 Oct 2026 4/10", MEMBERS_OF_A_PRACTICE),
+    ("/measure", "record D1 Oct 2026 4/10 practice 80123", OWNER_OR_LEAD),
+    ("/measure", "enter D1", LEADS),
+    ("/measure", "edit D1 goal 85", OWNER_OR_LEAD),
+    ("/measure", "retire D1", OWNER_OR_LEAD),
+    ("/measure", "rebase D1 from Apr 2026", LEADS),
+    ("/measure", "nudges 3", LEADS),
 ]
 
 
@@ -66,7 +74,8 @@ def world(app):
     dispatch_command(app, "/cluster", "join 80456", user=OTHER_PRACTICE)
     for command, text in (("/topic", "propose Asthma reviews"), ("/poll", '"Which first?" "A" "B"'),
                           ("/action", "add Ring the Board"), ("/action", "add Old thing"), ("/action", "done A2"),
-                          ("/meeting", "schedule 3/12/2026 12:30 Cluster QI meeting")):
+                          ("/meeting", "schedule 3/12/2026 12:30 Cluster QI meeting"),
+                          ("/measure", "add T1 Asthma reviews percent higher is better")):
         assert not dispatch_command(app, command, text, user=OWNER).text.startswith(":warning:"), text
     dispatch_command(app, "/cluster", "setup Hill Cluster", user=OTHER_CLUSTER, channel="CHILL")
     return app

@@ -8,7 +8,7 @@ from bot.config import BOT_FRAMEWORK_OPENID, ConfigError, load_settings
 from commands import Caller
 from commands.results import Post, plain_text
 from storage import conversations
-from storage.models import PLATFORM_ID_MAX, Action, Ballot, Cluster, Member, Poll
+from storage.models import PLATFORM_ID_MAX, Action, Attendance, Ballot, Cluster, Decision, Member, MinuteLine, Poll
 from tests.teams_ids import APP_ID, CHANNEL, GROUP_CHAT, LEAD, NURSE, PQL_A, PQL_B, TEAM, TENANT, aad
 
 SERVICE = "https://smba.trafficmanager.net/emea/"
@@ -36,7 +36,13 @@ def test_ids_longer_than_slacks_fit_every_column(product, db):
     say(PQL_A, "/action", f"add Audit inhaler reviews <@{PQL_B}> due 2026-12-18")
     say(LEAD, "/topic", "propose Frailty register review")
     say(LEAD, "/meeting", "schedule 2026-12-09 13:00 Cluster QI meeting")
+    say(LEAD, "/meeting", f"attended M1 <@{PQL_A}>")
+    say(LEAD, "/meeting", "note M1 Inhaler audit discussed")
+    say(LEAD, "/meeting", "decision M1 Start the inhaler audit")
     with db.session() as session:
+        assert [a.user_id for a in session.exec(select(Attendance))] == [PQL_A]
+        assert [(m.by, d.by) for m in session.exec(select(MinuteLine)) for d in session.exec(select(Decision))] \
+            == [(LEAD, LEAD)]
         cluster = session.exec(select(Cluster)).one()
         assert (cluster.team_id, cluster.channel_id, cluster.enterprise_id) == (TEAM, CHANNEL, TENANT)
         assert {m.user_id for m in session.exec(select(Member))} == {LEAD, PQL_A, PQL_B, NURSE}
@@ -49,13 +55,16 @@ def test_ids_longer_than_slacks_fit_every_column(product, db):
 def test_every_platform_id_column_is_wide(db):
     """The migration and the models agree (test_storage checks that); here: the columns really are 255."""
     columns = {(table, c["name"]): c["type"].length for table in ("cluster", "member", "poll", "ballot", "action",
-                                                                   "digest_sent", "handled_event", "conversation_ref")
+                                                                   "digest_sent", "handled_event", "conversation_ref",
+                                                                   "attendance", "minute_line", "decision")
                for c in inspect(db.engine).get_columns(table) if getattr(c["type"], "length", None)}
     for key in [("cluster", "team_id"), ("cluster", "enterprise_id"), ("cluster", "channel_id"),
                 ("member", "user_id"), ("poll", "posted_ref"), ("poll", "posted_channel"), ("action", "owner"),
-                ("digest_sent", "user_id"), ("handled_event", "event_id"), ("conversation_ref", "conversation_id")]:
+                ("digest_sent", "user_id"), ("handled_event", "event_id"), ("conversation_ref", "conversation_id"),
+                ("attendance", "user_id"), ("attendance", "by"), ("minute_line", "by"), ("decision", "by")]:
         assert columns[key] == PLATFORM_ID_MAX, key
     assert columns[("ballot", "voter_key")] >= len("person:") + PLATFORM_ID_MAX
+    assert columns[("attendance", "attendee")] >= len("person:") + PLATFORM_ID_MAX
 
 
 def test_conversation_references_are_kept_and_brought_up_to_date(db):

@@ -1,0 +1,44 @@
+"""/measure export [suppress]: the measures as a workbook (long-format data and a native Excel chart per
+measure); and the measures part of the cluster workbook. With `suppress` (for the Board, or anyone outside
+the cluster), counts from 1 to 4 show as "<5"."""
+
+import io
+
+from commands.context import Context
+from commands.dates import local_today
+from commands.errors import Refusal
+from commands.exports import XLSX, looks_identifying, upload
+from commands.measure_workbook import measures_content
+from commands.measures import MEASURE
+from commands.registry import subcommand
+from commands.results import Reply, line
+from reports.measures import measure_chart_sheets, measures_sheet
+from reports.workbook import WorkbookContent, write_workbook
+
+EXPORT_EXAMPLE = "/measure export suppress"
+@subcommand(MEASURE, "export [suppress]", EXPORT_EXAMPLE,
+            "the measures as an Excel workbook with a chart per measure (suppress: counts 1 to 4 as <5)",
+            later=lambda ctx, rest: _export(ctx, rest))
+def export(ctx: Context, rest: str) -> Reply:
+    suppress = _suppress(rest)
+    return Reply.tell(line("Preparing the measures workbook" + (" with counts of 1 to 4 shown as <5" if suppress
+                                                                 else "") + "…"))
+
+
+def _suppress(rest: str) -> bool:
+    word = rest.strip().lower()
+    if word not in ("", "suppress", "suppressed"):
+        raise Refusal(f"“{rest.strip()[:30]}” isn't an export setting: add suppress (for the Board: counts of 1 to "
+                      "4 shown as <5), or nothing.", example=EXPORT_EXAMPLE)
+    return bool(word)
+
+
+def _export(ctx: Context, rest: str) -> Reply:
+    cluster, suppress = ctx.require_cluster(), _suppress(rest)
+    title = "Measures" + (" (small counts suppressed)" if suppress else "")
+    content = WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, local_today(ctx.now(), ctx.time_zone))
+    content.extra["measures"] = measures_content(ctx, cluster, suppress=suppress)
+    out = io.BytesIO()
+    write_workbook(out, content, ctx.directory, looks_identifying, sheets=[measures_sheet, measure_chart_sheets])
+    kind = "measures-suppressed" if suppress else "measures"
+    return Reply.quiet(upload(ctx, cluster, title, kind, XLSX, out.getvalue()))

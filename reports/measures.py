@@ -1,0 +1,171 @@
+"""The measures in a workbook: a long-format Measures sheet, and per measure a sheet whose native Excel
+line chart (openpyxl.chart) shows the cluster's series with its median and goal, so the chart lives on in
+Excel after the export.
+
+Disclosure: a workbook made with `suppress` (for the Board or anyone outside the cluster) shows counts
+from 1 to 4 as "<5", following Public Health Scotland's statistical disclosure practice, and leaves out
+values made from them (a percentage whose numerator is 1 to 4 would give the count away).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from openpyxl.chart import LineChart, Reference
+
+from reports.workbook import SHEETS, Book, Column, Sheet
+
+SMALL = "<5"
+LEFT_OUT = "suppressed"
+SUPPRESSED_NOTE = ("Counts from 1 to 4 are shown as <5 and values made from them are left out, following Public "
+                   "Health Scotland's statistical disclosure practice.")
+SHEET_NAME_MAX = 31  # Excel's limit
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """One practice's figure for one period, in long format."""
+
+    measure: str
+    measure_name: str
+    topic: str
+    unit: str
+    practice_code: str
+    practice_name: str
+    period: date
+    period_label: str
+    numerator: float | None
+    denominator: float | None
+    value: float
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass
+class SeriesSheet:
+    """One measure's sheet: a row per period, a column per practice, the cluster, its median and the goal."""
+
+    short_id: str
+    name: str
+    unit: str              # percent, count, rate, number
+    unit_label: str        # for the chart's axis
+    goal: float | None
+    periods: list[str]     # labels, one per row
+    practices: list[tuple[str, list[float | None], list[float | None]]]  # name, values, numerators
+    cluster: list[float | None]
+    cluster_numerators: list[float | None]
+    reported: list[int]
+    median: list[float | None]
+
+
+@dataclass
+class MeasuresContent:
+    points: list[PointRow] = field(default_factory=list)
+    series: list[SeriesSheet] = field(default_factory=list)
+    suppress: bool = False
+
+
+POINT_COLUMNS = [
+    Column("Measure", 9, "code"), Column("Measure name", 40), Column("Topic", 8, "code"), Column("Unit", 9, "code"),
+    Column("Practice code", 14, "code"), Column("Practice", 28, "code"), Column("Period", 12, "code"),
+    Column("Period start", 12, "date"), Column("Numerator", 11, "number"), Column("Denominator", 12, "number"),
+    Column("Value", 10, "number"), Column("Recorded by", 24, "code"), Column("Recorded", 17, "datetime"),
+]
+
+
+def small(count: float | None) -> bool:
+    return count is not None and 1 <= count <= 4
+
+
+def disclosed(count: float | None, suppress: bool):
+    """A count as it may be published: 1 to 4 become "<5" when suppressing."""
+    return SMALL if suppress and small(count) else count
+
+
+def disclosed_value(unit: str, value: float | None, numerator: float | None, suppress: bool):
+    """A value as it may be published: a count of 1 to 4, or a value made from such a numerator, is hidden."""
+    if not suppress or value is None:
+        return value
+    if unit == "count" and small(value):
+        return SMALL
+    return LEFT_OUT if small(numerator) else value
+
+
+def measures_sheet(book: Book) -> None:
+    content: MeasuresContent | None = book.content.extra.get("measures")
+    if content is None:
+        return
+    hide, name = content.suppress, book.name
+    sheet = book.table("Measures", POINT_COLUMNS, content.points, "No measure data yet.", lambda r: [
+        r.measure, r.measure_name, r.topic, r.unit, r.practice_code, r.practice_name, r.period_label, r.period,
+        disclosed(r.numerator, hide), disclosed(r.denominator, hide),
+        disclosed_value(r.unit, round(r.value, 2), r.numerator, hide), name(r.recorded_by), r.recorded_at])
+    if hide and sheet.rows:
+        sheet.note(SUPPRESSED_NOTE)
+
+
+def measure_chart_sheets(book: Book) -> None:
+    content: MeasuresContent | None = book.content.extra.get("measures")
+    if content is None:
+        return
+    for series in content.series:
+        _chart_sheet(book, series, content.suppress)
+
+
+def _chart_sheet(book: Book, series: SeriesSheet, suppress: bool) -> None:
+    columns = [Column("Period", 11, "code"),
+               *(Column(practice[:40], 14, "number") for practice, _, _ in series.practices),
+               Column("Cluster", 10, "number"), Column("Practices reported", 10, "number"),
+               Column("Median (cluster)", 11, "number"), Column("Goal", 8, "number")]
+    title = f"{series.short_id} {series.name}"[:SHEET_NAME_MAX].rstrip()
+    sheet = Sheet(book, _safe_title(title), columns)
+    chart_value = lambda value, numerator: None if _hidden(series.unit, value, numerator, suppress) else (  # noqa: E731
+        None if value is None else round(value, 2))
+    for i, period in enumerate(series.periods):
+        sheet.append([period, *(chart_value(values[i], numerators[i]) for _, values, numerators in series.practices),
+                      chart_value(series.cluster[i], series.cluster_numerators[i]), series.reported[i],
+                      None if series.median[i] is None else round(series.median[i], 2), series.goal])
+    if suppress:
+        sheet.note(SUPPRESSED_NOTE.replace("shown as <5 and values", "and values") + " (here: left blank)")
+    rows = len(series.periods)
+    if rows:
+        sheet.ws.add_chart(_line_chart(sheet, series, rows), f"{_column_letter(len(columns) + 2)}2")
+    sheet.close()
+
+
+def _hidden(unit: str, value, numerator, suppress: bool) -> bool:
+    return disclosed_value(unit, value, numerator, suppress) in (SMALL, LEFT_OUT)
+
+
+def _line_chart(sheet: Sheet, series: SeriesSheet, rows: int) -> LineChart:
+    """Excel's own line chart of the cluster, its median and the goal, over the periods."""
+    chart = LineChart()
+    chart.title = f"{series.short_id} {series.name} — cluster"
+    chart.y_axis.title, chart.x_axis.title = series.unit_label, "Period"
+    chart.height, chart.width = 9, 22
+    cluster_column = 2 + len(series.practices)
+    wanted = [cluster_column, cluster_column + 2] + ([cluster_column + 3] if series.goal is not None else [])
+    for column in wanted:
+        chart.add_data(Reference(sheet.ws, min_col=column, min_row=1, max_row=rows + 1), titles_from_data=True)
+    chart.set_categories(Reference(sheet.ws, min_col=1, min_row=2, max_row=rows + 1))
+    line, median = chart.series[0], chart.series[1]
+    line.marker.symbol = "circle"
+    line.graphicalProperties.line.solidFill = "0072B2"  # Okabe–Ito blue, as in the PNG charts
+    median.graphicalProperties.line.solidFill = "777777"
+    median.graphicalProperties.line.dashStyle = "dash"
+    if series.goal is not None:
+        chart.series[2].graphicalProperties.line.solidFill = "009E73"
+        chart.series[2].graphicalProperties.line.dashStyle = "dashDot"
+    return chart
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(index)
+
+
+def _safe_title(title: str) -> str:
+    """Excel refuses : \\ / ? * [ ] in sheet names."""
+    return "".join(" " if ch in ':\\/?*[]' else ch for ch in title)
+
+
+SHEETS.extend([measures_sheet, measure_chart_sheets])

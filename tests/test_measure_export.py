@@ -1,0 +1,87 @@
+"""Measures in workbooks: the long-format Measures sheet, a sheet per measure with a native Excel line chart
+(read back with openpyxl), disclosure control with `suppress`, and the cluster workbook's measure sheets."""
+
+import io
+
+from openpyxl import load_workbook
+
+from commands import Caller
+from commands.results import Upload, plain_text
+from tests.test_measures import ADD, refused, set_up
+
+
+def uploaded(product, command: str, text: str) -> Upload:
+    caller = Caller("ULEAD", "CCLUSTER", "T0001")
+    quick = product.handle(command, text, caller)
+    assert "Preparing" in plain_text(quick), plain_text(quick)
+    [upload] = [e for e in product.finish(command, text, caller).effects if isinstance(e, Upload)]
+    return upload
+
+
+def with_data(product):
+    cluster = set_up(product)
+    cluster.measure(ADD)
+    year = [32, 34, 31, 33, 30, 32, 34, 31, 33, 30, 32, 31]
+    cluster.measure("record D1 " + "\n".join(f"{m}/2025 {v}/100" for m, v in enumerate(year, start=1)))
+    cluster.measure("record D1 Jan 2026 3/10\nFeb 2026 40/100", user="UNURSE")
+    cluster.measure('add T1 "Admissions with asthma" count lower is better')
+    cluster.measure("record D2 Oct 2026 2\nSep 2026 7")
+    return cluster
+
+
+def test_the_measures_workbook_has_long_data_and_a_native_chart_per_measure(product):
+    with_data(product)
+    upload = uploaded(product, "/measure", "export")
+    assert upload.filename.startswith("riverside-cluster-measures-") and upload.filename.endswith(".xlsx")
+    book = load_workbook(io.BytesIO(upload.content))
+    assert book.sheetnames[0] == "Measures" and len(book.sheetnames) == 3
+    rows = list(book["Measures"].iter_rows(values_only=True))
+    assert rows[0][:11] == ("Measure", "Measure name", "Topic", "Unit", "Practice code", "Practice", "Period",
+                            "Period start", "Numerator", "Denominator", "Value")
+    hillview = [r for r in rows if r[4] == "80456"]
+    assert [(r[6], r[8], r[9], r[10]) for r in hillview] == [("Jan 2026", 3, 10, 30.0), ("Feb 2026", 40, 100, 40.0)]
+    assert len(rows) == 1 + 12 + 2 + 2
+    d1 = book[book.sheetnames[1]]
+    assert d1.title.startswith("D1 ")
+    header = [c.value for c in d1[1]]
+    assert header == ["Period", "Riverside Medical Practice", "Hillview Surgery", "Cluster", "Practices reported",
+                      "Median (cluster)", "Goal"]
+    jan = [c.value for c in d1[14]]  # Jan 2026: Riverside has no value (a gap), Hillview 30%
+    assert jan[:5] == ["Jan 2026", None, 30.0, 30.0, 1]
+    assert jan[5] == 32.0 and jan[6] == 80
+    [chart] = d1._charts
+    assert type(chart).__name__ == "LineChart" and len(chart.series) == 3  # cluster, median, goal
+    refs = [series.val.numRef.f for series in chart.series]  # cluster (D), its median (F) and the goal (G)
+    assert [ref.split("!")[1] for ref in refs] == ["$D$2:$D$15", "$F$2:$F$15", "$G$2:$G$15"]
+    categories = chart.series[0].cat
+    assert (categories.numRef or categories.strRef).f.endswith("!$A$2:$A$15")  # the periods
+
+
+def test_suppress_shows_small_counts_as_under_5(product):
+    with_data(product)
+    upload = uploaded(product, "/measure", "export suppress")
+    assert "measures-suppressed" in upload.filename
+    book = load_workbook(io.BytesIO(upload.content))
+    rows = list(book["Measures"].iter_rows(values_only=True))
+    jan = next(r for r in rows if r[4] == "80456" and r[6] == "Jan 2026")
+    assert (jan[8], jan[9], jan[10]) == ("<5", 10, "suppressed")  # 3/10: the count and the 30% it gives away
+    counts = [r for r in rows if r[0] == "D2"]
+    assert sorted(str(r[10]) for r in counts) == ["7", "<5"]
+    assert any("Public Health Scotland" in str(r[0]) for r in rows)
+    d1 = book[book.sheetnames[1]]
+    assert [c.value for c in d1[14]][2] is None  # left out of the chart's data
+
+
+def test_export_setting_refused(product):
+    with_data(product)
+    refused(product.handle("/measure", "export everything", Caller("ULEAD", "CCLUSTER", "T0001")),
+            "isn't an export setting")
+
+
+def test_the_cluster_workbook_includes_the_measures(product):
+    with_data(product)
+    upload = uploaded(product, "/cluster", "export")
+    book = load_workbook(io.BytesIO(upload.content))
+    assert "Measures" in book.sheetnames
+    chart_sheets = [name for name in book.sheetnames if name.startswith(("D1 ", "D2 "))]
+    assert len(chart_sheets) == 2 and all(book[name]._charts for name in chart_sheets)
