@@ -254,7 +254,9 @@ class PollRow:
     closes_at: datetime | None
     closed_at: datetime | None
     ballots: int
-    hidden: bool = False  # results shown only once closed: a workbook shows none while it is open
+    # Results shown only once closed: a workbook shows none while it is open. Anonymous polls too, since
+    # counts that move as a practice votes would say how it voted (the live card shows turnout only).
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,7 @@ def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
         counted = count(session=session, poll=poll)
         rows.append(PollRow(poll.short_id, poll.question, poll.options, counted.options, poll.per_practice,
                             poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
-                            counted.ballots, poll.hidden))
+                            counted.ballots, poll.hidden or poll.anonymous))
     return rows
 
 

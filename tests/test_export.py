@@ -235,11 +235,18 @@ def test_text_the_guard_would_refuse_never_reaches_a_workbook(cluster, db, slack
     assert not any("943" in value for value in cells)
 
 
-def test_a_hidden_poll_shows_nothing_in_the_workbook_until_it_closes(cluster, slack_api):
-    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty" hidden')
+@pytest.mark.parametrize("kind", ["hidden", "anonymous"])
+def test_a_hidden_or_anonymous_poll_shows_no_counts_in_the_workbook_until_it_closes(cluster, slack_api, kind):
+    dispatch_command(cluster, "/poll", f'"Which first?" "Asthma" "Frailty" {kind}')
     dispatch_command(cluster, "/poll", "vote P1 2", user="UGP")
     dispatch_command(cluster, "/cluster", "export")
     workbook, _ = uploaded_workbook(slack_api)
     poll = rows_of(workbook["Polls"])["P1"]
     assert poll["Result"] == "hidden until the poll closes" and poll["Counts"] is None and poll["Ballots"] is None
     assert workbook["Ballots"]["A2"].value == "No ballots on non-anonymous polls."
+    dispatch_command(cluster, "/poll", "close P1")
+    slack_api.calls.clear()
+    slack_api.uploads.clear()
+    dispatch_command(cluster, "/cluster", "export")
+    closed = rows_of(uploaded_workbook(slack_api)[0]["Polls"])["P1"]
+    assert closed["Result"] == "Frailty" and closed["Counts"] is not None
