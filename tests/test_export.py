@@ -120,7 +120,7 @@ def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_
     assert topics[0][9] == "1 in 3 missed" and isinstance(topics[0][7], datetime)
     polls = {r[0].value: [c.value for c in r] for r in workbook["Polls"].iter_rows(min_row=2)}
     assert polls["P1"][2] == 2 and polls["P1"][5] == "Frailty" and polls["P1"][6] == "Asthma: 0; Frailty: 2"
-    assert polls["P2"][4] == "yes" and polls["P2"][5] == "open"
+    assert polls["P2"][4] == "yes" and polls["P2"][5] == "hidden until the poll closes" and polls["P2"][6] is None
     ballots = [[c.value for c in r] for r in workbook["Ballots"].iter_rows(min_row=2)]
     assert [(b[0], b[1], b[4]) for b in ballots] == [("P1", "80123", "Frailty"), ("P1", "80456", "Frailty")]
     assert all(b[0] != "P2" for b in ballots)  # anonymous ballots never leave the database
