@@ -24,6 +24,9 @@ def cluster(app):
     return app
 
 
+WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
+
+
 def uploaded_workbook(slack_api):
     """The .xlsx the bot uploaded through files_upload_v2, and the completing call's arguments."""
     [complete] = slack_api.wait_for("files.completeUploadExternal")
@@ -113,7 +116,7 @@ def test_cluster_export_has_actions_topics_polls_and_ballots(cluster, db, slack_
     ack = dispatch_command(cluster, "/cluster", "export")
     assert "Preparing the cluster workbook" in ack.text
     workbook, _ = uploaded_workbook(slack_api)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
+    assert workbook.sheetnames == WHOLE_WORKBOOK
     topics = [[c.value for c in r] for r in workbook["Topics"].iter_rows(min_row=2)]
     assert [t[:4] for t in topics] == [["T1", "Asthma reviews", "Proposed", "Our practices"],
                                       ["T2", "Frailty register", "Agreed", "Our practices"]]
@@ -156,7 +159,7 @@ def test_export_from_the_command_line(tmp_path):
                             text=True, capture_output=True, cwd=tmp_path, env=env, timeout=60)
     assert result.returncode == 0 and "Wrote" in result.stdout
     workbook = load_workbook(out)
-    assert workbook.sheetnames == ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
+    assert workbook.sheetnames == WHOLE_WORKBOOK
     assert workbook["Actions"]["F2"].value == datetime(2030, 12, 3)
 
     missing = subprocess.run([sys.executable, "-m", "bot", "export", "--channel", "CNOPE", "--out", str(out)],
