@@ -9,6 +9,7 @@ content is given. A new sheet is one more writer: `SHEETS.append(my_sheet)` (or 
 should appear) and a field on `WorkbookContent` for its rows.
 """
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -44,6 +45,7 @@ STATUS_FILLS = {
 FORMULA_STARTS = ("=", "+", "-", "@")
 SOON = timedelta(days=7)
 WITHHELD = "[withheld: looked like a patient identifier]"
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 HIDDEN_UNTIL_CLOSE = "hidden until the poll closes"
 
 
@@ -87,9 +89,14 @@ class Book:
 
     def screen(self, value):
         """Free text as it may be written: a value the identifier guard would refuse is withheld
-        (text stored before the guard existed, or by a path it did not cover, never reaches a file)."""
-        if isinstance(value, str) and self.looks_identifying(value):
-            return WITHHELD
+        (text stored before the guard existed, or by a path it did not cover, never reaches a file), and
+        characters XML cannot hold (U+FFFE, a stray control character) are dropped, since one of them
+        makes the whole workbook unreadable. Input is cleaned too; this covers text stored before that."""
+        if isinstance(value, str):
+            if self.looks_identifying(value):
+                return WITHHELD
+            if XML_ILLEGAL.search(value):
+                return XML_ILLEGAL.sub("", value)
         return value
 
     def local(self, value):

@@ -238,6 +238,18 @@ def test_text_the_guard_would_refuse_never_reaches_a_workbook(cluster, db, slack
     assert not any("943" in value for value in cells)
 
 
+def test_characters_xml_cannot_hold_never_break_the_workbook(cluster, db, slack_api):
+    """Input drops them; text stored before that (written here straight to the table) is cleaned in the file."""
+    dispatch_command(cluster, "/action", "add Ring the Board")
+    with db.session() as session:
+        action = session.exec(select(Action)).one()
+        action.description = "Ring\ufffe the\x0b Board\uffff"
+        session.add(action)
+    dispatch_command(cluster, "/action", "export")
+    workbook, _ = uploaded_workbook(slack_api)  # openpyxl would fail to read broken XML
+    assert workbook["Actions"]["B2"].value == "Ring the Board"
+
+
 @pytest.mark.parametrize("kind", ["hidden", "anonymous"])
 def test_a_hidden_or_anonymous_poll_shows_no_counts_in_the_workbook_until_it_closes(cluster, slack_api, kind):
     dispatch_command(cluster, "/poll", f'"Which first?" "Asthma" "Frailty" {kind}')
