@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bot import logs
-from bot.config import ConfigError, Settings, ballot_key, load_settings
+from bot.config import ConfigError, Settings, ballot_key, load_settings, teams_configured
 from commands import Clusterbot
 from storage.db import Database, DatabaseUnavailable
 
@@ -33,7 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     console = modes.add_parser("console", help="the whole product locally, with no Slack")
     console.add_argument("--user", default=getpass.getuser(), help="act as this person (default: your login)")
     console.add_argument("--channel", default="console", help="act in this channel (default: console)")
-    scheduler = modes.add_parser("scheduler", help="only the scheduler (closes polls, sends reminders), no server")
+    scheduler = modes.add_parser("scheduler", help="only the scheduler (closes polls, queues reminders), no server; "
+                                 "any platform: the Slack and Teams servers send what it queues")
     scheduler.add_argument("--tick", type=float, default=30, help="seconds between ticks (default 30)")
     modes.add_parser("migrate", help="bring the database schema up to date")
     export = modes.add_parser("export", help="write a cluster's whole workbook (.xlsx) to a file")
@@ -86,16 +87,38 @@ def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
         log.info("scheduler off (SCHEDULER=off): run `python -m bot scheduler` somewhere")
 
 
-def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot) -> None:
-    from bot.delivery import Delivery
-    from bot.teams import TeamsServer, build_app, check_credentials, make_platform
+def scheduler_deliveries(settings: Settings, product: Clusterbot) -> list:
+    """`python -m bot scheduler` also delivers for each platform it has settings for: Slack with
+    SLACK_BOT_TOKEN, Teams with the TEAMS_ settings. With neither it only ticks, and the servers
+    deliver what it queues."""
+    deliveries = []
+    if settings.bot_token:
+        deliveries.append(slack_app(settings, product).delivery)
+    if teams_configured(settings):
+        from bot.delivery import Delivery
 
-    host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+        deliveries.append(Delivery(teams_platform(settings, product), product).start())
+    return deliveries
+
+
+def teams_platform(settings: Settings, product: Clusterbot):
+    """The Teams platform, after getting the bot's token once so bad credentials are one clear line."""
+    from bot.teams import check_credentials, make_platform
+
     platform = make_platform(settings, product)
     problem = check_credentials(platform)
     if problem:
         raise StartupError(f"Could not get the bot's token from {settings.teams_token_url} ({problem}): check "
                            "TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID (or TEAMS_TOKEN_URL)")
+    return platform
+
+
+def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot) -> None:
+    from bot.delivery import Delivery
+    from bot.teams import TeamsServer, build_app
+
+    host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+    platform = teams_platform(settings, product)
     delivery = Delivery(platform, product).start()
     app, web = build_app(settings, product, platform, delivery)
     try:
@@ -153,7 +176,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.mode == "scheduler":
         from bot.scheduler import run_alone
 
-        run_alone(product, slack_app(settings, product).delivery, seconds=args.tick)
+        run_alone(product, scheduler_deliveries(settings, product), seconds=args.tick)
     elif args.mode == "socket":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -51,9 +51,13 @@ class Settings:
 NEEDS = {
     "http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
     "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
-    "scheduler": ("SLACK_BOT_TOKEN",),
     "teams": ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID"),
     "teams-package": ("TEAMS_APP_ID",),
+}
+# What a mode uses if given, checked as strictly: the scheduler needs no platform, and delivers for each
+# one it has settings for (Teams: all three or none, see teams_configured).
+MAY_USE = {
+    "scheduler": ("SLACK_BOT_TOKEN", "TEAMS_APP_ID", "TEAMS_TENANT_ID"),
 }
 WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page",
@@ -75,8 +79,10 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         environ = os.environ
     get = lambda name: (environ.get(name) or "").strip() or None  # noqa: E731
 
-    for name in NEEDS.get(mode, ()):
+    for name in NEEDS.get(mode, ()) + MAY_USE.get(mode, ()):
         value = get(name)
+        if value is None and name not in NEEDS.get(mode, ()):
+            continue
         if value is None:
             raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env")
         if name in PREFIX and not value.startswith(PREFIX[name]):
@@ -97,7 +103,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_app_id=get("TEAMS_APP_ID"),
         teams_app_password=get("TEAMS_APP_PASSWORD"),
         teams_tenant_id=get("TEAMS_TENANT_ID"),
-        **(_teams_urls(get) if mode == "teams" else {}),  # other modes never call Microsoft
+        **(_teams_urls(get) if _calls_microsoft(mode, get) else {}),
         ballot_secret=get("BALLOT_KEY"),
     )
 
@@ -108,6 +114,24 @@ def ballot_key(settings: Settings) -> bytes | None:
     shares). None (a random key per process) when none is set, as in console mode."""
     secret = settings.ballot_secret or settings.bot_token or settings.teams_app_password
     return hashlib.sha256(b"clusterbot anonymous ballots\0" + secret.encode()).digest() if secret else None
+
+
+def teams_configured(settings: Settings) -> bool:
+    """Whether the TEAMS_ settings name a Teams bot (all three, or none: half a bot is one clear line)."""
+    given = {"TEAMS_APP_ID": settings.teams_app_id, "TEAMS_APP_PASSWORD": settings.teams_app_password,
+             "TEAMS_TENANT_ID": settings.teams_tenant_id}
+    if not any(given.values()):
+        return False
+    for name, value in given.items():
+        if not value:
+            raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env "
+                              "(or unset the other TEAMS_ settings)")
+    return True
+
+
+def _calls_microsoft(mode: str, get) -> bool:
+    """Teams and (with Teams settings) the scheduler; other modes never call Microsoft."""
+    return mode == "teams" or (mode == "scheduler" and get("TEAMS_APP_ID") is not None)
 
 
 def _teams_urls(get) -> dict:

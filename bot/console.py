@@ -11,6 +11,7 @@ Before each line the scheduler's work is done (polls past their deadline close),
 import itertools
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -106,9 +107,10 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
     text = raw.strip()
     if not text or text.startswith("#"):
         return None
+    caller = replace(caller, platform=ConsolePlatform.name)  # what it posts, the console shows
     acting = ACT_AS.match(text)
     if acting:
-        caller = Caller(acting.group(1), caller.channel_id, caller.team_id)
+        caller = replace(caller, user_id=acting.group(1))
         text = acting.group(2).strip()
     if text.lower() in ("/home", "home"):
         return f"[Home of @{caller.user_id}]\n" + plain_text(product.home(caller.user_id, caller.team_id))
@@ -127,7 +129,7 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
 
 def run_console(product: Clusterbot, *, user: str, channel: str, stdin: TextIO = sys.stdin,
                 stdout: TextIO = sys.stdout) -> None:
-    caller = Caller(user_id=user, channel_id=channel, team_id=CONSOLE_TEAM)
+    caller = Caller(user_id=user, channel_id=channel, team_id=CONSOLE_TEAM, platform=ConsolePlatform.name)
     interactive = stdin.isatty()
     if interactive:
         print(BANNER.format(channel=channel), file=stdout)

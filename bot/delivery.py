@@ -3,8 +3,10 @@
 Requests commit their change (and the posts and DMs it must send, into the outbox table) and are
 acknowledged at once; the rest happens here, on worker threads, through one `Platform`:
 
-- Outbox rows (posts, DMs, reminders, poll results, digests) are claimed with a lease, sent and marked
-  sent. A process that dies holding a row loses the lease and another worker takes the row over.
+- Outbox rows (posts, DMs, reminders, poll results, digests, the scheduler's card updates) of this
+  delivery's platform are claimed with a lease, sent and marked sent. A process that dies holding a
+  row loses the lease and another worker takes the row over. Rows of other platforms are left to
+  their own processes (Slack and Teams may share one database).
 - Card updates are coalesced: at most one update per message per `update_interval`, and always one
   after the last change, reading the committed state when it is sent.
 - Home refreshes are coalesced per person in the same way, every `home_interval`.
@@ -108,7 +110,7 @@ class Delivery:
         self._spawn(self._poll_outbox, "delivery-outbox")
         if refresh_cards:
             try:
-                for key, channel, ref in self.product.live_cards():
+                for key, channel, ref in self.product.live_cards(self.platform.name):
                     self.update(key, channel, ref)
             except DatabaseUnavailable:
                 log.warning("database unavailable at start: live cards not refreshed")
@@ -222,7 +224,8 @@ class Delivery:
     def _claim(self) -> list:
         try:
             with self.product.db.session() as session:
-                return outbox.claim_due(session=session, worker=self.worker_id, now=utcnow(), lease=LEASE)
+                return outbox.claim_due(session=session, worker=self.worker_id, now=utcnow(), lease=LEASE,
+                                        platform=self.platform.name)
         except DatabaseUnavailable:
             log.warning("database unavailable: outbox not read")
             return []
@@ -361,7 +364,7 @@ class Delivery:
     def _outbox_due(self, within: float = 0.0) -> bool:
         try:
             with self.product.db.session(read_only=True) as session:
-                due = outbox.next_due(session=session)
+                due = outbox.next_due(session=session, platform=self.platform.name)
         except DatabaseUnavailable:
             return False
         return due is not None and due <= utcnow() + timedelta(seconds=within)
@@ -388,7 +391,7 @@ class Delivery:
     def _backlog(self) -> int:
         try:
             with self.product.db.session(read_only=True) as session:
-                return outbox.pending(session=session)
+                return outbox.pending(session=session, platform=self.platform.name)
         except DatabaseUnavailable:
             return 0
 
@@ -418,6 +421,10 @@ class Delivery:
         return None
 
     def _deliver_row(self, row: outbox.Claimed) -> None:
+        if row.kind == "update":  # the scheduler changed a card: coalesced with any other update of it
+            self.product.delivered(row.id, self.worker_id, None, row.channel, row.ref)
+            self.update(row.key, row.channel, row.ref)
+            return
         reply = reply_from_json(row.payload)
         if row.kind == "direct":
             self.platform.direct(row.channel, reply, team_id=row.team_id)

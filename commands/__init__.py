@@ -33,7 +33,7 @@ from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.errors import Refusal
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
-from commands.results import Code, Direct, Post, Reply, Upload, line, plain_text, reply_to_json
+from commands.results import Code, Direct, Post, Reply, Update, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
 from storage import outbox
 from storage.db import Conflict, Database, DatabaseUnavailable
@@ -179,11 +179,13 @@ class Clusterbot:
         with self.db.session(read_only=True) as session:
             return POSTED[kind].current(self._context_for, session, int(item))
 
-    def live_cards(self) -> list[tuple[str, str, str]]:
-        """Every posted message that still changes (open polls): (key, channel, ref), refreshed on start."""
+    def live_cards(self, platform: str = "slack") -> list[tuple[str, str, str]]:
+        """Every posted message on `platform` that still changes (open polls): (key, channel, ref),
+        refreshed when that platform's delivery starts."""
         with self.db.session(read_only=True) as session:
+            mine = store.channels_on(session=session, platform=platform)
             return [(f"{kind}:{item}", channel, ref) for kind, posted in POSTED.items() if posted.live
-                    for item, channel, ref in posted.live(session)]
+                    for item, channel, ref in posted.live(session) if channel in mine]
 
     def tick(self, now: datetime | None = None) -> list:
         """The scheduler's heartbeat: do what has fallen due (close polls at their deadline …) and
@@ -289,22 +291,39 @@ def _not_a_subcommand(fam: Family, words: list[str]) -> Reply:
 def _into_outbox(session, effects: list, caller: Caller | None) -> list:
     """Posts and DMs go into the outbox in the change's own transaction, so what is committed is sent
     even if this process dies next; each effect comes back marked with its row. A post made for the
-    person who asked (a new poll's card) names them, so a refusal can be told to them."""
+    person who asked (a new poll's card) names them, so a refusal can be told to them.
+
+    Each row names the platform that must send it: the request's, or, for the scheduler's work (no
+    caller), the platform of the cluster it is for. The scheduler's card updates go into the outbox
+    too (kind "update"), so a poll closed by a Slack process's tick updates a Teams card through the
+    Teams process. A request's own updates stay in memory: its process serves that platform."""
     marked = []
     for effect in effects:
         if isinstance(effect, Post) and effect.outbox_id is None:
             asker = json.dumps([caller.user_id, caller.channel_id, caller.team_id]) if caller and effect.key else None
             row = outbox.enqueue(session=session, kind="post", key=effect.key, channel=effect.channel,
                                  team_id=caller.team_id if caller else None, asker=asker,
+                                 platform=_platform(session, caller, channel_id=effect.channel),
                                  payload=reply_to_json(effect.reply))
             effect = replace(effect, outbox_id=row.id)
         elif isinstance(effect, Direct) and effect.outbox_id is None:
             team_id = effect.team_id or (caller.team_id if caller else None)
             row = outbox.enqueue(session=session, kind="direct", channel=effect.user_id, team_id=team_id,
+                                 platform=_platform(session, caller, team_id=team_id),
                                  payload=reply_to_json(effect.reply))
             effect = replace(effect, outbox_id=row.id, team_id=team_id)
+        elif isinstance(effect, Update) and caller is None:
+            outbox.enqueue(session=session, kind="update", key=effect.key, channel=effect.channel, ref=effect.ref,
+                           platform=_platform(session, None, channel_id=effect.channel), payload="")
+            continue  # sent by the outbox, not by whoever ticked
         marked.append(effect)
     return marked
+
+
+def _platform(session, caller: Caller | None, *, channel_id: str | None = None, team_id: str | None = None) -> str:
+    if caller is not None:
+        return caller.platform
+    return store.platform_of(session=session, channel_id=channel_id, team_id=team_id)
 
 
 def _after(text: str, words: int) -> str:

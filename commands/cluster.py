@@ -43,6 +43,7 @@ def setup(ctx: Context, rest: str) -> Reply:
     cluster = store.create_cluster(
         session=ctx.session, team_id=caller.team_id, enterprise_id=caller.enterprise_id,
         channel_id=caller.channel_id, name=cluster_name, time_zone=ctx.time_zone, lead_user_id=caller.user_id,
+        platform=caller.platform,
     )
     return Reply.announce(
         line(Person(caller.user_id), " made this channel the cluster ", Strong(cluster.name),

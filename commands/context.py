@@ -25,6 +25,9 @@ class Caller:
     # The channel was read from the request's own content (a button's value, a form's private_metadata),
     # not vouched for by the platform: the person must then be a member of the cluster it names.
     claimed: bool = False
+    # The platform the request came through ("slack", "teams", "console"): a cluster set up from it
+    # lives there, and what the request must post is sent by that platform's delivery.
+    platform: str = "slack"
 
 
 @dataclass

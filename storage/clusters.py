@@ -6,7 +6,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from storage.models import Cluster, HandledEvent, Member, Practice, Role, ShortIdCounter
+from storage.models import DEFAULT_PLATFORM, Cluster, HandledEvent, Member, Practice, Role, ShortIdCounter
 from storage.types import utcnow
 
 
@@ -35,12 +35,12 @@ def lock_cluster(*, session: Session, cluster: Cluster) -> None:
 
 def create_cluster(
     *, session: Session, team_id: str, enterprise_id: str | None, channel_id: str, name: str,
-    time_zone: str, lead_user_id: str,
+    time_zone: str, lead_user_id: str, platform: str = DEFAULT_PLATFORM,
 ) -> Cluster:
-    """A new cluster with its first lead."""
+    """A new cluster with its first lead, on `platform`."""
     cluster = Cluster(
         team_id=team_id, enterprise_id=enterprise_id, channel_id=channel_id, name=name,
-        time_zone=time_zone, created_by=lead_user_id,
+        time_zone=time_zone, created_by=lead_user_id, platform=platform,
     )
     session.add(cluster)
     session.flush()
@@ -52,6 +52,23 @@ def create_cluster(
 def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | None:
     """A channel is at most one cluster (a unique key), so the channel alone finds it."""
     return session.exec(select(Cluster).where(Cluster.channel_id == channel_id)).first()
+
+
+def platform_of(*, session: Session, channel_id: str | None = None, team_id: str | None = None) -> str:
+    """The platform of the cluster in this channel, else of this team's clusters (a team or tenant is
+    on one platform), else the default: where the scheduler's messages for them must be sent."""
+    for where in ((Cluster.channel_id == channel_id) if channel_id else None,
+                  (Cluster.team_id == team_id) if team_id else None):
+        if where is not None:
+            found = session.exec(select(Cluster.platform).where(where).limit(1)).first()
+            if found:
+                return found
+    return DEFAULT_PLATFORM
+
+
+def channels_on(*, session: Session, platform: str) -> set[str]:
+    """The channels of every cluster on `platform`."""
+    return set(session.exec(select(Cluster.channel_id).where(Cluster.platform == platform)))
 
 
 def clusters_of_team(*, session: Session, team_id: str) -> list[Cluster]:

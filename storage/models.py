@@ -14,6 +14,8 @@ PRACTICE_CODE_LENGTH = 5
 # 32 characters; Teams' do not: "29:1AbC…" user ids, "19:…@thread.tacv2" channels, AAD GUIDs.
 PLATFORM_ID_MAX = 255
 VOTER_KEY_MAX = PLATFORM_ID_MAX + 8  # "person:" + a user id
+PLATFORM_NAME_MAX = 16
+DEFAULT_PLATFORM = "slack"  # every row made before Teams was Slack's
 
 
 def _created_at() -> datetime:
@@ -43,6 +45,10 @@ class Cluster(ClusterBase, table=True):
     channel_id: str = Field(max_length=PLATFORM_ID_MAX)
     created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
+    # The platform its channel is on ("slack", "teams", "console"): its posts go out through that
+    # platform's process, whichever process (a scheduler, another platform's server) made them.
+    platform: str = Field(default=DEFAULT_PLATFORM, sa_column_kwargs={"server_default": DEFAULT_PLATFORM},
+                          max_length=PLATFORM_NAME_MAX)
 
 
 class PracticeBase(SQLModel):
@@ -379,7 +385,9 @@ class Outbox(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16)                     # "post" or "direct"
+    kind: str = Field(max_length=16)                     # "post", "direct" or "update" (of a posted card)
+    platform: str = Field(default=DEFAULT_PLATFORM, sa_column_kwargs={"server_default": DEFAULT_PLATFORM},
+                          max_length=PLATFORM_NAME_MAX)  # only that platform's delivery sends it
     key: str | None = Field(default=None, max_length=64)  # what the post is of ("poll:12"), for remember
     channel: str = Field(max_length=255)                 # the channel, or the person for a DM
     team_id: str | None = Field(default=None, max_length=255)

@@ -128,12 +128,13 @@ def test_a_429_storm_on_updates_slows_no_ack_and_the_card_catches_up(cluster, sl
 
 
 class Recording:
-    """A platform stand-in that records what it sends and can refuse, time out or rate-limit."""
+    """A platform stand-in that records what it sends and can refuse, time out or rate-limit. It sends
+    the rows of the platform it is named for (Slack unless told)."""
 
-    name = "recording"
-
-    def __init__(self, fail_first=None):
+    def __init__(self, fail_first=None, name="slack"):
+        self.name = name
         self.sent: list[tuple[str, str]] = []
+        self.updated: list[tuple[str, str]] = []
         self.fail_first = list(fail_first or [])
         self._lock = threading.Lock()
 
@@ -153,7 +154,9 @@ class Recording:
         with self._lock:
             self.sent.append((user_id, None))
 
-    def update(self, channel, ref, reply): ...
+    def update(self, channel, ref, reply):
+        with self._lock:
+            self.updated.append((channel, ref))
     def tell(self, asker, reply): ...
     def upload(self, upload, *, team_id=None, user_id=None): ...
     def refresh_home(self, user_id, team_id): ...
@@ -260,3 +263,52 @@ def test_a_process_killed_between_commit_and_delivery_delivers_after_restart_onc
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(timeout=10)
+
+
+def test_slack_and_teams_processes_on_one_database_each_send_only_their_own_clusters(db, clock):
+    """One database, two platforms: the scheduler (in whichever process) queues each cluster's reminders
+    and poll results for its own platform, and the card of a poll it closes is updated by that platform."""
+    from commands.context import Caller
+    from commands.results import plain_text as plain
+    from tests.teams_ids import CHANNEL, LEAD, TENANT
+
+    product = Clusterbot(db, "Europe/London", clock=clock)
+    slack_lead = Caller("ULEAD", "CSLACK", "T0001")
+    teams_lead = Caller(LEAD, CHANNEL, TENANT, enterprise_id=TENANT, platform="teams")
+    for lead in (slack_lead, teams_lead):
+        assert "is its first lead" in plain(product.handle("/cluster", "setup Riverside", lead))
+        poll = product.handle("/poll", QUESTION + " closes tomorrow 09:00", lead)
+        assert [e.key for e in poll.effects] == ["poll:1" if lead is slack_lead else "poll:2"], poll
+        product.handle("/meeting", "schedule 1/12/2026 12:30 Cluster meeting", lead)
+    platforms = {name: Recording(name=name) for name in ("slack", "teams")}
+    deliveries = {name: Delivery(p, product, update_interval=0) for name, p in platforms.items()}
+    for delivery in deliveries.values():
+        delivery.flush()  # the two polls' cards, each through its own platform
+    assert [c for c, _ in platforms["slack"].sent] == ["CSLACK"]
+    assert [c for c, _ in platforms["teams"].sent] == [CHANNEL]
+
+    clock.advance(days=1)  # past the polls' deadlines: one tick, as a scheduler process with no platform
+    assert all(getattr(e, "outbox_id", None) for e in product.tick())  # all of it durable, none left to the ticker
+    for delivery in deliveries.values():
+        delivery.flush()
+    for name, channel in (("slack", "CSLACK"), ("teams", CHANNEL)):
+        sent = platforms[name].sent
+        assert [c for c, _ in sent] == [channel, channel], (name, sent)  # the card, then the result
+        assert platforms[name].updated == [(channel, sent[0][1].replace("outbox", "ref-outbox"))], name
+    assert unsent_outbox(db) == 0
+
+
+def test_a_delivery_leaves_another_platforms_rows_alone(db):
+    from commands.results import reply_to_json
+
+    with db.session() as session:
+        for platform in ("slack", "teams", "teams"):
+            outbox.enqueue(session=session, kind="post", channel=f"C-{platform}", platform=platform,
+                           payload=reply_to_json(Reply.announce(line("hello"))))
+    slack = Recording()
+    Delivery(slack, Clusterbot(db)).flush()
+    assert [c for c, _ in slack.sent] == ["C-slack"]
+    assert unsent_outbox(db) == 2  # the Teams rows wait for a Teams process
+    teams = Recording(name="teams")
+    Delivery(teams, Clusterbot(db)).flush()
+    assert [c for c, _ in teams.sent] == ["C-teams", "C-teams"] and unsent_outbox(db) == 0

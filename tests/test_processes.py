@@ -76,7 +76,8 @@ def test_console_runs_a_piped_script_with_no_slack_settings(tmp_path):
     (["console"], {"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL “slack.com/api” is not an http(s) URL"),
     (["http"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "80a"}, "PORT “80a” is not a port"),
     (["console"], {"SCHEDULER": "sometimes"}, "SCHEDULER “sometimes” should be on or off"),
-    (["scheduler"], {}, "SLACK_BOT_TOKEN is not set"),
+    (["scheduler"], {"TEAMS_APP_ID": "8f0c3c52-3a8e-4c38-9b7e-2f6f1d3a9c11"}, "TEAMS_APP_PASSWORD is not set"),
+    (["scheduler"], {"SLACK_BOT_TOKEN": "token"}, "SLACK_BOT_TOKEN should start with xoxb-"),
 ])
 def test_bad_settings_end_with_one_line_naming_the_variable(tmp_path, args, settings, says):
     result = run_bot(args, tmp_path, **settings)
@@ -249,3 +250,50 @@ def test_console_runs_meetings(tmp_path):
     assert "1. Prescribing data (@bob)" in out
     assert "repeats the first Wednesday of every month" in out
     assert "@alice cancelled M1 Cluster QI meeting" in out and "M1 is already cancelled." in out
+
+
+def test_a_scheduler_with_no_platform_settings_queues_what_falls_due_for_the_servers(tmp_path):
+    """A Teams-only (or any) deployment: `python -m bot scheduler` needs only the database. What falls
+    due is written to the outbox for the cluster's platform, for that platform's servers to send."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from storage import clusters as cluster_store
+    from storage import meetings as meeting_store
+    from storage.db import Database
+    from storage.models import Meeting, Outbox
+    from tests.teams_ids import CHANNEL, LEAD, TENANT
+
+    url = f"sqlite:///{tmp_path / 'cluster.db'}"
+    db = Database(url)
+    db.migrate()
+    now = datetime.now(UTC)
+    with db.session() as session:
+        cluster = cluster_store.create_cluster(session=session, team_id=TENANT, enterprise_id=TENANT,
+                                               channel_id=CHANNEL, name="Riverside", time_zone="Europe/London",
+                                               lead_user_id=LEAD, platform="teams")
+        meeting = meeting_store.create_meeting(session=session, cluster=cluster, meeting=Meeting(
+            cluster_id=cluster.id, short_id="", title="Teams meeting", created_by=LEAD,
+            starts_at=now + timedelta(minutes=10)))
+        meeting_store.plan_reminders(session=session, meeting=meeting, due=[("10m", now - timedelta(seconds=1))])
+    scheduler = subprocess.Popen([sys.executable, "-m", "bot", "scheduler", "--tick", "0.5"], cwd=tmp_path,
+                                 env=bot_env(DATABASE_URL=url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with db.session() as session:
+                rows = list(session.exec(select(Outbox)))
+            if rows:
+                break
+            assert scheduler.poll() is None, scheduler.stderr.read()
+            assert time.monotonic() < deadline, "nothing queued within 30 s"
+            time.sleep(0.2)
+        [row] = rows
+        assert (row.platform, row.channel, row.sent_at) == ("teams", CHANNEL, None)  # queued, for Teams to send
+        assert "Teams meeting" in row.payload
+    finally:
+        scheduler.terminate()
+        scheduler.wait(timeout=10)
+    db.dispose()

@@ -81,7 +81,8 @@ class Turn:
                 found = cluster_store.find_cluster_by_channel(session=session, channel_id=cluster_channel)
             if found is not None:
                 channel, team = found.channel_id, found.team_id
-        return Caller((activity.get("from") or {}).get("id", ""), channel, team or tenant, enterprise_id=tenant or None)
+        return Caller((activity.get("from") or {}).get("id", ""), channel, team or tenant, enterprise_id=tenant or None,
+                      platform="teams")
 
     def asker(self, activity: dict, caller: Caller) -> Asker:
         # The answer goes back to the conversation (a channel's thread, a chat) where they asked.
@@ -200,7 +201,7 @@ class Turn:
         people = [m for m in added if m.get("id") and m.get("id") != bot]
         if len(people) != 1:
             return Outcome()  # a whole team added at once: no welcome storm; they can ask for help
-        person = Caller(people[0]["id"], caller.channel_id, caller.team_id, caller.enterprise_id)
+        person = Caller(people[0]["id"], caller.channel_id, caller.team_id, caller.enterprise_id, platform="teams")
         reply = self.product.joined(person, bot_joined=False)
         return Outcome(reply=reply, asker=self.asker(activity, person))
 
