@@ -220,9 +220,11 @@ def check_per_person(db: Database, channel: str, short_id: str, voters: list[Vot
 
 def check_replies(standin: SlackStandIn, first_call: int, voters: list[Voter]) -> tuple[str, bool, str]:
     """Every click was answered (on response_url) with its vote, not an error: a product failure is
-    still HTTP 200, so the status alone would not show it."""
+    still HTTP 200, so the status alone would not show it. In a per-practice poll two colleagues'
+    clicks for the same option can be handled out of order (16 clients at once), and the later one
+    is rightly told the ballot "already reads" it: that is an answer too, an error is not."""
     calls = [c for c in standin.calls[first_call:] if c.method == "response_url"]
-    counted = sum(1 for c in calls if "is now:" in c.args.get("text", ""))
+    counted = sum(1 for c in calls if "is now:" in c.args.get("text", "") or "already reads:" in c.args.get("text", ""))
     return ("replies say the vote counted", counted == len(calls) == len(voters),
             f"{counted} of {len(calls)} replies (want {len(voters)})")
 
@@ -327,6 +329,7 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
         bodies = {kind: [click_body(v, channel, short_id, standin.response_url) for v in voters]
                   for kind, short_id in polls.items()}
         warm = measure(name, "warm-up", port, bodies["warm-up"][:warmup], clients)
+        app.delivery.drain(timeout=60)  # its answers go out after the acks: not into the first batch's count
         results, checks = [], [Check(name, "warm-up", "clicks", warm.failures == 0,
                                      f"{warm.sent - warm.failures} of {warm.sent} answered 200")]
         for kind in KINDS:

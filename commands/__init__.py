@@ -240,13 +240,12 @@ class Clusterbot:
         raise AssertionError("unreachable")
 
     def _whereabouts(self, session, caller: Caller):
-        found = store.find_cluster_by_channel(session=session, channel_id=caller.channel_id)
+        found, member = store.whereabouts(session=session, channel_id=caller.channel_id, user_id=caller.user_id)
         if found is not None and not store.same_organisation(found, team_id=caller.team_id,
                                                              enterprise_id=caller.enterprise_id):
             raise Refusal("This channel is a cluster of another organisation's workspace. Its commands work "
                           "only from that workspace; to run your own cluster, set one up in a channel of yours.",
                           example="/cluster setup Riverside Cluster")
-        member = found and store.find_member(session=session, cluster=found, user_id=caller.user_id)
         if found is not None and member is None and caller.claimed:
             raise Refusal(f"You're not a member of the cluster “{found.name}”, so this can't be done from here. "
                           "Ask one of its leads to add you.", example="/cluster member add @you 80123")

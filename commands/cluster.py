@@ -158,14 +158,14 @@ def lead_remove(ctx: Context, rest: str) -> Reply:
 
 @subcommand(CLUSTER, "who", "/cluster who", "the practices, their people and the leads", read_only=True)
 def who(ctx: Context, rest: str) -> Reply:
-    members = store.list_members(session=ctx.session, cluster=ctx.cluster)
+    members = store.roster(session=ctx.session, cluster=ctx.cluster)
     by_practice = _members_by_practice(members)
     leads = [m.user_id for m in members if m.role == Role.LEAD]
     lines: list[Line] = [
         line(Strong(ctx.cluster.name)),
         line("Leads: ", *people_list(leads)),
     ]
-    for practice in store.list_practices(session=ctx.session, cluster=ctx.cluster):
+    for practice in store.practice_rows(session=ctx.session, cluster=ctx.cluster):
         people = by_practice.get(practice.id, [])
         lines.append(line("• ", *_practice_label(practice), ": ",
                           *(_roster(people) if people else ("nobody yet",))))

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import case, literal
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, func, select
 
 from storage.clusters import next_short_id
 from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Meeting, Practice, Topic
-from storage.types import utcnow
+from storage.types import upsert, utcnow
 
 ACTION_PREFIX = "A"
 
@@ -116,9 +116,8 @@ def owners_with_actions_due(*, session: Session, until: date, not_sent_on: date)
 
 def claim_digest(*, session: Session, team_id: str, user_id: str, day: date) -> bool:
     """True for exactly one caller per person per day, however many processes try."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
-        dialect.insert(DigestSent).values(team_id=team_id, user_id=user_id, day=day, sent_at=utcnow())
+        upsert(session, DigestSent).values(team_id=team_id, user_id=user_id, day=day, sent_at=utcnow())
         .on_conflict_do_nothing().returning(DigestSent.user_id)
     )
     return inserted.first() is not None  # (rowcount is not reliable for ON CONFLICT DO NOTHING on psycopg)

@@ -2,12 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import DEFAULT_PLATFORM, Cluster, HandledEvent, Member, Practice, Role, ShortIdCounter
-from storage.types import utcnow
+from storage.types import upsert, utcnow
 
 
 def find_cluster(*, session: Session, team_id: str, channel_id: str,
@@ -49,6 +48,36 @@ def create_cluster(
     return cluster
 
 
+# Statements run on every request are built once: building one (SQLAlchemy's operators and coercions)
+# costs more than SQLite takes to run it. Lists that are only shown read plain rows, not ORM objects.
+_WHEREABOUTS = (
+    select(Cluster, Member)
+    .outerjoin(Member, and_(Member.cluster_id == Cluster.id, Member.user_id == bindparam("user_id")))
+    .where(Cluster.channel_id == bindparam("channel_id"))
+)
+_ROSTER = (select(Member.user_id, Member.practice_id, Member.role)
+           .where(Member.cluster_id == bindparam("cluster_id")).order_by(Member.created_at, Member.id))
+_PRACTICE_ROWS = (select(Practice.id, Practice.code, Practice.name)
+                  .where(Practice.cluster_id == bindparam("cluster_id"), col(Practice.archived_at).is_(None))
+                  .order_by(Practice.code))
+
+
+def whereabouts(*, session: Session, channel_id: str, user_id: str) -> tuple[Cluster | None, Member | None]:
+    """The cluster in this channel and the person's membership of it, in one query."""
+    row = session.exec(_WHEREABOUTS, params={"channel_id": channel_id, "user_id": user_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def roster(*, session: Session, cluster: Cluster) -> list:
+    """Every member as a row of (user_id, practice_id, role), in the order they joined: for showing."""
+    return list(session.exec(_ROSTER, params={"cluster_id": cluster.id}))
+
+
+def practice_rows(*, session: Session, cluster: Cluster) -> list:
+    """The current practices as rows of (id, code, name), by code: for showing."""
+    return list(session.exec(_PRACTICE_ROWS, params={"cluster_id": cluster.id}))
+
+
 def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | None:
     """A channel is at most one cluster (a unique key), so the channel alone finds it."""
     return session.exec(select(Cluster).where(Cluster.channel_id == channel_id)).first()
@@ -85,9 +114,8 @@ def memberships(*, session: Session, team_id: str, user_id: str) -> list[tuple[C
 
 def first_time(*, session: Session, event_id: str) -> bool:
     """True the first time an event id is seen, for exactly one of any number of deliveries."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
-        dialect.insert(HandledEvent).values(event_id=event_id, at=utcnow()).on_conflict_do_nothing()
+        upsert(session, HandledEvent).values(event_id=event_id, at=utcnow()).on_conflict_do_nothing()
         .returning(HandledEvent.event_id)
     )
     return inserted.first() is not None
@@ -195,9 +223,8 @@ def next_short_id(*, session: Session, cluster: Cluster, prefix: str) -> str:
     )
     number = session.execute(bump).scalar_one_or_none()
     if number is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         session.execute(
-            dialect.insert(ShortIdCounter)
+            upsert(session, ShortIdCounter)
             .values(cluster_id=cluster.id, prefix=prefix, last=0)
             .on_conflict_do_nothing()
         )

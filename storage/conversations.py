@@ -1,10 +1,9 @@
 """Conversation references: where a proactive (Teams) message goes. Keyword-only, one session in."""
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import ConversationRef
-from storage.types import utcnow
+from storage.types import upsert, utcnow
 
 PERSONAL = "personal"
 
@@ -13,10 +12,9 @@ def save_reference(*, session: Session, conversation_id: str, kind: str, service
                    bot_id: str, team_id: str | None = None, user_id: str | None = None) -> None:
     """Insert or bring up to date (a service URL can move) in one statement, so two first messages at
     once cannot collide."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {"kind": kind, "service_url": service_url, "tenant_id": tenant_id, "bot_id": bot_id,
               "team_id": team_id, "user_id": user_id if kind == PERSONAL else None, "updated_at": utcnow()}
-    statement = dialect.insert(ConversationRef).values(conversation_id=conversation_id, **values)
+    statement = upsert(session, ConversationRef).values(conversation_id=conversation_id, **values)
     session.execute(statement.on_conflict_do_update(index_elements=["conversation_id"], set_=values))
 
 

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -20,7 +19,7 @@ from storage.models import (
     Practice,
     Topic,
 )
-from storage.types import utcnow
+from storage.types import upsert, utcnow
 
 MEASURE_PREFIX = "D"
 DEFAULT_NUDGE_DAY = 5
@@ -161,8 +160,7 @@ def nudged(*, session: Session, cluster: Cluster, period: date) -> set[str]:
 
 def claim_nudge(*, session: Session, cluster: Cluster, user_id: str, period: date) -> bool:
     """True for exactly one caller per person, cluster and period, however many processes try."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
-        dialect.insert(MeasureNudge).values(cluster_id=cluster.id, user_id=user_id, period=period, sent_at=utcnow())
+        upsert(session, MeasureNudge).values(cluster_id=cluster.id, user_id=user_id, period=period, sent_at=utcnow())
         .on_conflict_do_nothing().returning(MeasureNudge.user_id))
     return inserted.first() is not None

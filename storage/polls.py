@@ -5,12 +5,12 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, delete, literal, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, bindparam, cast, delete, literal, update
 from sqlmodel import Session, col, func, or_, select
 
 from storage.clusters import next_short_id
 from storage.models import Ballot, BallotCaster, Cluster, Poll, Practice
+from storage.types import upsert
 
 POLL_PREFIX = "P"
 
@@ -23,8 +23,17 @@ def create_poll(*, session: Session, cluster: Cluster, poll: Poll) -> Poll:
     return poll
 
 
+# A vote runs these on every click: built once (building costs more than SQLite's running them).
+_FIND_POLL = select(Poll).where(Poll.cluster_id == bindparam("cluster_id"), Poll.short_id == bindparam("short_id"))
+_CURRENT_BALLOT = (select(Ballot.choices, Ballot.cast_by)
+                   .where(Ballot.poll_id == bindparam("poll_id"), Ballot.voter_key == bindparam("voter_key"))
+                   .with_for_update())
+_CASTER = select(BallotCaster.practice_id).where(BallotCaster.poll_id == bindparam("poll_id"),
+                                                 BallotCaster.user_id == bindparam("user_id"))
+
+
 def find_poll(*, session: Session, cluster: Cluster, short_id: str) -> Poll | None:
-    return session.exec(select(Poll).where(Poll.cluster_id == cluster.id, Poll.short_id == short_id)).first()
+    return session.exec(_FIND_POLL, params={"cluster_id": cluster.id, "short_id": short_id}).first()
 
 
 def find_submitted_poll(*, session: Session, cluster: Cluster, submission_key: str) -> Poll | None:
@@ -58,8 +67,7 @@ def discard_unposted(*, session: Session, poll_id: int) -> None:
 def current_ballot(*, session: Session, poll: Poll, voter_key: str) -> tuple[list[int], str] | None:
     """The ballot's choices and who cast it, before a change (row-locked on PostgreSQL until the change
     commits, so the colleague told "changed from …" is told what really was there)."""
-    row = session.exec(select(Ballot.choices, Ballot.cast_by)
-                       .where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key).with_for_update()).first()
+    row = session.exec(_CURRENT_BALLOT, params={"poll_id": poll.id, "voter_key": voter_key}).first()
     return (parse_choices(row[0]), row[1]) if row else None
 
 
@@ -71,18 +79,17 @@ def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: in
     pick N: the option is toggled in the ballot, under a row lock, so concurrent toggles are not lost.
     Raises TooManyChoices when a toggle would exceed `pick`.
     """
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = dict(poll_id=poll.id, voter_key=voter_key, practice_id=practice_id, cast_by=cast_by, cast_at=now)
     if poll.pick == 1 or exactly is not None:  # the ballot becomes exactly these options (typed votes)
         chosen = sorted(set(exactly)) if exactly is not None else [choose]
         text = ",".join(map(str, chosen))
-        insert = dialect.insert(Ballot).values(**values, choices=text)
+        insert = upsert(session, Ballot).values(**values, choices=text)
         session.execute(insert.on_conflict_do_update(
             index_elements=["poll_id", "voter_key"],
             set_={"choices": text, "cast_by": cast_by, "cast_at": now, "practice_id": practice_id},
         ))
         return chosen
-    session.execute(dialect.insert(Ballot).values(**values, choices="").on_conflict_do_nothing())
+    session.execute(upsert(session, Ballot).values(**values, choices="").on_conflict_do_nothing())
     ballot = session.exec(
         select(Ballot).where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key).with_for_update()
     ).one()
@@ -114,11 +121,9 @@ def voter_keys(*, session: Session, poll: Poll) -> set[str]:
 def claim_caster(*, session: Session, poll: Poll, user_id: str, practice_id: int) -> int:
     """The practice this person casts ballots for on this poll: `practice_id` the first time, and the
     same practice ever after (a unique key, so two votes at once cannot claim two practices)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(BallotCaster).values(poll_id=poll.id, user_id=user_id, practice_id=practice_id)
+    session.execute(upsert(session, BallotCaster).values(poll_id=poll.id, user_id=user_id, practice_id=practice_id)
                     .on_conflict_do_nothing())
-    return session.exec(select(BallotCaster.practice_id)
-                        .where(BallotCaster.poll_id == poll.id, BallotCaster.user_id == user_id)).one()
+    return session.exec(_CASTER, params={"poll_id": poll.id, "user_id": user_id}).one()
 
 
 class TooManyChoices(Exception):

@@ -33,3 +33,11 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def upsert(session, table):
+    """An INSERT that can end in ON CONFLICT DO NOTHING / DO UPDATE, spelt for the session's database.
+    SQLite and PostgreSQL write it alike, but SQLAlchemy keeps it per dialect: the one place that picks."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)

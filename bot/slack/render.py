@@ -65,11 +65,11 @@ def _sections(texts: list[str]) -> list[dict]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in sections]
 
 
-def blocks(reply: Reply) -> list[dict]:
+def blocks(reply: Reply, lines: list[str] | None = None) -> list[dict]:
     """Sections for the text (a line with its own button gets its own section, the button beside it),
-    then the reply's buttons in actions blocks."""
+    then the reply's buttons in actions blocks. `lines`: the reply's lines, if already rendered."""
     rendered, run = [], []
-    for index, text in enumerate(reply_lines(reply)):
+    for index, text in enumerate(reply_lines(reply) if lines is None else lines):
         if index in reply.line_buttons:
             rendered += _sections(run)
             run = []
@@ -96,7 +96,8 @@ def _button(button: Button, index: int) -> dict:
 
 def message(reply: Reply) -> dict:
     """Fallback text (for notifications) and blocks."""
-    return {"text": "\n".join(reply_lines(reply))[:SECTION_LIMIT], "blocks": blocks(reply)}
+    lines = reply_lines(reply)  # once: a long list (/cluster who) is hundreds of segments
+    return {"text": "\n".join(lines)[:SECTION_LIMIT], "blocks": blocks(reply, lines)}
 
 
 def reply_payload(reply: Reply) -> dict:
