@@ -11,6 +11,7 @@ should appear) and a field on `WorkbookContent` for its rows.
 
 import re
 from collections.abc import Callable, Iterable
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -123,6 +124,7 @@ class Sheet:
     def __init__(self, book: Book, title: str, columns: list[Column]):
         self.book, self.ws = book, book.workbook.create_sheet(title)
         self.columns, self.rows = columns, 0
+        self._styles: dict[tuple, WriteOnlyCell] = {}  # one styled cell per style, copied from
         self.converters = [self._converter(c.kind) for c in columns]
         for index, column in enumerate(columns, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = column.width
@@ -164,10 +166,21 @@ class Sheet:
         return value
 
     def _styled(self, value, **style) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=value)
-        for name, setting in style.items():
-            setattr(cell, name, setting)
-        as_text(cell)
+        """A cell with `style`. Setting a style on a cell looks it up in the workbook's style tables
+        (hashing the Fill, Alignment …), which cost the 100,000-row export about a tenth of its time;
+        the style's index array is worked out once per sheet and copied. Styled before the value is
+        set, so a date's own format is not looked up first."""
+        key = tuple((name, id(setting)) for name, setting in style.items())
+        template = self._styles.get(key)
+        if template is None:
+            template = self._styles[key] = WriteOnlyCell(self.ws)
+            for name, setting in style.items():
+                setattr(template, name, setting)
+        cell = WriteOnlyCell(self.ws)
+        cell._style = copy(template._style)
+        cell.value = value
+        if isinstance(value, str):
+            as_text(cell)
         return cell
 
     def note(self, text: str) -> None:
