@@ -114,8 +114,8 @@ def run_real(name: str, url: str, standin: SlackStandIn, latency_ms: int) -> Res
         setup_standin(standin, latency_ms)
         result = Result(name, latency_ms)
         shares = [bodies[n::CLIENTS] for n in range(CLIENTS)]
-        common.load(result, served.port, shares, common.answered)
-        last_ack = time.monotonic()
+        common.load_elsewhere(result, served.port, shares, common.answered)
+        last_ack = result.finished
         counts = votes.read_ballots(db, channel, short_id)[1]
         result.final_card_s = final_card(standin, ref, counts, last_ack)
         app.delivery.drain(timeout=15)
@@ -135,7 +135,7 @@ def run_floor(standin: SlackStandIn, latency_ms: int) -> Result:
         members = voters()
         bodies = clicks(members, "CFLOOR", "P1", standin.response_url)
         result = Result("bare", latency_ms)
-        common.load(result, served.port, [bodies[n::CLIENTS] for n in range(CLIENTS)], common.answered)
+        common.load_elsewhere(result, served.port, [bodies[n::CLIENTS] for n in range(CLIENTS)], common.answered)
         return result
     finally:
         common.stop_server(served)
@@ -170,7 +170,9 @@ Web API call was made before the ack); the final card exact within 2 s of the la
 
 How: `bench/latency.py`. {MEMBERS} members of {PRACTICES} practices each click a per-practice poll's \
 buttons {ROUNDS} times ({MEMBERS * ROUNDS} signed clicks, cycling through the options), from {CLIENTS} \
-keep-alive clients in threads, to the production server (waitress + the real Bolt app). The Slack \
+keep-alive clients in threads of a separate process (as Slack's servers are: clients in the server's own \
+process would queue with it for the interpreter lock), to the production server (waitress + the real \
+Bolt app), which runs in the benchmark's process with the Slack stand-in. The Slack \
 stand-in adds the latency to every Web API call and `response_url` post, and answers 429 with \
 Retry-After beyond one `chat.update` a second per channel and 100 `views.publish` a minute. \
 "chat.update" counts the calls for the poll's card (during and after the batch); "most in 1 s" is the \
