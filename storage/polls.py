@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from storage.clusters import next_short_id
 from storage.models import Ballot, BallotCaster, Cluster, Poll, Practice
-from storage.types import upsert
+from storage.types import built_upsert, upsert
 
 POLL_PREFIX = "P"
 
@@ -82,12 +82,7 @@ def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: in
     values = dict(poll_id=poll.id, voter_key=voter_key, practice_id=practice_id, cast_by=cast_by, cast_at=now)
     if poll.pick == 1 or exactly is not None:  # the ballot becomes exactly these options (typed votes)
         chosen = sorted(set(exactly)) if exactly is not None else [choose]
-        text = ",".join(map(str, chosen))
-        insert = upsert(session, Ballot).values(**values, choices=text)
-        session.execute(insert.on_conflict_do_update(
-            index_elements=["poll_id", "voter_key"],
-            set_={"choices": text, "cast_by": cast_by, "cast_at": now, "practice_id": practice_id},
-        ))
+        session.execute(built_upsert(session, _set_ballot), {**values, "choices": ",".join(map(str, chosen))})
         return chosen
     session.execute(upsert(session, Ballot).values(**values, choices="").on_conflict_do_nothing())
     ballot = session.exec(
@@ -118,11 +113,26 @@ def voter_keys(*, session: Session, poll: Poll) -> set[str]:
     return set(session.exec(select(Ballot.voter_key).where(Ballot.poll_id == poll.id, Ballot.choices != "")))
 
 
+def _set_ballot(insert):
+    statement = insert(Ballot).values(**{c: bindparam(c) for c in BALLOT_VALUES})
+    return statement.on_conflict_do_update(index_elements=["poll_id", "voter_key"],
+                                           set_={c: statement.excluded[c] for c in BALLOT_CHANGES})
+
+
+BALLOT_VALUES = ("poll_id", "voter_key", "practice_id", "cast_by", "cast_at", "choices")
+BALLOT_CHANGES = ("choices", "cast_by", "cast_at", "practice_id")
+
+
+def _claim_caster(insert):
+    return insert(BallotCaster).values(poll_id=bindparam("poll_id"), user_id=bindparam("user_id"),
+                                       practice_id=bindparam("practice_id")).on_conflict_do_nothing()
+
+
 def claim_caster(*, session: Session, poll: Poll, user_id: str, practice_id: int) -> int:
     """The practice this person casts ballots for on this poll: `practice_id` the first time, and the
     same practice ever after (a unique key, so two votes at once cannot claim two practices)."""
-    session.execute(upsert(session, BallotCaster).values(poll_id=poll.id, user_id=user_id, practice_id=practice_id)
-                    .on_conflict_do_nothing())
+    session.execute(built_upsert(session, _claim_caster),
+                    {"poll_id": poll.id, "user_id": user_id, "practice_id": practice_id})
     return session.exec(_CASTER, params={"poll_id": poll.id, "user_id": user_id}).one()
 
 

@@ -38,6 +38,24 @@ def utcnow() -> datetime:
 def upsert(session, table):
     """An INSERT that can end in ON CONFLICT DO NOTHING / DO UPDATE, spelt for the session's database.
     SQLite and PostgreSQL write it alike, but SQLAlchemy keeps it per dialect: the one place that picks."""
+    return _insert_for(session.get_bind().dialect.name)(table)
+
+
+def _insert_for(dialect_name: str):
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert
+
+
+_BUILT: dict = {}
+
+
+def built_upsert(session, build):
+    """The statement `build(insert)` makes, built once per kind of database and kept: for upserts run on
+    every click (a vote), whose building costs more than running them. `build` takes the dialect's
+    `insert` and uses bindparams for the values."""
+    name = session.get_bind().dialect.name
+    statement = _BUILT.get((build, name))
+    if statement is None:
+        statement = _BUILT[(build, name)] = build(_insert_for(name))
+    return statement
