@@ -66,9 +66,9 @@ def test_ids_longer_than_slacks_fit_every_column(product, db):
 
 def test_every_platform_id_column_is_wide(db):
     """The migration and the models agree (test_storage checks that); here: the columns really are 255."""
-    columns = {(table, c["name"]): c["type"].length for table in ("cluster", "member", "poll", "ballot", "action",
-                                                                   "digest_sent", "handled_event", "conversation_ref",
-                                                                   "attendance", "minute_line", "decision", "person_name")
+    tables = ("cluster", "member", "poll", "ballot", "action", "digest_sent", "handled_event", "conversation_ref",
+              "attendance", "minute_line", "decision", "person_name")
+    columns = {(table, c["name"]): c["type"].length for table in tables
                for c in inspect(db.engine).get_columns(table) if getattr(c["type"], "length", None)}
     for key in [("cluster", "team_id"), ("cluster", "enterprise_id"), ("cluster", "channel_id"),
                 ("member", "user_id"), ("poll", "posted_ref"), ("poll", "posted_channel"), ("action", "owner"),
