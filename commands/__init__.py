@@ -213,7 +213,8 @@ class Clusterbot:
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
         time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone
-        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock, self.directory,
+        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock,
+                       self.directory.of(caller.platform),  # issue 14: names from the caller's platform
                        self.ballot_key)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,

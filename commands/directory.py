@@ -1,8 +1,9 @@
 """People's names for exports and minutes, from the platforms that know them.
 
 The product owns one `Directory` from its construction; an adapter adds its platform's lookup to it
-(`serve`), and none replaces another's. A name is asked of each platform served, in the order they
-were added, until one knows it; a person no platform knows is shown by their id.
+(`serve`), and none replaces another's. A request's names are asked of its caller's platform (`of`);
+where that platform is not served here, of each platform served, in the order they were added, until
+one knows it. A person no platform knows is shown by their id.
 """
 
 import threading
@@ -21,9 +22,10 @@ class Directory:
             self._lookups = {**self._lookups, platform.name: platform.display_name}
 
     def of(self, platform_name: str) -> Callable[[str], str]:
-        """Names from one platform only (for a cluster that says which platform it lives on)."""
+        """Names as the caller's platform knows them (a Teams id is never asked of Slack); every platform
+        served here if that one is not."""
         lookup = self._lookups.get(platform_name)
-        return (lambda user_id: _asked(lookup, user_id) or user_id) if lookup else (lambda user_id: user_id)
+        return (lambda user_id: _asked(lookup, user_id) or user_id) if lookup else self
 
     def __call__(self, user_id: str) -> str:
         for lookup in self._lookups.values():

@@ -1,18 +1,16 @@
 """People's names as their platform last showed them (storage/models.PersonName). Keyword-only, one
 session in. Names are not trusted text: the caller cleans them (bot/teams/platform.py)."""
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from storage.models import PersonName
-from storage.types import utcnow
+from storage.types import upsert, utcnow
 
 
 def save_name(*, session: Session, user_id: str, name: str) -> None:
     """Insert or bring up to date in one statement, so two processes learning a name at once cannot collide."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {"name": name, "updated_at": utcnow()}
-    statement = dialect.insert(PersonName).values(user_id=user_id, **values)
+    statement = upsert(session, PersonName).values(user_id=user_id, **values)
     session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_=values))
 
 

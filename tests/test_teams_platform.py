@@ -145,8 +145,11 @@ def test_the_product_directory_asks_each_platform_served_and_is_never_replaced(p
     product.directory.serve(Other())
     assert product.directory is directory
     assert [directory(u) for u in (PQL_A, "U123", NURSE)] == ["Jane Smith", "Slack Person", NURSE]
+    # A request's names come from its caller's platform: a Teams id is never asked of Slack.
     assert directory.of("slack")(PQL_A) == PQL_A and directory.of("teams")(PQL_A) == "Jane Smith"
-    assert directory.of("console")("U123") == "U123"
+    assert directory.of("teams")("U123") == "U123"
+    # A platform not served here (the console, the command line) asks every platform that is.
+    assert [directory.of("console")(u) for u in (PQL_A, "U123")] == ["Jane Smith", "Slack Person"]
 
 
 # --- person-only answers where targeted messages are unavailable -----------------------------------------

@@ -1,11 +1,8 @@
 """People's names kept across restarts (issue 14): Teams tells a bot a person's name only with their
 activities and mentions, so names learnt are stored, and exports after a restart show names, not ids.
 
-Revision 0016 is the lead's (platform columns). Until it lands this follows 0015; when both are on
-main, `down_revision` here must be "0016" (one line), or Alembic sees two heads.
-
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 import sqlalchemy as sa
@@ -14,7 +11,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 
 ID = 255
 
