@@ -570,3 +570,17 @@ class Decision(SQLModel, table=True):
     by: str = Field(max_length=PLATFORM_ID_MAX)
     text: str = Field(max_length=MINUTE_TEXT_MAX)
     at: datetime = _created_at()
+
+
+PERSON_NAME_MAX = 200  # a display name as the platform sends it (Teams allows 256; longer is cut)
+
+
+class PersonName(SQLModel, table=True):
+    """A person's name as their platform last showed it (Teams sends names with activities and
+    mentions, and has no cheap lookup by id): kept so exports and minutes show names after a restart."""
+
+    __tablename__ = "person_name"
+
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
+    name: str = Field(max_length=PERSON_NAME_MAX)
+    updated_at: datetime = _created_at()

@@ -6,7 +6,8 @@
 - a client-credentials token endpoint (/<tenant>/oauth2/v2.0/token);
 - a Bot Connector (/connector/v3/…) recording activities, targeted activities, updates, created
   conversations and file uploads to consent URLs (/upload/…), checking the bot's bearer token;
-- faults per route: slow answers, 429 + Retry-After, refusals.
+- faults per route: slow answers, 429 + Retry-After, refusals; and a tenant without targeted messages
+  (`targeted_refusal`: every targeted message refused with that status, as long as it is set).
 
 Activity factories build what Teams sends: messages with mentions, card submits, dialog invokes,
 conversation updates, file consent answers.
@@ -78,6 +79,10 @@ class TeamsStandIn:
         self.conversations: list[dict] = []
         self.uploads: dict[str, bytes] = {}
         self.faults: dict[str, Fault] = {}  # "post", "put", "create", "targeted", "token", "keys", "upload"
+        # Targeted messages are a preview feature: a tenant without them has every one refused, with this
+        # status (the adapter treats 400, 403, 404, 405 and 501 alike: bot/teams/platform.py).
+        self.targeted_refusal = 0
+        self.targeted_refused = 0  # targeted messages refused so far
         self.key_fetches = 0
         self.token_requests: list[dict] = []
         self.bad_tokens = 0
@@ -101,6 +106,7 @@ class TeamsStandIn:
             self.conversations.clear()
             self.uploads.clear()
             self.faults.clear()
+            self.targeted_refusal = self.targeted_refused = 0
             self.token_requests.clear()
             self.bad_tokens = 0
 
@@ -219,6 +225,11 @@ class TeamsStandIn:
                     with standin._lock:
                         standin.conversations.append({**body, "id": conversation})
                     return self._answer(201, {"id": conversation, "serviceUrl": standin.service_url})
+                if "isTargetedActivity" in query and standin.targeted_refusal:
+                    with standin._lock:
+                        standin.targeted_refused += 1
+                    return self._answer(standin.targeted_refusal, {"error": {
+                        "code": "BadArgument", "message": "Targeted activities are not available"}})
                 if self._faulted("targeted" if "isTargetedActivity" in query else "post"):
                     return None
                 with standin._lock:

@@ -7,7 +7,9 @@ import pytest
 from sqlmodel import select
 
 from bot.scheduler import tick
+from commands import Clusterbot
 from storage.models import Action, Ballot, Cluster, Member, Poll, Topic
+from tests.teams_app import serve_teams
 from tests.teams_ids import CHANNEL, LEAD, NURSE, PQL_A, PQL_B
 from tests.teams_standin import BOT_ID, invoke, members_added, message, submit
 
@@ -191,3 +193,49 @@ def test_a_repeated_delivery_is_handled_once(cluster, teams, teams_api, db):
     assert len(rows(db, Topic)) == 1
 
 
+
+
+def test_without_targeted_messages_answers_for_one_person_go_to_their_chat(cluster, teams, teams_api):
+    teams_api.targeted_refusal = 403  # the tenant has no targeted messages
+    say(teams, teams_api, PQL_A, "topic propose Asthma reviews")
+    say(teams, teams_api, PQL_B, "topic list")
+    chat = teams_api.wait_for(lambda s: [c["id"] for c in s.conversations if c["members"] == [{"id": PQL_B}]])[0]
+    listed = teams_api.wait_for(lambda s: s.posts(chat))[0]
+    assert "Asthma reviews" in listed.text
+    say(teams, teams_api, PQL_B, "topic frobnicate")  # an error: 1:1 at once, no targeted try first
+    teams_api.wait_for(lambda s: len(s.posts(chat)) >= 2)
+    assert "isn't a /topic command" in teams_api.posts(chat)[1].text
+    assert teams_api.targeted_refused == 1 and not teams_api.targeted()
+    assert len([c for c in teams_api.conversations if c["members"] == [{"id": PQL_B}]]) == 1
+    # The channel got only what is everyone's: the new topic.
+    teams.delivery.drain()
+    assert [("Asthma reviews" in p.text) for p in teams_api.posts(CHANNEL)] == [True]
+    # A button on the 1:1 card still acts on the cluster's channel.
+    assert all(a["data"]["channel"] == CHANNEL for s in listed.card["body"] if s["type"] == "ActionSet"
+               for a in s["actions"] if "data" in a and "channel" in a["data"])
+
+
+def test_names_survive_a_restart_into_exports(cluster, teams, teams_api, db, clock):
+    say(teams, teams_api, LEAD, "action add Audit inhaler technique @Sam Ng due 2026-12-18",
+        mentions={"Sam Ng": PQL_B})
+    assert teams.delivery.drain()
+    restarted = serve_teams(db, Clusterbot(db, "Europe/London", clock=clock), teams_api)  # nothing in memory
+    again = next(restarted)
+    try:
+        assert again.platform.display_name(PQL_B) == "Sam Ng"
+        assert again.send(message(teams_api, LEAD, "action export all"), teams_api.headers()).status_code == 200
+        offer = teams_api.wait_for(lambda s: [p for p in s.posts() if p.body.get("attachments", [{}])[0].get(
+            "contentType") == "application/vnd.microsoft.teams.card.file.consent"])[0]
+        consent = offer.body["attachments"][0]
+        accepted = invoke(teams_api, LEAD, "fileConsent/invoke", {
+            "type": "fileUpload", "action": "accept", "context": consent["content"]["acceptContext"],
+            "uploadInfo": {"name": consent["name"], "uploadUrl": f"{teams_api.base}/upload/2",
+                           "contentUrl": "https://x/contents", "uniqueId": "u2", "fileType": "xlsx"}},
+            personal=offer.conversation)
+        assert again.send(accepted, teams_api.headers()).status_code == 200
+        book = openpyxl.load_workbook(io.BytesIO(teams_api.wait_for(lambda s: s.uploads.get("/upload/2"))))
+        cells = [str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+        assert "Sam Ng" in cells and "Person 0001" in cells  # the owner (a mention) and the lead (a sender)
+        assert not any(PQL_B in c or LEAD in c for c in cells)
+    finally:
+        restarted.close()

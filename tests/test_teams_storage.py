@@ -7,8 +7,20 @@ from sqlmodel import select
 from bot.config import BOT_FRAMEWORK_OPENID, ConfigError, load_settings
 from commands import Caller
 from commands.results import Post, plain_text
-from storage import conversations
-from storage.models import PLATFORM_ID_MAX, Action, Attendance, Ballot, Cluster, Decision, Member, MinuteLine, Poll
+from storage import conversations, names
+from storage.models import (
+    PERSON_NAME_MAX,
+    PLATFORM_ID_MAX,
+    Action,
+    Attendance,
+    Ballot,
+    Cluster,
+    Decision,
+    Member,
+    MinuteLine,
+    PersonName,
+    Poll,
+)
 from tests.teams_ids import APP_ID, CHANNEL, GROUP_CHAT, LEAD, NURSE, PQL_A, PQL_B, TEAM, TENANT, aad
 
 SERVICE = "https://smba.trafficmanager.net/emea/"
@@ -54,14 +66,15 @@ def test_ids_longer_than_slacks_fit_every_column(product, db):
 
 def test_every_platform_id_column_is_wide(db):
     """The migration and the models agree (test_storage checks that); here: the columns really are 255."""
-    columns = {(table, c["name"]): c["type"].length for table in ("cluster", "member", "poll", "ballot", "action",
-                                                                   "digest_sent", "handled_event", "conversation_ref",
-                                                                   "attendance", "minute_line", "decision")
+    tables = ("cluster", "member", "poll", "ballot", "action", "digest_sent", "handled_event", "conversation_ref",
+              "attendance", "minute_line", "decision", "person_name")
+    columns = {(table, c["name"]): c["type"].length for table in tables
                for c in inspect(db.engine).get_columns(table) if getattr(c["type"], "length", None)}
     for key in [("cluster", "team_id"), ("cluster", "enterprise_id"), ("cluster", "channel_id"),
                 ("member", "user_id"), ("poll", "posted_ref"), ("poll", "posted_channel"), ("action", "owner"),
                 ("digest_sent", "user_id"), ("handled_event", "event_id"), ("conversation_ref", "conversation_id"),
-                ("attendance", "user_id"), ("attendance", "by"), ("minute_line", "by"), ("decision", "by")]:
+                ("attendance", "user_id"), ("attendance", "by"), ("minute_line", "by"), ("decision", "by"),
+                ("person_name", "user_id")]:
         assert columns[key] == PLATFORM_ID_MAX, key
     assert columns[("ballot", "voter_key")] >= len("person:") + PLATFORM_ID_MAX
     assert columns[("attendance", "attendee")] >= len("person:") + PLATFORM_ID_MAX
@@ -86,6 +99,21 @@ def test_conversation_references_are_kept_and_brought_up_to_date(db):
         assert personal.conversation_id == "a:1" + "q" * 200  # not the group chat the person was in
         assert conversations.find_personal(session=session, tenant_id=TENANT, user_id=aad(2)) is None
         assert conversations.find_reference(session=session, conversation_id=GROUP_CHAT).user_id is None
+
+
+def test_names_are_kept_by_teams_sized_ids_and_brought_up_to_date(db):
+    """A person's name: one row per user id (Teams' full width), a new name replaces the old one."""
+    widest = "29:1" + "x" * (PLATFORM_ID_MAX - 4)
+    with db.session() as session:
+        names.save_name(session=session, user_id=widest, name="N" * PERSON_NAME_MAX)
+        names.save_name(session=session, user_id=PQL_A, name="Jane Smith")
+    with db.session() as session:
+        names.save_name(session=session, user_id=PQL_A, name="Jane Smith-Jones")
+    with db.session() as session:
+        assert names.find_name(session=session, user_id=widest) == "N" * PERSON_NAME_MAX
+        assert names.find_name(session=session, user_id=PQL_A) == "Jane Smith-Jones"
+        assert names.find_name(session=session, user_id=PQL_B) is None
+        assert len(session.exec(select(PersonName)).all()) == 2
 
 
 TEAMS_ENV = {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": "s3cr3t~value", "TEAMS_TENANT_ID": TENANT}

@@ -35,7 +35,7 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     app.error(_on_listener_error)
     app.middleware(_refuse_unrecognised)
     listeners.register(app, product, delivery)
-    product.directory = platform.display_name
+    product.directory.serve(platform)  # names in exports: Slack looks them up
     app.delivery = delivery
     return app
 

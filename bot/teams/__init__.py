@@ -54,7 +54,7 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
               dangerously_allow_unauthenticated_requests=False, telemetry={"agent365": False})
     turn = Turn(product, platform.bot_id, learn_name=platform.learn_name)
-    product.directory = platform.display_name  # names in exports, as far as Teams has told us
+    product.directory.serve(platform)  # names in exports: those Teams has shown us (stored)
     slow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-later")
 
     def hand_over(outcome: Outcome) -> None:

@@ -5,10 +5,18 @@ Delivery calls it from worker threads and expects each call to finish (or fail) 
 timeout, so the SDK's asyncio client runs on one private event loop thread, and every call here
 waits for its result there. Where a message goes comes from the conversation references stored
 when the app was installed or first messaged (storage/conversations.py).
+
+Names: Teams shows a person's name only with their activities and mentions. Names seen are stored
+(storage/names.py) and read through an in-memory cache, so exports after a restart still show them.
+
+Answers for one person in a channel are targeted messages, a preview feature a tenant may not have:
+where the Bot Connector refuses one, the answer goes to the person's 1:1 chat instead, and that
+conversation gets 1:1 answers straight away for a while (TARGETED_RETRY_AFTER).
 """
 
 import asyncio
 import logging
+import re
 import secrets
 import threading
 import time
@@ -23,14 +31,22 @@ from microsoft_teams.common import ClientOptions
 from bot.platform import Asker, NoAnswer, RateLimited, Refused
 from bot.teams import cards
 from bot.teams.auth import TokenUnavailable
+from commands.guard import find_patient_identifiers
 from commands.results import Audience, Form, Person, Reply, Upload, line, plain_text
-from storage import conversations
-from storage.db import Database
+from storage import conversations, names
+from storage.db import Conflict, Database, DatabaseUnavailable
+from storage.models import PERSON_NAME_MAX
 
 log = logging.getLogger(__name__)
 
 OFFER_LIFETIME = 24 * 3600.0  # seconds a file offered by consent card can still be accepted
 REFUSALS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "too_large"}
+# What the Bot Connector answers a targeted message where they are not available (not enabled for the
+# tenant, not supported in that kind of conversation, the preview withdrawn): the answer goes 1:1.
+TARGETED_UNAVAILABLE = {400, 403, 404, 405, 501}
+TARGETED_RETRY_AFTER = 3600.0  # seconds a conversation gets 1:1 answers before a targeted one is tried again
+NAME_MISS_TTL = 60.0  # seconds before the database is asked again for a name it did not have
+UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 class TeamsPlatform:
@@ -43,7 +59,10 @@ class TeamsPlatform:
         self._token = token
         self._default_service_url = default_service_url
         self._apis: dict[str, ApiClient] = {}
-        self._names: dict[str, str] = {}
+        self._names: dict[str, str] = {}      # user id -> name: a cache of storage/names.py
+        self._no_name: dict[str, float] = {}  # user id -> when to ask the database again
+        self._untargeted: dict[str, float] = {}  # conversation -> until when answers there go 1:1
+        self.targeted_retry_after = TARGETED_RETRY_AFTER
         self._offers: dict[str, tuple[Upload, str, float]] = {}  # consent token -> (file, person, expiry)
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -56,15 +75,47 @@ class TeamsPlatform:
 
     # --- names ---------------------------------------------------------------------------------
 
-    def learn_name(self, user_id: str, name: str | None) -> None:
-        """Names arrive with every activity and mention; Teams has no cheap lookup by id."""
-        if user_id and name:
-            with self._lock:
-                self._names[user_id] = name
+    def learn_name(self, user_id: str | None, name: str | None) -> None:
+        """Names arrive with every activity and mention; Teams has no cheap lookup by id. A name new to
+        this process is compared with the stored one (one read per person), and stored if it differs."""
+        name = _clean_name(name)
+        if not user_id or not name:
+            return
+        with self._lock:
+            if self._names.get(user_id) == name:
+                return
+        try:
+            with self.db.session(read_only=True) as session:
+                stored = names.find_name(session=session, user_id=user_id)
+            if stored != name:
+                with self.db.session() as session:
+                    names.save_name(session=session, user_id=user_id, name=name)
+        except (DatabaseUnavailable, Conflict):  # shown from memory until the next time they are seen
+            log.warning("a person's name could not be stored (database unavailable)")
+        with self._lock:
+            self._names[user_id] = name
+            self._no_name.pop(user_id, None)
 
     def display_name(self, user_id: str) -> str:
+        """The name Teams last showed us, from the cache or the database; the id if it never has."""
+        now = time.monotonic()
         with self._lock:
-            return self._names.get(user_id, user_id)
+            name = self._names.get(user_id)
+            if name is not None or self._no_name.get(user_id, 0.0) > now:
+                return name or user_id
+        try:
+            with self.db.session(read_only=True) as session:
+                name = names.find_name(session=session, user_id=user_id)
+        except DatabaseUnavailable:
+            return user_id
+        with self._lock:
+            if name:
+                self._names[user_id] = name
+            else:
+                if len(self._no_name) > 10_000:
+                    self._no_name = {k: until for k, until in self._no_name.items() if until > now}
+                self._no_name[user_id] = now + NAME_MISS_TTL
+        return name or user_id
 
     def form_hint(self, form: Form) -> str:
         return f"This takes a form: press “{cards.OPEN_FORM}” on my card to fill it in."
@@ -76,7 +127,10 @@ class TeamsPlatform:
         """Teams has no Home tab."""
 
     def find_post(self, channel: str, marker: str) -> str | None:
-        return None  # the Bot Connector cannot list a channel's messages: delivery posts again
+        """The Bot Connector cannot read a conversation's messages (GET of an activity, or of a channel's
+        history, needs Microsoft Graph and its own permissions), and takes no idempotency key: a post
+        whose answer was lost is posted again (at least once; docs/design.md, Delivery)."""
+        return None
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -98,16 +152,42 @@ class TeamsPlatform:
 
     def tell(self, asker: Asker, reply: Reply) -> None:
         """To the channel (in the thread where they asked), or to the person only: in their 1:1 chat if
-        that is where they asked, otherwise a targeted message in the channel that only they see."""
+        that is where they asked, otherwise a targeted message in the channel that only they see — or,
+        where targeted messages are unavailable, a message in their 1:1 chat. Never the whole channel."""
         where = asker.handle or asker.channel_id
         service_url = self._service_url(where)
         message = self._message(reply, asker.channel_id)
         if reply.audience == Audience.CHANNEL or self._is_personal(where):
             self._call(lambda api: api.conversations.create_activity(where, message), service_url, bucket=where)
             return
-        message.recipient = Account(id=asker.user_id, name=self.display_name(asker.user_id))
-        self._call(lambda api: api.conversations.activities_client.create_targeted(where, message),
-                   service_url, bucket=where)
+        conversation = where.split(";")[0]
+        if not self._targeted_unavailable(conversation):
+            message.recipient = Account(id=asker.user_id, name=self.display_name(asker.user_id))
+            try:
+                self._call(lambda api: api.conversations.activities_client.create_targeted(where, message),
+                           service_url, bucket=where, raw_statuses=TARGETED_UNAVAILABLE)
+                return
+            except httpx.HTTPStatusError as error:
+                log.warning("targeted messages unavailable here (HTTP %d): answers go 1:1 for %.0f s",
+                            error.response.status_code, self.targeted_retry_after)
+                with self._lock:
+                    self._untargeted[conversation] = time.monotonic() + self.targeted_retry_after
+        self._tell_personally(asker, reply)
+
+    def _targeted_unavailable(self, conversation: str) -> bool:
+        with self._lock:
+            until = self._untargeted.get(conversation)
+            if until is not None and until <= time.monotonic():
+                del self._untargeted[conversation]
+                until = None
+        return until is not None
+
+    def _tell_personally(self, asker: Asker, reply: Reply) -> None:
+        """The answer in the person's 1:1 chat (created as for a DM), its buttons still acting on the
+        cluster's channel."""
+        chat, service_url = self._personal_chat(asker.user_id)
+        message = self._message(reply, asker.channel_id)
+        self._call(lambda api: api.conversations.create_activity(chat, message), service_url, bucket=chat)
 
     def upload(self, upload: Upload, *, team_id: str | None = None, user_id: str | None = None) -> None:
         """Teams bots send files only into a 1:1 chat, after the person accepts (FileConsentCard): the
@@ -212,8 +292,9 @@ class TeamsPlatform:
                 self._apis[service_url] = api
             return api
 
-    def _call(self, make, service_url: str, *, bucket: str):
-        """Run one SDK call on the private loop; its outcome as the platform seam's outcomes."""
+    def _call(self, make, service_url: str, *, bucket: str, raw_statuses: frozenset | set = frozenset()):
+        """Run one SDK call on the private loop; its outcome as the platform seam's outcomes (an HTTP
+        status in `raw_statuses` is raised as it came, for the caller to handle)."""
         api = self._api(service_url)
         future = asyncio.run_coroutine_threadsafe(make(api), self._loop)
         try:
@@ -222,6 +303,8 @@ class TeamsPlatform:
             future.cancel()
             raise NoAnswer("timed out") from None
         except httpx.HTTPStatusError as error:
+            if error.response.status_code in raw_statuses:
+                raise
             raise _outcome(error.response, bucket) from None
         except (httpx.TimeoutException, httpx.TransportError) as error:
             raise NoAnswer(type(error).__name__) from None
@@ -242,3 +325,12 @@ def _outcome(response: httpx.Response, bucket: str) -> Exception:
     code = REFUSALS.get(status, f"http_{status}")
     text = "I'm not in that conversation any more: add me to the team again." if status in (403, 404) else ""
     return Refused(code, text)
+
+
+def _clean_name(name) -> str:
+    """A name as it may be stored and shown: printable, one line, not too long, and never one that holds
+    what looks like a patient identifier (a name is free text the person chose)."""
+    if not isinstance(name, str):
+        return ""
+    name = " ".join(UNSHOWABLE.sub("", name).split())[:PERSON_NAME_MAX].strip()
+    return "" if find_patient_identifiers(name) else name

@@ -1,0 +1,19 @@
+"""People's names as their platform last showed them (storage/models.PersonName). Keyword-only, one
+session in. Names are not trusted text: the caller cleans them (bot/teams/platform.py)."""
+
+from sqlmodel import Session
+
+from storage.models import PersonName
+from storage.types import upsert, utcnow
+
+
+def save_name(*, session: Session, user_id: str, name: str) -> None:
+    """Insert or bring up to date in one statement, so two processes learning a name at once cannot collide."""
+    values = {"name": name, "updated_at": utcnow()}
+    statement = upsert(session, PersonName).values(user_id=user_id, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_=values))
+
+
+def find_name(*, session: Session, user_id: str) -> str | None:
+    found = session.get(PersonName, user_id)
+    return found.name if found is not None else None
