@@ -31,7 +31,7 @@ from commands import (  # noqa: F401  (importing plugs the families into the reg
 )
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
-from commands.directory import Directory  # issue 14: names from the platforms served (adapters add theirs)
+from commands.directory import Directory
 from commands.errors import Refusal
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Code, Direct, Post, Reply, Update, Upload, line, plain_text, reply_to_json
@@ -65,7 +65,7 @@ class Clusterbot:
         self.ballot_key = ballot_key or secrets.token_bytes(32)
         self.time_zone = time_zone
         self.clock = clock  # tests turn it; everything the product calls "now" comes from here
-        # issue 14: user id -> name, for exports. Owned from here on: adapters add their platform's lookup
+        # user id -> name, for exports. Owned from here on: adapters add their platform's lookup
         # (`product.directory.serve(platform)`), never replace the directory.
         self.directory = Directory()
 
@@ -214,7 +214,8 @@ class Clusterbot:
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
         time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone
         return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock,
-                       self.directory.of(caller.platform),  # issue 14: names from the caller's platform
+                       # a cluster's people are named by its platform (the scheduler's work has no caller)
+                       self.directory.of(cluster_.platform if cluster_ is not None else caller.platform),
                        self.ballot_key)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
