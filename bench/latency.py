@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
 import votes  # noqa: E402
+from remote_standin import RemoteStandIn  # noqa: E402
 
 from commands import Clusterbot  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.slack_standin import SlackStandIn  # noqa: E402
 
 LATENCIES_MS = (0, 100, 300)
 PRACTICES = 6
@@ -71,18 +71,18 @@ def clicks(members: list[votes.Voter], channel: str, short_id: str, response_url
     return bodies
 
 
-def setup_standin(standin: SlackStandIn, latency_ms: int) -> None:
+def setup_standin(standin: RemoteStandIn, latency_ms: int) -> None:
     standin.reset()
     standin.latency = latency_ms / 1000
     standin.limit("chat.update", 1.0, per="channel")        # Slack: about one update a second per message
     standin.limit("views.publish", 100 / 60, per="workspace")  # Tier 4
 
 
-def final_card(standin: SlackStandIn, ref: str, counts: list[int], after: float, timeout: float = 15) -> float | None:
+def final_card(standin: RemoteStandIn, ref: str, counts: list[int], after: float, timeout: float = 15) -> float | None:
     """Seconds from `after` until the last chat.update of `ref` shows `counts`; None if it never does."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        updates = [c for c in standin.calls if c.method == "chat.update" and c.args.get("ts") == ref]
+        updates = [c for c in standin.calls_to("chat.update") if c.args.get("ts") == ref]
         if updates:
             shown = [int(n) for _, n in CARD_COUNT.findall(updates[-1].args.get("text", ""))]
             if shown == counts:
@@ -95,7 +95,7 @@ def busiest_second(times: list[float]) -> int:
     return max((sum(1 for u in times if t <= u < t + 1) for t in times), default=0)
 
 
-def run_real(name: str, url: str, standin: SlackStandIn, latency_ms: int) -> Result:
+def run_real(name: str, url: str, standin: RemoteStandIn, latency_ms: int) -> Result:
     db = Database(url)
     channel = f"CLAT{secrets.token_hex(3).upper()}"
     served = None
@@ -119,7 +119,7 @@ def run_real(name: str, url: str, standin: SlackStandIn, latency_ms: int) -> Res
         counts = votes.read_ballots(db, channel, short_id)[1]
         result.final_card_s = final_card(standin, ref, counts, last_ack)
         app.delivery.drain(timeout=15)
-        updates = [c.at for c in standin.calls if c.method == "chat.update" and c.args.get("ts") == ref]
+        updates = [c.at for c in standin.calls_to("chat.update") if c.args.get("ts") == ref]
         result.updates, result.busiest_second = len(updates), busiest_second(updates)
         return result
     finally:
@@ -128,7 +128,7 @@ def run_real(name: str, url: str, standin: SlackStandIn, latency_ms: int) -> Res
         db.dispose()
 
 
-def run_floor(standin: SlackStandIn, latency_ms: int) -> Result:
+def run_floor(standin: RemoteStandIn, latency_ms: int) -> Result:
     served = common.start_server(votes.floor_app(standin), None)
     try:
         setup_standin(standin, latency_ms)
@@ -170,9 +170,10 @@ Web API call was made before the ack); the final card exact within 2 s of the la
 
 How: `bench/latency.py`. {MEMBERS} members of {PRACTICES} practices each click a per-practice poll's \
 buttons {ROUNDS} times ({MEMBERS * ROUNDS} signed clicks, cycling through the options), from {CLIENTS} \
-keep-alive clients in threads of a separate process (as Slack's servers are: clients in the server's own \
-process would queue with it for the interpreter lock), to the production server (waitress + the real \
-Bolt app), which runs in the benchmark's process with the Slack stand-in. The Slack \
+keep-alive clients in threads of a separate process, to the production server (waitress + the real Bolt \
+app) in the benchmark's process; the Slack stand-in runs in a third process (`bench/remote_standin.py`). \
+Clients and Slack are other machines in production: in the server's process they would queue with it for \
+the interpreter lock (one Python thread runs at a time) and their work would count as the server's. The Slack \
 stand-in adds the latency to every Web API call and `response_url` post, and answers 429 with \
 Retry-After beyond one `chat.update` a second per channel and 100 `views.publish` a minute. \
 "chat.update" counts the calls for the poll's card (during and after the batch); "most in 1 s" is the \
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     common.quiet_queue_warnings()
     latencies = [int(x) for x in args.latencies.split(",")]
     skipped = None if args.postgres_url else "PostgreSQL half skipped: no TEST_DATABASE_URL."
-    standin = SlackStandIn()
+    standin = RemoteStandIn()
     workdir = tempfile.TemporaryDirectory(prefix="clusterbot-latency-")
     databases = [("sqlite", f"sqlite:///{Path(workdir.name) / 'latency.db'}")]
     if args.postgres_url:
