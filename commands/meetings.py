@@ -38,9 +38,11 @@ MEETING.default = "form"
 
 SCHEDULE_EXAMPLE = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting for 90m at Riverside MP remind 7d,1d,1h"
 REPEAT_EXAMPLE = "/meeting schedule every month on the first wednesday 12:30 Cluster QI meeting"
+PAST_LIST = "/meeting list past"  # commands/record.py: meetings already held
 OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
 DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,3})m?)?$")
 SYSTEM = "clusterbot"
+LENGTH_CHOICES = tuple(Choice(str(m), f"{m} minutes") for m in (30, 45, 60, 90, 120))  # the forms' lengths
 MAX_OFFSET = timedelta(days=60)
 
 
@@ -236,8 +238,7 @@ def open_form(ctx: Context, rest: str) -> Reply:
         FormField("title", "Title", max_length=MEETING_TITLE_MAX, initial="Cluster QI meeting"),
         FormField("date", "Date", "date"),
         FormField("time", "Start", "time", initial="12:30"),
-        FormField("minutes", "Length", "choice", initial="60",
-                  choices=tuple(Choice(str(m), f"{m} minutes") for m in (30, 45, 60, 90, 120))),
+        FormField("minutes", "Length", "choice", initial="60", choices=LENGTH_CHOICES),
         FormField("place", "Where (a room, or a Teams/Near Me link)", optional=True, max_length=MEETING_PLACE_MAX),
         FormField("reminders", "Reminders before the meeting", initial=cluster.reminders, max_length=64,
                   hint="days, hours or minutes before, like 7d,1d,1h"),
@@ -292,14 +293,19 @@ def _card(ctx: Context, meeting: Meeting) -> list[Line]:
 
 @subcommand(MEETING, "list", "/meeting list", "upcoming meetings")
 def list_meetings(ctx: Context, rest: str) -> Reply:
+    if rest.strip().lower() not in ("", "upcoming"):
+        raise Refusal(f"“{parsing.shorten(rest.strip())}” isn't a list of meetings: /meeting list shows those to "
+                      f"come, {PAST_LIST} those already held.", example=PAST_LIST)
     meetings = store.upcoming_meetings(session=ctx.session, cluster=ctx.cluster, since=ctx.now())
+    held = line("Meetings already held, and what their record holds: ", Code(PAST_LIST))
     if not meetings:
-        return Reply.tell(line("No meetings planned. Schedule one: ", Code(SCHEDULE_EXAMPLE)))
+        return Reply.tell(line("No meetings planned. Schedule one: ", Code(SCHEDULE_EXAMPLE)), held)
     reply = Reply.tell(line(Strong(f"Meetings of {ctx.cluster.name}")))
     for meeting in meetings:
         reply.lines.append(line("• ", Code(meeting.short_id), " ", meeting.title, " — ",
                                 describe(meeting.starts_at, ctx.time_zone), *((" · ", meeting.place)
                                                                               if meeting.place else ())))
+    reply.lines.append(held)
     return reply
 
 
@@ -540,6 +546,7 @@ def _end_meeting(ctx_for, session, item: int, now: datetime) -> list:
         line(Code(f"/action add <what> @owner due <date> meeting {meeting.short_id}")),
         *record_invitation(meeting),
     )
+    reply.buttons = record_buttons(meeting)
     if meeting.recurrence:
         upcoming = _next_in_series(ctx, meeting)
         reply.lines.append(line("Next: ", Code(upcoming.short_id), f" {describe(upcoming.starts_at, ctx.time_zone)}."))
@@ -556,6 +563,13 @@ def record_invitation(meeting: Meeting) -> list[Line]:
         line("Then ", Code(f"/meeting minutes {m}"), " shows the minutes (", Code(f"/meeting minutes {m} word"),
              " for a Word file)."),
     ]
+
+
+def record_buttons(meeting: Meeting) -> list[Button]:
+    """Buttons that open the record's forms (commands/record.py handles them)."""
+    m = meeting.short_id
+    return [Button("Attendance", "meeting.attendance", m), Button("Add a decision", "meeting.decision", m),
+            Button("Add minute lines", "meeting.note", m)]
 
 
 def _next_in_series(ctx: Context, meeting: Meeting) -> Meeting:

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, func, select
 
 from storage.models import (
     Action,
@@ -37,6 +38,11 @@ def mark_attendance(*, session: Session, meeting: Meeting, attendee: str, practi
     session.add(row)
     session.flush()
     return row
+
+
+def clear_attendance(*, session: Session, meeting: Meeting, attendee: str) -> None:
+    """Forget one attendee's record at the meeting (neither present nor apologies any more)."""
+    session.execute(delete(Attendance).where(Attendance.meeting_id == meeting.id, Attendance.attendee == attendee))
 
 
 def attendance(*, session: Session, meeting: Meeting) -> list[tuple[Attendance, Practice | None]]:
@@ -123,3 +129,37 @@ def past_meetings(*, session: Session, cluster: Cluster, since: datetime | None,
     if since is not None:
         query = query.where(col(Meeting.starts_at) >= since)
     return list(session.exec(query))
+
+
+def latest_meetings(*, session: Session, cluster: Cluster, before: datetime, limit: int) -> list[Meeting]:
+    """Meetings held (not cancelled) that started before `before`, newest first."""
+    query = (select(Meeting).where(Meeting.cluster_id == cluster.id, Meeting.status == MeetingStatus.SCHEDULED,
+                                   col(Meeting.starts_at) < before)
+             .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc()).limit(limit))
+    return list(session.exec(query))
+
+
+@dataclass(frozen=True)
+class RecordCounts:
+    """How much of a meeting's record is written, for a list of meetings."""
+
+    decisions: int = 0
+    minute_lines: int = 0
+    attendance: int = 0  # attendees recorded, present or sending apologies
+    practices_present: frozenset[int] = frozenset()  # practices that came, or whose people did
+
+
+def record_counts(*, session: Session, meetings: list[Meeting]) -> dict[int, RecordCounts]:
+    """Each meeting's counts, in three grouped queries however many meetings there are."""
+    ids = [m.id for m in meetings]
+    decided = dict(session.exec(select(Decision.meeting_id, func.count()).where(col(Decision.meeting_id).in_(ids))
+                                .group_by(Decision.meeting_id)).all())
+    minuted = dict(session.exec(select(MinuteLine.meeting_id, func.count())
+                                .where(col(MinuteLine.meeting_id).in_(ids)).group_by(MinuteLine.meeting_id)).all())
+    marked: dict[int, list[int | None]] = {}
+    for meeting_id, practice_id, present in session.exec(
+            select(Attendance.meeting_id, Attendance.practice_id, Attendance.present)
+            .where(col(Attendance.meeting_id).in_(ids))):
+        marked.setdefault(meeting_id, []).append(practice_id if present else None)
+    return {i: RecordCounts(decided.get(i, 0), minuted.get(i, 0), len(marked.get(i, [])),
+                            frozenset(p for p in marked.get(i, []) if p is not None)) for i in ids}

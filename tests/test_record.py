@@ -99,6 +99,8 @@ def test_a_scheduled_meeting_that_ends_invites_the_record(cluster, product, cloc
     assert "M1 · Cluster QI meeting has ended" in text
     assert "/meeting attended M1 <practice codes or @people>" in text and "/meeting decision M1" in text
     assert "/meeting note M1" in text
+    assert [(b.action, b.value) for b in ended.reply.buttons] == [
+        ("meeting.attendance", "M1"), ("meeting.decision", "M1"), ("meeting.note", "M1")]
 
 
 # --- attendance -------------------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def test_attendance_naming_a_practice_not_in_the_cluster_is_refused(cluster, db)
     assert_refused(response, "80999 isn't a practice of this cluster. Its practices: 80123 Riverside Medical "
                              "Practice, 80456 Hillview Surgery, 80789 Burnside Health Centre.")
     assert_refused(meet(cluster, "apologies M1 Hillview"), "“Hillview” isn't a practice code (5 digits)")
-    assert_refused(meet(cluster, "attended M1"), "Name the practices")
+    assert_refused(meet(cluster, "attended M1 ,"), "Name the practices")  # nothing at all opens the form
     assert snapshot(db) == before  # not even 80123, named first
 
 
