@@ -103,3 +103,35 @@ def test_a_long_read_does_not_hold_up_writers(db):
         writer.join()
     with db.session() as session:
         assert len(list(session.exec(select(Cluster)))) == 2
+
+
+def test_clusters_and_unsent_rows_made_before_platforms_were_recorded_keep_their_platform(tmp_path):
+    """Migration 0016 on a database from before it: Teams clusters (ids with a colon) become Teams',
+    the rest Slack's; unsent outbox rows likewise, so a Slack process never claims a Teams reminder."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from storage.db import MIGRATIONS, Database
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0015")
+        for channel in ("C0SLACK", "19:abc@thread.tacv2"):
+            connection.execute(text("INSERT INTO cluster (team_id, channel_id, name, time_zone, reminders, created_by, "
+                                    "created_at) VALUES ('T', :c, 'R', 'Europe/London', '7d', 'U', '2026-01-01')"),
+                               {"c": channel})
+        for channel, sent in (("C0SLACK", None), ("29:1person", None), ("19:abc@thread.tacv2", "2026-01-01")):
+            connection.execute(text("INSERT INTO outbox (kind, channel, payload, created_at, not_before, attempts, "
+                                    "uncertain, sent_at) VALUES ('post', :c, '{}', '2026-01-01', '2026-01-01', 0, 0, "
+                                    ":s)"), {"c": channel, "s": sent})
+    db.migrate()
+    with db.engine.connect() as connection:
+        clusters = dict(connection.execute(text("SELECT channel_id, platform FROM cluster")).all())
+        rows = dict(connection.execute(text("SELECT channel, platform FROM outbox")).all())
+    db.dispose()
+    assert clusters == {"C0SLACK": "slack", "19:abc@thread.tacv2": "teams"}
+    assert rows == {"C0SLACK": "slack", "29:1person": "teams", "19:abc@thread.tacv2": "slack"}  # sent: left alone
