@@ -9,18 +9,15 @@ from sqlmodel import select
 from commands import Clusterbot
 from commands.results import Direct, plain_text
 from storage.models import Action, DigestSent
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture
 def cluster(app):
-    """Riverside: ULEAD leads; UGP and UPM in 80123; UNURSE in 80456. Today is Thu 26 Nov 2026."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    for user, code in (("UGP", "80123"), ("UPM", "80123"), ("UNURSE", "80456")):
-        dispatch_command(app, "/cluster", f"join {code}", user=user)
+    """Riverside with two practices: ULEAD leads; UGP and UPM in 80123; UNURSE in 80456. Today is Thu 26 Nov 2026."""
+    factories.riverside(factories.on_slack(app), practices=2)
     return app
 
 

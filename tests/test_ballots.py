@@ -11,6 +11,7 @@ from bot.console import run_line
 from commands.context import Caller
 from commands.results import Post, plain_text
 from storage.models import Ballot, Poll
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import dispatch_command
 
@@ -20,13 +21,9 @@ SIX = ("80101", "80102", "80103", "80104", "80105", "80106")
 @pytest.fixture
 def cluster(app):
     """Six practices; UGP and UPM share 80101; U2…U6 are alone in 80102…80106."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    for n, code in enumerate(SIX, start=1):
-        dispatch_command(app, "/cluster", f"practice add {code} Practice {n}")
-    dispatch_command(app, "/cluster", "join 80101", user="UGP")
-    dispatch_command(app, "/cluster", "join 80101", user="UPM")
-    for n, code in enumerate(SIX[1:], start=2):
-        dispatch_command(app, "/cluster", f"join {code}", user=f"U{n}")
+    members = {"UGP": "80101", "UPM": "80101"} | {f"U{n}": code for n, code in enumerate(SIX[1:], start=2)}
+    practices = [(code, f"Practice {n}") for n, code in enumerate(SIX, start=1)]
+    factories.riverside(factories.on_slack(app), practices=practices, members=members)
     return app
 
 

@@ -10,16 +10,15 @@ from bot.scheduler import tick
 from commands import Clusterbot
 from commands.results import Post, plain_text
 from storage.models import AgendaItem, Meeting, Reminder
+from tests import factories
 from tests.helpers import assert_refused, retry_now, snapshot, unsent_outbox
 from tests.slack_requests import dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture
 def cluster(app):
-    """Riverside, on Thursday 26 November 2026 at 10:00 (GMT)."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    """Riverside with one practice (UGP in 80123), on Thursday 26 November 2026 at 10:00 (GMT)."""
+    factories.riverside(factories.on_slack(app), practices=1, members={"UGP": "80123"})
     return app
 
 

@@ -9,15 +9,15 @@ from sqlmodel import select
 from bot.console import run_console, run_line
 from commands.context import Caller
 from storage.models import Action
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import dispatch_command
 
 
 @pytest.fixture
 def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    """Riverside with one practice, 80123, and UGP in it."""
+    factories.riverside(factories.on_slack(app), practices=1, members={"UGP": "80123"})
     return app
 
 

@@ -5,6 +5,7 @@ from sqlmodel import select
 
 from storage import topics as topic_store
 from storage.models import Cluster, Topic, TopicMove, TopicNote
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import dispatch_command
 
@@ -12,11 +13,7 @@ from tests.slack_requests import dispatch_command
 @pytest.fixture
 def cluster(app):
     """Riverside: ULEAD leads; UGP is in practice 80123; UNURSE in 80456."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    factories.riverside(factories.on_slack(app), practices=2, members={"UGP": "80123", "UNURSE": "80456"})
     return app
 
 
