@@ -40,6 +40,7 @@ class Sent:
     ref: str | None = None    # a post's reference; for "update", the message updated
     upload: Upload | None = None
     form: Form | None = None
+    channel: str | None = None  # for "tell" and "form": the channel the person asked in
 
     @property
     def text(self) -> str:
@@ -70,7 +71,7 @@ class RecordingPlatform:
         self.sent.append(Sent("direct", user_id, reply))
 
     def tell(self, asker: Asker, reply: Reply) -> None:
-        self.sent.append(Sent("tell", asker.user_id, reply))
+        self.sent.append(Sent("tell", asker.user_id, reply, channel=asker.channel_id))
 
     def upload(self, upload: Upload, *, team_id=None, user_id=None) -> None:
         self.sent.append(Sent("upload", upload.channel, upload.comment, upload=upload))
@@ -82,7 +83,7 @@ class RecordingPlatform:
         return None
 
     def open_form(self, asker: Asker, form: Form) -> bool:
-        self.sent.append(Sent("form", asker.user_id, form=form))
+        self.sent.append(Sent("form", asker.user_id, form=form, channel=asker.channel_id))
         return True
 
     def display_name(self, user_id: str) -> str:
@@ -238,6 +239,14 @@ class Driver:
     def posted(self, channel: str | None = None) -> list[str]:
         """The texts posted to a channel (the driver's own by default)."""
         return [s.text for s in self._of("post", channel or self.channel)]
+
+    def channel_texts(self, channel: str | None = None) -> list[str]:
+        """Everything the channel saw, in order: posts, and answers meant for the whole channel (an
+        announcement answering the person who made the change, posted where they made it)."""
+        channel = channel or self.channel
+        return [s.text for s in self.platform.sent
+                if (s.kind == "post" and s.to == channel)
+                or (s.kind == "tell" and s.channel == channel and s.reply.audience == Audience.CHANNEL)]
 
     @property
     def updates(self) -> list[Sent]:

@@ -74,7 +74,8 @@ def test_a_form_opens_and_its_submission_is_kept_once(riverside, db):
     with db.session() as session:
         [topic] = session.exec(select(Topic)).all()
     assert (topic.title, topic.source, topic.proposed_by) == ("Frailty register accuracy", "hscp", "UGP")
-    assert len(riverside.posts) == 1 and "@UGP proposed a QI topic" in riverside.posts[0].text
+    assert [t for t in riverside.channel_texts() if "proposed a QI topic" in t] == [first.text]
+    assert first.text.startswith("@UGP proposed a QI topic")
     sent = len(riverside.sent)
     wrong = riverside.submit(form, {"title": ""}, user="UGP")
     assert "title" in wrong.field_errors and len(riverside.sent) == sent  # the form stays open: nothing sent
