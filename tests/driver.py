@@ -18,7 +18,7 @@ messages); what the product decides is tested here. Texts are `plain_text`: no m
 """
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from bot.delivery import Delivery
 from bot.platform import Asker
@@ -28,6 +28,9 @@ from tests.clock import Clock
 
 TEAM = "T0001"          # the same workspace as tests/slack_requests.py, so rows look alike in both suites
 CHANNEL = "CCLUSTER"
+# Where a Caller names its platform, the driver's requests come from the driver's own platform, so what
+# they put in the outbox is what this driver's delivery claims (and clusters set up here live on it).
+_CALLER_NAMES_PLATFORM = "platform" in {f.name for f in fields(Caller)}
 
 
 @dataclass
@@ -51,7 +54,7 @@ class RecordingPlatform:
     """The platform seam, recording: every call is kept in `sent`, in order. Names come from `names`
     (else "Person <id>", as the Slack stand-in says); forms always open."""
 
-    name = "test"
+    name = "driver"
 
     def __init__(self, names: dict[str, str] | None = None):
         self.names = dict(names or {})
@@ -153,7 +156,8 @@ class Driver:
     # --- acting -------------------------------------------------------------------------------
 
     def caller(self, user: str = "ULEAD", channel: str | None = None, *, claimed: bool = False) -> Caller:
-        return Caller(user, channel or self.channel, self.team, claimed=claimed)
+        where = {"platform": self.platform.name} if _CALLER_NAMES_PLATFORM else {}
+        return Caller(user, channel or self.channel, self.team, claimed=claimed, **where)
 
     def say(self, typed: str, *, user: str = "ULEAD", channel: str | None = None) -> Said:
         """A typed command, "/topic propose …": its answer, and (for an export) its slow part too."""
