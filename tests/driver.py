@@ -150,7 +150,10 @@ class Driver:
         self.product, self.clock, self.channel, self.team = product, clock, channel, team
         self.platform = RecordingPlatform(names)
         self.delivery = Delivery(self.platform, product, update_interval=0, home_interval=0)
-        product.directory = self.platform.display_name
+        if hasattr(product.directory, "serve"):  # names in exports: the product asks each platform it serves
+            product.directory.serve(self.platform)
+        else:  # before the per-platform directory, the adapter set the one lookup
+            product.directory = self.platform.display_name
         self._keys = itertools.count(1)
 
     # --- acting -------------------------------------------------------------------------------
