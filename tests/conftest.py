@@ -1,4 +1,7 @@
-"""Fixtures: every database test runs on SQLite and on PostgreSQL (TEST_DATABASE_URL)."""
+"""Fixtures: every database test runs on SQLite and on PostgreSQL (TEST_DATABASE_URL).
+
+`driver` is the platform-free test driver (tests/driver.py) and `riverside` the canonical cluster built
+through it (tests/factories.py); `app` is the real Bolt app for the Slack suite, `teams` the Teams app."""
 
 import os
 
@@ -10,7 +13,9 @@ from bot.config import Settings
 from bot.slack import build_app
 from commands import Clusterbot
 from storage.db import Database
+from tests import factories
 from tests.clock import Clock
+from tests.driver import Driver
 from tests.slack_requests import SIGNING_SECRET
 from tests.slack_standin import SlackStandIn
 
@@ -71,6 +76,21 @@ def clock() -> Clock:
 @pytest.fixture
 def product(db, clock) -> Clusterbot:
     return Clusterbot(db, "Europe/London", clock=clock)
+
+
+@pytest.fixture
+def driver(product, clock) -> Driver:
+    """The product with no platform: say, click, submit; what delivery sent is recorded."""
+    return Driver(product, clock)
+
+
+@pytest.fixture
+def riverside(driver) -> Driver:
+    """The canonical Riverside cluster (tests/factories.py), set up through the driver; the set-up's
+    own messages are forgotten, so a test sees only what it caused."""
+    factories.riverside(driver.say)
+    driver.forget()
+    return driver
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""/action through signed requests to the real Bolt app, on both databases."""
+"""/action: what the product decides through the platform-free driver (tests/driver.py); cards, buttons,
+forms and the message shortcut through signed requests to the real Bolt app. Both databases."""
 
 import json
 from datetime import UTC, date, datetime
@@ -9,23 +10,32 @@ from sqlmodel import select
 from commands import Clusterbot
 from commands.results import Direct, plain_text
 from storage.models import Action, DigestSent
-from tests.helpers import assert_refused, snapshot
+from tests import factories
+from tests.driver import refused
+from tests.helpers import snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture
 def cluster(app):
-    """Riverside: ULEAD leads; UGP and UPM in 80123; UNURSE in 80456. Today is Thu 26 Nov 2026."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    for user, code in (("UGP", "80123"), ("UPM", "80123"), ("UNURSE", "80456")):
-        dispatch_command(app, "/cluster", f"join {code}", user=user)
+    """Riverside with two practices: ULEAD leads; UGP and UPM in 80123; UNURSE in 80456. Today is Thu 26 Nov 2026."""
+    factories.riverside(factories.on_slack(app), practices=2)
     return app
+
+
+@pytest.fixture
+def driven(driver):
+    """The same cluster through the platform-free driver."""
+    factories.riverside(driver.say, practices=2)
+    return driver
 
 
 def act(app, text, user="ULEAD", **kwargs):
     return dispatch_command(app, "/action", text, user=user, **kwargs)
+
+
+def do(driver, text, user="ULEAD", **kwargs):
+    return driver.say(f"/action {text}", user=user, **kwargs)
 
 
 def actions(db):
@@ -52,22 +62,22 @@ def test_add_with_owner_due_date_and_topic(cluster, db, slack_api):
     assert json.loads(done["value"]) == ["CCLUSTER", "A1"]  # the DM's button knows its cluster
 
 
-def test_owner_defaults_to_you_and_practice_to_the_owners(cluster, db, slack_api):
-    act(cluster, "add Book the room for March", user="UGP")
+def test_owner_defaults_to_you_and_practice_to_the_owners(driven, db):
+    do(driven, "add Book the room for March", user="UGP")
     [stored] = actions(db)
     assert stored.owner == "UGP" and stored.practice_id is not None and stored.due_on is None
-    assert dms(slack_api, "UGP") == []  # nobody DMs you about your own action
+    assert driven.dms("UGP") == []  # nobody DMs you about your own action
 
 
-def test_quoted_description_may_use_option_words(cluster, db):
-    act(cluster, 'add "Review due dates in practice 80123 protocols" due friday practice 80456')
+def test_quoted_description_may_use_option_words(driven, db):
+    do(driven, 'add "Review due dates in practice 80123 protocols" due friday practice 80456')
     [stored] = actions(db)
     assert stored.description == "Review due dates in practice 80123 protocols"
     assert stored.due_on == date(2026, 11, 27)
 
 
-def test_a_past_due_date_is_accepted_with_a_warning(cluster, db):
-    response = act(cluster, "add Send the audit due 1/11/2026")
+def test_a_past_due_date_is_accepted_with_a_warning(driven, db):
+    response = do(driven, "add Send the audit due 1/11/2026")
     assert response.in_channel
     assert "Note: the due date (Sun 1 Nov 2026) has already passed, so it shows as overdue." in response.text
     assert actions(db)[0].due_on == date(2026, 11, 1)
@@ -95,17 +105,17 @@ def test_list_is_sorted_by_due_date_marks_overdue_and_has_done_buttons(cluster, 
     assert "Later thing" not in act(cluster, "list practice 80123").text
 
 
-def test_done_reopen_by_owner_creator_or_lead_only(cluster, db, slack_api):
-    act(cluster, "add Ring the Board <@UGP>", user="UPM")  # created by UPM, owned by UGP
-    refused = act(cluster, "done A1", user="UNURSE")
-    assert "Only A1's owner (<@UGP>), whoever created it (<@UPM>) or a lead can change it." in refused.text
+def test_done_reopen_by_owner_creator_or_lead_only(driven, db):
+    do(driven, "add Ring the Board <@UGP>", user="UPM")  # created by UPM, owned by UGP
+    refused(do(driven, "done A1", user="UNURSE"),
+            "Only A1's owner (@UGP), whoever created it (@UPM) or a lead can change it.")
     assert actions(db)[0].status == "open"
-    done = act(cluster, "done A1", user="UGP")
-    assert done.in_channel and "✅ <@UGP> completed `A1` Ring the Board." in done.text
+    done = do(driven, "done A1", user="UGP")
+    assert done.in_channel and "✅ @UGP completed A1 Ring the Board." in done.text
     assert actions(db)[0].done_by == "UGP"
-    again = act(cluster, "done A1", user="UPM")
-    assert "`A1` was already done by <@UGP>" in again.text
-    assert act(cluster, "reopen A1", user="UPM").in_channel  # the creator
+    again = do(driven, "done A1", user="UPM")
+    assert "A1 was already done by @UGP" in again.text
+    assert do(driven, "reopen A1", user="UPM").in_channel  # the creator
     assert actions(db)[0].status == "open" and actions(db)[0].done_at is None
 
 
@@ -127,20 +137,20 @@ def test_done_button_from_a_direct_message_finds_its_cluster(cluster, db, slack_
     assert actions(db)[0].status == "done"
 
 
-def test_assign_due_and_note(cluster, db, slack_api):
-    act(cluster, "add Ring the Board")
-    assigned = act(cluster, "assign A1 <@UNURSE>")
-    assert "<@ULEAD> gave `A1` Ring the Board to <@UNURSE>." in assigned.text
-    assert len(dms(slack_api, "UNURSE")) == 1
+def test_assign_due_and_note(driven, db):
+    do(driven, "add Ring the Board")
+    assigned = do(driven, "assign A1 <@UNURSE>")
+    assert "@ULEAD gave A1 Ring the Board to @UNURSE." in assigned.text
+    assert len(driven.dms("UNURSE")) == 1
     assert actions(db)[0].owner == "UNURSE"
-    moved = act(cluster, "due A1 next tuesday", user="UNURSE")
+    moved = do(driven, "due A1 next tuesday", user="UNURSE")
     assert "to due Tue 1 Dec 2026." in moved.text
-    late = act(cluster, "due A1 2/11/2026", user="UNURSE")
+    late = do(driven, "due A1 2/11/2026", user="UNURSE")
     assert "has already passed, so it shows as overdue" in late.text
-    noted = act(cluster, "note A1 Left a message with the PA", user="UNURSE")
+    noted = do(driven, "note A1 Left a message with the PA", user="UNURSE")
     assert noted.in_channel
-    card = act(cluster, "show A1").text
-    assert "<@UNURSE>: Left a message with the PA" in card and "*Notes*" in card
+    card = do(driven, "show A1").text
+    assert "@UNURSE: Left a message with the PA" in card and "Notes" in card.splitlines()
 
 
 def test_the_form_and_a_double_submit(cluster, db, slack_api):
@@ -173,11 +183,11 @@ def test_the_message_shortcut_prefills_the_form_and_keeps_the_link(cluster, db, 
     assert stored.description == "Can someone chase the frailty data?"
 
 
-def test_the_daily_digest_goes_once_per_person_per_weekday_morning(cluster, db, clock):
-    act(cluster, "add Overdue thing due 20/11/2026 <@UGP>")
-    act(cluster, "add This week thing due 30/11/2026 <@UGP>")
-    act(cluster, "add Far thing due 30/12/2026 <@UGP>")
-    act(cluster, "add Nurse thing due tomorrow <@UNURSE>")
+def test_the_daily_digest_goes_once_per_person_per_weekday_morning(driven, db, clock):
+    do(driven, "add Overdue thing due 20/11/2026 <@UGP>")
+    do(driven, "add This week thing due 30/11/2026 <@UGP>")
+    do(driven, "add Far thing due 30/12/2026 <@UGP>")
+    do(driven, "add Nurse thing due tomorrow <@UNURSE>")
     one, two = Clusterbot(db, clock=clock), Clusterbot(db, clock=clock)
     clock.set(datetime(2026, 11, 27, 7, 30, tzinfo=UTC))  # Friday 07:30: too early
     assert one.tick() == []
@@ -189,7 +199,7 @@ def test_the_daily_digest_goes_once_per_person_per_weekday_morning(cluster, db, 
     assert "Far thing" not in gp
     clock.set(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))  # Saturday: no digest
     assert one.tick() == []
-    act(cluster, "done A4", user="UNURSE")
+    do(driven, "done A4", user="UNURSE")
     clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday, but St Andrew's Day: a Scottish bank holiday
     assert one.tick() == []
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # Tuesday: a new day; the nurse has nothing due
@@ -198,8 +208,8 @@ def test_the_daily_digest_goes_once_per_person_per_weekday_morning(cluster, db, 
         assert len(list(session.exec(select(DigestSent)))) == 3
 
 
-def test_the_digest_never_comes_after_ten_or_in_the_afternoon(cluster, db, clock):
-    act(cluster, "add Chase the data due tomorrow <@UGP>")
+def test_the_digest_never_comes_after_ten_or_in_the_afternoon(driven, db, clock):
+    do(driven, "add Chase the data due tomorrow <@UGP>")
     bot = Clusterbot(db, clock=clock)
     for hour, minute in ((10, 0), (14, 40), (7, 59)):  # 14:40 is when one used to arrive after a DM
         clock.set(datetime(2026, 11, 27, hour, minute, tzinfo=UTC))
@@ -208,8 +218,8 @@ def test_the_digest_never_comes_after_ten_or_in_the_afternoon(cluster, db, clock
     assert [e.user_id for e in bot.tick() if isinstance(e, Direct)] == ["UGP"]
 
 
-def test_the_digest_keeps_local_time_in_summer_and_skips_bank_holidays(cluster, db, clock):
-    act(cluster, "add Chase the data due 5/6/2027 <@UGP>")
+def test_the_digest_keeps_local_time_in_summer_and_skips_bank_holidays(driven, db, clock):
+    do(driven, "add Chase the data due 5/6/2027 <@UGP>")
     bot = Clusterbot(db, clock=clock)
     clock.set(datetime(2027, 6, 1, 9, 5, tzinfo=UTC))  # 10:05 BST: past the window
     assert bot.tick() == []
@@ -241,18 +251,18 @@ def test_the_digest_keeps_local_time_in_summer_and_skips_bank_holidays(cluster, 
     ("list everything", "ULEAD", "“everything” isn't a list I know"),
     ("export sometime", "ULEAD", "“sometime” isn't an export setting"),
 ])
-def test_bad_input_is_refused_privately_and_changes_nothing(cluster, db, text, user, says):
-    act(cluster, "add Existing action <@UGP>")
+def test_bad_input_is_refused_privately_and_changes_nothing(driven, db, text, user, says):
+    do(driven, "add Existing action <@UGP>")
     before = snapshot(db)
-    response = act(cluster, text, user=user)
-    assert_refused(response, says)
+    response = do(driven, text, user=user)
+    refused(response, says)
     assert snapshot(db) == before
 
 
-def test_an_action_id_from_another_cluster_behaves_as_unknown(cluster, db):
-    act(cluster, "add Secret action of cluster one")
-    dispatch_command(cluster, "/cluster", "setup Other", user="UOTHER", channel="COTHER")
+def test_an_action_id_from_another_cluster_behaves_as_unknown(driven, db):
+    do(driven, "add Secret action of cluster one")
+    driven.say("/cluster setup Other", user="UOTHER", channel="COTHER")
     for text in ("show A1", "done A1", "note A1 x", "assign A1 <@UOTHER>", "due A1 friday"):
-        response = act(cluster, text, user="UOTHER", channel="COTHER")
+        response = do(driven, text, user="UOTHER", channel="COTHER")
         assert "There's no action A1 in this cluster." in response.text and "Secret" not in response.text
     assert actions(db)[0].status == "open"

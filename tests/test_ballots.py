@@ -1,6 +1,7 @@
 """Ballots as people mean them, and results that say what happened: typed votes set the ballot, a
 colleague's change is told to them, top N with ties at the cut-off, turnout, /poll extend, reminders with
-buttons. Signed requests, the console and the scheduler, on both databases. Today is Thu 26 Nov 2026."""
+buttons. Through the platform-free driver (tests/driver.py), the console and the scheduler, on both
+databases. Today is Thu 26 Nov 2026."""
 
 from datetime import UTC, datetime
 
@@ -11,27 +12,24 @@ from bot.console import run_line
 from commands.context import Caller
 from commands.results import Post, plain_text
 from storage.models import Ballot, Poll
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import dispatch_command
+from tests import factories
+from tests.driver import refused
+from tests.helpers import snapshot
 
 SIX = ("80101", "80102", "80103", "80104", "80105", "80106")
 
 
 @pytest.fixture
-def cluster(app):
+def cluster(driver):
     """Six practices; UGP and UPM share 80101; U2…U6 are alone in 80102…80106."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    for n, code in enumerate(SIX, start=1):
-        dispatch_command(app, "/cluster", f"practice add {code} Practice {n}")
-    dispatch_command(app, "/cluster", "join 80101", user="UGP")
-    dispatch_command(app, "/cluster", "join 80101", user="UPM")
-    for n, code in enumerate(SIX[1:], start=2):
-        dispatch_command(app, "/cluster", f"join {code}", user=f"U{n}")
-    return app
+    members = {"UGP": "80101", "UPM": "80101"} | {f"U{n}": code for n, code in enumerate(SIX[1:], start=2)}
+    practices = [(code, f"Practice {n}") for n, code in enumerate(SIX, start=1)]
+    factories.riverside(driver.say, practices=practices, members=members)
+    return driver
 
 
-def vote(app, text, user):
-    return dispatch_command(app, "/poll", f"vote {text}", user=user)
+def vote(driver, text, user):
+    return driver.say(f"/poll vote {text}", user=user)
 
 
 def ballots(db):
@@ -39,68 +37,64 @@ def ballots(db):
         return [b.choices for b in session.exec(select(Ballot).order_by(Ballot.id))]
 
 
-def dms(slack_api, user):
-    return [c.args for c in slack_api.calls_to("chat.postMessage") if c.args["channel"] == user]
-
-
 def test_a_typed_vote_sets_the_ballot_and_typing_it_again_keeps_it(cluster, db):
-    dispatch_command(cluster, "/poll", '"Which two?" "Asthma" "Frailty" "Polypharmacy" "Sepsis" pick 2')
+    cluster.say('/poll "Which two?" "Asthma" "Frailty" "Polypharmacy" "Sepsis" pick 2')
     assert "is now: 1. Asthma, 3. Polypharmacy." in vote(cluster, "P1 1 3", "UGP").text
     again = vote(cluster, "P1 1 3", "UGP")
     assert "already reads: 1. Asthma, 3. Polypharmacy. Nothing changed." in again.text
     assert "is now: 2. Frailty." in vote(cluster, "P1 2", "UGP").text  # exactly what was typed
     assert ballots(db) == ["2"]
     before = snapshot(db)
-    assert_refused(vote(cluster, "P1 1 2 3", "UGP"), "chooses up to 2 options; you typed 3. Nothing was changed: "
-                   "your practice's ballot still reads 2. Frailty.")
-    assert_refused(vote(cluster, "P1 9", "UGP"), "P1 has options 1 to 4.")
+    refused(vote(cluster, "P1 1 2 3", "UGP"), "chooses up to 2 options; you typed 3. Nothing was changed: "
+            "your practice's ballot still reads 2. Frailty.")
+    refused(vote(cluster, "P1 9", "UGP"), "P1 has options 1 to 4.")
     assert snapshot(db) == before
 
 
-def test_a_colleague_changing_the_practice_ballot_is_told_to_the_previous_voter(cluster, db, slack_api):
-    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty"')
+def test_a_colleague_changing_the_practice_ballot_is_told_to_the_previous_voter(cluster, db):
+    cluster.say('/poll "Which first?" "Asthma" "Frailty"')
     vote(cluster, "P1 1", "UGP")
     changed = vote(cluster, "P1 2", "UPM")
     assert "is now: 2. Frailty." in changed.text
-    assert "It was 1. Asthma, cast by <@UGP>, who has been told." in changed.text
-    [dm] = dms(slack_api, "UGP")
-    assert "<@UPM> changed Practice 1's ballot on `P1` *Which first?* from 1. Asthma to 2. Frailty." in dm["text"]
+    assert "It was 1. Asthma, cast by @UGP, who has been told." in changed.text
+    [dm] = cluster.dms("UGP")
+    assert "@UPM changed Practice 1's ballot on P1 Which first? from 1. Asthma to 2. Frailty." in dm
     vote(cluster, "P1 2", "UPM")  # the same again: nothing changes, nobody is told twice
     vote(cluster, "P1 1", "U2")   # another practice's ballot: not UGP's business
-    assert len(dms(slack_api, "UGP")) == 1
+    assert len(cluster.dms("UGP")) == 1
 
 
 def test_a_full_pick_n_ballot_says_what_it_holds_and_who_cast_it(cluster, db, product):
-    dispatch_command(cluster, "/poll", '"Which two?" "Asthma" "Frailty" "Polypharmacy" pick 2')
+    cluster.say('/poll "Which two?" "Asthma" "Frailty" "Polypharmacy" pick 2')
     vote(cluster, "P1 1 2", "UGP")
-    refused = plain_text(product.press("poll.vote", "P1:3", Caller("UPM", "CCLUSTER", "T0001")))
+    answer = cluster.click("poll.vote", "P1:3", user="UPM").text
     assert ("Nothing was changed: your practice's ballot on P1 already chooses 1. Asthma, 2. Frailty (cast by "
-            "@UGP), the most it may (2).") in refused
-    assert "click one you chose" not in refused
+            "@UGP), the most it may (2).") in answer
+    assert "click one you chose" not in answer
 
 
-def test_pick_n_results_name_the_top_n_and_a_tie_at_the_cut_off(cluster, db, slack_api):
-    dispatch_command(cluster, "/poll", '"Which two?" "Asthma" "Frailty" "Polypharmacy" "Sepsis" pick 2')
+def test_pick_n_results_name_the_top_n_and_a_tie_at_the_cut_off(cluster, db):
+    cluster.say('/poll "Which two?" "Asthma" "Frailty" "Polypharmacy" "Sepsis" pick 2')
     for user, choices in (("UGP", "1 2"), ("U2", "1 3"), ("U3", "1 4"), ("U4", "2 3"), ("U5", "4")):
         vote(cluster, f"P1 {choices}", user)
-    closed = dispatch_command(cluster, "/poll", "close P1")
-    assert ("*Result:* top 2: Asthma (3 ballots), then a tie for the last place between “Frailty”, “Polypharmacy” "
+    closed = cluster.say("/poll close P1")
+    assert ("Result: top 2: Asthma (3 ballots), then a tie for the last place between “Frailty”, “Polypharmacy” "
             "and “Sepsis” (2 ballots each).") in closed.text
-    assert "*Turnout:* 5 of 6 practices took part." in closed.text and "Fewer than half" not in closed.text
+    assert "Turnout: 5 of 6 practices took part." in closed.text and "Fewer than half" not in closed.text
 
 
 def test_pick_n_results_without_a_tie(cluster):
-    dispatch_command(cluster, "/poll", '"Which two?" "Asthma" "Frailty" "Polypharmacy" pick 2')
+    cluster.say('/poll "Which two?" "Asthma" "Frailty" "Polypharmacy" pick 2')
     for user, choices in (("UGP", "1 2"), ("U2", "1 3"), ("U3", "1 2")):
         vote(cluster, f"P1 {choices}", user)
-    closed = dispatch_command(cluster, "/poll", "close P1")
-    assert "*Result:* top 2: Asthma (3 ballots), Frailty (2 ballots)." in closed.text
-    assert "*Turnout:* 3 of 6 practices took part." in closed.text
+    closed = cluster.say("/poll close P1")
+    assert "Result: top 2: Asthma (3 ballots), Frailty (2 ballots)." in closed.text
+    assert "Turnout: 3 of 6 practices took part." in closed.text
 
 
 def test_low_and_zero_turnout_at_the_deadline_are_flagged(cluster, db, clock, product):
-    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty" closes friday')
-    dispatch_command(cluster, "/poll", '"Which next?" "Asthma" "Frailty" closes friday')
+    cluster.say('/poll "Which first?" "Asthma" "Frailty" closes friday')
+    cluster.say('/poll "Which next?" "Asthma" "Frailty" closes friday')
     vote(cluster, "P1 1", "U2")
     clock.set(datetime(2026, 11, 27, 17, 1, tzinfo=UTC))
     posts = [plain_text(e.reply) for e in product.tick() if isinstance(e, Post)]
@@ -110,33 +104,33 @@ def test_low_and_zero_turnout_at_the_deadline_are_flagged(cluster, db, clock, pr
     assert "Result: no ballots were cast." in second and "Turnout: 0 of 6 practices took part. ⚠️" in second
 
 
-def test_extend_gives_a_later_deadline_creator_or_lead_only(cluster, db, slack_api):
-    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty" closes friday', user="UGP")
+def test_extend_gives_a_later_deadline_creator_or_lead_only(cluster, db):
+    cluster.say('/poll "Which first?" "Asthma" "Frailty" closes friday', user="UGP")
     before = snapshot(db)
-    assert_refused(dispatch_command(cluster, "/poll", "extend P1 friday week", user="U2"),
-                   "Only whoever created P1 (<@UGP>) or one of the cluster's leads (<@ULEAD>) can use `/poll extend`")
-    assert_refused(dispatch_command(cluster, "/poll", "extend P1 20/11", user="UGP"), "has already passed")
+    refused(cluster.say("/poll extend P1 friday week", user="U2"),
+            "Only whoever created P1 (@UGP) or one of the cluster's leads (@ULEAD) can use /poll extend")
+    refused(cluster.say("/poll extend P1 20/11", user="UGP"), "has already passed")
     assert snapshot(db) == before
-    extended = dispatch_command(cluster, "/poll", "extend P1 friday week", user="UGP")
+    extended = cluster.say("/poll extend P1 friday week", user="UGP")
     assert extended.in_channel
-    assert ("extended `P1` Which first?: it now closes *Fri 4 Dec 2026 17:00* (it was Fri 27 Nov 2026 17:00)."
+    assert ("extended P1 Which first?: it now closes Fri 4 Dec 2026 17:00 (it was Fri 27 Nov 2026 17:00)."
             in extended.text)
     with db.session() as session:
         stored = session.exec(select(Poll)).one()
     assert stored.closes_at == datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
-    dispatch_command(cluster, "/poll", "close P1")
-    assert_refused(dispatch_command(cluster, "/poll", "extend P1 friday week"), "a closed poll stays closed")
+    cluster.say("/poll close P1")
+    refused(cluster.say("/poll extend P1 friday week"), "a closed poll stays closed")
 
 
-def test_remind_dms_list_the_options_with_vote_buttons(cluster, slack_api, product):
-    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty"')
+def test_remind_dms_list_the_options_with_vote_buttons(cluster, product):
+    cluster.say('/poll "Which first?" "Asthma" "Frailty"')
     vote(cluster, "P1 1", "UGP")
-    dispatch_command(cluster, "/poll", "remind P1")
-    [dm] = dms(slack_api, "U2")
-    assert "1. Asthma" in dm["text"] and "2. Frailty" in dm["text"]
-    buttons = [e for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [e["text"]["text"] for e in buttons] == ["1. Asthma", "2. Frailty"]
-    assert dms(slack_api, "UGP") == [] and dms(slack_api, "UPM") == []  # their practice has voted
+    cluster.say("/poll remind P1")
+    [dm] = [sent for sent in cluster.directs if sent.to == "U2"]
+    assert "1. Asthma" in dm.text and "2. Frailty" in dm.text
+    assert [(b.label, b.action, b.value) for b in dm.reply.buttons] == [("1. Asthma", "poll.vote", "P1:1"),
+                                                                       ("2. Frailty", "poll.vote", "P1:2")]
+    assert cluster.dms("UGP") == [] and cluster.dms("UPM") == []  # their practice has voted
 
 
 def test_the_console_votes_and_reads_results_the_same_way(product):

@@ -1,19 +1,22 @@
-"""Every refusal is specific, private, shows a working example, and stores nothing."""
+"""Every refusal is specific, private, shows a working example, and stores nothing: through the
+platform-free driver (tests/driver.py); how Slack escapes markup in names, through signed requests."""
 
 import pytest
 from sqlmodel import select
 
+from commands.results import Audience
 from storage.models import Cluster
-from tests.helpers import assert_refused, snapshot
+from tests import factories
+from tests.driver import refused
+from tests.helpers import snapshot
 from tests.slack_requests import dispatch_command
 
 
 @pytest.fixture
-def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UNURSE")
-    return app
+def cluster(driver):
+    """Riverside with one practice, 80123, and UNURSE in it; ULEAD leads."""
+    factories.riverside(driver.say, practices=1, members={"UNURSE": "80123"})
+    return driver
 
 
 @pytest.mark.parametrize("text, says, example", [
@@ -34,22 +37,22 @@ def cluster(app):
     ("member add", "Say who: mention the person with @", "/cluster member add @Jane 80123"),
     ("member add <@UGP> 123456", "isn't a practice code", "/cluster member add @Jane 80123"),
     ("lead add @jane", "“@jane” isn't a mention", "/cluster lead add @Jane"),
-    ("lead remove <@UNURSE>", "<@UNURSE> isn't a lead", "/cluster who"),
-    ("lead remove <@UNOBODY>", "<@UNOBODY> isn't in this cluster", "/cluster who"),
+    ("lead remove <@UNURSE>", "@UNURSE isn't a lead", "/cluster who"),
+    ("lead remove <@UNOBODY>", "@UNOBODY isn't in this cluster", "/cluster who"),
     ("lead remove <@ULEAD>", "A cluster always needs a lead", "/cluster lead add @Jane"),
     ("setup " + "y" * 81, "already the cluster", "/cluster who"),
 ])
 def test_refusals_are_specific_private_and_store_nothing(cluster, db, text, says, example):
     before = snapshot(db)
-    response = dispatch_command(cluster, "/cluster", text)
-    assert_refused(response, says)
-    assert f"For example: `{example}" in response.text
+    response = cluster.say(f"/cluster {text}")
+    refused(response, says)
+    assert f"For example: {example}" in response.text
     assert snapshot(db) == before
 
 
-def test_cluster_name_too_long_or_empty(app, db):
-    assert "limit is 80" in dispatch_command(app, "/cluster", "setup " + "n" * 81).text
-    assert "Give the cluster name" in dispatch_command(app, "/cluster", "setup   ").text
+def test_cluster_name_too_long_or_empty(driver, db):
+    refused(driver.say("/cluster setup " + "n" * 81), "limit is 80")
+    refused(driver.say("/cluster setup   "), "Give the cluster name")
     assert not any(snapshot(db).values())
 
 
@@ -59,28 +62,29 @@ def test_cluster_name_too_long_or_empty(app, db):
 ])
 def test_only_leads_change_the_cluster_and_are_named(cluster, db, text):
     before = snapshot(db)
-    response = dispatch_command(cluster, "/cluster", text, user="UNURSE")
+    response = cluster.say(f"/cluster {text}", user="UNURSE")
     command = "/cluster " + " ".join(text.split()[:2])
-    assert f"Only the cluster's leads can use `{command}`. Ask a lead: <@ULEAD>." in response.text
+    refused(response, f"Only the cluster's leads can use {command}. Ask a lead: @ULEAD.")
     assert snapshot(db) == before
 
 
 def test_unknown_subcommand_gets_short_help(cluster):
-    response = dispatch_command(cluster, "/cluster", "frobnicate")
-    assert response.text.startswith(":warning: “frobnicate” isn't a /cluster command.")
-    assert "`/cluster join &lt;5-digit code&gt;`" in response.text
+    response = cluster.say("/cluster frobnicate")
+    refused(response, "")
+    assert response.text.startswith("“frobnicate” isn't a /cluster command.")
+    assert "/cluster join <5-digit code>" in response.text
 
 
 def test_a_near_miss_gets_did_you_mean(cluster):
-    response = dispatch_command(cluster, "/cluster", "practice delete 80123")
-    assert response.text.startswith(":warning: “practice” isn't a /cluster command. Did you mean "
-                                    "`/cluster practice remove`?")
-    assert "For example: `/cluster practice remove 80123`" in response.text
+    response = cluster.say("/cluster practice delete 80123")
+    refused(response, "")
+    assert response.text.startswith("“practice” isn't a /cluster command. Did you mean /cluster practice remove?")
+    assert "For example: /cluster practice remove 80123" in response.text
 
 
 def test_no_subcommand_shows_help(cluster):
-    response = dispatch_command(cluster, "/cluster", "")
-    assert "every command, with an example" in response.text and response.json["response_type"] == "ephemeral"
+    response = cluster.say("/cluster")
+    assert "every command, with an example" in response.text and response.audience == Audience.PERSON
 
 
 @pytest.mark.parametrize("hostile", [

@@ -1,5 +1,6 @@
 """The one date reader: British usage, the nearest year, `since` looking back, reasons for impossible dates —
-read directly, then through signed requests and the console on both databases. Today is Thu 26 Nov 2026."""
+read directly, then through the platform-free driver (tests/driver.py) and the console on both databases.
+Today is Thu 26 Nov 2026."""
 
 from datetime import date
 
@@ -11,8 +12,9 @@ from commands.context import Caller
 from commands.dates import BACK, DATE_TEXT_MAX, parse_day
 from commands.errors import Refusal
 from storage.models import Action, Meeting, Poll
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import dispatch_command
+from tests import factories
+from tests.driver import refused
+from tests.helpers import snapshot
 
 THURSDAY = date(2026, 11, 26)
 
@@ -94,14 +96,13 @@ def test_impossible_dates_say_why(typed, says):
     assert refused.value.example == "/action due A1 friday"
 
 
-# --- through the product --------------------------------------------------------------------
+# --- through the product (the platform-free driver) ---------------------------------------------
 
 @pytest.fixture
-def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    return app
+def cluster(driver):
+    """Riverside with one practice, 80123, and UGP in it; ULEAD leads."""
+    factories.riverside(driver.say, practices=1, members={"UGP": "80123"})
+    return driver
 
 
 def rows(db, model):
@@ -110,12 +111,12 @@ def rows(db, model):
 
 
 def test_a_year_less_due_date_just_past_is_this_years_and_flagged(cluster, db):
-    dispatch_command(cluster, "/action", "add Audit <@UGP> due friday")
-    response = dispatch_command(cluster, "/action", "due A1 20/11")
-    assert "moved `A1` Audit to due Fri 20 Nov 2026." in response.text
+    cluster.say("/action add Audit <@UGP> due friday")
+    response = cluster.say("/action due A1 20/11")
+    assert "moved A1 Audit to due Fri 20 Nov 2026." in response.text
     assert "Note: Fri 20 Nov 2026 has already passed, so it shows as overdue." in response.text
     assert rows(db, Action)[0].due_on == date(2026, 11, 20)
-    assert "A1" in dispatch_command(cluster, "/action", "list overdue").text
+    assert "A1" in cluster.say("/action list overdue").text
 
 
 @pytest.mark.parametrize("typed, said", [
@@ -124,19 +125,19 @@ def test_a_year_less_due_date_just_past_is_this_years_and_flagged(cluster, db):
     ("next wed", "Wed 2 Dec 2026"), ("in a fortnight", "Thu 10 Dec 2026"),
 ])
 def test_every_phrasing_is_said_back_with_weekday_and_year(cluster, db, typed, said):
-    response = dispatch_command(cluster, "/action", f"add Send letters due {typed}")
+    response = cluster.say(f"/action add Send letters due {typed}")
     assert response.in_channel and f"due {said}" in response.text, response.text
 
 
 def test_export_since_looks_back(cluster):
-    response = dispatch_command(cluster, "/action", "export all since 1/11")
+    response = cluster.say("/action export all since 1/11")
     assert "Preparing the action log (all since Sun 1 Nov 2026)" in response.text
 
 
 def test_meetings_and_polls_read_the_same_dates(cluster, db):
-    response = dispatch_command(cluster, "/meeting", "schedule next friday 12:30 Cluster QI meeting")
+    response = cluster.say("/meeting schedule next friday 12:30 Cluster QI meeting")
     assert "Fri 4 Dec 2026 12:30" in response.text
-    response = dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty" closes friday week')
+    response = cluster.say('/poll "Which first?" "Asthma" "Frailty" closes friday week')
     assert rows(db, Poll)[0].closes_at.date() == date(2026, 12, 4)
     assert rows(db, Meeting)[0].title == "Cluster QI meeting"
 
@@ -150,15 +151,15 @@ def test_meetings_and_polls_read_the_same_dates(cluster, db):
 ])
 def test_impossible_dates_are_refused_with_a_reason_and_change_nothing(cluster, db, command, text, says):
     before = snapshot(db)
-    assert_refused(dispatch_command(cluster, command, text), says)
+    refused(cluster.say(f"{command} {text}"), says)
     assert snapshot(db) == before
 
 
 def test_who_may_act_is_checked_before_the_date_is_read(cluster, db):
-    dispatch_command(cluster, "/action", "add Audit <@UGP>", user="UGP")
-    dispatch_command(cluster, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(cluster, "/cluster", "join 80456", user="UNURSE")
-    assert_refused(dispatch_command(cluster, "/action", "due A1 " + "x" * 60, user="UNURSE"), "Only A1's owner")
+    cluster.say("/action add Audit <@UGP>", user="UGP")
+    cluster.say("/cluster practice add 80456 Hillview Surgery")
+    cluster.say("/cluster join 80456", user="UNURSE")
+    refused(cluster.say("/action due A1 " + "x" * 60, user="UNURSE"), "Only A1's owner")
 
 
 def test_the_console_reads_the_same_dates(product, db):

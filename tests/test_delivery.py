@@ -20,6 +20,7 @@ from commands.results import Reply, line
 from storage import outbox
 from storage.models import Poll
 from storage.types import utcnow
+from tests import factories
 from tests.helpers import unsent_outbox
 from tests.slack_requests import button_payload, dispatch_command, signed_headers, slash_body, submission_payload
 from tests.test_processes import bot_env, free_port, wait_healthy
@@ -30,10 +31,9 @@ PRACTICES = [("80123", "UGP"), ("80456", "UNURSE"), ("80789", "UPM")]
 
 @pytest.fixture
 def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    for code, user in PRACTICES:
-        dispatch_command(app, "/cluster", f"practice add {code} Practice {code}")
-        dispatch_command(app, "/cluster", f"join {code}", user=user)
+    """Three practices named by code, one person in each, and a poll."""
+    factories.riverside(factories.on_slack(app), practices=[(code, f"Practice {code}") for code, _ in PRACTICES],
+                        members={user: code for code, user in PRACTICES})
     dispatch_command(app, "/poll", QUESTION)
     return app
 

@@ -10,17 +10,15 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from storage.models import Action
+from tests import factories
 from tests.slack_requests import dispatch_command
 from tests.test_processes import bot_env
 
 
 @pytest.fixture
 def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    """Riverside with two practices: ULEAD leads; UGP in 80123, UNURSE in 80456."""
+    factories.riverside(factories.on_slack(app), practices=2, members={"UGP": "80123", "UNURSE": "80456"})
     return app
 
 

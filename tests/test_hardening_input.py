@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from storage.models import Action
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
@@ -20,9 +21,8 @@ HIDDEN = ["010.101.1237", "010/101/1237", "010_101_1237", "010\u2212101\u2212123
 
 @pytest.fixture
 def world(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    """Riverside with one practice, 80123, and UGP in it."""
+    factories.riverside(factories.on_slack(app), practices=1, members={"UGP": "80123"})
     return app
 
 

@@ -61,7 +61,7 @@ def test_anonymous_live_view_shows_turnout_but_no_counts_until_the_close(cluster
     assert "1 of 3 practices has voted" in card
     assert "█" not in card and "1. Asthma\n" in card + "\n" and "results shown when it closes" in card
     results = dispatch_command(cluster, "/poll", "results P1").text
-    assert "Not voted yet: Hillview Surgery, Glen" in results and "Frailty  " not in results
+    assert "Not voted yet: Hillview Surgery, Burnside Health Centre" in results and "Frailty  " not in results
     assert "█" not in results and "cast by" not in results
     dispatch_command(cluster, "/poll", "close P1")
     closed = last_update(slack_api)["text"]

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Action, Ballot, Member
+from tests import factories
 from tests.slack_requests import dispatch_command, dispatch_event, dispatch_payload, home_payload
 from tests.slack_standin import BOT_USER
 
@@ -13,11 +14,7 @@ from tests.slack_standin import BOT_USER
 @pytest.fixture
 def cluster(app):
     """Riverside (CCLUSTER): ULEAD leads; UGP in 80123, UNURSE in 80456."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    factories.riverside(factories.on_slack(app), practices=2, members={"UGP": "80123", "UNURSE": "80456"})
     return app
 
 

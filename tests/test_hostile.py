@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from commands.registry import BUTTONS, FAMILIES, FORMS
+from tests import factories
 from tests.slack_requests import (
     button_payload,
     dispatch_command,
@@ -39,9 +40,7 @@ TEXTS = st.one_of(
 @pytest.fixture
 def world(app):
     """A cluster with one of everything, so ids in generated text often exist."""
-    for typed in ("setup Riverside Cluster", "practice add 80123 Riverside Medical Practice"):
-        dispatch_command(app, "/cluster", typed)
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    factories.riverside(factories.on_slack(app), practices=1, members={"UGP": "80123"})
     dispatch_command(app, "/topic", "propose Asthma reviews", user="UGP")
     dispatch_command(app, "/poll", '"Which first?" "A" "B"')
     dispatch_command(app, "/action", "add Ring the Board <@UGP> due 1/12/2026")

@@ -1,5 +1,5 @@
-"""/measure chart: PNGs read back with Pillow — size, not blank, signals drawn — through the product and
-through signed Slack requests, on both databases; and the chart writer on its own."""
+"""/measure chart: PNGs read back with Pillow — size, not blank, signals drawn — through the platform-free
+driver (tests/driver.py) and through signed Slack requests, on both databases; and the chart writer on its own."""
 
 import io
 
@@ -9,6 +9,7 @@ from PIL import Image
 from analysis.charts import BLUE, ORANGE, Panel, Picture, render
 from commands import Caller
 from commands.results import Upload, plain_text
+from tests import factories
 from tests.slack_requests import dispatch_command
 from tests.test_measures import ADD, refused, set_up
 
@@ -22,11 +23,11 @@ def record_history(cluster, practice: str = "80123") -> None:
     cluster.measure("record D1 " + "\n".join(lines))
 
 
-def upload_of(product, text: str) -> Upload:
-    caller = Caller("ULEAD", "CCLUSTER", "T0001")
-    quick = product.handle("/measure", text, caller)
-    assert "Drawing the chart of D1" in plain_text(quick), plain_text(quick)
-    [upload] = [e for e in product.finish("/measure", text, caller).effects if isinstance(e, Upload)]
+def upload_of(cluster, text: str) -> Upload:
+    """The chart `/measure <text>` drew, as delivery uploaded it."""
+    said = cluster.driver.say(f"/measure {text}")
+    assert "Drawing the chart of D1" in said.text, said.text
+    [upload] = [sent.upload for sent in said.sent if sent.kind == "upload"]
     return upload
 
 
@@ -49,8 +50,8 @@ def charted(product):
     return cluster
 
 
-def test_a_practice_chart_is_a_large_png_with_its_signals(charted, product):
-    upload = upload_of(product, "chart D1 practice 80123")
+def test_a_practice_chart_is_a_large_png_with_its_signals(charted):
+    upload = upload_of(charted, "chart D1 practice 80123")
     assert upload.filename == "riverside-cluster-d1-practice-2026-11-26.png" and upload.channel == "CCLUSTER"
     comment = plain_text(upload.comment)
     assert "shared the chart of D1 Asthma reviews within 2 weeks for Riverside Medical Practice" in comment
@@ -61,14 +62,14 @@ def test_a_practice_chart_is_a_large_png_with_its_signals(charted, product):
     assert has_colour(image, BLUE) and has_colour(image, ORANGE)  # the data, and the signal's points
 
 
-def test_all_draws_small_multiples_with_the_cluster(charted, product):
+def test_all_draws_small_multiples_with_the_cluster(charted):
     charted.measure("record D1 Oct 2026 7/10 practice 80456")
     charted.measure("record D1 Sep 2026 6/10 practice 80456")
-    upload = upload_of(product, "chart D1 all")
+    upload = upload_of(charted, "chart D1 all")
     image = opened(upload.content)
     assert image.width >= 1200 and image.height >= 500
     assert has_colour(image, BLUE)
-    single = opened(upload_of(product, "chart D1 cluster").content)
+    single = opened(upload_of(charted, "chart D1 cluster").content)
     assert single.size != image.size
 
 
@@ -80,7 +81,7 @@ def test_too_little_data_is_said_in_words(product):
     refused(cluster.measure("chart D1 practice 80123"), "has 1 point for Riverside Medical Practice. A chart needs 2, "
                                                        "and the run-chart rules need 10 useful points")
     cluster.measure("record D1 Sep 2026 5/10\nAug 2026 3/10")
-    upload = upload_of(product, "chart D1 practice 80123")
+    upload = upload_of(cluster, "chart D1 practice 80123")
     # three points: the middle one is the median itself, so two are useful
     assert "the run-chart rules need 10 useful points; there are 2 so far" in plain_text(upload.comment)
     assert "no signal" not in plain_text(upload.comment)
@@ -92,16 +93,14 @@ def test_bad_chart_requests(charted):
     refused(charted.measure("chart D8"), "There's no measure D8")
 
 
-def test_spc_charts_draw_limits(charted, product):
+def test_spc_charts_draw_limits(charted):
     charted.measure("edit D1 chart p")
-    image = opened(upload_of(product, "chart D1 practice 80123").content)
+    image = opened(upload_of(charted, "chart D1 practice 80123").content)
     assert has_colour(image, "#D55E00")  # the control limits
 
 
 def test_signed_request_uploads_the_png(app, slack_api):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123")
+    factories.riverside(factories.on_slack(app), practices=1, members={"ULEAD": "80123"})
     dispatch_command(app, "/topic", "propose Asthma reviews after discharge")
     dispatch_command(app, "/measure", ADD)
     lines = [f"{m}/2025 {v}/100" for m, v in enumerate(STEADY, start=1)]

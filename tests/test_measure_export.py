@@ -5,16 +5,15 @@ import io
 
 from openpyxl import load_workbook
 
-from commands import Caller
-from commands.results import Upload, plain_text
+from commands.results import Upload
 from tests.test_measures import ADD, refused, set_up
 
 
-def uploaded(product, command: str, text: str) -> Upload:
-    caller = Caller("ULEAD", "CCLUSTER", "T0001")
-    quick = product.handle(command, text, caller)
-    assert "Preparing" in plain_text(quick), plain_text(quick)
-    [upload] = [e for e in product.finish(command, text, caller).effects if isinstance(e, Upload)]
+def uploaded(cluster, command: str, text: str) -> Upload:
+    """The workbook `<command> <text>` made, as delivery uploaded it (tests/driver.py)."""
+    said = cluster.driver.say(f"{command} {text}")
+    assert "Preparing" in said.text, said.text
+    [upload] = [sent.upload for sent in said.sent if sent.kind == "upload"]
     return upload
 
 
@@ -30,8 +29,8 @@ def with_data(product):
 
 
 def test_the_measures_workbook_has_long_data_and_a_native_chart_per_measure(product):
-    with_data(product)
-    upload = uploaded(product, "/measure", "export")
+    cluster = with_data(product)
+    upload = uploaded(cluster, "/measure", "export")
     assert upload.filename.startswith("riverside-cluster-measures-") and upload.filename.endswith(".xlsx")
     book = load_workbook(io.BytesIO(upload.content))
     assert book.sheetnames[0] == "Measures" and len(book.sheetnames) == 3
@@ -58,8 +57,8 @@ def test_the_measures_workbook_has_long_data_and_a_native_chart_per_measure(prod
 
 
 def test_suppress_shows_small_counts_as_under_5(product):
-    with_data(product)
-    upload = uploaded(product, "/measure", "export suppress")
+    cluster = with_data(product)
+    upload = uploaded(cluster, "/measure", "export suppress")
     assert "measures-suppressed" in upload.filename
     book = load_workbook(io.BytesIO(upload.content))
     rows = list(book["Measures"].iter_rows(values_only=True))
@@ -73,14 +72,13 @@ def test_suppress_shows_small_counts_as_under_5(product):
 
 
 def test_export_setting_refused(product):
-    with_data(product)
-    refused(product.handle("/measure", "export everything", Caller("ULEAD", "CCLUSTER", "T0001")),
-            "isn't an export setting")
+    cluster = with_data(product)
+    refused(cluster.measure("export everything"), "isn't an export setting")
 
 
 def test_the_cluster_workbook_includes_the_measures(product):
-    with_data(product)
-    upload = uploaded(product, "/cluster", "export")
+    cluster = with_data(product)
+    upload = uploaded(cluster, "/cluster", "export")
     book = load_workbook(io.BytesIO(upload.content))
     assert "Measures" in book.sheetnames
     chart_sheets = [name for name in book.sheetnames if name.startswith(("D1 ", "D2 "))]

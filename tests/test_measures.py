@@ -1,5 +1,5 @@
-"""/measure: adding measures, recording data and its refusals, data tables and signals — through the product
-and through signed Slack requests, on both databases."""
+"""/measure: adding measures, recording data and its refusals, data tables and signals — through the
+platform-free driver (tests/driver.py) and through signed Slack requests, on both databases."""
 
 from datetime import UTC, date, datetime
 
@@ -7,10 +7,12 @@ import pytest
 from sqlmodel import select
 
 from analysis import periods
-from commands import Caller, Clusterbot
+from commands import Clusterbot
 from commands.measure_admin import working_day
 from commands.results import Audience, Direct, Tone, plain_text
 from storage.models import Measure, MeasurePoint, MeasurePointHistory
+from tests import factories
+from tests.driver import Driver
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import dispatch_command, dispatch_payload, submission_payload
 
@@ -18,40 +20,41 @@ ADD = "add T1 Asthma reviews within 2 weeks percent higher is better goal 80"
 
 
 class Cluster:
-    """Riverside: ULEAD leads (80123); UGP in 80123; UNURSE in 80456. Today is Thu 26 Nov 2026."""
+    """Riverside as the measure tests use it: typed commands through the platform-free driver
+    (tests/driver.py), each answered with the product's Reply."""
 
-    def __init__(self, product: Clusterbot, channel: str = "CCLUSTER", team: str = "T0001"):
-        self.product, self.channel, self.team = product, channel, team
+    def __init__(self, driver: Driver, channel: str = "CCLUSTER"):
+        self.driver, self.channel = driver, channel
 
     def run(self, command: str, text: str, user: str = "ULEAD"):
-        return self.product.handle(command, text, Caller(user, self.channel, self.team))
+        return self.driver.say(f"{command} {text}", user=user, channel=self.channel).reply
 
     def measure(self, text: str, user: str = "ULEAD"):
         return self.run("/measure", text, user)
 
 
-def set_up(product: Clusterbot, channel: str = "CCLUSTER", team: str = "T0001") -> Cluster:
-    cluster = Cluster(product, channel, team)
-    cluster.run("/cluster", "setup Riverside Cluster")
-    cluster.run("/cluster", "practice add 80123 Riverside Medical Practice")
-    cluster.run("/cluster", "practice add 80456 Hillview Surgery")
-    cluster.run("/cluster", "join 80123")
-    cluster.run("/cluster", "join 80123", user="UGP")
-    cluster.run("/cluster", "join 80456", user="UNURSE")
-    cluster.run("/topic", "propose Asthma reviews after discharge", user="UGP")
+# ULEAD leads and is in 80123 with UGP; UNURSE in 80456; UGP has proposed T1. Today is Thu 26 Nov 2026.
+MEMBERS = {"ULEAD": "80123", "UGP": "80123", "UNURSE": "80456"}
+
+
+def set_up(product: Clusterbot, channel: str = "CCLUSTER") -> Cluster:
+    driver = Driver(product)
+    factories.riverside(driver.say, practices=2, members=MEMBERS, channel=channel)
+    cluster = Cluster(driver, channel)
+    assert cluster.run("/topic", "propose Asthma reviews after discharge", user="UGP").tone == Tone.DONE
     return cluster
 
 
 @pytest.fixture
-def riverside(product) -> Cluster:
+def measured(product) -> Cluster:
     return set_up(product)
 
 
 @pytest.fixture
-def with_measure(riverside) -> Cluster:
-    reply = riverside.measure(ADD)
+def with_measure(measured) -> Cluster:
+    reply = measured.measure(ADD)
     assert reply.tone == Tone.DONE, plain_text(reply)
-    return riverside
+    return measured
 
 
 def points(db) -> list[MeasurePoint]:
@@ -66,14 +69,14 @@ def refused(reply, says: str) -> None:
 
 # --- adding -------------------------------------------------------------------------------------
 
-def test_add_reads_the_settings_and_gives_a_per_cluster_id(riverside, db, product):
-    reply = riverside.measure(ADD)
+def test_add_reads_the_settings_and_gives_a_per_cluster_id(measured, db, product):
+    reply = measured.measure(ADD)
     text = plain_text(reply)
     assert reply.audience == Audience.CHANNEL
     assert "D1 · Asthma reviews within 2 weeks" in text
     assert "Topic: T1 Asthma reviews after discharge · percent · higher is better · monthly · goal 80.0%" in text
     assert "/measure record D1 Oct 2026 42/120" in text  # the period that has just ended
-    riverside.measure('add T1 "Weekly count of reviews per week" count lower is better weekly')
+    measured.measure('add T1 "Weekly count of reviews per week" count lower is better weekly')
     with db.session() as session:
         stored = list(session.exec(select(Measure).order_by(Measure.id)))
     assert [(m.short_id, m.unit, m.higher_is_better, m.frequency, m.goal) for m in stored] == [
@@ -83,10 +86,10 @@ def test_add_reads_the_settings_and_gives_a_per_cluster_id(riverside, db, produc
     assert "D1 · " in plain_text(other.measure(ADD))  # ids count per cluster
 
 
-def test_a_measure_on_a_dropped_topic_is_refused(riverside, db):
-    riverside.run("/topic", "move T1 dropped Covered by the Board")
+def test_a_measure_on_a_dropped_topic_is_refused(measured, db):
+    measured.run("/topic", "move T1 dropped Covered by the Board")
     before = snapshot(db)
-    refused(riverside.measure(ADD), "T1 Asthma reviews after discharge was dropped")
+    refused(measured.measure(ADD), "T1 Asthma reviews after discharge was dropped")
     assert snapshot(db) == before
 
 
@@ -98,11 +101,11 @@ def test_the_identifier_guard_covers_name_and_definition(with_measure, db):
     assert snapshot(db) == before
 
 
-def test_unknown_setting_and_missing_name(riverside):
-    refused(riverside.measure("add T1 Reviews percent sideways"), "isn't a measure setting")
-    refused(riverside.measure("add T1 percent"), "Give the measure a name")
-    refused(riverside.measure("add T9 Reviews"), "There's no topic T9")
-    refused(riverside.measure("add T1 Reviews percent goal 120"), "can't be over 100")
+def test_unknown_setting_and_missing_name(measured):
+    refused(measured.measure("add T1 Reviews percent sideways"), "isn't a measure setting")
+    refused(measured.measure("add T1 percent"), "Give the measure a name")
+    refused(measured.measure("add T9 Reviews"), "There's no topic T9")
+    refused(measured.measure("add T1 Reviews percent goal 120"), "can't be over 100")
 
 
 # --- recording --------------------------------------------------------------------------------
@@ -121,9 +124,9 @@ def test_the_ways_of_writing_a_month(with_measure, db, typed):
     assert [p.period for p in points(db)] == [date(2026, 10, 1)]
 
 
-def test_weekly_periods_are_the_monday_of_the_week(riverside, db):
-    riverside.measure("add T1 Reviews done count weekly")
-    reply = riverside.measure("record D1 w/c 5/10/2026 12\nw/c 2026-10-14 9\nweek commencing 19 Oct 2026 7")
+def test_weekly_periods_are_the_monday_of_the_week(measured, db):
+    measured.measure("add T1 Reviews done count weekly")
+    reply = measured.measure("record D1 w/c 5/10/2026 12\nw/c 2026-10-14 9\nweek commencing 19 Oct 2026 7")
     assert "w/c 5 Oct 2026: 12" in plain_text(reply) and "w/c 12 Oct 2026: 9" in plain_text(reply)
     assert [p.period for p in points(db)] == [date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19)]
 
@@ -172,10 +175,10 @@ def test_bad_data_is_refused_and_nothing_is_stored(with_measure, db, typed, says
     assert snapshot(db) == before
 
 
-def test_counts_must_be_whole_and_not_fractions(riverside):
-    riverside.measure("add T1 Admissions count lower is better")
-    refused(riverside.measure("record D1 Oct 2026 4.5"), "should be a whole number")
-    refused(riverside.measure("record D1 Oct 2026 4/5"), "D1 is a count: give one whole number")
+def test_counts_must_be_whole_and_not_fractions(measured):
+    measured.measure("add T1 Admissions count lower is better")
+    refused(measured.measure("record D1 Oct 2026 4.5"), "should be a whole number")
+    refused(measured.measure("record D1 Oct 2026 4/5"), "D1 is a count: give one whole number")
 
 
 def test_who_may_record(with_measure, db):
@@ -285,11 +288,7 @@ def test_too_little_data_is_said_not_called_no_signal(with_measure):
 
 @pytest.fixture
 def slack_cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "join 80123")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    factories.riverside(factories.on_slack(app), practices=2, members={"ULEAD": "80123", "UNURSE": "80456"})
     dispatch_command(app, "/topic", "propose Asthma reviews after discharge")
     return app
 

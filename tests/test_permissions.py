@@ -1,8 +1,10 @@
-"""Who may change what: every state-changing command × every kind of person, as the README's table says."""
+"""Who may change what: every state-changing command × every kind of person, as the README's table says.
+Through the platform-free driver (tests/driver.py), on both databases."""
 
 import pytest
 
-from tests.slack_requests import dispatch_command
+from commands.results import Tone
+from tests import factories
 
 LEAD, OWNER, OTHER_PRACTICE, OTHER_CLUSTER, STRANGER = "ULEAD", "UOWN", "UOTHER", "UFAR", "USTRANGER"
 ROLES = {
@@ -64,28 +66,26 @@ MATRIX = [
 
 
 @pytest.fixture
-def world(app):
+def world(driver):
     """Riverside (CCLUSTER): two leads; the owner (80123) made T1, P1, A1, A2 (done) and M1; another
     member is in 80456. UFAR belongs only to the Hill cluster; USTRANGER to none."""
-    for text in ("setup Riverside Cluster", "practice add 80123 Riverside MP", "practice add 80456 Hillview",
-                 "lead add <@ULEAD2>", "join 80123"):
-        dispatch_command(app, "/cluster", text, user=LEAD)
-    dispatch_command(app, "/cluster", "join 80123", user=OWNER)
-    dispatch_command(app, "/cluster", "join 80456", user=OTHER_PRACTICE)
-    for command, text in (("/topic", "propose Asthma reviews"), ("/poll", '"Which first?" "A" "B"'),
-                          ("/action", "add Ring the Board"), ("/action", "add Old thing"), ("/action", "done A2"),
-                          ("/meeting", "schedule 3/12/2026 12:30 Cluster QI meeting"),
-                          ("/measure", "add T1 Asthma reviews percent higher is better")):
-        assert not dispatch_command(app, command, text, user=OWNER).text.startswith(":warning:"), text
-    dispatch_command(app, "/cluster", "setup Hill Cluster", user=OTHER_CLUSTER, channel="CHILL")
-    return app
+    factories.riverside(driver.say, practices=[("80123", "Riverside MP"), ("80456", "Hillview")],
+                        members={LEAD: "80123", OWNER: "80123", OTHER_PRACTICE: "80456"})
+    assert driver.say("/cluster lead add <@ULEAD2>", user=LEAD).tone == Tone.DONE
+    for typed in ("/topic propose Asthma reviews", '/poll "Which first?" "A" "B"', "/action add Ring the Board",
+                  "/action add Old thing", "/action done A2", "/meeting schedule 3/12/2026 12:30 Cluster QI meeting",
+                  "/measure add T1 Asthma reviews percent higher is better"):
+        said = driver.say(typed, user=OWNER)
+        assert said.tone != Tone.PROBLEM, (typed, said.text)
+    factories.riverside(driver.say, practices=0, members={}, lead=OTHER_CLUSTER, channel="CHILL", name="Hill Cluster")
+    return driver
 
 
 @pytest.mark.parametrize("who", list(ROLES), ids=list(ROLES.values()))
 @pytest.mark.parametrize("command, text, may", MATRIX, ids=[f"{c} {t.split()[0]}" for c, t, _ in MATRIX])
 def test_permission_matrix(world, command, text, may, who):
-    response = dispatch_command(world, command, text, user=who)
-    refused = response.text.startswith(":warning:")
+    response = world.say(f"{command} {text}", user=who)
+    refused = response.tone == Tone.PROBLEM
     assert refused == (who not in may), f"{ROLES[who]}: {command} {text} → {response.text[:200]}"
     if refused:
         assert any(words in response.text for words in (

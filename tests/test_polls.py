@@ -13,6 +13,7 @@ from commands.context import Caller
 from commands.results import Post, plain_text
 from storage import polls as poll_store
 from storage.models import Ballot, Cluster, Poll
+from tests import factories
 from tests.helpers import assert_refused, retry_now, snapshot, unsent_outbox
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
@@ -22,11 +23,7 @@ QUESTION = '"Which topic should we take on next?" "Asthma reviews" "Frailty regi
 @pytest.fixture
 def cluster(app):
     """Riverside: ULEAD leads (no practice); 80123 has UGP and UPM; 80456 has UNURSE; 80789 has nobody."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    for code, name in (("80123", "Riverside Medical Practice"), ("80456", "Hillview Surgery"), ("80789", "Glen")):
-        dispatch_command(app, "/cluster", f"practice add {code} {name}")
-    for user, code in (("UGP", "80123"), ("UPM", "80123"), ("UNURSE", "80456")):
-        dispatch_command(app, "/cluster", f"join {code}", user=user)
+    factories.riverside(factories.on_slack(app))
     return app
 
 
@@ -146,7 +143,7 @@ def test_anonymous_polls_hide_who_chose_what_but_show_turnout(cluster, db, slack
     dispatch_command(cluster, "/poll", "vote P1 1", user="UGP")
     results = dispatch_command(cluster, "/poll", "results P1")  # asked by the lead
     assert "1 of 3 practices has voted" in results.text
-    assert "Not voted yet: Hillview Surgery, Glen." in results.text
+    assert "Not voted yet: Hillview Surgery, Burnside Health Centre." in results.text
     assert "cast by" not in results.text and "<@UGP>" not in results.text
     assert "<@UGP>" not in last_update(slack_api)["text"]
     assert ballots(db)[0].cast_by == ""

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from commands.results import Post, plain_text
 from storage.models import Attendance, Decision, Meeting, MinuteLine, Reminder, TopicMove
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import dispatch_command
 from tests.test_processes import bot_env
@@ -20,13 +21,8 @@ from tests.test_processes import bot_env
 
 @pytest.fixture
 def cluster(app):
-    """Riverside (three practices), on Thursday 26 November 2026 at 10:00 (GMT)."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "practice add 80789 Burnside Health Centre")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    """Riverside (three practices; UGP in 80123, UNURSE in 80456), on Thursday 26 November 2026 at 10:00 (GMT)."""
+    factories.riverside(factories.on_slack(app), members={"UGP": "80123", "UNURSE": "80456"})
     return app
 
 

@@ -1,5 +1,5 @@
 """/cluster report: the Board report workbook (and one-page Word summary), read back with openpyxl and
-python-docx, through signed requests on both databases and in the console."""
+python-docx, through the platform-free driver (tests/driver.py) on both databases and in the console."""
 
 import io
 import subprocess
@@ -11,34 +11,30 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from commands.results import Tone
 from storage.models import Action, Topic
-from tests.helpers import assert_refused
-from tests.slack_requests import dispatch_command
+from tests import factories
+from tests.driver import refused
 from tests.test_processes import bot_env
 
 
 @pytest.fixture
-def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "practice add 80789 Burnside Health Centre")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
-    dispatch_command(app, "/cluster", "join 80789", user="UPM")
-    return app
+def cluster(driver):
+    """Riverside: UGP in 80123, UNURSE in 80456 and UPM in 80789; ULEAD leads."""
+    factories.riverside(driver.say, members={"UGP": "80123", "UNURSE": "80456", "UPM": "80789"})
+    return driver
 
 
-def files(slack_api, count: int) -> tuple[list, list]:
-    """The workbooks and Word documents uploaded, once `count` uploads are complete."""
-    slack_api.wait_for("files.completeUploadExternal", count=count)
+def files(driver, count: int) -> tuple[list, list]:
+    """The workbooks and Word documents uploaded (exactly `count` of them)."""
+    assert len(driver.uploads) == count, [u.filename for u in driver.uploads]
     books, documents = [], []
-    for content in slack_api.uploads.values():
-        names = zipfile.ZipFile(io.BytesIO(content)).namelist()
+    for upload in driver.uploads:
+        names = zipfile.ZipFile(io.BytesIO(upload.content)).namelist()
         if "word/document.xml" in names:
-            documents.append(docx.Document(io.BytesIO(content)))
+            documents.append(docx.Document(io.BytesIO(upload.content)))
         else:
-            books.append(load_workbook(io.BytesIO(content)))
+            books.append(load_workbook(io.BytesIO(upload.content)))
     return books, documents
 
 
@@ -51,8 +47,8 @@ def labels(sheet) -> dict:
     return {r[0].value: [c.value for c in r[1:]] for r in sheet.iter_rows() if r and r[0].value}
 
 
-def a_year_of_work(app, db):
-    run = lambda command, text, user="ULEAD": dispatch_command(app, command, text, user=user)  # noqa: E731
+def a_year_of_work(driver, db):
+    run = lambda command, text, user="ULEAD": driver.say(f"{command} {text}", user=user)  # noqa: E731
     run("/topic", "propose Asthma reviews -- 1 in 3 missed", "UGP")
     run("/topic", "propose Frailty register", "UNURSE")
     run("/topic", "propose Prescribing of DOACs")
@@ -64,7 +60,7 @@ def a_year_of_work(app, db):
     run("/topic", "move T2 dropped no capacity this winter")
     run("/topic", "note T1 plan: search for missed reviews")
     run("/measure", "add T1 Asthma reviews within 2 weeks percent higher is better monthly")
-    assert not run("/measure", "record D1 Oct 2026 42/120", "UGP").text.startswith(":warning:")
+    assert run("/measure", "record D1 Oct 2026 42/120", "UGP").tone != Tone.PROBLEM
     run("/meeting", "record 12/11/2026 12:30 Cluster QI meeting")
     run("/meeting", "attended M1 80123 <@UNURSE>")
     run("/meeting", "apologies M1 80789")
@@ -88,13 +84,13 @@ def a_year_of_work(app, db):
         session.add(action)
 
 
-def test_the_board_report_workbook(cluster, db, slack_api):
+def test_the_board_report_workbook(cluster, db):
     a_year_of_work(cluster, db)
-    ack = dispatch_command(cluster, "/cluster", "report", user="UGP")
+    ack = cluster.say("/cluster report", user="UGP")
     assert "Preparing the Board report for 27 November 2025 to 26 November 2026" in ack.text
-    [book], [] = files(slack_api, 1)
-    [url_call] = slack_api.calls_to("files.getUploadURLExternal")
-    assert url_call.args["filename"] == "riverside-cluster-board-report-last-12-months-2026-11-26-1000.xlsx"
+    [book], [] = files(cluster, 1)
+    [upload] = cluster.uploads
+    assert upload.filename == "riverside-cluster-board-report-last-12-months-2026-11-26-1000.xlsx"
     assert book.sheetnames == ["Summary", "Topics", "Meetings", "Actions", "Polls", "Engagement"]
 
     summary = labels(book["Summary"])
@@ -139,12 +135,12 @@ def test_the_board_report_workbook(cluster, db, slack_api):
     assert engagement["80123"]["Data recorded"] == 1 and engagement["80456"]["Data recorded"] == 0
 
 
-def test_the_report_never_names_an_anonymous_voter(cluster, db, slack_api):
-    dispatch_command(cluster, "/poll", '"Secret?" "Yes" "No" anonymous')
-    dispatch_command(cluster, "/poll", "vote P1 2", user="UGP")
-    dispatch_command(cluster, "/poll", "close P1")
-    dispatch_command(cluster, "/cluster", "report")
-    [book], _ = files(slack_api, 1)
+def test_the_report_never_names_an_anonymous_voter(cluster, db):
+    cluster.say('/poll "Secret?" "Yes" "No" anonymous')
+    cluster.say("/poll vote P1 2", user="UGP")
+    cluster.say("/poll close P1")
+    cluster.say("/cluster report")
+    [book], _ = files(cluster, 1)
     cells = [str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
     assert not any("UGP" in cell for cell in cells)
     assert not any("80123" in str(value) for value in table(book["Polls"])[0].values())
@@ -154,11 +150,11 @@ def test_the_report_never_names_an_anonymous_voter(cluster, db, slack_api):
     assert all(e["Polls voted in"] == 0 for e in engagement.values())
 
 
-def test_the_report_with_its_word_summary(cluster, db, slack_api):
+def test_the_report_with_its_word_summary(cluster, db):
     a_year_of_work(cluster, db)
-    dispatch_command(cluster, "/cluster", "report since 1/11/2026 word")
-    [book], [summary] = files(slack_api, 2)
-    names = sorted(c.args["filename"] for c in slack_api.calls_to("files.getUploadURLExternal"))
+    cluster.say("/cluster report since 1/11/2026 word")
+    [book], [summary] = files(cluster, 2)
+    names = sorted(upload.filename for upload in cluster.uploads)
     assert names == ["riverside-cluster-board-report-since-2026-11-01-2026-11-26-1000.xlsx",
                      "riverside-cluster-board-summary-since-2026-11-01-2026-11-26-1000.docx"]
     assert labels(book["Summary"])["Period"][0] == "1 November 2026 to 26 November 2026"
@@ -176,9 +172,9 @@ def test_the_report_with_its_word_summary(cluster, db, slack_api):
             "2.0 of 3.") in text
 
 
-def test_a_period_with_no_activity_is_a_valid_workbook_that_says_so(cluster, slack_api):
-    dispatch_command(cluster, "/cluster", "report year 2019 word")
-    [book], [summary] = files(slack_api, 2)
+def test_a_period_with_no_activity_is_a_valid_workbook_that_says_so(cluster):
+    cluster.say("/cluster report year 2019 word")
+    [book], [summary] = files(cluster, 2)
     assert book.sheetnames == ["Summary", "Topics", "Meetings", "Actions", "Polls", "Engagement"]
     summary_sheet = labels(book["Summary"])
     assert "No recorded activity in this period: no topics, meetings, actions or polls." in summary_sheet
@@ -192,15 +188,15 @@ def test_a_period_with_no_activity_is_a_valid_workbook_that_says_so(cluster, sla
         p.text for p in summary.paragraphs]
 
 
-def test_report_periods_that_cannot_be_read_are_refused(cluster, slack_api):
+def test_report_periods_that_cannot_be_read_are_refused(cluster):
     for text, says in (("year 1999", "“1999” isn't a year I can report on: give one from 2000 to 2026"),
                        ("year 2031", "“2031” isn't a year I can report on"),
                        ("year twenty", "“twenty” isn't a year I can report on"),
                        ("since 1/1/2027", "Friday 1 January 2027 is still to come"),
                        ("since", "isn't a report period"),
                        ("lately word", "“lately” isn't a report period")):
-        assert_refused(dispatch_command(cluster, "/cluster", f"report {text}"), says)
-    assert slack_api.calls_to("files.getUploadURLExternal") == []
+        refused(cluster.say(f"/cluster report {text}"), says)
+    assert cluster.uploads == []
 
 
 def test_the_report_in_the_console(tmp_path):

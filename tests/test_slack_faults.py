@@ -5,6 +5,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Ballot, Poll, Topic
+from tests import factories
 from tests.helpers import retry_now, unsent_outbox
 from tests.slack_requests import dispatch_command
 
@@ -13,9 +14,8 @@ QUESTION = '"Which topic next?" "Asthma reviews" "Frailty register"'
 
 @pytest.fixture
 def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    """Riverside with one practice, 80123, and UGP in it."""
+    factories.riverside(factories.on_slack(app), practices=1, members={"UGP": "80123"})
     return app
 
 

@@ -1,4 +1,5 @@
-"""The smaller problems of issue 13, each fixed with a test: signed requests and the console, both databases.
+"""The smaller problems of issue 13, each fixed with a test: through the platform-free driver (tests/driver.py)
+and the console, both databases.
 Today is Thu 26 Nov 2026, 10:00 in London."""
 
 import io
@@ -8,69 +9,70 @@ from sqlmodel import select
 
 from bot.console import run_console, run_line
 from commands.context import Caller
+from commands.results import Audience, Tone
 from storage.models import Action
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import dispatch_command
+from tests import factories
+from tests.driver import refused
+from tests.helpers import snapshot
 
 
 @pytest.fixture
-def cluster(app):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    return app
+def cluster(driver):
+    """Riverside with one practice, 80123, and UGP in it."""
+    factories.riverside(driver.say, practices=1, members={"UGP": "80123"})
+    return driver
 
 
 def test_done_with_several_ids_does_each_and_an_unknown_one_changes_nothing(cluster, db):
     for what in ("First", "Second", "Third"):
-        dispatch_command(cluster, "/action", f"add {what}")
+        cluster.say(f"/action add {what}")
     before = snapshot(db)
-    assert_refused(dispatch_command(cluster, "/action", "done A2 A9"), "There's no action A9 in this cluster.")
+    refused(cluster.say("/action done A2 A9"), "There's no action A9 in this cluster.")
     assert snapshot(db) == before  # A2 was not quietly done either
-    done = dispatch_command(cluster, "/action", "done A1 A2")
-    assert done.in_channel and "completed `A1` First." in done.text and "completed `A2` Second." in done.text
+    done = cluster.say("/action done A1 A2")
+    assert done.in_channel and "completed A1 First." in done.text and "completed A2 Second." in done.text
     with db.session() as session:
         assert [a.status for a in session.exec(select(Action).order_by(Action.id))] == ["done", "done", "open"]
-    assert_refused(dispatch_command(cluster, "/action", "reopen A1 A3"), "/action reopen takes one id; you typed 2")
+    refused(cluster.say("/action reopen A1 A3"), "/action reopen takes one id; you typed 2")
 
 
 def test_actions_of_a_person_are_headed_with_their_name(cluster):
-    dispatch_command(cluster, "/action", "add Audit <@UGP>")
-    listed = dispatch_command(cluster, "/action", "list <@UGP>")
-    assert "Open actions of <@UGP>" in listed.text and "someone" not in listed.text
+    cluster.say("/action add Audit <@UGP>")
+    listed = cluster.say("/action list <@UGP>")
+    assert "Open actions of @UGP" in listed.text and "someone" not in listed.text
 
 
 def test_one_practice_voted_is_singular_on_the_agenda(cluster):
-    dispatch_command(cluster, "/poll", '"Which first?" "Asthma" "Frailty"')
-    dispatch_command(cluster, "/poll", "vote P1 1", user="UGP")
-    dispatch_command(cluster, "/meeting", "schedule 9/12 12:30 Cluster QI meeting")
-    agenda = dispatch_command(cluster, "/meeting", "agenda M1").text
+    cluster.say('/poll "Which first?" "Asthma" "Frailty"')
+    cluster.say("/poll vote P1 1", user="UGP")
+    cluster.say("/meeting schedule 9/12 12:30 Cluster QI meeting")
+    agenda = cluster.say("/meeting agenda M1").text
     assert "— 1 practice voted so far" in agenda and "1 practices" not in agenda
 
 
 def test_a_meeting_that_has_ended_is_not_upcoming(cluster, clock):
-    dispatch_command(cluster, "/meeting", "schedule today 10:30 Short huddle for 30m")
-    assert "Short huddle" in dispatch_command(cluster, "/meeting", "list").text
+    cluster.say("/meeting schedule today 10:30 Short huddle for 30m")
+    assert "Short huddle" in cluster.say("/meeting list").text
     clock.advance(minutes=50)  # 10:50: under way
-    assert "Short huddle" in dispatch_command(cluster, "/meeting", "list").text
+    assert "Short huddle" in cluster.say("/meeting list").text
     clock.advance(minutes=15)  # 11:05: over
-    assert "Short huddle" not in dispatch_command(cluster, "/meeting", "list").text
+    assert "Short huddle" not in cluster.say("/meeting list").text
 
 
 def test_a_typo_asks_did_you_mean_instead_of_the_whole_help(cluster):
-    response = dispatch_command(cluster, "/cluster", "jion 80123", user="UNEW")
-    assert_refused(response, "“jion” isn't a /cluster command. Did you mean `/cluster join`?")
-    assert "For example: `/cluster join 80123`" in response.text
+    response = cluster.say("/cluster jion 80123", user="UNEW")
+    refused(response, "“jion” isn't a /cluster command. Did you mean /cluster join?")
+    assert "For example: /cluster join 80123" in response.text
     assert "practice add" not in response.text  # not the whole help
-    assert "Did you mean `/poll results`?" in dispatch_command(cluster, "/poll", "reslts P1").text
-    nothing_like = dispatch_command(cluster, "/topic", "zzzz")
-    assert_refused(nothing_like, "“zzzz” isn't a /topic command.")
+    assert "Did you mean /poll results?" in cluster.say("/poll reslts P1").text
+    nothing_like = cluster.say("/topic zzzz")
+    refused(nothing_like, "“zzzz” isn't a /topic command.")
     assert "/topic propose" in nothing_like.text  # no close match: the family's commands
 
 
 def test_help_of_any_family_is_an_answer_not_an_error(cluster):
-    response = dispatch_command(cluster, "/topic", "help")
-    assert response.json["response_type"] == "ephemeral" and not response.text.startswith(":warning:")
+    response = cluster.say("/topic help")
+    assert response.audience == Audience.PERSON and response.tone != Tone.PROBLEM
     assert "/topic propose" in response.text and "/topic withdraw" in response.text
 
 

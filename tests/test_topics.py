@@ -1,27 +1,38 @@
-"""/topic typed through signed requests to the real Bolt app, on both databases."""
+"""/topic typed: through the platform-free driver (tests/driver.py), and the card's Slack buttons through
+signed requests to the real Bolt app, on both databases."""
 
 import pytest
 from sqlmodel import select
 
+from commands.results import Audience
 from storage import topics as topic_store
 from storage.models import Cluster, Topic, TopicMove, TopicNote
-from tests.helpers import assert_refused, snapshot
+from tests import factories
+from tests.driver import refused
+from tests.helpers import snapshot
 from tests.slack_requests import dispatch_command
 
 
 @pytest.fixture
-def cluster(app):
+def cluster(driver):
     """Riverside: ULEAD leads; UGP is in practice 80123; UNURSE in 80456."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
-    dispatch_command(app, "/cluster", "join 80456", user="UNURSE")
+    factories.riverside(driver.say, practices=2, members=MEMBERS)
+    return driver
+
+
+@pytest.fixture
+def slack_cluster(app):
+    """The same cluster, set up through signed Slack requests."""
+    factories.riverside(factories.on_slack(app), practices=2, members=MEMBERS)
     return app
 
 
-def topic(app, text="propose Asthma reviews after discharge -- 1 in 3 missed last year", user="UGP", **kwargs):
-    return dispatch_command(app, "/topic", text, user=user, **kwargs)
+MEMBERS = {"UGP": "80123", "UNURSE": "80456"}
+PROPOSAL = "propose Asthma reviews after discharge -- 1 in 3 missed last year"
+
+
+def topic(driver, text=PROPOSAL, user="UGP", **kwargs):
+    return driver.say(f"/topic {text}", user=user, **kwargs)
 
 
 def topics(db):
@@ -34,8 +45,8 @@ def table(db, model):
         return list(session.exec(select(model)))
 
 
-def test_propose_announces_a_card_with_buttons_and_stores_the_topic(cluster, db):
-    response = topic(cluster)
+def test_propose_announces_a_card_with_buttons_and_stores_the_topic(slack_cluster, db):
+    response = dispatch_command(slack_cluster, "/topic", PROPOSAL, user="UGP")
     assert response.in_channel
     assert "<@UGP> proposed a QI topic:" in response.text
     assert "*T1 · Asthma reviews after discharge*" in response.text
@@ -68,43 +79,43 @@ def test_list_groups_by_status_and_filters(cluster, db):
     topic(cluster, "propose Asthma reviews")
     topic(cluster, "propose Frailty register", user="UNURSE")
     topic(cluster, "propose Old idea")
-    dispatch_command(cluster, "/topic", "move T2 agreed")
-    dispatch_command(cluster, "/topic", "move T3 dropped Covered by the Board")
+    cluster.say("/topic move T2 agreed")
+    cluster.say("/topic move T3 dropped Covered by the Board")
     listing = topic(cluster, "list")
-    assert listing.json["response_type"] == "ephemeral"
+    assert listing.audience == Audience.PERSON
     lines = listing.text.splitlines()
-    assert lines[0] == "*Topics in Riverside Cluster*"
+    assert lines[0] == "Topics in Riverside Cluster"
     assert lines[1:5] == [
-        "*Proposed (1)*", "• `T1` Asthma reviews — Our practices · Riverside Medical Practice",
-        "*Agreed (1)*", "• `T2` Frailty register — Our practices · Hillview Surgery",
+        "Proposed (1)", "• T1 Asthma reviews — Our practices · Riverside Medical Practice",
+        "Agreed (1)", "• T2 Frailty register — Our practices · Hillview Surgery",
     ]
     assert "T3" not in listing.text
-    assert "`T3` Old idea" in topic(cluster, "list dropped").text
+    assert "T3 Old idea" in topic(cluster, "list dropped").text
     everything = topic(cluster, "list all").text
-    assert all(f"`T{n}`" in everything for n in (1, 2, 3))
+    assert all(f"• T{n} " in everything for n in (1, 2, 3))
     assert "No done topics" in topic(cluster, "list done").text
 
 
 def test_leads_move_forward_and_back_and_every_move_is_recorded(cluster, db):
     topic(cluster)
     for status in ("agreed", "active", "agreed", "active", "done"):
-        assert dispatch_command(cluster, "/topic", f"move t1 {status}").in_channel
+        assert cluster.say(f"/topic move t1 {status}").in_channel
     assert topics(db)[0].status == "done"
     moves = [(m.from_status, m.to_status) for m in table(db, TopicMove)]
     assert moves == [(None, "proposed"), ("proposed", "agreed"), ("agreed", "active"), ("active", "agreed"),
                      ("agreed", "active"), ("active", "done")]
     card = topic(cluster, "show T1").text
-    assert "<@ULEAD> moved it from active to done" in card and "<@UGP> proposed it" in card
+    assert "@ULEAD moved it from active to done" in card and "@UGP proposed it" in card
 
 
 def test_dropping_needs_a_reason_and_records_it(cluster, db):
     topic(cluster)
-    refused = dispatch_command(cluster, "/topic", "move T1 dropped")
-    assert "Say why T1 is dropped" in refused.text and topics(db)[0].status == "proposed"
-    dropped = dispatch_command(cluster, "/topic", "move T1 dropped Covered by the Board's programme")
-    assert "from proposed to *dropped*: Covered by the Board's programme" in dropped.text
+    refused(cluster.say("/topic move T1 dropped"), "Say why T1 is dropped")
+    assert topics(db)[0].status == "proposed"
+    dropped = cluster.say("/topic move T1 dropped Covered by the Board's programme")
+    assert "from proposed to dropped: Covered by the Board's programme" in dropped.text
     assert table(db, TopicMove)[-1].reason == "Covered by the Board's programme"
-    assert dispatch_command(cluster, "/topic", "move T1 proposed").in_channel  # leads may bring it back
+    assert cluster.say("/topic move T1 proposed").in_channel  # leads may bring it back
 
 
 def test_notes_with_pdsa_steps_appear_on_the_card(cluster, db):
@@ -116,8 +127,8 @@ def test_notes_with_pdsa_steps_appear_on_the_card(cluster, db):
     assert steps == [("plan", "audit 10 discharges in January"), ("study", "7 of 10 reviewed in time"),
                      (None, "Spoke to the respiratory nurse")]
     card = topic(cluster, "show T1").text
-    assert "<@UNURSE>: [STUDY] 7 of 10 reviewed in time" in card
-    assert "*Notes*" in card and "*History*" in card
+    assert "@UNURSE: [STUDY] 7 of 10 reviewed in time" in card
+    assert "Notes" in card.splitlines() and "History" in card.splitlines()
 
 
 def test_times_on_the_card_are_local(cluster, db):
@@ -127,7 +138,7 @@ def test_times_on_the_card_are_local(cluster, db):
         from datetime import UTC, datetime
         move.at = datetime(2026, 7, 1, 11, 30, tzinfo=UTC)  # 12:30 BST
         session.add(move)
-    assert "• Wed 1 Jul 2026 12:30 <@UGP> proposed it" in topic(cluster, "show T1").text
+    assert "• Wed 1 Jul 2026 12:30 @UGP proposed it" in topic(cluster, "show T1").text
 
 
 # --- bad input: each refused, privately, with nothing stored ---------------------------------
@@ -144,7 +155,7 @@ def test_times_on_the_card_are_local(cluster, db):
     ("move T99 agreed", "ULEAD", "There's no topic T99 in this cluster."),
     ("move X1 agreed", "ULEAD", "“X1” isn't a topic id"),
     ("show T99", "UGP", "There's no topic T99 in this cluster."),
-    ("move T1 agreed", "UGP", "Only the cluster's leads can use `/topic move`. Ask a lead: <@ULEAD>."),
+    ("move T1 agreed", "UGP", "Only the cluster's leads can use /topic move. Ask a lead: @ULEAD."),
     ("note T1", "UGP", "Write the note after the topic id."),
     ("note T1 plan:", "UGP", "Write the note after the topic id."),
     ("note T1 CHI 0101011237 did not attend", "UGP", "looks like a CHI or NHS number"),
@@ -155,20 +166,20 @@ def test_bad_input_is_refused_privately_and_stores_nothing(cluster, db, text, us
     topic(cluster)
     before = snapshot(db)
     response = topic(cluster, text, user=user)
-    assert_refused(response, says)
+    refused(response, says)
     assert snapshot(db) == before
 
 
 def test_a_topic_id_from_another_cluster_behaves_as_unknown(cluster, db):
     topic(cluster, "propose Secret title of cluster one")
-    dispatch_command(cluster, "/cluster", "setup Other Cluster", user="UOTHER", channel="COTHER")
+    cluster.say("/cluster setup Other Cluster", user="UOTHER", channel="COTHER")
     for text in ("show T1", "note T1 sneaky", "move T1 agreed", "edit T1"):
-        response = dispatch_command(cluster, "/topic", text, user="UOTHER", channel="COTHER")
+        response = cluster.say(f"/topic {text}", user="UOTHER", channel="COTHER")
         assert "There's no topic T1 in this cluster." in response.text
         assert "Secret" not in response.text
     assert [t.status for t in topics(db)] == ["proposed"] and table(db, TopicNote) == []
 
 
-def test_topic_outside_a_cluster_explains_setup(app, db):
-    response = dispatch_command(app, "/topic", "propose Something")
+def test_topic_outside_a_cluster_explains_setup(driver, db):
+    response = driver.say("/topic propose Something")
     assert "isn't a cluster yet" in response.text and topics(db) == []

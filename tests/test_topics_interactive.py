@@ -6,15 +6,14 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Topic, TopicMove
+from tests import factories
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture
 def cluster(app, slack_api):
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "join 80456", user="UGP")
+    """Riverside with two practices; UGP in 80456."""
+    factories.riverside(factories.on_slack(app), practices=2, members={"UGP": "80456"})
     return app
 
 
