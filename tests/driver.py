@@ -18,7 +18,7 @@ messages); what the product decides is tested here. Texts are `plain_text`: no m
 """
 
 import itertools
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from bot.delivery import Delivery
 from bot.platform import Asker
@@ -28,9 +28,6 @@ from tests.clock import Clock
 
 TEAM = "T0001"          # the same workspace as tests/slack_requests.py, so rows look alike in both suites
 CHANNEL = "CCLUSTER"
-# Where a Caller names its platform, the driver's requests come from the driver's own platform, so what
-# they put in the outbox is what this driver's delivery claims (and clusters set up here live on it).
-_CALLER_NAMES_PLATFORM = "platform" in {f.name for f in fields(Caller)}
 
 
 @dataclass
@@ -150,17 +147,15 @@ class Driver:
         self.product, self.clock, self.channel, self.team = product, clock, channel, team
         self.platform = RecordingPlatform(names)
         self.delivery = Delivery(self.platform, product, update_interval=0, home_interval=0)
-        if hasattr(product.directory, "serve"):  # names in exports: the product asks each platform it serves
-            product.directory.serve(self.platform)
-        else:  # before the per-platform directory, the adapter set the one lookup
-            product.directory = self.platform.display_name
+        product.directory.serve(self.platform)  # names in exports: the product asks each platform it serves
         self._keys = itertools.count(1)
 
     # --- acting -------------------------------------------------------------------------------
 
     def caller(self, user: str = "ULEAD", channel: str | None = None, *, claimed: bool = False) -> Caller:
-        where = {"platform": self.platform.name} if _CALLER_NAMES_PLATFORM else {}
-        return Caller(user, channel or self.channel, self.team, claimed=claimed, **where)
+        # The driver's own platform: what its requests put in the outbox is what its delivery claims (and
+        # clusters set up here live on it).
+        return Caller(user, channel or self.channel, self.team, claimed=claimed, platform=self.platform.name)
 
     def say(self, typed: str, *, user: str = "ULEAD", channel: str | None = None) -> Said:
         """A typed command, "/topic propose …": its answer, and (for an export) its slow part too."""
