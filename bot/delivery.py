@@ -302,6 +302,8 @@ class Delivery:
     def _update_card(self, key: str, card: _Card) -> None:
         current = self.product.current(key)  # read now, after the change committed: never older
         if current is not None:
+            with self._cv:  # the interval runs from the call, not from the reading (slow under load)
+                card.last_sent = self._clock()
             self.platform.update(card.channel, card.ref, current)
             self.stats["updates"] += 1
 
@@ -311,15 +313,16 @@ class Delivery:
 
     def _refresh(self, cards: dict, key, send: Callable[[_Card], None], what: str, interval: float) -> None:
         """One coalesced refresh. A change that arrives while it is being sent gets its own refresh,
-        `interval` after this one started; a refresh that could not be sent is tried again."""
+        `interval` after this one's platform call; a refresh that could not be sent is tried again."""
         card = cards[key]
         bucket = card.channel or key[0]
         with self._cv:
             card.scheduled, card.dirty = False, False
-            card.last_sent = started = self._clock()
-        again_at = started + interval
+            card.last_sent = self._clock()
+        again_at = card.last_sent + interval
         try:
-            send(card)
+            send(card)  # may move last_sent to when its platform call left
+            again_at = card.last_sent + interval
         except RateLimited as limited:
             self.stats["rate_limited"] += 1
             again_at = self._clock() + limited.retry_after

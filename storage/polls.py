@@ -67,7 +67,7 @@ def discard_unposted(*, session: Session, poll_id: int) -> None:
 def current_ballot(*, session: Session, poll: Poll, voter_key: str) -> tuple[list[int], str] | None:
     """The ballot's choices and who cast it, before a change (row-locked on PostgreSQL until the change
     commits, so the colleague told "changed from …" is told what really was there)."""
-    row = session.exec(_CURRENT_BALLOT, params={"poll_id": poll.id, "voter_key": voter_key}).first()
+    row = session.connection().execute(_CURRENT_BALLOT, {"poll_id": poll.id, "voter_key": voter_key}).first()
     return (parse_choices(row[0]), row[1]) if row else None
 
 
@@ -82,7 +82,8 @@ def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: in
     values = dict(poll_id=poll.id, voter_key=voter_key, practice_id=practice_id, cast_by=cast_by, cast_at=now)
     if poll.pick == 1 or exactly is not None:  # the ballot becomes exactly these options (typed votes)
         chosen = sorted(set(exactly)) if exactly is not None else [choose]
-        session.execute(built_upsert(session, _set_ballot), {**values, "choices": ",".join(map(str, chosen))})
+        session.connection().execute(built_upsert(session, _set_ballot),
+                                     {**values, "choices": ",".join(map(str, chosen))})
         return chosen
     session.execute(upsert(session, Ballot).values(**values, choices="").on_conflict_do_nothing())
     ballot = session.exec(
@@ -131,9 +132,11 @@ def _claim_caster(insert):
 def claim_caster(*, session: Session, poll: Poll, user_id: str, practice_id: int) -> int:
     """The practice this person casts ballots for on this poll: `practice_id` the first time, and the
     same practice ever after (a unique key, so two votes at once cannot claim two practices)."""
-    session.execute(built_upsert(session, _claim_caster),
-                    {"poll_id": poll.id, "user_id": user_id, "practice_id": practice_id})
-    return session.exec(_CASTER, params={"poll_id": poll.id, "user_id": user_id}).one()
+    # Core, not the ORM's statement handling: these rows are never objects in the session.
+    connection = session.connection()
+    connection.execute(built_upsert(session, _claim_caster),
+                       {"poll_id": poll.id, "user_id": user_id, "practice_id": practice_id})
+    return connection.execute(_CASTER, {"poll_id": poll.id, "user_id": user_id}).scalar_one()
 
 
 class TooManyChoices(Exception):
