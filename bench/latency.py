@@ -121,6 +121,7 @@ def run_real(name: str, url: str, standin: RemoteStandIn, latency_ms: int) -> Re
         app.delivery.drain(timeout=15)
         updates = [c.at for c in standin.calls_to("chat.update") if c.args.get("ts") == ref]
         result.updates, result.busiest_second = len(updates), busiest_second(updates)
+        print(f"{name} at {latency_ms} ms: delivery {app.delivery.stats}", file=sys.stderr)
         return result
     finally:
         if served:

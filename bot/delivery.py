@@ -79,7 +79,8 @@ class _Card:
 
 class Delivery:
     def __init__(self, platform: Platform, product: Clusterbot, *, workers: int = 16, poll_seconds: float = 1.0,
-                 update_interval: float = 1.1, home_interval: float = 3.0, clock: Callable[[], float] = time.monotonic):
+                 update_interval: float = 1.25, home_interval: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.platform, self.product = platform, product
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.update_interval, self.home_interval, self.poll_seconds = update_interval, home_interval, poll_seconds
@@ -259,15 +260,23 @@ class Delivery:
                         self._push(self._clock() + again, job.run, job.bucket, job.what)
 
     def _next_job(self) -> _Job | None:
-        """The next due job whose bucket is not paused; waits (with the lock released) otherwise."""
+        """The next due job whose bucket is not paused, a card update first: when answers back up
+        (hundreds of clicks, each answer waiting on the network), the card everyone looks at must not
+        wait behind them. Waits (with the lock released) when nothing is due."""
         now = self._clock()
+        chosen = None
         for job in sorted(self._heap)[:256]:
             if job.due > now:
                 break
             if self._paused.get(job.bucket, 0) <= now:
-                self._heap.remove(job)
-                heapq.heapify(self._heap)
-                return job
+                chosen = chosen or job
+                if job.what == "update":
+                    chosen = job
+                    break
+        if chosen is not None:
+            self._heap.remove(chosen)
+            heapq.heapify(self._heap)
+            return chosen
         waits = [j.due for j in self._heap if j.due > now] + [p for p in self._paused.values() if p > now]
         self._cv.wait(timeout=min(min(waits) - now, 0.5) if waits else 0.5)
         return None
@@ -313,11 +322,13 @@ class Delivery:
 
     def _refresh(self, cards: dict, key, send: Callable[[_Card], None], what: str, interval: float) -> None:
         """One coalesced refresh. A change that arrives while it is being sent gets its own refresh,
-        `interval` after this one's platform call; a refresh that could not be sent is tried again."""
+        `interval` after this one's platform call; a refresh that could not be sent is tried again.
+        The card stays `scheduled` while it is sent, so a change meanwhile only marks it dirty: the next
+        refresh is timed here, from the call, never from before it."""
         card = cards[key]
         bucket = card.channel or key[0]
         with self._cv:
-            card.scheduled, card.dirty = False, False
+            card.dirty = False  # changes from now on are not in what is about to be read
             card.last_sent = self._clock()
         again_at = card.last_sent + interval
         try:
@@ -335,8 +346,8 @@ class Delivery:
                 card.dirty = True
         finally:
             with self._cv:
-                if card.dirty and not card.scheduled:
-                    card.scheduled = True
+                card.scheduled = card.dirty
+                if card.dirty:
                     self._push(again_at, lambda: self._refresh(cards, key, send, what, interval), bucket, what)
 
     def _tell(self, asker: Asker, reply: Reply) -> None:
