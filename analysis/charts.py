@@ -100,9 +100,11 @@ def _multiples(picture: Picture) -> Figure:
             axes.set_visible(False)
             continue
         panel = picture.panels[i]
-        _draw(axes, picture, panel, big=False)
+        _draw(axes, picture, panel, big=False, ticks=i == 0)
         words = textwrap.wrap(panel.remark, 58, max_lines=2, placeholder="…")
-        axes.set_title(panel.title, fontsize=12, loc="left", pad=4 + 13 * len(words))
+        # y given: the title sits just above the axes (where matplotlib would put it, with no ticks on
+        # top) without matplotlib measuring every panel's ticks to find that out when drawing.
+        axes.set_title(panel.title, fontsize=12, loc="left", pad=4 + 13 * len(words), y=1.0)
         if words:  # the signals in words, under the panel's title
             axes.text(0, 1.02, "\n".join(words), transform=axes.transAxes, fontsize=10,
                       color=VERMILLION if panel.flagged else BLACK, va="bottom", linespacing=1.1)
@@ -124,7 +126,9 @@ def _headings(figure: Figure, picture: Picture, size: int) -> None:
                     color=GREEN, fontweight="bold")
 
 
-def _draw(axes, picture: Picture, panel: Panel, *, big: bool) -> None:
+def _draw(axes, picture: Picture, panel: Panel, *, big: bool, ticks: bool = True) -> None:
+    """One panel. `ticks`: set the x ticks here; small multiples share one x axis, so the first panel's
+    ticks serve them all (setting them on each panel again was a fifth of drawing the picture)."""
     x = list(range(len(panel.values)))
     values = _nan(panel.values)
     marker_size = 7 if big else 4.5
@@ -152,8 +156,9 @@ def _draw(axes, picture: Picture, panel: Panel, *, big: bool) -> None:
         high = top + (top - bottom) * (0.45 if big else 0.12) + 1e-9
     axes.set_ylim(bottom=low, top=high)
     step = max(1, math.ceil(len(x) / (MAX_TICKS if big else 6)))
-    axes.set_xticks(x[::step], [panel.labels[i] for i in x[::step]], fontsize=11 if big else 9,
-                    rotation=0 if big else 30)
+    if ticks:
+        axes.set_xticks(x[::step], [panel.labels[i] for i in x[::step]])
+    axes.tick_params(axis="x", labelsize=11 if big else 9, labelrotation=0 if big else 30)
     axes.tick_params(axis="y", labelsize=11 if big else 9)
     axes.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
     axes.grid(axis="y", color="#dddddd", linewidth=0.8)
