@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Attendance, Decision, Meeting, MinuteLine
+from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 from tests.test_processes import bot_env
@@ -16,12 +17,8 @@ from tests.test_processes import bot_env
 
 @pytest.fixture
 def cluster(app):
-    """Riverside (three practices), on Thursday 26 November 2026 at 10:00 (GMT)."""
-    dispatch_command(app, "/cluster", "setup Riverside Cluster")
-    dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice")
-    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
-    dispatch_command(app, "/cluster", "practice add 80789 Burnside Health Centre")
-    dispatch_command(app, "/cluster", "join 80123", user="UGP")
+    """Riverside (three practices; UGP in 80123), on Thursday 26 November 2026 at 10:00 (GMT)."""
+    factories.riverside(factories.on_slack(app), members={"UGP": "80123"})
     return app
 
 
