@@ -27,7 +27,9 @@ SERVICE = "https://smba.trafficmanager.net/emea/"
 
 
 def as_(user: str, channel: str = CHANNEL) -> Caller:
-    return Caller(user, channel, TEAM, enterprise_id=TENANT)
+    # A Teams request: its outbox rows are Teams', so no Slack delivery anywhere in the test run (one
+    # left running by an earlier test on the shared PostgreSQL database) can claim and post them.
+    return Caller(user, channel, TEAM, enterprise_id=TENANT, platform="teams")
 
 
 def test_ids_longer_than_slacks_fit_every_column(product, db):
