@@ -45,6 +45,7 @@ def test_postgres_outage_mid_life_and_recovery(postgres_db, slack_api):
     """A real PostgreSQL server behind a relay that we cut: established connections die mid-life."""
     real = make_url(postgres_db.url)
     proxy = TcpProxy(real.host, real.port)
+    app = None
     try:
         db, app = bot_on(real.set(port=proxy.port).render_as_string(hide_password=False), slack_api)
         with db.engine.begin() as connection:  # a clean slate for this test's cluster
@@ -53,5 +54,7 @@ def test_postgres_outage_mid_life_and_recovery(postgres_db, slack_api):
         proxy.cut()
         assert_unavailable_then_recovers(app, db, proxy.restore)
     finally:
+        if app is not None:
+            app.delivery.stop()  # else its workers go on polling the shared database after the test
         proxy.close()
 

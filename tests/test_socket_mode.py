@@ -34,7 +34,8 @@ def clusters(db: Database) -> list[Cluster]:
 
 
 def test_socket_mode_answers_slash_commands_in_the_ack(settings, product, db, slack_api, socket_server):
-    handler = SocketModeHandler(build_app(settings, product, socket_mode=True), APP_TOKEN)
+    app = build_app(settings, product, socket_mode=True)
+    handler = SocketModeHandler(app, APP_TOKEN)
     try:
         handler.connect()
         socket_server.wait_connected()
@@ -52,6 +53,7 @@ def test_socket_mode_answers_slash_commands_in_the_ack(settings, product, db, sl
         assert "Leads: <@ULEAD>" in who["payload"]["text"].splitlines()
     finally:
         handler.close()
+        app.delivery.stop()  # else its workers go on claiming later tests' rows in the shared database
 
 
 def test_python_m_bot_socket_connects_and_answers(tmp_path, slack_api, socket_server):
