@@ -6,13 +6,13 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import select
 
 from storage.models import Attendance, Decision, Meeting, MinuteLine
 from tests import factories
 from tests.helpers import assert_refused, snapshot
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 from tests.test_processes import bot_env
+from tests.test_record import meet, rows
 
 
 @pytest.fixture
@@ -20,15 +20,6 @@ def cluster(app):
     """Riverside (three practices; UGP in 80123), on Thursday 26 November 2026 at 10:00 (GMT)."""
     factories.riverside(factories.on_slack(app), members={"UGP": "80123"})
     return app
-
-
-def meet(app, text, user="ULEAD"):
-    return dispatch_command(app, "/meeting", text, user=user)
-
-
-def rows(db, model):
-    with db.session() as session:
-        return list(session.exec(select(model).order_by(model.id)))
 
 
 def opened(slack_api) -> dict:
