@@ -4,6 +4,8 @@
 through it (tests/factories.py); `app` is the real Bolt app for the Slack suite, `teams` the Teams app."""
 
 import os
+import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -26,6 +28,28 @@ def pytest_collection_modifyitems(config, items):
     """In CI the PostgreSQL half of the suite is required, never silently skipped."""
     if os.environ.get("CI") == "true" and not POSTGRES_URL:
         raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: run the suite via scripts/with-postgres")
+
+
+# Threads that send for a running app. One left running after its test goes on claiming outbox rows
+# on the shared PostgreSQL database and posting to whichever stand-in now holds the old port: later
+# tests then fail at random (CI failed twice this way). The check names the test that leaked it.
+_SENDERS = ("delivery-", "teams-api")
+
+
+def _senders() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith(_SENDERS) and t.is_alive()}
+
+
+@pytest.fixture(autouse=True)
+def no_sender_outlives_its_test():
+    before = _senders()
+    yield
+    deadline = time.monotonic() + 6  # Delivery.stop joins for up to 5 s
+    while (left := _senders() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if left:
+        pytest.fail(f"the test left {sorted(t.name for t in left)} running: stop its delivery and platform",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")

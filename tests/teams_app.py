@@ -36,11 +36,13 @@ def serve_teams(db, product, teams_api):
     delivery = Delivery(platform, product, update_interval=0.2).start()
     app, web = build_app(settings, product, platform, delivery)
     server = TeamsServer(app, web, "127.0.0.1", 0).start_in_thread()
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
-        yield Running(client, platform, delivery)
-    server.stop()
-    delivery.stop()
-    platform.close()
+    try:  # `finally`: a test that closes the generator early (a restart) must not leave the app running
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
+            yield Running(client, platform, delivery)
+    finally:
+        server.stop()
+        delivery.stop()
+        platform.close()
 
 
 def post(teams: Running, activity: dict, headers: dict) -> httpx.Response:

@@ -13,6 +13,7 @@ Activity factories build what Teams sends: messages with mentions, card submits,
 conversation updates, file consent answers.
 """
 
+import contextlib
 import itertools
 import json
 import threading
@@ -86,6 +87,7 @@ class TeamsStandIn:
         self.key_fetches = 0
         self.token_requests: list[dict] = []
         self.bad_tokens = 0
+        self.epoch = 0  # reset() counts up: a slow answer begun before a reset is not recorded after it
         self.access_token = "eyJ.bot-access-token." + uuid.uuid4().hex
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -102,6 +104,7 @@ class TeamsStandIn:
 
     def reset(self) -> None:
         with self._lock:
+            self.epoch += 1
             self.sent.clear()
             self.conversations.clear()
             self.uploads.clear()
@@ -179,7 +182,8 @@ class TeamsStandIn:
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that gave up waiting
+                    self.wfile.write(data)
 
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -188,7 +192,11 @@ class TeamsStandIn:
                 fault = standin._fault(name)
                 if fault is None:
                     return False
+                epoch = standin.epoch
                 time.sleep(fault.delay)
+                if epoch != standin.epoch:  # the stand-in was reset for another test meanwhile: its caller
+                    self.close_connection = True  # gave up long ago, and the next test must not see this
+                    return True
                 if fault.status == 429:
                     self._answer(429, {"error": {"code": "TooManyRequests"}},
                                  {"Retry-After": str(fault.retry_after)})

@@ -76,7 +76,10 @@ def test_a_database_outage_logs_no_user_text(tmp_path, slack_api, log_text, capl
     caplog.set_level(logging.DEBUG)
     db = Database(f"sqlite:///{tmp_path / 'not-yet' / 'cluster.db'}")  # its folder does not exist
     app = build_app(Settings(db.url, "Europe/London", slack_api.url, "xoxb-test", SIGNING_SECRET), Clusterbot(db))
-    everything_with_planted_text(app, slack_api)
+    try:
+        everything_with_planted_text(app, slack_api)
+    finally:
+        app.delivery.stop()
     assert "database unavailable during /topic" in log_text.getvalue()
     assert_nothing_planted(log_text.getvalue(), caplog)
 

@@ -38,7 +38,10 @@ def assert_unavailable_then_recovers(app, db, restore):
 def test_sqlite_file_unreachable_at_start_then_appears(tmp_path, slack_api):
     folder = tmp_path / "not-yet"
     db, app = bot_on(f"sqlite:///{folder / 'cluster.db'}", slack_api)
-    assert_unavailable_then_recovers(app, db, lambda: folder.mkdir())
+    try:
+        assert_unavailable_then_recovers(app, db, lambda: folder.mkdir())
+    finally:
+        app.delivery.stop()
 
 
 def test_postgres_outage_mid_life_and_recovery(postgres_db, slack_api):
