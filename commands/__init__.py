@@ -305,17 +305,17 @@ def _into_outbox(session, effects: list, caller: Caller | None) -> list:
     for effect in effects:
         if isinstance(effect, Post) and effect.outbox_id is None:
             asker = json.dumps([caller.user_id, caller.channel_id, caller.team_id]) if caller and effect.key else None
-            row = outbox.enqueue(session=session, kind="post", key=effect.key, channel=effect.channel,
-                                 team_id=caller.team_id if caller else None, asker=asker,
-                                 platform=_platform(session, caller, channel_id=effect.channel),
-                                 payload=reply_to_json(effect.reply))
-            effect = replace(effect, outbox_id=row.id)
+            row_id = outbox.enqueue(session=session, kind="post", key=effect.key, channel=effect.channel,
+                                     team_id=caller.team_id if caller else None, asker=asker,
+                                     platform=_platform(session, caller, channel_id=effect.channel),
+                                     payload=reply_to_json(effect.reply))
+            effect = replace(effect, outbox_id=row_id)
         elif isinstance(effect, Direct) and effect.outbox_id is None:
             team_id = effect.team_id or (caller.team_id if caller else None)
-            row = outbox.enqueue(session=session, kind="direct", channel=effect.user_id, team_id=team_id,
-                                 platform=_platform(session, caller, team_id=team_id),
-                                 payload=reply_to_json(effect.reply))
-            effect = replace(effect, outbox_id=row.id, team_id=team_id)
+            row_id = outbox.enqueue(session=session, kind="direct", channel=effect.user_id, team_id=team_id,
+                                     platform=_platform(session, caller, team_id=team_id),
+                                     payload=reply_to_json(effect.reply))
+            effect = replace(effect, outbox_id=row_id, team_id=team_id)
         elif isinstance(effect, Update) and caller is None:
             outbox.enqueue(session=session, kind="update", key=effect.key, channel=effect.channel, ref=effect.ref,
                            platform=_platform(session, None, channel_id=effect.channel), payload="")

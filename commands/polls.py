@@ -459,8 +459,8 @@ def _choices_text(poll: Poll, chosen: list[int]) -> str:
 
 def _tell_colleague(ctx: Context, poll: Poll, colleague: str, before: list[int], after: list[int]) -> Direct:
     """The practice's ballot was theirs; a colleague changed it. They hear who, and from what to what."""
-    practice = ctx.session.get(Practice, ctx.member.practice_id)
-    note = Reply.tell(line(Person(ctx.caller.user_id), " changed ", practice.name if practice else "your practice",
+    practice = cluster_store.practice_name(session=ctx.session, practice_id=ctx.member.practice_id)
+    note = Reply.tell(line(Person(ctx.caller.user_id), " changed ", practice or "your practice",
                            "'s ballot on ", Code(poll.short_id), " ", Strong(poll.question), " from ",
                            _choices_text(poll, before), " to ", _choices_text(poll, after), "."))
     note.buttons = [Button("Results", "poll.results", poll.short_id, channel=ctx.cluster.channel_id)]

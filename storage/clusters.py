@@ -61,6 +61,8 @@ _PRACTICE_ROWS = (select(Practice.id, Practice.code, Practice.name)
                   .where(Practice.cluster_id == bindparam("cluster_id"), col(Practice.archived_at).is_(None))
                   .order_by(Practice.code))
 
+_PRACTICE_NAME = select(Practice.name).where(Practice.id == bindparam("practice_id"))
+
 
 def whereabouts(*, session: Session, channel_id: str, user_id: str) -> tuple[Cluster | None, Member | None]:
     """The cluster in this channel and the person's membership of it, in one query."""
@@ -71,6 +73,13 @@ def whereabouts(*, session: Session, channel_id: str, user_id: str) -> tuple[Clu
 def roster(*, session: Session, cluster: Cluster) -> list:
     """Every member as a row of (user_id, practice_id, role), in the order they joined: for showing."""
     return list(session.exec(_ROSTER, params={"cluster_id": cluster.id}))
+
+
+def practice_name(*, session: Session, practice_id: int | None) -> str | None:
+    """A practice's name by its id (a colleague's note on every vote that changes their ballot)."""
+    if practice_id is None:
+        return None
+    return session.connection().execute(_PRACTICE_NAME, {"practice_id": practice_id}).scalar()
 
 
 def practice_rows(*, session: Session, cluster: Cluster) -> list:

@@ -7,7 +7,7 @@ worker that dies with a row claimed loses the lease, and another worker takes th
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import DEFAULT_PLATFORM, Outbox
@@ -33,39 +33,51 @@ class Claimed:
     ref: str | None = None  # an update's message
 
 
+# Outbox statements run for nearly every request and delivery: built once, run on the Core connection
+# (building a statement and loading ORM objects costs more CPU than SQLite or PostgreSQL take to run it).
+_TABLE = Outbox.__table__
+_C = _TABLE.c
+_ENQUEUE = _TABLE.insert().returning(_C.id)
+# (Bound names differ from column names: an UPDATE keeps those for its SET clause.)
+_CLAIMABLE = and_(_C.sent_at.is_(None), _C.failed_at.is_(None), _C.not_before <= bindparam("b_now"),
+                  _C.platform == bindparam("b_platform"),
+                  or_(_C.lease_until.is_(None), _C.lease_until < bindparam("b_now")))
+_CLAIMED_COLUMNS = (_C.id, _C.kind, _C.key, _C.channel, _C.team_id, _C.asker, _C.payload, _C.attempts,
+                    _C.uncertain, _C.created_at, _C.ref)
+_CANDIDATES = select(_C.id).where(_CLAIMABLE).order_by(_C.not_before, _C.id).limit(bindparam("b_limit"))
+_CLAIM = {
+    # PostgreSQL: rows another process is claiming right now are skipped, not waited for.
+    "postgresql": _TABLE.update().where(_C.id.in_(_CANDIDATES.with_for_update(skip_locked=True)), _CLAIMABLE)
+    .values(claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease_until")).returning(*_CLAIMED_COLUMNS),
+    # SQLite: one writer at a time, so the UPDATE and its subquery see no other claim.
+    "sqlite": _TABLE.update().where(_C.id.in_(_CANDIDATES), _CLAIMABLE)
+    .values(claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease_until")).returning(*_CLAIMED_COLUMNS),
+}
+_MINE = and_(_C.id == bindparam("b_row_id"), _C.claimed_by == bindparam("b_worker"), _C.sent_at.is_(None))
+_MARK_SENT = _TABLE.update().where(_MINE).values(sent_at=bindparam("b_now"), ref=bindparam("b_ref"),
+                                                 lease_until=None)
+
+
 def enqueue(*, session: Session, kind: str, channel: str, payload: str, key: str | None = None,
             team_id: str | None = None, asker: str | None = None, platform: str = DEFAULT_PLATFORM,
-            ref: str | None = None, now: datetime | None = None) -> Outbox:
-    """A row for `platform`'s delivery to send. `ref`: for an "update", the posted message to update."""
-    row = Outbox(kind=kind, key=key, channel=channel, payload=payload, team_id=team_id, asker=asker,
-                 platform=platform, ref=ref, not_before=now or utcnow())
-    session.add(row)
-    session.flush()  # the id now, for the effect that names it
-    return row
-
-
-def _claimable(now: datetime, platform: str):
-    return (col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None), col(Outbox.not_before) <= now,
-            Outbox.platform == platform, or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now))
+            ref: str | None = None, now: datetime | None = None) -> int:
+    """A row for `platform`'s delivery to send; its id, for the effect that names it. `ref`: for an
+    "update", the posted message to update."""
+    made = utcnow()
+    return session.connection().execute(_ENQUEUE, {
+        "kind": kind, "key": key, "channel": channel, "payload": payload, "team_id": team_id, "asker": asker,
+        "platform": platform, "ref": ref, "created_at": made, "not_before": now or made, "attempts": 0,
+        "uncertain": False}).scalar_one()
 
 
 def claim_due(*, session: Session, worker: str, now: datetime, lease: timedelta, limit: int = 20,
               platform: str = DEFAULT_PLATFORM) -> list[Claimed]:
-    """Up to `limit` due rows of `platform`, each claimed by a conditional UPDATE, so of any number of
+    """Up to `limit` due rows of `platform`, claimed in one conditional UPDATE, so of any number of
     workers (threads or processes) exactly one holds a row at a time."""
-    candidates = session.exec(select(Outbox.id).where(*_claimable(now, platform))
-                              .order_by(Outbox.not_before, Outbox.id).limit(limit)).all()
-    claimed = []
-    for row_id in candidates:
-        won = session.execute(update(Outbox).where(Outbox.id == row_id, *_claimable(now, platform))
-                              .values(claimed_by=worker, lease_until=now + lease)).rowcount == 1
-        if won:
-            claimed.append(row_id)
-    if not claimed:
-        return []
-    rows = session.exec(select(Outbox).where(col(Outbox.id).in_(claimed)).order_by(Outbox.id)).all()
-    return [Claimed(r.id, r.kind, r.key, r.channel, r.team_id, r.asker, r.payload, r.attempts, r.uncertain,
-                    r.created_at, r.ref) for r in rows]
+    statement = _CLAIM["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    rows = session.connection().execute(statement, {"b_now": now, "b_platform": platform, "b_limit": limit,
+                                                    "b_worker": worker, "b_lease_until": now + lease}).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
 def _mine(row_id: int, worker: str):
@@ -74,8 +86,8 @@ def _mine(row_id: int, worker: str):
 
 def mark_sent(*, session: Session, row_id: int, worker: str, ref: str | None, now: datetime) -> bool:
     """False if the lease was lost meanwhile (another worker took over): that worker decides."""
-    return session.execute(update(Outbox).where(*_mine(row_id, worker))
-                           .values(sent_at=now, ref=ref, lease_until=None)).rowcount == 1
+    return session.connection().execute(_MARK_SENT, {"b_row_id": row_id, "b_worker": worker, "b_ref": ref,
+                                                     "b_now": now}).rowcount == 1
 
 
 def retry_later(*, session: Session, row_id: int, worker: str, at: datetime, error: str, uncertain: bool) -> None:
