@@ -5,6 +5,7 @@ for forms; nothing here knows about Slack.
 """
 
 import difflib
+import hashlib
 import json
 import logging
 import re
@@ -151,7 +152,7 @@ class Clusterbot:
         context = {str(k): printable(v) for k, v in context.items() if isinstance(v, str)} \
             if isinstance(context, dict) else {}
         return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
-                                  submission_key)
+                                  _bounded_key(submission_key))
 
     def remember(self, key: str, channel: str, ref: str) -> None:
         """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
@@ -322,6 +323,14 @@ def _into_outbox(session, effects: list, caller: Caller | None) -> list:
             continue  # sent by the outbox, not by whoever ticked
         marked.append(effect)
     return marked
+
+
+def _bounded_key(key: str | None) -> str | None:
+    """A platform's submission id, made to fit its column (255): a longer one (no platform sends one,
+    but the field comes from outside) is kept as its digest, still the same for a repeat."""
+    if key is None or len(key) <= 128:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _platform(session, caller: Caller | None, *, channel_id: str | None = None, team_id: str | None = None) -> str:

@@ -341,14 +341,21 @@ def _named(label: str, practices: list[Practice]) -> Line:
 # --- minute lines and decisions -------------------------------------------------------------------------
 
 @subcommand(MEETING, "note M1 <text>", NOTE_EXAMPLE,
-            "add a line to the minutes, in order (organiser or leads; with no text, a form for several lines)")
+            "add a line to the minutes, in order (organiser or leads; several lines: one each; no text: a form)")
 def note(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, NOTE_EXAMPLE, "/meeting note")
     if not text.strip():
         return _note_form(ctx, meeting)
-    saved = store.add_minute(session=ctx.session, meeting=meeting, by=ctx.caller.user_id, at=ctx.now(),
-                             text=parsing.name(text, "minute line", NOTE_EXAMPLE, MINUTE_TEXT_MAX))
-    return _minuted(ctx, meeting, [saved])
+    typed = [t for t in text.splitlines() if t.strip()]
+    if len(typed) > 1:  # typed with Shift+Enter between lines: one minute line each, as the form does
+        if len(typed) > NOTES_AT_ONCE:
+            raise Refusal(f"That is {len(typed)} lines; up to {NOTES_AT_ONCE} go in at a time. Nothing was added.",
+                          example=NOTE_EXAMPLE)
+        texts = [_minute_line(t, n) for n, t in enumerate(typed, 1)]
+    else:
+        texts = [parsing.name(text, "minute line", NOTE_EXAMPLE, MINUTE_TEXT_MAX)]
+    return _minuted(ctx, meeting, [store.add_minute(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
+                                                    at=ctx.now(), text=t) for t in texts])
 
 
 def _minuted(ctx: Context, meeting: Meeting, saved: list[MinuteLine]) -> Reply:

@@ -117,3 +117,21 @@ def test_malformed_signed_bodies_never_get_a_500(world, body, content_type):
     raw = body.encode("utf-8", "surrogatepass")
     response = dispatch(world, raw, signed_headers(raw, content_type=content_type))
     assert response.status in (200, 400, 404), (response.status, body)
+
+
+def test_a_submission_id_longer_than_its_column_still_keeps_a_double_submit_once(riverside, db):
+    """The id of a submission comes from outside (Slack's view id, Teams' activity id); one longer than
+    the column (255) was refused by PostgreSQL mid-form. It is kept as a digest, the same for a repeat."""
+    from sqlmodel import select
+
+    from storage.models import Topic
+
+    long_key = "teams:" + "9" * 600
+    values = {"title": "Frailty register accuracy", "source": "hscp"}
+    first = riverside.submit("topic.form", values, user="UGP", key=long_key)
+    again = riverside.submit("topic.form", values, user="UGP", key=long_key)
+    other = riverside.submit("topic.form", {**values, "title": "Asthma reviews"}, user="UGP", key=long_key + "1")
+    assert "proposed a QI topic" in first.text and again.reply.is_silent and "proposed a QI topic" in other.text
+    with db.session() as session:
+        keys = [t.submission_key for t in session.exec(select(Topic).order_by(Topic.id))]
+    assert len(keys) == 2 and keys[0] != keys[1] and all(len(k) <= 255 for k in keys)

@@ -320,3 +320,17 @@ def test_the_record_and_minutes_in_the_console(tmp_path):
     assert "Minutes · M1 · Cluster QI meeting" in out and "1. Audit presented" in out
     [saved] = tmp_path.glob("riverside-cluster-minutes-m1-*.docx")
     assert "1. Adopt the template" in paragraphs(docx.Document(saved))
+
+
+def test_a_typed_note_of_several_lines_adds_one_minute_line_each(riverside, db):
+    """Shift+Enter between lines in the message box: each line is a minute line, as on the form."""
+    riverside.say("/meeting record 12/11/2026 12:30 Cluster QI meeting")
+    said = riverside.say("/meeting note M1 Audit presented\n\n  Data reviewed by practice  \nNext cycle agreed")
+    assert said.text.splitlines()[1:] == ["1. Audit presented", "2. Data reviewed by practice", "3. Next cycle agreed"]
+    assert [m.text for m in rows(db, MinuteLine)] == ["Audit presented", "Data reviewed by practice",
+                                                        "Next cycle agreed"]
+    one = riverside.say("/meeting note M1 Thanks to the practice nurses")
+    assert "minuted (4) at M1: Thanks to the practice nurses" in one.text
+    many = riverside.say("/meeting note M1 " + "\n".join(f"line {n}" for n in range(31)))
+    assert "That is 31 lines; up to 30 go in at a time. Nothing was added." in many.text
+    assert len(rows(db, MinuteLine)) == 4
