@@ -75,11 +75,12 @@ class Timings:
 
 # --- servers ---------------------------------------------------------------------------------------
 
-def real_app(product: Clusterbot, standin: SlackStandIn) -> App:
-    """The production Bolt app (`bot.slack.build_app`) over `product`, talking to the stand-in."""
+def real_app(product: Clusterbot, standin: SlackStandIn, delivery_process: bool = False) -> App:
+    """The production Bolt app (`bot.slack.build_app`) over `product`, talking to the stand-in;
+    `delivery_process`: its delivery in a child process, as `python -m bot slack` runs it."""
     settings = Settings(database_url=product.db.url, cluster_tz=TIME_ZONE, slack_api_url=standin.url,
                         bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET)
-    return build_app(settings, product)
+    return build_app(settings, product, delivery_process=delivery_process)
 
 
 def bare_app(standin: SlackStandIn) -> App:

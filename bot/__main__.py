@@ -60,8 +60,10 @@ def start_database(settings: Settings) -> Database:
     return db
 
 
-def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False):
-    """The Bolt app, after checking the bot token with Slack so a bad one is one clear line."""
+def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False, serving: bool = True):
+    """The Bolt app, after checking the bot token with Slack so a bad one is one clear line. A server
+    (`serving`) delivers in a child process unless DELIVERY_PROCESS=off: its acks then never wait for
+    delivery's work (bot/delivery_process.py); the scheduler, which answers no requests, in threads."""
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -75,7 +77,8 @@ def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False
     except (SlackClientError, OSError) as error:
         raise StartupError(f"Could not reach Slack at {settings.slack_api_url} ({error}): "
                            "check the network or SLACK_API_URL") from None
-    return build_app(settings, product, socket_mode=socket_mode)
+    return build_app(settings, product, socket_mode=socket_mode,
+                     delivery_process=serving and settings.delivery_process)
 
 
 def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
@@ -93,7 +96,7 @@ def scheduler_deliveries(settings: Settings, product: Clusterbot) -> list:
     deliver what it queues."""
     deliveries = []
     if settings.bot_token:
-        deliveries.append(slack_app(settings, product).delivery)
+        deliveries.append(slack_app(settings, product, serving=False).delivery)
     if teams_configured(settings):
         from bot.delivery import Delivery
 

@@ -39,6 +39,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     scheduler: bool = True
+    delivery_process: bool = False  # DELIVERY_PROCESS: Slack servers send in a child process (on by default there)
     ballot_secret: str | None = None  # BALLOT_KEY; see ballot_key()
     teams_app_id: str | None = None
     teams_app_password: str | None = None
@@ -100,6 +101,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         scheduler=_switch(get("SCHEDULER") or "on"),
+        delivery_process=_switch(get("DELIVERY_PROCESS") or "on"),
         teams_app_id=get("TEAMS_APP_ID"),
         teams_app_password=get("TEAMS_APP_PASSWORD"),
         teams_tenant_id=get("TEAMS_TENANT_ID"),

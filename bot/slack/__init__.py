@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = False,
-              delivery: Delivery | None = None) -> App:
+              delivery: Delivery | None = None, delivery_process: bool = False) -> App:
     """The real Bolt app, and the delivery component that sends everything after each ack (started
-    here unless one is given; `app.delivery` names it)."""
+    here unless one is given; `app.delivery` names it): in this process's threads, or with
+    `delivery_process` in a child process (bot/delivery_process.py), as the servers run it."""
     client = web_client(settings.bot_token, settings.slack_api_url)
     app = App(
         client=client,
@@ -31,6 +32,10 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
         process_before_response=True,  # listeners only commit and ack: the response leaves when they return
     )
     platform = SlackPlatform(client, product)
+    if delivery is None and delivery_process:
+        from bot.delivery_process import DeliveryProcess
+
+        delivery = DeliveryProcess(settings, platform, ballot_key=product.ballot_key).start()
     delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
     app.middleware(_refuse_unrecognised)
