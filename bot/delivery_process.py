@@ -51,23 +51,26 @@ class DeliveryProcess:
         self._stopped = False
 
     def start(self) -> "DeliveryProcess":
+        """Start the child and wait until it is ready (at start-up, before any request)."""
         with self._lock:
             self._spawn()
-        return self
-
-    def _spawn(self) -> None:
-        self._inbox, self._answers = self._context.Queue(), self._context.Queue()
-        self._child = self._context.Process(
-            target=_serve, name="clusterbot-delivery", daemon=True,
-            args=(self._settings, self.platform.name, self._ballot_key, self._update_interval,
-                  self._inbox, self._answers))
-        self._child.start()
         try:
             ready = self._answers.get(timeout=START_TIMEOUT)
         except queue.Empty:
             ready = None
         if ready != "ready":
             log.error("delivery process did not start (%s)", ready or "no answer")
+        return self
+
+    def _spawn(self) -> None:
+        """A new child. Not waited for: a request handing over meanwhile must not wait for it to start
+        (the queue keeps what is put on it until the child reads it)."""
+        self._inbox, self._answers = self._context.Queue(), self._context.Queue()
+        self._child = self._context.Process(
+            target=_serve, name="clusterbot-delivery", daemon=True,
+            args=(self._settings, self.platform.name, self._ballot_key, self._update_interval,
+                  self._inbox, self._answers))
+        self._child.start()
 
     # --- what adapters and the scheduler call ------------------------------------------------
 

@@ -29,13 +29,17 @@ QUESTION = '"Which topic next?" "Asthma reviews" "Frailty register" "Polypharmac
 PRACTICES = [("80123", "UGP"), ("80456", "UNURSE"), ("80789", "UPM")]
 
 
-@pytest.fixture
-def cluster(app):
+def poll_cluster(app):
     """Three practices named by code, one person in each, and a poll."""
     factories.riverside(factories.on_slack(app), practices=[(code, f"Practice {code}") for code, _ in PRACTICES],
                         members={user: code for code, user in PRACTICES})
     dispatch_command(app, "/poll", QUESTION)
     return app
+
+
+@pytest.fixture
+def cluster(app):
+    return poll_cluster(app)
 
 
 def click(app, user: str, option: int):

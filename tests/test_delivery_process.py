@@ -10,10 +10,9 @@ import time
 import pytest
 
 from bot.slack import build_app
-from tests import factories
 from tests.helpers import unsent_outbox
 from tests.slack_requests import dispatch_command
-from tests.test_delivery import PRACTICES, QUESTION, card_text, click
+from tests.test_delivery import card_text, click, poll_cluster
 
 
 @pytest.fixture
@@ -25,10 +24,7 @@ def papp(settings, product):
 
 @pytest.fixture
 def cluster(papp):
-    factories.riverside(factories.on_slack(papp), practices=[(code, f"Practice {code}") for code, _ in PRACTICES],
-                        members={user: code for code, user in PRACTICES})
-    dispatch_command(papp, "/poll", QUESTION)
-    return papp
+    return poll_cluster(papp)
 
 
 def test_clicks_are_answered_here_and_everything_after_them_is_sent_by_the_child(cluster, slack_api):
