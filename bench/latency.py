@@ -158,7 +158,10 @@ def rows(results: list[Result]) -> list[tuple[str, ...]]:
     return out
 
 
-def markdown_section(table: list[tuple[str, ...]], skipped: str | None) -> str:
+def markdown_section(table: list[tuple[str, ...]], skipped: str | None, process: bool = True) -> str:
+    delivery = ("in a child process, as `python -m bot http` runs it (`--delivery threads`: in the server's own "
+                "threads, as with `DELIVERY_PROCESS=off`)") if process else \
+        "in the server's own threads (`--delivery threads`, as with `DELIVERY_PROCESS=off`)"
     missing = f"\n{skipped}\n" if skipped else ""
     return f"""## Poll clicks with Slack far away (ack first, coalesced card updates)
 
@@ -173,7 +176,8 @@ Web API call was made before the ack); the final card exact within 2 s of the la
 How: `bench/latency.py`. {MEMBERS} members of {PRACTICES} practices each click a per-practice poll's \
 buttons {ROUNDS} times ({MEMBERS * ROUNDS} signed clicks, cycling through the options), from {CLIENTS} \
 keep-alive clients in threads of a separate process, to the production server (waitress + the real Bolt \
-app) in the benchmark's process; the Slack stand-in runs in a third process (`bench/remote_standin.py`). \
+app) in the benchmark's process, with its delivery {delivery}; the Slack stand-in runs in another \
+process (`bench/remote_standin.py`). \
 Clients and Slack are other machines in production: in the server's process they would queue with it for \
 the interpreter lock (one Python thread runs at a time) and their work would count as the server's. The Slack \
 stand-in adds the latency to every Web API call and `response_url` post, and answers 429 with \
@@ -223,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     table = rows(results)
     print(common.text_table(HEADER, table))
     if args.markdown:
-        common.write_section(args.markdown, markdown_section(table, skipped))
+        common.write_section(args.markdown, markdown_section(table, skipped, args.delivery == "process"))
     return 1 if any(r.failures for r in results) else 0
 
 
