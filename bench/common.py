@@ -15,7 +15,7 @@ import platform
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -211,21 +211,39 @@ def load(timings: T, port: int, shares: list[Iterable[str]], good: Callable[[int
     return timings
 
 
-def _load_in_child(pipe, port: int, shares: list[list[str]], good: Callable[[int, str], bool]) -> None:
-    done = load(Timings(), port, shares, good)
+def _until(stop: threading.Event, bodies: list[str]) -> Iterator[str]:
+    """The bodies, again and again, until told to stop."""
+    while not stop.is_set():
+        yield from bodies
+
+
+def _load_in_child(pipe, port: int, shares: list[list[str]], good: Callable[[int, str], bool],
+                   seconds: float | None) -> None:
+    if seconds is None:
+        done = load(Timings(), port, shares, good)
+    else:
+        stop = threading.Event()
+
+        def for_a_while() -> None:
+            time.sleep(seconds)
+            stop.set()
+
+        done = load(Timings(), port, [_until(stop, share) for share in shares], good, for_a_while)
     pipe.send((done.latencies, done.failures, done.elapsed, done.finished))
     pipe.close()
 
 
-def load_elsewhere(timings: T, port: int, shares: list[Iterable[str]], good: Callable[[int, str], bool]) -> T:
+def load_elsewhere(timings: T, port: int, shares: list[Iterable[str]], good: Callable[[int, str], bool],
+                   seconds: float | None = None) -> T:
     """`load`, with the clients in a separate process, as Slack's servers are: then the server's process
     spends its interpreter (one Python thread runs at a time) only on being the server, and ack times
-    are the server's, not also those of 16 client threads queueing for the same lock."""
+    are the server's, not also those of 16 client threads queueing for the same lock. With `seconds`,
+    each client repeats its share until that time is up. `good` must pickle (a module's function)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # not fork: this process runs server threads
     mine, theirs = context.Pipe(duplex=False)
-    child = context.Process(target=_load_in_child, args=(theirs, port, [list(s) for s in shares], good))
+    child = context.Process(target=_load_in_child, args=(theirs, port, [list(s) for s in shares], good, seconds))
     child.start()
     theirs.close()
     latencies, failures, elapsed, finished = mine.recv()

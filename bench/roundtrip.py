@@ -7,10 +7,12 @@ Two servers, both built by `bot.server.make_server` (waitress, as in production)
         checking and Bolt's dispatch, with no product work. This is the floor.
 
 Each client is a thread with one keep-alive http.client connection, sending signed POSTs back to
-back for a fixed time. Clients run in this same process (sharing the GIL and the CPUs with the
-servers), so the figures are for comparing real against bare, not absolute capacity.
+back for a fixed time. Each row is measured twice: with the clients in another process ("elsewhere",
+as Slack's servers are: the server's interpreter lock serves only the server) and in this same
+process ("here", sharing the lock with the servers, as first measured). The CPUs are shared either
+way, so the figures are for comparing real against bare, not absolute capacity.
 
-    python bench/roundtrip.py                      # about a minute
+    python bench/roundtrip.py                      # about two minutes
     python bench/roundtrip.py --quick              # a few seconds, to check it works
     python bench/roundtrip.py --markdown docs/benchmarks.md   # and rewrite its section there
 
@@ -18,8 +20,10 @@ Exit status 1 if any request failed (not 200, or the real app's answer lacks the
 """
 
 import argparse
+import functools
 import http.client
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -43,10 +47,14 @@ MEMBERS = 30
 CLIENT_COUNTS = (1, 16)
 
 
+CLIENTS_RUN = ("elsewhere", "here")  # in another process; in this one
+
+
 @dataclass
 class Result(common.Timings):
     server: str
     clients: int
+    run_from: str = "elsewhere"
 
 
 # --- one request ---------------------------------------------------------------------------------
@@ -92,34 +100,39 @@ def until(stop: threading.Event, body: str):
         yield body
 
 
-def measure(name: str, port: int, clients: int, seconds: float, expect: str | None) -> Result:
-    """`clients` threads sending `/cluster who` back to back to one server for `seconds`."""
-    stop, who = threading.Event(), slash_body("/cluster", "who", channel=CHANNEL)
+def measure(name: str, port: int, clients: int, seconds: float, expect: str | None,
+            run_from: str = "elsewhere") -> Result:
+    """`clients` threads sending `/cluster who` back to back to one server for `seconds`, from another
+    process or from this one."""
+    who = slash_body("/cluster", "who", channel=CHANNEL)
+    good = functools.partial(is_good, expect=expect)
+    result = Result(name, clients, run_from)
+    if run_from == "elsewhere":
+        return common.load_elsewhere(result, port, [[who]] * clients, good, seconds=seconds)
+    stop = threading.Event()
 
     def for_a_while() -> None:
         time.sleep(seconds)
         stop.set()
 
-    shares = [until(stop, who) for _ in range(clients)]
-    return common.load(Result(name, clients), port, shares, lambda status, body: is_good(status, body, expect),
-                       for_a_while)
+    return common.load(result, port, [until(stop, who) for _ in range(clients)], good, for_a_while)
 
 
 # --- reporting -----------------------------------------------------------------------------------
 
-HEADER = ("server", "clients", "requests", "failed", "p50 ms", "p99 ms", "req/s",
+HEADER = ("server", "clients", "clients run", "requests", "failed", "p50 ms", "p99 ms", "req/s",
           "real/bare p50", "real/bare req/s")
 
 
 def table_rows(results: list[Result]) -> list[tuple[str, ...]]:
-    bare = {r.clients: r for r in results if r.server == "bare"}
+    bare = {(r.clients, r.run_from): r for r in results if r.server == "bare"}
     rows = []
     for r in results:
-        p50, p99, floor = r.percentile_ms(0.5), r.percentile_ms(0.99), bare.get(r.clients)
+        p50, p99, floor = r.percentile_ms(0.5), r.percentile_ms(0.99), bare.get((r.clients, r.run_from))
         ratios = ("", "")
         if r.server != "bare" and floor:
             ratios = (f"{p50 / floor.percentile_ms(0.5):.2f}×", f"{r.per_second / floor.per_second:.2f}×")
-        rows.append((r.server, str(r.clients), str(r.sent), str(r.failures),
+        rows.append((r.server, str(r.clients), r.run_from, str(r.sent), str(r.failures),
                      f"{p50:.1f}", f"{p99:.1f}", f"{r.per_second:.0f}", *ratios))
     return rows
 
@@ -134,9 +147,12 @@ def markdown_section(rows: list[tuple[str, ...]], seconds: float) -> str:
 How: `bench/roundtrip.py` serves the real app and a bare Bolt app (one `/cluster` handler that only \
 calls `ack()`) with the production `make_server` (waitress, {common.SERVER_THREADS} threads) on 127.0.0.1, \
 over a temporary SQLite cluster of {PRACTICES} practices and {MEMBERS + 2} people; keep-alive `http.client` \
-clients in threads of the same process send signed `/cluster who` POSTs back to back for \
-{seconds:g} s per row, after a warm-up. p50/p99 are per-request latencies; the ratios compare the real \
-app with the bare one at the same concurrency. Both apps run with Bolt's `process_before_response=True` \
+clients in threads send signed `/cluster who` POSTs back to back for {seconds:g} s per row, after a \
+warm-up: *elsewhere*, from another process, as Slack's servers are (the server's interpreter lock serves \
+only the server); *here*, from threads of the benchmark's own process, sharing that lock with the \
+servers (as first measured). Either way the clients share the machine's {os.cpu_count()} CPUs. \
+p50/p99 are per-request latencies; the ratios compare the real app with the bare one at the same \
+concurrency, with the clients run the same way. Both apps run with Bolt's `process_before_response=True` \
 (with False, Bolt waits for `ack()` by polling every 10 ms, which was most of the floor when first measured).
 
 Reproduce (this section only; `bench/run` reruns every benchmark):
@@ -166,12 +182,13 @@ def run(seconds: float, warmup: float) -> tuple[list[Result], int]:
         targets = [("real", real.port, f"*{common.CLUSTER_NAME}*"), ("bare", bare.port, None)]
         results, warmup_failures = [], 0
         for name, port, expect in targets:
-            warm = measure(name, port, max(CLIENT_COUNTS), warmup, expect)
+            warm = measure(name, port, max(CLIENT_COUNTS), warmup, expect, "here")
             warmup_failures += warm.failures
             print(f"warm-up {name}: {warm.sent} requests, {warm.failures} failed", file=sys.stderr)
-            for clients in CLIENT_COUNTS:
-                results.append(measure(name, port, clients, seconds, expect))
-                print(f"measured {name} × {clients}", file=sys.stderr)
+            for run_from in CLIENTS_RUN:
+                for clients in CLIENT_COUNTS:
+                    results.append(measure(name, port, clients, seconds, expect, run_from))
+                    print(f"measured {name} × {clients} ({run_from})", file=sys.stderr)
         return results, warmup_failures
     finally:
         for served in servers:

@@ -36,8 +36,10 @@ class Context:
 
     caller: Caller
     session: Session
-    cluster: Cluster | None
-    member: Member | None
+    # A request's own cluster and membership are plain rows (storage.clusters.ClusterRow, MemberRow);
+    # the scheduler's and the Home tab's work hands in ORM objects. Both are only read here.
+    cluster: Cluster | store.ClusterRow | None
+    member: Member | store.MemberRow | None
     time_zone: str
     submission_key: str | None = None
     clock: "Callable[[], datetime]" = field(default=lambda: datetime.now(UTC))
@@ -51,7 +53,7 @@ class Context:
     def is_lead(self) -> bool:
         return self.member is not None and self.member.role == Role.LEAD
 
-    def require_cluster(self) -> Cluster:
+    def require_cluster(self) -> Cluster | store.ClusterRow:
         if self.cluster is None:
             raise Refusal("This channel isn't a cluster yet. A Cluster Quality Lead can make it one.",
                           example=SETUP_EXAMPLE)
@@ -79,7 +81,7 @@ class Context:
         two leads demoting each other at once cannot both succeed."""
         cluster = self.require_cluster()
         store.lock_cluster(session=self.session, cluster=cluster)
-        if self.member is not None:
+        if isinstance(self.member, Member):
             self.session.expire(self.member)  # read again below, not from the session's memory
         self.member = store.find_member(session=self.session, cluster=cluster, user_id=self.caller.user_id)
         if self.is_lead:

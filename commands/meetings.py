@@ -17,6 +17,7 @@ from commands.recurrence import describe_rule, first_day, next_day, parse_rule
 from commands.registry import FAMILIES, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
 from storage import actions as action_store
+from storage import clusters as cluster_store
 from storage import meetings as store
 from storage import polls as poll_store
 from storage import topics as topic_store
@@ -488,8 +489,7 @@ def edit(ctx: Context, rest: str) -> Reply:
             "the cluster's default reminders for new meetings", leads_only=True)
 def reminders(ctx: Context, rest: str) -> Reply:
     offsets = ",".join(parse_offsets(rest, "/meeting reminders 7d,1d,1h"))
-    ctx.cluster.reminders = offsets
-    ctx.session.add(ctx.cluster)
+    cluster_store.set_reminders(session=ctx.session, cluster_id=ctx.cluster.id, offsets=offsets)
     return Reply.announce(line(Person(ctx.caller.user_id),
                                f" set the cluster's meeting reminders to {offsets} before."))
 

@@ -1,5 +1,6 @@
 """Data functions for clusters, practices and members (keyword-only, one session in)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, delete, update
@@ -48,11 +49,48 @@ def create_cluster(
     return cluster
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterRow:
+    """A cluster as one request reads it: its columns, not an ORM object. Every request loads one, and
+    loading ORM objects was a third of a slash command's cost; frozen, so a change made to it by
+    mistake fails at once instead of being silently not saved (changes go through functions here)."""
+
+    id: int
+    team_id: str
+    enterprise_id: str | None
+    channel_id: str
+    name: str
+    time_zone: str
+    reminders: str
+    created_by: str
+    created_at: datetime
+    platform: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """The asker's membership as one request reads it (see ClusterRow)."""
+
+    id: int
+    cluster_id: int
+    user_id: str
+    practice_id: int | None
+    role: str
+    created_at: datetime
+
+
+def _columns(row_type, table, prefix: str) -> list:
+    return [table.c[name].label(prefix + name) for name in row_type.__slots__]
+
+
 # Statements run on every request are built once: building one (SQLAlchemy's operators and coercions)
 # costs more than SQLite takes to run it. Lists that are only shown read plain rows, not ORM objects.
+_CLUSTER_COLUMNS = _columns(ClusterRow, Cluster.__table__, "c_")
+_MEMBER_COLUMNS = _columns(MemberRow, Member.__table__, "m_")
 _WHEREABOUTS = (
-    select(Cluster, Member)
-    .outerjoin(Member, and_(Member.cluster_id == Cluster.id, Member.user_id == bindparam("user_id")))
+    select(*_CLUSTER_COLUMNS, *_MEMBER_COLUMNS)
+    .select_from(Cluster.__table__)
+    .outerjoin(Member.__table__, and_(Member.cluster_id == Cluster.id, Member.user_id == bindparam("user_id")))
     .where(Cluster.channel_id == bindparam("channel_id"))
 )
 _ROSTER = (select(Member.user_id, Member.practice_id, Member.role)
@@ -62,17 +100,29 @@ _PRACTICE_ROWS = (select(Practice.id, Practice.code, Practice.name)
                   .order_by(Practice.code))
 
 _PRACTICE_NAME = select(Practice.name).where(Practice.id == bindparam("practice_id"))
+_SET_REMINDERS = update(Cluster.__table__).where(Cluster.id == bindparam("cluster_id")) \
+    .values(reminders=bindparam("reminders"))
 
 
-def whereabouts(*, session: Session, channel_id: str, user_id: str) -> tuple[Cluster | None, Member | None]:
-    """The cluster in this channel and the person's membership of it, in one query."""
-    row = session.exec(_WHEREABOUTS, params={"channel_id": channel_id, "user_id": user_id}).first()
-    return (row[0], row[1]) if row is not None else (None, None)
+def whereabouts(*, session: Session, channel_id: str, user_id: str) -> tuple[ClusterRow | None, MemberRow | None]:
+    """The cluster in this channel and the person's membership of it, in one query, as plain rows."""
+    row = session.connection().execute(_WHEREABOUTS, {"channel_id": channel_id, "user_id": user_id}).first()
+    if row is None:
+        return None, None
+    values = tuple(row)
+    split = len(ClusterRow.__slots__)
+    member = MemberRow(*values[split:]) if values[split] is not None else None
+    return ClusterRow(*values[:split]), member
+
+
+def set_reminders(*, session: Session, cluster_id: int, offsets: str) -> None:
+    """The cluster's default reminder offsets for new meetings (e.g. "7d,1d")."""
+    session.connection().execute(_SET_REMINDERS, {"cluster_id": cluster_id, "reminders": offsets})
 
 
 def roster(*, session: Session, cluster: Cluster) -> list:
     """Every member as a row of (user_id, practice_id, role), in the order they joined: for showing."""
-    return list(session.exec(_ROSTER, params={"cluster_id": cluster.id}))
+    return list(session.connection().execute(_ROSTER, {"cluster_id": cluster.id}))
 
 
 def practice_name(*, session: Session, practice_id: int | None) -> str | None:
@@ -84,7 +134,7 @@ def practice_name(*, session: Session, practice_id: int | None) -> str | None:
 
 def practice_rows(*, session: Session, cluster: Cluster) -> list:
     """The current practices as rows of (id, code, name), by code: for showing."""
-    return list(session.exec(_PRACTICE_ROWS, params={"cluster_id": cluster.id}))
+    return list(session.connection().execute(_PRACTICE_ROWS, {"cluster_id": cluster.id}))
 
 
 def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | None:

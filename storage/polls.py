@@ -28,8 +28,6 @@ _FIND_POLL = select(Poll).where(Poll.cluster_id == bindparam("cluster_id"), Poll
 _CURRENT_BALLOT = (select(Ballot.choices, Ballot.cast_by)
                    .where(Ballot.poll_id == bindparam("poll_id"), Ballot.voter_key == bindparam("voter_key"))
                    .with_for_update())
-_CASTER = select(BallotCaster.practice_id).where(BallotCaster.poll_id == bindparam("poll_id"),
-                                                 BallotCaster.user_id == bindparam("user_id"))
 
 
 def find_poll(*, session: Session, cluster: Cluster, short_id: str) -> Poll | None:
@@ -125,18 +123,21 @@ BALLOT_CHANGES = ("choices", "cast_by", "cast_at", "practice_id")
 
 
 def _claim_caster(insert):
-    return insert(BallotCaster).values(poll_id=bindparam("poll_id"), user_id=bindparam("user_id"),
-                                       practice_id=bindparam("practice_id")).on_conflict_do_nothing()
+    # On a repeat the no-op update returns the practice already claimed: one statement, not an insert
+    # and a select (the update also waits for, then reads, a claim another vote is committing).
+    statement = insert(BallotCaster).values(poll_id=bindparam("poll_id"), user_id=bindparam("user_id"),
+                                            practice_id=bindparam("practice_id"))
+    return statement.on_conflict_do_update(index_elements=["poll_id", "user_id"],
+                                           set_={"practice_id": BallotCaster.practice_id}) \
+        .returning(BallotCaster.practice_id)
 
 
 def claim_caster(*, session: Session, poll: Poll, user_id: str, practice_id: int) -> int:
     """The practice this person casts ballots for on this poll: `practice_id` the first time, and the
     same practice ever after (a unique key, so two votes at once cannot claim two practices)."""
     # Core, not the ORM's statement handling: these rows are never objects in the session.
-    connection = session.connection()
-    connection.execute(built_upsert(session, _claim_caster),
-                       {"poll_id": poll.id, "user_id": user_id, "practice_id": practice_id})
-    return connection.execute(_CASTER, {"poll_id": poll.id, "user_id": user_id}).scalar_one()
+    return session.connection().execute(built_upsert(session, _claim_caster), {
+        "poll_id": poll.id, "user_id": user_id, "practice_id": practice_id}).scalar_one()
 
 
 class TooManyChoices(Exception):

@@ -8,6 +8,8 @@ from commands import Clusterbot
 
 
 def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
-    commands.register(app, product, delivery)
+    # Bolt tries each listener's matcher in the order registered, building its arguments every time:
+    # buttons first, since a meeting's votes come in bursts; then the one listener for every command.
     interactions.register(app, product, delivery)
+    commands.register(app, product, delivery)
     events.register(app, product, delivery)
