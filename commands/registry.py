@@ -31,11 +31,18 @@ class Family:
     example: str = ""           # the family's one working example for /cluster help
     default: str = "help"       # the subcommand run when the command comes with no text
     subcommands: list[Subcommand] = field(default_factory=list)
+    _sorted: list[Subcommand] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def _longest_first(self) -> list[Subcommand]:
+        # Sorted once per registry size (subcommands are registered at import; every request looks up).
+        if len(self._sorted) != len(self.subcommands):
+            self._sorted = sorted(self.subcommands, key=lambda s: -len(s.words))
+        return self._sorted
 
     def find(self, words: list[str]) -> tuple[Subcommand | None, int]:
         """The subcommand whose words start `words` (longest match first), and how many it took."""
         lowered = [w.lower() for w in words]
-        for sub in sorted(self.subcommands, key=lambda s: -len(s.words)):
+        for sub in self._longest_first():
             if sub.words and tuple(lowered[: len(sub.words)]) == sub.words:
                 return sub, len(sub.words)
         # A subcommand whose usage starts with a quoted phrase takes text that starts with a quote.

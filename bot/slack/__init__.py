@@ -6,6 +6,7 @@ import logging
 import time
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
@@ -38,19 +39,23 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
         delivery = DeliveryProcess(settings, platform, ballot_key=product.ballot_key).start()
     delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
-    app.middleware(_refuse_unrecognised)
+    app.middleware(RefuseUnrecognised())
     listeners.register(app, product, delivery)
     product.directory.serve(platform)  # names in exports: Slack looks them up
     app.delivery = delivery
     return app
 
 
-def _refuse_unrecognised(body: dict, next, logger: logging.Logger) -> BoltResponse | None:
-    """A signed body that is neither a command nor a typed payload is malformed: 400, not Bolt's 404."""
-    if not (body.get("command") or body.get("type")):
-        logger.warning("signed request with no command or type")
-        return BoltResponse(status=400, body='{"error": "malformed body"}')
-    return next()
+class RefuseUnrecognised(Middleware):
+    """A signed body that is neither a command nor a typed payload is malformed: 400, not Bolt's 404.
+    A Middleware subclass, not a function: Bolt builds a function's arguments (every payload view)
+    on every request."""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next) -> BoltResponse | None:
+        if not (req.body.get("command") or req.body.get("type")):
+            log.warning("signed request with no command or type")
+            return BoltResponse(status=400, body='{"error": "malformed body"}')
+        return next()
 
 
 def _on_listener_error(error: Exception, response: BoltResponse | None, logger: logging.Logger) -> None:

@@ -31,10 +31,14 @@ def read_button_value(value: str) -> tuple[str | None, str]:
 
 def escape(text: str) -> str:
     """Slack's three control characters; with them escaped, <!channel> is just text."""
+    if "&" not in text and "<" not in text and ">" not in text:  # most text: a roster renders 100 pieces
+        return text
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def mrkdwn(segment: Segment) -> str:
+    if type(segment) is str:  # plain text, the commonest segment
+        return escape(segment)
     if isinstance(segment, Person):
         return f"<@{segment.user_id}>"
     if isinstance(segment, Strong):

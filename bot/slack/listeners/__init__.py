@@ -8,8 +8,9 @@ from commands import Clusterbot
 
 
 def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
-    # Bolt tries each listener's matcher in the order registered, building its arguments every time:
-    # buttons first, since a meeting's votes come in bursts; then the one listener for every command.
-    interactions.register(app, product, delivery)
+    # Bolt tries each listener's matcher in the order registered, building its arguments (every view
+    # of the payload) each time: the one listener for every command first, then buttons (a meeting's
+    # votes come in bursts), forms and shortcuts, then events.
     commands.register(app, product, delivery)
+    interactions.register(app, product, delivery)
     events.register(app, product, delivery)
