@@ -36,7 +36,8 @@ LEAD = "ULEAD"
 CLUSTER_NAME = "Benchmark Cluster"
 TIME_ZONE = "Europe/London"
 BOT_TOKEN = "xoxb-bench-token"
-SERVER_THREADS = 8  # make_server's default, and `python -m bot http`'s
+SERVER_THREADS: int | None = None  # None: make_server's default for the database, as `python -m bot http`
+THREADS_TEXT = "its default request threads: 1 on SQLite, 2 on PostgreSQL"
 DOCUMENT_TITLE = "# Benchmarks"
 DOCUMENT_INTRO = """Each section compares the product with a floor measured in the same run on the same machine: \
 the same work done by the least code that can do it (a Bolt app that only acknowledges, a bare openpyxl \
@@ -140,7 +141,7 @@ def stop_server(served: Served) -> None:
 
 
 def quiet_queue_warnings() -> None:
-    """With 16 clients and 8 server threads requests queue by design; waitress warns about each one."""
+    """With 16 clients and a thread or two in the server, requests queue by design; waitress warns about each."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 

@@ -175,8 +175,9 @@ Web API call was made before the ack); the final card exact within 2 s of the la
 
 How: `bench/latency.py`. {MEMBERS} members of {PRACTICES} practices each click a per-practice poll's \
 buttons {ROUNDS} times ({MEMBERS * ROUNDS} signed clicks, cycling through the options), from {CLIENTS} \
-keep-alive clients in threads of a separate process, to the production server (waitress + the real Bolt \
-app) in the benchmark's process, with its delivery {delivery}; the Slack stand-in runs in another \
+keep-alive clients in threads of a separate process, to the production server (waitress with \
+{common.THREADS_TEXT}, + the real Bolt app) in the benchmark's process, with its delivery \
+{delivery}; the Slack stand-in runs in another \
 process (`bench/remote_standin.py`). \
 Clients and Slack are other machines in production: in the server's process they would queue with it for \
 the interpreter lock (one Python thread runs at a time) and their work would count as the server's. The Slack \

@@ -145,7 +145,8 @@ def markdown_section(rows: list[tuple[str, ...]], seconds: float) -> str:
 {common.measured_on()}
 
 How: `bench/roundtrip.py` serves the real app and a bare Bolt app (one `/cluster` handler that only \
-calls `ack()`) with the production `make_server` (waitress, {common.SERVER_THREADS} threads) on 127.0.0.1, \
+calls `ack()`) with the production `make_server` (waitress, with its default of 1 request thread on \
+SQLite) on 127.0.0.1, \
 over a temporary SQLite cluster of {PRACTICES} practices and {MEMBERS + 2} people; keep-alive `http.client` \
 clients in threads send signed `/cluster who` POSTs back to back for {seconds:g} s per row, after a \
 warm-up: *elsewhere*, from another process, as Slack's servers are (the server's interpreter lock serves \

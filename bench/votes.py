@@ -284,7 +284,7 @@ How: `bench/votes.py` builds, on each database, a cluster of {PRACTICES} practic
 (spread evenly), then posts two 3-option polls through the real server: one ballot per practice (the \
 latest click wins) and one per person. The real app (`bot.slack.build_app`) and a bare Bolt app (one \
 catch-all action handler that only calls `ack()`, the floor) are each served by the production \
-`make_server` (waitress, {common.SERVER_THREADS} threads) on 127.0.0.1. Each of the {voters} voters clicks one \
+`make_server` (waitress, {common.THREADS_TEXT}) on 127.0.0.1. Each of the {voters} voters clicks one \
 option button once: {clients} keep-alive `http.client` clients in threads of the same process send the \
 signed, form-encoded clicks back to back, after a warm-up on a third poll. A real vote is the whole \
 production path: signature check, Bolt dispatch, the ballot upserted in its own transaction and the \

@@ -28,7 +28,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     http = modes.add_parser("http", help="production HTTP server: POST /slack/events, GET /healthz")
     http.add_argument("--host", help="bind address (default HOST or 0.0.0.0)")
     http.add_argument("--port", type=int, help="port (default PORT or 3000)")
-    http.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    http.add_argument("--threads", type=int, default=None,
+                      help="request threads (default 1 on SQLite, 2 on PostgreSQL: docs/design.md, Performance)")
     modes.add_parser("socket", help="Socket Mode: no public URL needed")
     console = modes.add_parser("console", help="the whole product locally, with no Slack")
     console.add_argument("--user", default=getpass.getuser(), help="act as this person (default: your login)")

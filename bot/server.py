@@ -73,10 +73,23 @@ def _to_bolt(app: App, environ, start_response) -> list[bytes]:
     return [data]
 
 
-def make_server(app: App, db: Database, host: str, port: int, threads: int = 8, limits: Limits = Limits()):
-    """A waitress server, bound and ready; call .run() to serve. Port 0 picks a free port."""
+def default_threads(db: Database | None) -> int:
+    """Request threads: 1 on SQLite, 2 on PostgreSQL. A request is a few milliseconds of CPU, and Python
+    runs one thread at a time; SQLite's driver lets go of the interpreter for every row it steps, so with
+    several busy threads each row hands the interpreter to another thread. Measured (docs/design.md,
+    Performance): `/cluster who` at 16 clients on SQLite made about 2× the requests a second with 1 thread
+    as with 8 or 2; poll clicks' ack p99 was lower with 1 (SQLite) or 2 (PostgreSQL) than with 8.
+    PostgreSQL keeps a second thread to use the interpreter while the other waits on the network.
+    Slow clients do not hold a thread: waitress reads and writes in its own loop."""
+    return 1 if db is None or db.engine.dialect.name == "sqlite" else 2
+
+
+def make_server(app: App, db: Database, host: str, port: int, threads: int | None = None,
+                limits: Limits = Limits()):
+    """A waitress server, bound and ready; call .run() to serve. Port 0 picks a free port. `threads`:
+    request threads (default_threads when not given)."""
     return create_server(
-        wsgi_app(app, db), host=host, port=port, threads=threads, ident="clusterbot",
+        wsgi_app(app, db), host=host, port=port, threads=threads or default_threads(db), ident="clusterbot",
         connection_limit=limits.connections, channel_timeout=limits.channel_timeout,
         cleanup_interval=limits.cleanup_interval, max_request_body_size=limits.body,
         max_request_header_size=limits.headers,

@@ -7,7 +7,7 @@ worker that dies with a row claimed loses the lease, and another worker takes th
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import DEFAULT_PLATFORM, Outbox
@@ -45,14 +45,12 @@ _CLAIMABLE = and_(_C.sent_at.is_(None), _C.failed_at.is_(None), _C.not_before <=
 _CLAIMED_COLUMNS = (_C.id, _C.kind, _C.key, _C.channel, _C.team_id, _C.asker, _C.payload, _C.attempts,
                     _C.uncertain, _C.created_at, _C.ref)
 _CANDIDATES = select(_C.id).where(_CLAIMABLE).order_by(_C.not_before, _C.id).limit(bindparam("b_limit"))
-_CLAIM = {
-    # PostgreSQL: rows another process is claiming right now are skipped, not waited for.
-    "postgresql": _TABLE.update().where(_C.id.in_(_CANDIDATES.with_for_update(skip_locked=True)), _CLAIMABLE)
-    .values(claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease_until")).returning(*_CLAIMED_COLUMNS),
-    # SQLite: one writer at a time, so the UPDATE and its subquery see no other claim.
-    "sqlite": _TABLE.update().where(_C.id.in_(_CANDIDATES), _CLAIMABLE)
-    .values(claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease_until")).returning(*_CLAIMED_COLUMNS),
-}
+# Rows another process is claiming right now are skipped, not waited for (PostgreSQL's FOR UPDATE SKIP
+# LOCKED; SQLite, which has no FOR UPDATE and is left without it, has one writer at a time, so the UPDATE
+# and its subquery see no other claim).
+_CLAIM = (_TABLE.update().where(_C.id.in_(_CANDIDATES.with_for_update(skip_locked=True)), _CLAIMABLE)
+          .values(claimed_by=bindparam("b_worker"), lease_until=bindparam("b_lease_until"))
+          .returning(*_CLAIMED_COLUMNS))
 _MINE = and_(_C.id == bindparam("b_row_id"), _C.claimed_by == bindparam("b_worker"), _C.sent_at.is_(None))
 _MARK_SENT = _TABLE.update().where(_MINE).values(sent_at=bindparam("b_now"), ref=bindparam("b_ref"),
                                                  lease_until=None)
@@ -74,14 +72,9 @@ def claim_due(*, session: Session, worker: str, now: datetime, lease: timedelta,
               platform: str = DEFAULT_PLATFORM) -> list[Claimed]:
     """Up to `limit` due rows of `platform`, claimed in one conditional UPDATE, so of any number of
     workers (threads or processes) exactly one holds a row at a time."""
-    statement = _CLAIM["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
-    rows = session.connection().execute(statement, {"b_now": now, "b_platform": platform, "b_limit": limit,
+    rows = session.connection().execute(_CLAIM, {"b_now": now, "b_platform": platform, "b_limit": limit,
                                                     "b_worker": worker, "b_lease_until": now + lease}).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
-
-
-def _mine(row_id: int, worker: str):
-    return Outbox.id == row_id, Outbox.claimed_by == worker, col(Outbox.sent_at).is_(None)
 
 
 def mark_sent(*, session: Session, row_id: int, worker: str, ref: str | None, now: datetime) -> bool:
@@ -92,14 +85,15 @@ def mark_sent(*, session: Session, row_id: int, worker: str, ref: str | None, no
 
 def retry_later(*, session: Session, row_id: int, worker: str, at: datetime, error: str, uncertain: bool) -> None:
     """Give the row back, due again at `at`. `uncertain`: the last try may have arrived."""
-    session.execute(update(Outbox).where(*_mine(row_id, worker)).values(
-        not_before=at, claimed_by=None, lease_until=None, attempts=Outbox.attempts + 1, last_error=error[:64],
-        **({"uncertain": True} if uncertain else {})))
+    session.connection().execute(_TABLE.update().where(_MINE).values(
+        not_before=at, claimed_by=None, lease_until=None, attempts=_C.attempts + 1, last_error=error[:64],
+        **({"uncertain": True} if uncertain else {})), {"b_row_id": row_id, "b_worker": worker})
 
 
 def mark_failed(*, session: Session, row_id: int, worker: str, error: str, now: datetime) -> None:
-    session.execute(update(Outbox).where(*_mine(row_id, worker)).values(
-        failed_at=now, last_error=error[:64], lease_until=None, attempts=Outbox.attempts + 1))
+    session.connection().execute(_TABLE.update().where(_MINE).values(
+        failed_at=now, last_error=error[:64], lease_until=None, attempts=_C.attempts + 1),
+        {"b_row_id": row_id, "b_worker": worker})
 
 
 def pending(*, session: Session, platform: str = DEFAULT_PLATFORM) -> int:
