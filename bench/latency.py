@@ -131,7 +131,7 @@ def run_real(name: str, url: str, standin: RemoteStandIn, latency_ms: int, deliv
 
 
 def run_floor(standin: RemoteStandIn, latency_ms: int) -> Result:
-    served = common.start_server(votes.floor_app(standin), None)
+    served = common.start_server(votes.floor_app(standin), None, common.FLOOR_THREADS)
     try:
         setup_standin(standin, latency_ms)
         members = voters()
@@ -186,7 +186,8 @@ Retry-After beyond one `chat.update` a second per channel and 100 `views.publish
 "chat.update" counts the calls for the poll's card (during and after the batch); "most in 1 s" is the \
 most in any one-second window; "final card after" is the time from the last click's ack until a \
 `chat.update` of the card showed exactly the tally in the database. The floor ("bare") is a Bolt app \
-that only acknowledges, sent the same clicks at the same latency.
+that only acknowledges (served with {common.FLOOR_THREADS} request threads, its best), sent the same clicks at \
+the same latency.
 
 Reproduce:
 

@@ -145,8 +145,8 @@ def markdown_section(rows: list[tuple[str, ...]], seconds: float) -> str:
 {common.measured_on()}
 
 How: `bench/roundtrip.py` serves the real app and a bare Bolt app (one `/cluster` handler that only \
-calls `ack()`) with the production `make_server` (waitress, with its default of 1 request thread on \
-SQLite) on 127.0.0.1, \
+calls `ack()`) with the production `make_server` (waitress; the real app with its default of 1 request \
+thread on SQLite, the bare one with {common.FLOOR_THREADS}, its best) on 127.0.0.1, \
 over a temporary SQLite cluster of {PRACTICES} practices and {MEMBERS + 2} people; keep-alive `http.client` \
 clients in threads send signed `/cluster who` POSTs back to back for {seconds:g} s per row, after a \
 warm-up: *elsewhere*, from another process, as Slack's servers are (the server's interpreter lock serves \
@@ -176,7 +176,7 @@ def run(seconds: float, warmup: float) -> tuple[list[Result], int]:
         db.migrate()
         real = common.start_server(common.real_app(Clusterbot(db, common.TIME_ZONE), standin), db)
         servers.append(real)
-        bare = common.start_server(floor_app(standin), db)
+        bare = common.start_server(floor_app(standin), db, common.FLOOR_THREADS)
         servers.append(bare)
         fill_cluster(real.port)
 

@@ -284,7 +284,8 @@ How: `bench/votes.py` builds, on each database, a cluster of {PRACTICES} practic
 (spread evenly), then posts two 3-option polls through the real server: one ballot per practice (the \
 latest click wins) and one per person. The real app (`bot.slack.build_app`) and a bare Bolt app (one \
 catch-all action handler that only calls `ack()`, the floor) are each served by the production \
-`make_server` (waitress, {common.THREADS_TEXT}) on 127.0.0.1. Each of the {voters} voters clicks one \
+`make_server` (waitress; the real app with {common.THREADS_TEXT}, the floor with \
+{common.FLOOR_THREADS}, its best) on 127.0.0.1. Each of the {voters} voters clicks one \
 option button once: {clients} keep-alive `http.client` clients in threads of the same process send the \
 signed, form-encoded clicks back to back, after a warm-up on a third poll. A real vote is the whole \
 production path: signature check, Bolt dispatch, the ballot upserted in its own transaction and the \
@@ -352,7 +353,7 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
 
 
 def run_floor(standin: SlackStandIn, bodies: dict[str, list[str]], clients: int, warmup: int) -> list[Result]:
-    served = common.start_server(floor_app(standin), None)
+    served = common.start_server(floor_app(standin), None, common.FLOOR_THREADS)
     try:
         port = served.port
         measure("bare", "warm-up", port, bodies["warm-up"][:warmup], clients)
