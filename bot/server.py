@@ -73,6 +73,21 @@ def _to_bolt(app: App, environ, start_response) -> list[bytes]:
     return [data]
 
 
+# waitress warns "Task queue depth is N" whenever a request waits for a thread. With one or two threads
+# a burst of clicks queues by design, each for a few milliseconds, so only a queue this deep (a backlog
+# of the order of a second) is worth a warning.
+QUEUE_WARNING_DEPTH = 100
+
+
+class DeepQueuesOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        depth = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        return not isinstance(depth, int) or depth >= QUEUE_WARNING_DEPTH
+
+
+_QUEUE_LOG = logging.getLogger("waitress.queue")
+
+
 def default_threads(db: Database | None) -> int:
     """Request threads: 1 on SQLite, 2 on PostgreSQL. A request is a few milliseconds of CPU, and Python
     runs one thread at a time; SQLite's driver lets go of the interpreter for every row it steps, so with
@@ -88,6 +103,8 @@ def make_server(app: App, db: Database, host: str, port: int, threads: int | Non
                 limits: Limits = Limits()):
     """A waitress server, bound and ready; call .run() to serve. Port 0 picks a free port. `threads`:
     request threads (default_threads when not given)."""
+    if not any(isinstance(f, DeepQueuesOnly) for f in _QUEUE_LOG.filters):
+        _QUEUE_LOG.addFilter(DeepQueuesOnly())
     return create_server(
         wsgi_app(app, db), host=host, port=port, threads=threads or default_threads(db), ident="clusterbot",
         connection_limit=limits.connections, channel_timeout=limits.channel_timeout,

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot import logs
-from bot.server import MAX_BODY, Limits, default_threads, make_server
+from bot.server import MAX_BODY, QUEUE_WARNING_DEPTH, Limits, default_threads, make_server
 from tests.slack_requests import button_payload, signed_headers, slash_body
 from tests.test_http import clusters, request, server  # noqa: F401  (the real server fixture)
 
@@ -151,3 +151,19 @@ def test_idle_half_sent_connections_do_not_lock_out_healthz(app, db):
             s.close()
         stop.set()
         thread.join(timeout=5)
+
+
+def test_a_burst_queueing_for_the_one_request_thread_is_not_logged_as_a_warning(app, db, caplog):
+    """With the default of one or two request threads a burst of clicks queues by design; waitress's
+    "Task queue depth" warning is kept only for a backlog deep enough to matter."""
+    srv = make_server(app, db, "127.0.0.1", 0)
+    try:
+        queue_log = logging.getLogger("waitress.queue")
+        with caplog.at_level(logging.WARNING, logger="waitress.queue"):
+            queue_log.warning("Task queue depth is %d", 15)
+            queue_log.warning("Task queue depth is %d", QUEUE_WARNING_DEPTH)
+        assert [r.getMessage() for r in caplog.records if r.name == "waitress.queue"] == [
+            f"Task queue depth is {QUEUE_WARNING_DEPTH}"]
+    finally:
+        srv.close()
+        srv.task_dispatcher.shutdown()
