@@ -222,18 +222,22 @@ def _until(stop: threading.Event, bodies: list[str]) -> Iterator[str]:
         yield from bodies
 
 
+def load_for(timings: T, port: int, shares: list[list[str]], good: Callable[[int, str], bool],
+             seconds: float) -> T:
+    """`load`, each client repeating its share until `seconds` are up."""
+    stop = threading.Event()
+
+    def for_a_while() -> None:
+        time.sleep(seconds)
+        stop.set()
+
+    return load(timings, port, [_until(stop, share) for share in shares], good, for_a_while)
+
+
 def _load_in_child(pipe, port: int, shares: list[list[str]], good: Callable[[int, str], bool],
                    seconds: float | None) -> None:
-    if seconds is None:
-        done = load(Timings(), port, shares, good)
-    else:
-        stop = threading.Event()
-
-        def for_a_while() -> None:
-            time.sleep(seconds)
-            stop.set()
-
-        done = load(Timings(), port, [_until(stop, share) for share in shares], good, for_a_while)
+    done = load(Timings(), port, shares, good) if seconds is None else \
+        load_for(Timings(), port, shares, good, seconds)
     pipe.send((done.latencies, done.failures, done.elapsed, done.finished))
     pipe.close()
 

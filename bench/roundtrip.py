@@ -26,8 +26,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,12 +92,6 @@ def floor_app(standin: SlackStandIn):
 
 # --- measuring -----------------------------------------------------------------------------------
 
-def until(stop: threading.Event, body: str):
-    """The same body, again and again, until told to stop."""
-    while not stop.is_set():
-        yield body
-
-
 def measure(name: str, port: int, clients: int, seconds: float, expect: str | None,
             run_from: str = "elsewhere") -> Result:
     """`clients` threads sending `/cluster who` back to back to one server for `seconds`, from another
@@ -109,13 +101,7 @@ def measure(name: str, port: int, clients: int, seconds: float, expect: str | No
     result = Result(name, clients, run_from)
     if run_from == "elsewhere":
         return common.load_elsewhere(result, port, [[who]] * clients, good, seconds=seconds)
-    stop = threading.Event()
-
-    def for_a_while() -> None:
-        time.sleep(seconds)
-        stop.set()
-
-    return common.load(result, port, [until(stop, who) for _ in range(clients)], good, for_a_while)
+    return common.load_for(result, port, [[who]] * clients, good, seconds)
 
 
 # --- reporting -----------------------------------------------------------------------------------
