@@ -85,7 +85,7 @@ class DeepQueuesOnly(logging.Filter):
         return not isinstance(depth, int) or depth >= QUEUE_WARNING_DEPTH
 
 
-_QUEUE_LOG = logging.getLogger("waitress.queue")
+logging.getLogger("waitress.queue").addFilter(DeepQueuesOnly())  # once, for every server of this process
 
 
 def default_threads(db: Database | None) -> int:
@@ -103,8 +103,6 @@ def make_server(app: App, db: Database, host: str, port: int, threads: int | Non
                 limits: Limits = Limits()):
     """A waitress server, bound and ready; call .run() to serve. Port 0 picks a free port. `threads`:
     request threads (default_threads when not given)."""
-    if not any(isinstance(f, DeepQueuesOnly) for f in _QUEUE_LOG.filters):
-        _QUEUE_LOG.addFilter(DeepQueuesOnly())
     return create_server(
         wsgi_app(app, db), host=host, port=port, threads=threads or default_threads(db), ident="clusterbot",
         connection_limit=limits.connections, channel_timeout=limits.channel_timeout,

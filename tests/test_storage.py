@@ -10,13 +10,20 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from storage import clusters as store
-from storage.models import Cluster
+from storage.models import Cluster, Member
 
 
 def make_cluster(db, channel="CCLUSTER") -> Cluster:
     with db.session() as session:
         return store.create_cluster(session=session, team_id="T1", enterprise_id=None, channel_id=channel,
                                     name="Riverside", time_zone="Europe/London", lead_user_id="ULEAD")
+
+
+@pytest.mark.parametrize(("row_type", "model"), [(store.ClusterRow, Cluster), (store.MemberRow, Member)])
+def test_a_requests_plain_rows_carry_every_column_of_their_table(row_type, model):
+    """A request reads its cluster and membership as plain rows listing the columns by name: a column
+    added to the model but not to the row would simply never reach the request."""
+    assert sorted(row_type.__slots__) == sorted(model.__table__.columns.keys())
 
 
 def test_aware_datetimes_come_back_aware_and_in_utc(db):
