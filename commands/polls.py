@@ -483,8 +483,10 @@ def vote_typed(ctx: Context, rest: str) -> Reply:
 
 @button("poll.vote")
 def vote_button(ctx: Context, value: str) -> Reply:
+    """The click of the meeting's burst: the poll is read as a plain row (a vote never changes it)."""
     token, _, number = value.partition(":")
-    return vote(ctx, _poll(ctx, token, "/poll vote P2 1"), int(number) if number.isdecimal() else 0)
+    poll = parsing.find_item(ctx, token, prefix="P", noun="poll", find=store.poll_fields, example="/poll vote P2 1")
+    return vote(ctx, poll, int(number) if number.isdecimal() else 0)
 
 
 # --- closing, results, reminders -----------------------------------------------------------

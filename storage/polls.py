@@ -23,8 +23,37 @@ def create_poll(*, session: Session, cluster: Cluster, poll: Poll) -> Poll:
     return poll
 
 
+@dataclass(frozen=True, slots=True)
+class PollFields:
+    """A poll as a click reads it: its columns, not an ORM object (storage.clusters.ClusterRow says why).
+    Loading the ORM object was the largest single cost of a vote after the cluster's. Frozen: the poll
+    changes only through the functions here."""
+
+    id: int
+    cluster_id: int
+    short_id: str
+    question: str
+    options: list[str]
+    per_practice: bool
+    anonymous: bool
+    hidden: bool
+    pick: int
+    closes_at: datetime | None
+    created_by: str
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    announce_claimed_at: datetime | None
+    announced_at: datetime | None
+    posted_channel: str | None
+    posted_ref: str | None
+    submission_key: str | None
+
+
 # A vote runs these on every click: built once (building costs more than SQLite's running them).
 _FIND_POLL = select(Poll).where(Poll.cluster_id == bindparam("cluster_id"), Poll.short_id == bindparam("short_id"))
+_POLL_ROW = select(*(Poll.__table__.c[name] for name in PollFields.__slots__)) \
+    .where(Poll.cluster_id == bindparam("cluster_id"), Poll.short_id == bindparam("short_id"))
 _CURRENT_BALLOT = (select(Ballot.choices, Ballot.cast_by)
                    .where(Ballot.poll_id == bindparam("poll_id"), Ballot.voter_key == bindparam("voter_key"))
                    .with_for_update())
@@ -32,6 +61,12 @@ _CURRENT_BALLOT = (select(Ballot.choices, Ballot.cast_by)
 
 def find_poll(*, session: Session, cluster: Cluster, short_id: str) -> Poll | None:
     return session.exec(_FIND_POLL, params={"cluster_id": cluster.id, "short_id": short_id}).first()
+
+
+def poll_fields(*, session: Session, cluster: Cluster, short_id: str) -> PollFields | None:
+    """The poll as a plain row, for work that only reads it (a vote)."""
+    row = session.connection().execute(_POLL_ROW, {"cluster_id": cluster.id, "short_id": short_id}).first()
+    return PollFields(*row) if row is not None else None
 
 
 def find_submitted_poll(*, session: Session, cluster: Cluster, submission_key: str) -> Poll | None:

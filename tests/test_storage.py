@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from storage import clusters as store
-from storage.models import Cluster, Member
+from storage import polls as poll_store
+from storage.models import Cluster, Member, Poll
 
 
 def make_cluster(db, channel="CCLUSTER") -> Cluster:
@@ -19,9 +20,10 @@ def make_cluster(db, channel="CCLUSTER") -> Cluster:
                                     name="Riverside", time_zone="Europe/London", lead_user_id="ULEAD")
 
 
-@pytest.mark.parametrize(("row_type", "model"), [(store.ClusterRow, Cluster), (store.MemberRow, Member)])
+@pytest.mark.parametrize(("row_type", "model"), [(store.ClusterRow, Cluster), (store.MemberRow, Member),
+                                                 (poll_store.PollFields, Poll)])
 def test_a_requests_plain_rows_carry_every_column_of_their_table(row_type, model):
-    """A request reads its cluster and membership as plain rows listing the columns by name: a column
+    """A request reads its cluster and membership (and a click its poll) as plain rows listing the columns by name: a column
     added to the model but not to the row would simply never reach the request."""
     assert sorted(row_type.__slots__) == sorted(model.__table__.columns.keys())
 
