@@ -23,8 +23,8 @@ def make_cluster(db, channel="CCLUSTER") -> Cluster:
 @pytest.mark.parametrize(("row_type", "model"), [(store.ClusterRow, Cluster), (store.MemberRow, Member),
                                                  (poll_store.PollFields, Poll)])
 def test_a_requests_plain_rows_carry_every_column_of_their_table(row_type, model):
-    """A request reads its cluster and membership (and a click its poll) as plain rows listing the columns by name: a column
-    added to the model but not to the row would simply never reach the request."""
+    """A request reads its cluster and membership (a click, its poll) as plain rows listing the columns by
+    name: a column added to the model but not to the row would simply never reach the request."""
     assert sorted(row_type.__slots__) == sorted(model.__table__.columns.keys())
 
 
