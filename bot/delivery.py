@@ -263,15 +263,20 @@ class Delivery:
     def _next_job(self) -> _Job | None:
         """The next due job whose bucket is not paused, a card update first: when answers back up
         (hundreds of clicks, each answer waiting on the network), the card everyone looks at must not
-        wait behind them. Waits (with the lock released) when nothing is due."""
+        wait behind them. Updates are looked for in the whole queue: looked for only among the first
+        256 due jobs, a burst's final card waited about a second for the answers ahead of it to go.
+        Waits (with the lock released) when nothing is due."""
         now = self._clock()
-        chosen = None
-        for job in sorted(self._heap)[:256]:
-            if job.due > now:
-                break
-            if self._paused.get(job.bucket, 0) <= now:
-                chosen = chosen or job
-                if job.what == "update":
+
+        def ready(job: _Job) -> bool:
+            return job.due <= now and self._paused.get(job.bucket, 0) <= now
+
+        chosen = min((job for job in self._heap if job.what == "update" and ready(job)), default=None)
+        if chosen is None:
+            for job in sorted(self._heap)[:256]:
+                if job.due > now:
+                    break
+                if ready(job):
                     chosen = job
                     break
         if chosen is not None:

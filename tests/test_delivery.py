@@ -183,6 +183,42 @@ def fill_outbox(db, n: int) -> None:
                            payload=reply_to_json(Reply.announce(line(f"message {i}"))))
 
 
+class SlowAnswers(Recording):
+    """Answers to people take 20 ms each, as if Slack were far away: a burst's answers back up."""
+
+    def __init__(self):
+        super().__init__()
+        self.told = 0
+
+    def tell(self, asker, reply):
+        time.sleep(0.02)
+        with self._lock:
+            self.told += 1
+
+
+def test_a_card_update_goes_ahead_of_hundreds_of_answers_queued_before_it(db):
+    from bot.platform import Asker
+    from commands.context import Caller
+
+    product = Clusterbot(db)
+    lead = Caller("ULEAD", "CCLUSTER", "T0001")
+    product.handle("/cluster", "setup Riverside Cluster", lead)
+    key = product.handle("/poll", QUESTION, lead).effects[0].key
+    platform = SlowAnswers()
+    delivery = Delivery(platform, product, workers=1).start(refresh_cards=False)
+    try:
+        for i in range(400):  # a meeting's burst of clicks: 8 s of answers for the one worker
+            delivery.after_ack(Reply.tell(line(f"Your ballot is now {i}.")), Asker("UGP", "CCLUSTER", "T0001"))
+        delivery.update(key, "CCLUSTER", "card-ref")
+        deadline = time.monotonic() + 5
+        while not platform.updated and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert platform.updated == [("CCLUSTER", "card-ref")]
+        assert platform.told < 20, f"the card waited for {platform.told} answers"
+    finally:
+        delivery.stop()
+
+
 def test_two_processes_share_the_outbox_and_each_row_is_sent_once(db):
     fill_outbox(db, 60)
     platforms = [Recording(), Recording()]
