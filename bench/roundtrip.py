@@ -7,12 +7,13 @@ Two servers, both built by `bot.server.make_server` (waitress, as in production)
         checking and Bolt's dispatch, with no product work. This is the floor.
 
 Each client is a thread with one keep-alive http.client connection, sending signed POSTs back to
-back for a fixed time. Each row is measured twice: with the clients in another process ("elsewhere",
+back for a fixed time, in rounds: each round measures every row, real then bare, so a ratio compares
+two measurements seconds apart. Each row is measured twice: with the clients in another process ("elsewhere",
 as Slack's servers are: the server's interpreter lock serves only the server) and in this same
 process ("here", sharing the lock with the servers, as first measured). The CPUs are shared either
 way, so the figures are for comparing real against bare, not absolute capacity.
 
-    python bench/roundtrip.py                      # about two minutes
+    python bench/roundtrip.py                      # about three minutes
     python bench/roundtrip.py --quick              # a few seconds, to check it works
     python bench/roundtrip.py --markdown docs/benchmarks.md   # and rewrite its section there
 
@@ -24,6 +25,7 @@ import functools
 import http.client
 import json
 import os
+import statistics
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ class Result(common.Timings):
     server: str
     clients: int
     run_from: str = "elsewhere"
+    round: int = 0
 
 
 # --- one request ---------------------------------------------------------------------------------
@@ -111,19 +114,31 @@ HEADER = ("server", "clients", "clients run", "requests", "failed", "p50 ms", "p
 
 
 def table_rows(results: list[Result]) -> list[tuple[str, ...]]:
-    bare = {(r.clients, r.run_from): r for r in results if r.server == "bare"}
-    rows = []
+    """One row per server, clients and where they run. Over repeated rounds: the median round's p50, p99 and
+    req/s, and as the ratio the median of the rounds' own ratios (real and bare measured one after the
+    other, so a machine that slows down between rounds slows both), with their range."""
+    groups: dict[tuple[str, int, str], list[Result]] = {}
     for r in results:
-        p50, p99, floor = r.percentile_ms(0.5), r.percentile_ms(0.99), bare.get((r.clients, r.run_from))
+        groups.setdefault((r.server, r.clients, r.run_from), []).append(r)
+    rows = []
+    for (server, clients, run_from), runs in groups.items():
+        floors = {r.round: r for r in groups.get(("bare", clients, run_from), [])}
         ratios = ("", "")
-        if r.server != "bare" and floor:
-            ratios = (f"{p50 / floor.percentile_ms(0.5):.2f}×", f"{r.per_second / floor.per_second:.2f}×")
-        rows.append((r.server, str(r.clients), r.run_from, str(r.sent), str(r.failures),
-                     f"{p50:.1f}", f"{p99:.1f}", f"{r.per_second:.0f}", *ratios))
+        paired = [(r, floors[r.round]) for r in runs if r.round in floors and floors[r.round].per_second]
+        if server != "bare" and paired:
+            p50s = [r.percentile_ms(0.5) / f.percentile_ms(0.5) for r, f in paired]
+            rates = [r.per_second / f.per_second for r, f in paired]
+            spread = f" ({min(rates):.2f}–{max(rates):.2f})" if len(rates) > 1 else ""
+            ratios = (f"{statistics.median(p50s):.2f}×", f"{statistics.median(rates):.2f}×{spread}")
+        rows.append((server, str(clients), run_from, str(sum(r.sent for r in runs)),
+                     str(sum(r.failures for r in runs)),
+                     f"{statistics.median(r.percentile_ms(0.5) for r in runs):.1f}",
+                     f"{statistics.median(r.percentile_ms(0.99) for r in runs):.1f}",
+                     f"{statistics.median(r.per_second for r in runs):.0f}", *ratios))
     return rows
 
 
-def markdown_section(rows: list[tuple[str, ...]], seconds: float) -> str:
+def markdown_section(rows: list[tuple[str, ...]], seconds: float, rounds: int) -> str:
     return f"""## Slash-command round trip (`/cluster who`)
 
 {common.markdown_table(HEADER, rows)}
@@ -134,10 +149,14 @@ How: `bench/roundtrip.py` serves the real app and a bare Bolt app (one `/cluster
 calls `ack()`) with the production `make_server` (waitress; the real app with its default of 1 request \
 thread on SQLite, the bare one with {common.FLOOR_THREADS}, its best) on 127.0.0.1, \
 over a temporary SQLite cluster of {PRACTICES} practices and {MEMBERS + 2} people; keep-alive `http.client` \
-clients in threads send signed `/cluster who` POSTs back to back for {seconds:g} s per row, after a \
-warm-up: *elsewhere*, from another process, as Slack's servers are (the server's interpreter lock serves \
-only the server); *here*, from threads of the benchmark's own process, sharing that lock with the \
-servers (as first measured). Either way the clients share the machine's {os.cpu_count()} CPUs. \
+clients in threads send signed `/cluster who` POSTs back to back for {seconds:g} s at a time, after a \
+warm-up, in {rounds} rounds; in each round every row is measured, real then bare, so each ratio compares \
+two measurements taken seconds apart (on a shared machine one run can differ from the next by a quarter \
+or more). A row gives the median round's p50, p99 and req/s; the ratios are the median of the rounds' \
+ratios, with the lowest and highest in brackets. The clients run *elsewhere*, from another process, as \
+Slack's servers are (the server's interpreter lock serves only the server); *here*, from threads of the \
+benchmark's own process, sharing that lock with the servers (as first measured). Either way the \
+clients share the machine's {os.cpu_count()} CPUs. \
 p50/p99 are per-request latencies; the ratios compare the real app with the bare one at the same \
 concurrency, with the clients run the same way. Both apps run with Bolt's `process_before_response=True` \
 (with False, Bolt waits for `ack()` by polling every 10 ms, which was most of the floor when first measured).
@@ -152,7 +171,7 @@ python bench/roundtrip.py --markdown docs/benchmarks.md
 
 # --- the run -------------------------------------------------------------------------------------
 
-def run(seconds: float, warmup: float) -> tuple[list[Result], int]:
+def run(seconds: float, warmup: float, rounds: int) -> tuple[list[Result], int]:
     """The measured rows, and how many warm-up requests failed."""
     standin = SlackStandIn()
     workdir = tempfile.TemporaryDirectory(prefix="clusterbot-bench-")
@@ -172,10 +191,14 @@ def run(seconds: float, warmup: float) -> tuple[list[Result], int]:
             warm = measure(name, port, max(CLIENT_COUNTS), warmup, expect, "here")
             warmup_failures += warm.failures
             print(f"warm-up {name}: {warm.sent} requests, {warm.failures} failed", file=sys.stderr)
+        for round_ in range(rounds):
             for run_from in CLIENTS_RUN:
                 for clients in CLIENT_COUNTS:
-                    results.append(measure(name, port, clients, seconds, expect, run_from))
-                    print(f"measured {name} × {clients} ({run_from})", file=sys.stderr)
+                    for name, port, expect in targets:
+                        result = measure(name, port, clients, seconds, expect, run_from)
+                        result.round = round_
+                        results.append(result)
+                        print(f"round {round_ + 1}: measured {name} × {clients} ({run_from})", file=sys.stderr)
         return results, warmup_failures
     finally:
         for served in servers:
@@ -188,7 +211,8 @@ def run(seconds: float, warmup: float) -> tuple[list[Result], int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds in all, to check it works")
-    parser.add_argument("--seconds", type=float, help="measuring time per row (default 12; 1 with --quick)")
+    parser.add_argument("--seconds", type=float, help="measuring time per row and round (default 4; 1 with --quick)")
+    parser.add_argument("--rounds", type=int, help="rounds of every row, taken in turn (default 3; 1 with --quick)")
     parser.add_argument("--markdown", metavar="PATH", help="also write the results as a section of PATH")
     return parser.parse_args(argv)
 
@@ -196,13 +220,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     common.quiet_queue_warnings()
-    seconds = args.seconds or (1.0 if args.quick else 12.0)
+    seconds = args.seconds or (1.0 if args.quick else 4.0)
+    rounds = max(1, args.rounds or (1 if args.quick else 3))
     warmup = 0.5 if args.quick else 2.0
-    results, warmup_failures = run(seconds, warmup)
+    results, warmup_failures = run(seconds, warmup, rounds)
     rows = table_rows(results)
     print(common.text_table(HEADER, rows))
     if args.markdown:
-        common.write_section(args.markdown, markdown_section(rows, seconds))
+        common.write_section(args.markdown, markdown_section(rows, seconds, rounds))
     failed = warmup_failures + sum(r.failures for r in results)
     if failed:
         print(f"FAILED: {failed} request(s) did not get a good answer", file=sys.stderr)
