@@ -9,10 +9,11 @@ card with chat.update, as in production), and then every voter clicks once, from
 The floor is a bare Bolt app whose action handler only calls ack(), sent the same clicks.
 
 Servers are built by `bot.server.make_server` (waitress, as in production) on 127.0.0.1; the Slack
-Web API and response_url are the in-process stand-in (tests/slack_standin.py). Each client is a thread
+Web API and response_url are the stand-in (tests/slack_standin.py) in a process of its own. Each client is a thread
 with one keep-alive http.client connection sending its share of the clicks back to back, signed and
-form-encoded (`payload=<json>`) as Slack sends them. Clients run in this same process (sharing the GIL
-and the CPUs with the servers), so the figures are for comparing real against bare, not capacity.
+form-encoded (`payload=<json>`) as Slack sends them. Clients run in another process, as Slack's servers
+do; they still share the CPUs with the servers, so the figures are for comparing real against bare, not
+capacity. The real app delivers from a child process, as `python -m bot http` runs it.
 
 After each batch the ballots are read back from the database and checked (see `check_*`). Each run
 uses a new channel id, so a PostgreSQL database that outlives the run keeps that run's cluster.
@@ -44,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
+from remote_standin import RemoteStandIn  # noqa: E402
 
 from commands import Caller, Clusterbot  # noqa: E402
 from commands.results import Tone, plain_text  # noqa: E402
@@ -51,7 +53,6 @@ from storage import clusters as cluster_store  # noqa: E402
 from storage import polls as poll_store  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.slack_requests import TEAM, button_payload  # noqa: E402
-from tests.slack_standin import SlackStandIn  # noqa: E402
 
 PRACTICES = 8
 VOTERS = 1000
@@ -154,7 +155,7 @@ def create_polls(port: int, db: Database, channel: str) -> dict[str, str]:
     return found
 
 
-def floor_app(standin: SlackStandIn):
+def floor_app(standin: RemoteStandIn):
     """The floor: Bolt with one catch-all action handler that only acknowledges."""
     app = common.bare_app(standin)
     app.action(re.compile(".*"))(common.ack_only)
@@ -164,9 +165,10 @@ def floor_app(standin: SlackStandIn):
 # --- measuring -----------------------------------------------------------------------------------
 
 def measure(database: str, kind: str, port: int, bodies: list[str], clients: int) -> Result:
-    """Every body sent once, by `clients` threads taking every clients-th; wall time from their common start."""
+    """Every body sent once, by `clients` threads of another process (as Slack's servers are) taking every
+    clients-th; wall time from their common start."""
     shares = [bodies[n::clients] for n in range(clients)]
-    return common.load(Result(database, kind, clients), port, shares, common.answered)
+    return common.load_elsewhere(Result(database, kind, clients), port, shares, common.answered)
 
 
 # --- checking ------------------------------------------------------------------------------------
@@ -218,12 +220,21 @@ def check_per_person(db: Database, channel: str, short_id: str, voters: list[Vot
     ]
 
 
-def check_replies(standin: SlackStandIn, first_call: int, voters: list[Voter]) -> tuple[str, bool, str]:
+def calls_since(standin: RemoteStandIn, before: dict[str, int], method: str) -> list:
+    """The calls to `method` made since `before` (counts of calls per method) was taken."""
+    return standin.calls_to(method)[before.get(method, 0):]
+
+
+def calls_so_far(standin: RemoteStandIn) -> dict[str, int]:
+    return {method: len(standin.calls_to(method)) for method in ("response_url", "chat.update")}
+
+
+def check_replies(standin: RemoteStandIn, before: dict[str, int], voters: list[Voter]) -> tuple[str, bool, str]:
     """Every click was answered (on response_url) with its vote, not an error: a product failure is
     still HTTP 200, so the status alone would not show it. In a per-practice poll two colleagues'
     clicks for the same option can be handled out of order (16 clients at once), and the later one
     is rightly told the ballot "already reads" it: that is an answer too, an error is not."""
-    calls = [c for c in standin.calls[first_call:] if c.method == "response_url"]
+    calls = calls_since(standin, before, "response_url")
     counted = sum(1 for c in calls if "is now:" in c.args.get("text", "") or "already reads:" in c.args.get("text", ""))
     return ("replies say the vote counted", counted == len(calls) == len(voters),
             f"{counted} of {len(calls)} replies (want {len(voters)})")
@@ -232,11 +243,12 @@ def check_replies(standin: SlackStandIn, first_call: int, voters: list[Voter]) -
 CARD_COUNT = re.compile(r"^(\d+)\. .* (\d+)$", re.MULTILINE)  # "2. Frailty register  ██████░░░░ 3"
 
 
-def check_card(standin: SlackStandIn, first_call: int, ref: str | None, counts: list[int]) -> tuple[str, bool, str]:
+def check_card(standin: RemoteStandIn, before: dict[str, int], ref: str | None,
+               counts: list[int]) -> tuple[str, bool, str]:
     """The poll's posted card, as the last chat.update left it, shows the tally in the database. Gating:
     delivery reads the card after the last vote committed and always sends one more update after a
     change (it was a known race, 1 run in 4 on PostgreSQL, before updates were coalesced)."""
-    updates = [c for c in standin.calls[first_call:] if c.method == "chat.update" and c.args.get("ts") == ref]
+    updates = [c for c in calls_since(standin, before, "chat.update") if c.args.get("ts") == ref]
     if not updates:
         return ("posted card shows the final tally", False, "no chat.update of the poll's card")
     shown = [int(count) for _, count in CARD_COUNT.findall(updates[-1].args.get("text", ""))]
@@ -281,23 +293,23 @@ Checks (ballots read back from the database after each batch; a WARNING does not
 {common.measured_on()}
 
 How: `bench/votes.py` builds, on each database, a cluster of {PRACTICES} practices and {voters} members \
-(spread evenly), then posts two 3-option polls through the real server: one ballot per practice (the \
-latest click wins) and one per person. The real app (`bot.slack.build_app`) and a bare Bolt app (one \
-catch-all action handler that only calls `ack()`, the floor) are each served by the production \
-`make_server` (waitress; the real app with {common.THREADS_TEXT}, the floor with \
-{common.FLOOR_THREADS}, its best) on 127.0.0.1. Each of the {voters} voters clicks one \
-option button once: {clients} keep-alive `http.client` clients in threads of the same process send the \
-signed, form-encoded clicks back to back, after a warm-up on a third poll. A real vote is the whole \
-production path: signature check, Bolt dispatch, the ballot upserted in its own transaction and the \
-ack; then, off the request path, the poll's card re-rendered and sent with `chat.update` and the answer \
-posted to `response_url` (both to the in-process Slack stand-in). votes/s is successful clicks over the batch's \
-wall time; p50/p99 are per-click latencies; the ratio compares with the bare app's votes/s on the same \
-clicks. SQLite is a temporary file (WAL); PostgreSQL is the throwaway server of `scripts/with-postgres` \
-(fsync off). A product error still answers HTTP 200, so the replies posted to `response_url` are checked \
-too, after delivery has sent them; the posted-card check compares the last `chat.update` with the \
-database. The answer, the card update and the Home refresh are sent after the ack by delivery \
-(coalesced: about one card update a second), so they cost the click nothing but CPU; \
-`bench/latency.py` adds network latency to them.
+(spread evenly), then posts two 3-option polls through the real server: one ballot per practice (the latest \
+click wins) and one per person. The real app (`bot.slack.build_app`) and a bare Bolt app (one catch-all \
+action handler that only calls `ack()`, the floor) are each served by the production `make_server` \
+(waitress; the real app with {common.THREADS_TEXT}, the floor with {common.FLOOR_THREADS}, its best) on \
+127.0.0.1. Each of the {voters} voters clicks one option button once: {clients} keep-alive `http.client` \
+clients in threads of another process (as Slack's servers are) send the signed, form-encoded clicks back to \
+back, after a warm-up on a third poll. A real vote is the whole production path: signature check, Bolt \
+dispatch, the ballot upserted in its own transaction and the ack; then, off the request path and in \
+delivery's own process (as `python -m bot http` runs it), the poll's card re-rendered and sent with \
+`chat.update` and the answer posted to `response_url` (both to the Slack stand-in, in a process of its own). \
+votes/s is successful clicks over the batch's wall time; p50/p99 are per-click latencies; the ratio compares \
+with the bare app's votes/s on the same clicks. SQLite is a temporary file (WAL); PostgreSQL is the \
+throwaway server of `scripts/with-postgres` (fsync off). A product error still answers HTTP 200, so the \
+replies posted to `response_url` are checked too, after delivery has sent them; the posted-card check \
+compares the last `chat.update` with the database. The answer, the card update and the Home refresh are sent \
+after the ack by delivery (coalesced: about one card update a second), so they cost the click nothing but \
+CPU; `bench/latency.py` adds network latency to them.
 
 Reproduce (this section only; `bench/run` reruns every benchmark):
 
@@ -309,7 +321,7 @@ Reproduce (this section only; `bench/run` reruns every benchmark):
 
 # --- the run -------------------------------------------------------------------------------------
 
-def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter], clients: int,
+def run_database(name: str, url: str, standin: RemoteStandIn, voters: list[Voter], clients: int,
                  warmup: int) -> tuple[list[Result], list[Check], dict[str, list[str]]]:
     """One database: set up, serve the real app, send every click for each poll kind, check the ballots.
     Also returns the click bodies per kind, for the floor."""
@@ -321,7 +333,7 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
         began = time.perf_counter()
         product = Clusterbot(db, common.TIME_ZONE)
         fill_cluster(product, channel, voters)
-        app = common.real_app(product, standin)
+        app = common.real_app(product, standin, delivery_process=True)  # as `python -m bot http` runs it
         served = common.start_server(app, db)
         port = served.port
         polls = create_polls(port, db, channel)
@@ -334,14 +346,14 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
         results, checks = [], [Check(name, "warm-up", "clicks", warm.failures == 0,
                                      f"{warm.sent - warm.failures} of {warm.sent} answered 200")]
         for kind in KINDS:
-            first_call = len(standin.calls)
+            before = calls_so_far(standin)
             result = measure(name, kind, port, bodies[kind], clients)
             app.delivery.drain(timeout=60)  # the answers and the card's last update go out after the acks
             results.append(result)
             check = check_per_practice if kind == "per practice" else check_per_person
-            found = [*check(db, channel, polls[kind], voters), check_replies(standin, first_call, voters)]
+            found = [*check(db, channel, polls[kind], voters), check_replies(standin, before, voters)]
             checks += [Check(name, kind, what, ok, detail) for what, ok, detail in found]
-            card = check_card(standin, first_call, posted_ref(db, channel, polls[kind]),
+            card = check_card(standin, before, posted_ref(db, channel, polls[kind]),
                               read_ballots(db, channel, polls[kind])[1])
             checks.append(Check(name, kind, *card))
             print(f"measured {name} {kind}: {result.per_second:.0f} votes/s", file=sys.stderr)
@@ -352,7 +364,7 @@ def run_database(name: str, url: str, standin: SlackStandIn, voters: list[Voter]
         db.dispose()
 
 
-def run_floor(standin: SlackStandIn, bodies: dict[str, list[str]], clients: int, warmup: int) -> list[Result]:
+def run_floor(standin: RemoteStandIn, bodies: dict[str, list[str]], clients: int, warmup: int) -> list[Result]:
     served = common.start_server(floor_app(standin), None, common.FLOOR_THREADS)
     try:
         port = served.port
@@ -365,7 +377,7 @@ def run_floor(standin: SlackStandIn, bodies: dict[str, list[str]], clients: int,
 
 
 def run(postgres_url: str | None, voters: list[Voter], clients: int, warmup: int):
-    standin = SlackStandIn()
+    standin = RemoteStandIn()  # in a process of its own, as Slack is: its work is not counted as the server's
     workdir = tempfile.TemporaryDirectory(prefix="clusterbot-bench-")
     databases = [("sqlite", f"sqlite:///{Path(workdir.name) / 'votes.db'}")]
     if postgres_url:
