@@ -52,7 +52,7 @@ class PollFields:
 
 # A vote runs these on every click: built once (building costs more than SQLite's running them).
 _FIND_POLL = select(Poll).where(Poll.cluster_id == bindparam("cluster_id"), Poll.short_id == bindparam("short_id"))
-_POLL_ROW = select(*(Poll.__table__.c[name] for name in PollFields.__slots__)) \
+_POLL_FIELDS = select(*(Poll.__table__.c[name] for name in PollFields.__slots__)) \
     .where(Poll.cluster_id == bindparam("cluster_id"), Poll.short_id == bindparam("short_id"))
 _CURRENT_BALLOT = (select(Ballot.choices, Ballot.cast_by)
                    .where(Ballot.poll_id == bindparam("poll_id"), Ballot.voter_key == bindparam("voter_key"))
@@ -65,7 +65,7 @@ def find_poll(*, session: Session, cluster: Cluster, short_id: str) -> Poll | No
 
 def poll_fields(*, session: Session, cluster: Cluster, short_id: str) -> PollFields | None:
     """The poll as a plain row, for work that only reads it (a vote)."""
-    row = session.connection().execute(_POLL_ROW, {"cluster_id": cluster.id, "short_id": short_id}).first()
+    row = session.connection().execute(_POLL_FIELDS, {"cluster_id": cluster.id, "short_id": short_id}).first()
     return PollFields(*row) if row is not None else None
 
 
