@@ -7,6 +7,7 @@ process with one line on stderr and exit code 2: no tracebacks for people to dec
 import argparse
 import getpass
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -186,7 +187,10 @@ def run(args: argparse.Namespace) -> None:
 
         app = slack_app(settings, product, socket_mode=True)
         _maybe_schedule(settings, product, app)
-        SocketModeHandler(app, settings.app_token).start()
+        try:
+            SocketModeHandler(app, settings.app_token).start()
+        finally:
+            app.delivery.stop()
     elif args.mode == "teams":
         run_teams(args, settings, product)
     elif args.mode == "http":
@@ -201,12 +205,25 @@ def run(args: argparse.Namespace) -> None:
                                "choose another with --port or PORT") from None
         log.info("clusterbot listening on http://%s:%s (POST /slack/events, GET /healthz)", host, server.effective_port)
         _maybe_schedule(settings, product, app)
-        server.run()
+        try:
+            server.run()  # until SIGTERM or Ctrl-C (waitress closes its sockets and returns)
+        finally:
+            app.delivery.stop()  # the delivery child ends what it is sending, then exits
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     logs.configure()  # one line per record, no bodies or user text (bot/logs.py)
     args = parse_args(argv)
+    if args.mode in ("http", "socket", "scheduler"):
+        # Service managers (systemd, `docker stop`) stop a process with SIGTERM, whose default ends it at
+        # once: its delivery child would live on, sending and claiming outbox rows, until it noticed
+        # (up to a second), and rows it had claimed would wait for their lease. Ended as on Ctrl-C
+        # instead, the server stops the child first. (Teams' server, uvicorn, handles SIGTERM itself.)
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         run(args)
     except (ConfigError, StartupError) as error:

@@ -168,6 +168,46 @@ def test_http_mode_end_to_end(tmp_path, slack_api):
         process.wait(timeout=10)
 
 
+def alive_children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid` and that have not ended: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdecimal():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(entry.name)] = command
+    return found
+
+
+def test_sigterm_stops_the_server_and_its_delivery_child_with_it(tmp_path, slack_api):
+    """A service manager stops the server with SIGTERM: it ends cleanly (exit 0) and its delivery child
+    ends first, instead of living on as an orphan that claims outbox rows for up to a second."""
+    slack_api.reset()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "http", "--host", "127.0.0.1", "--port", str(port)], cwd=tmp_path,
+        env=bot_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.url,
+                    SCHEDULER="off"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_healthy(port, process)
+        delivery = [child for child, command in alive_children(process.pid).items() if "spawn_main" in command]
+        assert len(delivery) == 1, alive_children(process.pid)
+        process.terminate()
+        assert process.wait(timeout=20) == 0, process.stderr.read()
+        assert not (Path("/proc") / str(delivery[0])).exists(), "the delivery child outlived the server"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 TOPIC_SCRIPT = """\
 /cluster setup Riverside Cluster
 /cluster practice add 80123 Riverside Medical Practice
