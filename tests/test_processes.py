@@ -138,14 +138,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_http_mode_end_to_end(tmp_path, slack_api):
+def start_http(tmp_path, port: int, slack_api, **settings) -> subprocess.Popen:
+    """`python -m bot http` on `port`, talking to the Slack stand-in; stderr kept for failures."""
     slack_api.reset()
-    port = free_port()
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "bot", "http", "--host", "127.0.0.1", "--port", str(port)], cwd=tmp_path,
-        env=bot_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.url),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=bot_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.url,
+                    **settings),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
+
+
+def test_http_mode_end_to_end(tmp_path, slack_api):
+    port = free_port()
+    process = start_http(tmp_path, port, slack_api)
     try:
         wait_healthy(port, process)
         assert slack_api.calls_to("auth.test")[0].token == "xoxb-test"
@@ -187,14 +193,8 @@ def alive_children(pid: int) -> dict[int, str]:
 def test_sigterm_stops_the_server_and_its_delivery_child_with_it(tmp_path, slack_api):
     """A service manager stops the server with SIGTERM: it ends cleanly (exit 0) and its delivery child
     ends first, instead of living on as an orphan that claims outbox rows for up to a second."""
-    slack_api.reset()
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "http", "--host", "127.0.0.1", "--port", str(port)], cwd=tmp_path,
-        env=bot_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack_api.url,
-                    SCHEDULER="off"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    process = start_http(tmp_path, port, slack_api, SCHEDULER="off")
     try:
         wait_healthy(port, process)
         delivery = [child for child, command in alive_children(process.pid).items() if "spawn_main" in command]
