@@ -44,8 +44,8 @@ from commands.results import (
     reply_to_json,
 )
 from storage import outbox
+from storage.clock import wall_clock
 from storage.db import DatabaseUnavailable
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class Delivery:
     def _claim(self) -> list:
         try:
             with self.product.db.session() as session:
-                return outbox.claim_due(session=session, worker=self.worker_id, now=utcnow(), lease=LEASE,
+                return outbox.claim_due(session=session, worker=self.worker_id, now=wall_clock(), lease=LEASE,
                                         limit=CLAIM_BATCH, platform=self.platform.name)
         except DatabaseUnavailable:
             log.warning("database unavailable: outbox not read")
@@ -387,7 +387,7 @@ class Delivery:
                 due = outbox.next_due(session=session, platform=self.platform.name)
         except DatabaseUnavailable:
             return False
-        return due is not None and due <= utcnow() + timedelta(seconds=within)
+        return due is not None and due <= wall_clock() + timedelta(seconds=within)
 
     def _poll_outbox(self) -> None:
         counted = float("-inf")
@@ -472,7 +472,7 @@ class Delivery:
                 self.update(row.key, row.channel, ref)
 
     def _retry(self, row: outbox.Claimed, delay: float, error: str, *, uncertain: bool) -> None:
-        at = utcnow() + timedelta(seconds=delay)
+        at = wall_clock() + timedelta(seconds=delay)
         with self.product.db.session() as session:
             outbox.retry_later(session=session, row_id=row.id, worker=self.worker_id, at=at, error=error,
                                uncertain=uncertain)
@@ -482,12 +482,12 @@ class Delivery:
         reminder) is tried again later, in case the bot is invited back, until it is a day old."""
         with self._cv:
             asker = self._askers.pop(row.id, None) or _asker(row.asker)
-        if asker is None and utcnow() - row.created_at < GIVE_UP_AFTER:
+        if asker is None and wall_clock() - row.created_at < GIVE_UP_AFTER:
             self._retry(row, max(_backoff(row.attempts), 60.0), refused.code, uncertain=False)
             return
         with self.product.db.session() as session:
             outbox.mark_failed(session=session, row_id=row.id, worker=self.worker_id, error=refused.code,
-                               now=utcnow())
+                               now=wall_clock())
         log.warning("outbox row %d refused (%s): given up", row.id, refused.code)
         if asker is not None:
             if row.key:

@@ -8,7 +8,7 @@ scheduler sees only the `Delivery` of bot/platform.py, whatever the platform.
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.platform import Delivery
 from commands import Clusterbot
 from commands.results import Reply
+from storage.clock import wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def tick(product: Clusterbot, deliveries: Sequence[Delivery] = ()) -> None:
 
 def _add_tick(scheduler, product: Clusterbot, deliveries: Sequence[Delivery], seconds: float = TICK_SECONDS):
     scheduler.add_job(tick, "interval", args=(product, list(deliveries)), seconds=seconds, id="tick",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+                      max_instances=1, coalesce=True, next_run_time=wall_clock())
     return scheduler
 
 

@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from commands import (  # noqa: F401  (importing plugs the families into the registry)
     actions,
@@ -38,8 +38,8 @@ from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Code, Direct, Post, Reply, Update, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
 from storage import outbox
+from storage.clock import Clock, wall_clock
 from storage.db import Conflict, Database, DatabaseUnavailable
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 # Characters no stored text keeps: control characters (a NUL cannot even be stored in PostgreSQL), lone
@@ -58,8 +58,9 @@ class Clusterbot:
     """The whole product behind a few calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), ballot_key: bytes | None = None):
+                 clock: Clock = wall_clock, ballot_key: bytes | None = None):
         self.db = db
+        db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
         # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
         # sharing a database must share it (bot/__main__ derives it from settings); a random one suits
         # a single process, until it restarts.
@@ -164,7 +165,7 @@ class Clusterbot:
         """An outbox row was sent: marked sent and, for a kept message, its reference remembered, in
         one transaction. False if this worker's lease was lost meanwhile (another sent it too)."""
         with self.db.session() as session:
-            if not outbox.mark_sent(session=session, row_id=row_id, worker=worker, ref=ref, now=utcnow()):
+            if not outbox.mark_sent(session=session, row_id=row_id, worker=worker, ref=ref, now=wall_clock()):
                 return False
             if key and ref:
                 kind, _, item = key.partition(":")

@@ -2,13 +2,14 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Session
 
 from commands.errors import Refusal
 from commands.results import Code, Person
 from storage import clusters as store
+from storage.clock import wall_clock
 from storage.models import Cluster, Member, Role
 
 SETUP_EXAMPLE = "/cluster setup Riverside Cluster"
@@ -42,7 +43,7 @@ class Context:
     member: Member | store.MemberRow | None
     time_zone: str
     submission_key: str | None = None
-    clock: "Callable[[], datetime]" = field(default=lambda: datetime.now(UTC))
+    clock: "Callable[[], datetime]" = wall_clock
     directory: "Callable[[str], str]" = field(default=lambda user_id: user_id)  # user id -> name
     ballot_key: bytes = b""  # keys anonymous ballots' voter hashes; never stored (storage.polls.anonymous_key)
 

@@ -8,9 +8,10 @@ from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, func, select
 
+from storage.clock import now as now_of
 from storage.clusters import next_short_id
 from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Meeting, Practice, Topic
-from storage.types import upsert, utcnow
+from storage.types import upsert
 
 ACTION_PREFIX = "A"
 
@@ -79,7 +80,7 @@ def count_actions(*, session: Session, cluster: Cluster, which: ActionFilter) ->
 
 
 def touch(*, session: Session, action: Action) -> Action:
-    action.updated_at = utcnow()
+    action.updated_at = now_of(session)
     session.add(action)
     session.flush()
     return action
@@ -117,7 +118,7 @@ def owners_with_actions_due(*, session: Session, until: date, not_sent_on: date)
 def claim_digest(*, session: Session, team_id: str, user_id: str, day: date) -> bool:
     """True for exactly one caller per person per day, however many processes try."""
     inserted = session.execute(
-        upsert(session, DigestSent).values(team_id=team_id, user_id=user_id, day=day, sent_at=utcnow())
+        upsert(session, DigestSent).values(team_id=team_id, user_id=user_id, day=day, sent_at=now_of(session))
         .on_conflict_do_nothing().returning(DigestSent.user_id)
     )
     return inserted.first() is not None  # (rowcount is not reliable for ON CONFLICT DO NOTHING on psycopg)

@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, delete, update
 from sqlmodel import Session, col, func, select
 
+from storage.clock import now as now_of
 from storage.models import DEFAULT_PLATFORM, Cluster, HandledEvent, Member, Practice, Role, ShortIdCounter
-from storage.types import upsert, utcnow
+from storage.types import upsert
 
 
 def find_cluster(*, session: Session, team_id: str, channel_id: str,
@@ -174,7 +175,7 @@ def memberships(*, session: Session, team_id: str, user_id: str) -> list[tuple[C
 def first_time(*, session: Session, event_id: str) -> bool:
     """True the first time an event id is seen, for exactly one of any number of deliveries."""
     inserted = session.execute(
-        upsert(session, HandledEvent).values(event_id=event_id, at=utcnow()).on_conflict_do_nothing()
+        upsert(session, HandledEvent).values(event_id=event_id, at=now_of(session)).on_conflict_do_nothing()
         .returning(HandledEvent.event_id)
     )
     return inserted.first() is not None
@@ -224,7 +225,7 @@ def archive_practice(*, session: Session, practice: Practice) -> list[Member]:
     for person in people:
         person.practice_id = None
         session.add(person)
-    practice.archived_at = utcnow()
+    practice.archived_at = now_of(session)
     session.add(practice)
     session.flush()
     return people

@@ -2,8 +2,9 @@
 
 from sqlmodel import Session, col, select
 
+from storage.clock import now as now_of
 from storage.models import ConversationRef
-from storage.types import upsert, utcnow
+from storage.types import upsert
 
 PERSONAL = "personal"
 
@@ -13,7 +14,7 @@ def save_reference(*, session: Session, conversation_id: str, kind: str, service
     """Insert or bring up to date (a service URL can move) in one statement, so two first messages at
     once cannot collide."""
     values = {"kind": kind, "service_url": service_url, "tenant_id": tenant_id, "bot_id": bot_id,
-              "team_id": team_id, "user_id": user_id if kind == PERSONAL else None, "updated_at": utcnow()}
+              "team_id": team_id, "user_id": user_id if kind == PERSONAL else None, "updated_at": now_of(session)}
     statement = upsert(session, ConversationRef).values(conversation_id=conversation_id, **values)
     session.execute(statement.on_conflict_do_update(index_elements=["conversation_id"], set_=values))
 

@@ -10,7 +10,11 @@ from pathlib import Path
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Mapper
 from sqlmodel import Session, create_engine
+
+from storage.clock import CLOCK, Clock, now, wall_clock
+from storage.models import STAMP
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +77,36 @@ def _make_engine(url: str, *, for_writing: bool = True) -> Engine:
     return engine
 
 
-class Database:
-    """One database: its engine, its schema kept current, and sessions that commit or roll back whole."""
+_STAMPS: dict[Mapper, tuple[str, ...]] = {}
 
-    def __init__(self, url: str):
+
+def _stamp_columns(mapper: Mapper) -> tuple[str, ...]:
+    found = _STAMPS.get(mapper)
+    if found is None:
+        found = _STAMPS[mapper] = tuple(mapper.get_property_by_column(c).key for c in mapper.columns
+                                        if c.info.get(STAMP))
+    return found
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _flush_context, _instances) -> None:
+    """New rows' unset stamp columns (created_at, at …) get the unit of work's "now"."""
+    moment = None
+    for row in session.new:
+        for key in _stamp_columns(row.__mapper__):
+            if getattr(row, key) is None:
+                moment = moment or now(session)
+                setattr(row, key, moment)
+
+
+class Database:
+    """One database: its engine, its schema kept current, and sessions that commit or roll back whole.
+
+    `clock` is what its sessions call "now" when they stamp rows: the product sets it to its own clock
+    (`Clusterbot`), so one clock serves the product and its storage."""
+
+    def __init__(self, url: str, clock: Clock = wall_clock):
+        self.clock = clock
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
         sqlite = self.engine.dialect.name == "sqlite"
@@ -129,7 +159,7 @@ class Database:
         self.ensure_schema()
         lock, engine = (nullcontext(), self.reader) if read_only else (self._one_writer, self.engine)
         try:
-            with lock, Session(engine, expire_on_commit=False) as session:
+            with lock, Session(engine, expire_on_commit=False, info={CLOCK: self.clock}) as session:
                 try:
                     yield session
                     session.commit()

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from storage.clock import now as now_of
 from storage.clusters import next_short_id
 from storage.models import (
     Cluster,
@@ -19,7 +20,7 @@ from storage.models import (
     Practice,
     Topic,
 )
-from storage.types import upsert, utcnow
+from storage.types import upsert
 
 MEASURE_PREFIX = "D"
 DEFAULT_NUDGE_DAY = 5
@@ -50,7 +51,7 @@ def list_measures(*, session: Session, cluster: Cluster, active_only: bool = Fal
 
 
 def touch(*, session: Session, measure: Measure) -> Measure:
-    measure.updated_at = utcnow()
+    measure.updated_at = now_of(session)
     session.add(measure)
     session.flush()
     return measure
@@ -161,6 +162,7 @@ def nudged(*, session: Session, cluster: Cluster, period: date) -> set[str]:
 def claim_nudge(*, session: Session, cluster: Cluster, user_id: str, period: date) -> bool:
     """True for exactly one caller per person, cluster and period, however many processes try."""
     inserted = session.execute(
-        upsert(session, MeasureNudge).values(cluster_id=cluster.id, user_id=user_id, period=period, sent_at=utcnow())
+        upsert(session, MeasureNudge).values(cluster_id=cluster.id, user_id=user_id, period=period,
+                                             sent_at=now_of(session))
         .on_conflict_do_nothing().returning(MeasureNudge.user_id))
     return inserted.first() is not None

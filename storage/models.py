@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import UTCDateTime
 
 NAME_MAX = 80  # cluster and practice names
 PRACTICE_CODE_LENGTH = 5
@@ -18,8 +18,13 @@ PLATFORM_NAME_MAX = 16
 DEFAULT_PLATFORM = "slack"  # every row made before Teams was Slack's
 
 
+STAMP = "stamp"  # a column's info flag: when the row is first flushed, unset, it gets the unit of work's "now"
+
+
 def _created_at() -> datetime:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # Not a default_factory: that would read the machine's clock when the object is made. The session
+    # stamps it from the product's clock at flush (storage.db), so tests that turn the clock see it.
+    return Field(default=None, sa_column=Column(UTCDateTime, nullable=False, info={STAMP: True}))
 
 
 class Role(StrEnum):
@@ -394,7 +399,7 @@ class Outbox(SQLModel, table=True):
     asker: str | None = Field(default=None, max_length=1024)  # who to tell if it is refused (JSON), if anyone
     payload: str = Field(sa_column=Column(String, nullable=False))  # the Reply, as JSON
     created_at: datetime = _created_at()
-    not_before: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    not_before: datetime = _created_at()
     claimed_by: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     attempts: int = 0

@@ -3,13 +3,14 @@ session in. Names are not trusted text: the caller cleans them (bot/teams/platfo
 
 from sqlmodel import Session
 
+from storage.clock import now as now_of
 from storage.models import PersonName
-from storage.types import upsert, utcnow
+from storage.types import upsert
 
 
 def save_name(*, session: Session, user_id: str, name: str) -> None:
     """Insert or bring up to date in one statement, so two processes learning a name at once cannot collide."""
-    values = {"name": name, "updated_at": utcnow()}
+    values = {"name": name, "updated_at": now_of(session)}
     statement = upsert(session, PersonName).values(user_id=user_id, **values)
     session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_=values))
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_
 from sqlmodel import Session, col, select
 
+from storage.clock import wall_clock
 from storage.models import DEFAULT_PLATFORM, Outbox
-from storage.types import utcnow
 
 KEEP_SENT = timedelta(days=2)   # sent rows are kept this long (to answer "was it sent?"), then purged
 
@@ -61,7 +61,9 @@ def enqueue(*, session: Session, kind: str, channel: str, payload: str, key: str
             ref: str | None = None, now: datetime | None = None) -> int:
     """A row for `platform`'s delivery to send; its id, for the effect that names it. `ref`: for an
     "update", the posted message to update."""
-    made = utcnow()
+    # The outbox keeps the sending machinery's time (seconds between tries, leases, giving up), which
+    # only the machine's clock measures: a test's product clock stands still. No product rule reads it.
+    made = wall_clock()
     return session.connection().execute(_ENQUEUE, {
         "kind": kind, "key": key, "channel": channel, "payload": payload, "team_id": team_id, "asker": asker,
         "platform": platform, "ref": ref, "created_at": made, "not_before": now or made, "attempts": 0,

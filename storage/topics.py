@@ -5,9 +5,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
+from storage.clock import now as now_of
 from storage.clusters import next_short_id
 from storage.models import Cluster, Practice, Topic, TopicBase, TopicMove, TopicNote, TopicStatus
-from storage.types import utcnow
 
 TOPIC_PREFIX = "T"
 
@@ -46,7 +46,7 @@ def list_topics(*, session: Session, cluster: Cluster, statuses: list[str]) -> l
 def update_topic(*, session: Session, topic: Topic, data: TopicBase) -> Topic:
     for field, value in data.model_dump().items():
         setattr(topic, field, value)
-    topic.updated_at = utcnow()
+    topic.updated_at = now_of(session)
     session.add(topic)
     session.flush()
     return topic
@@ -54,7 +54,7 @@ def update_topic(*, session: Session, topic: Topic, data: TopicBase) -> Topic:
 
 def move_topic(*, session: Session, topic: Topic, to_status: str, by: str, reason: str = "") -> TopicMove:
     move = TopicMove(topic_id=topic.id, by=by, from_status=topic.status, to_status=to_status, reason=reason)
-    topic.status, topic.updated_at = to_status, utcnow()
+    topic.status, topic.updated_at = to_status, now_of(session)
     session.add_all([topic, move])
     session.flush()
     return move
@@ -62,7 +62,7 @@ def move_topic(*, session: Session, topic: Topic, to_status: str, by: str, reaso
 
 def add_note(*, session: Session, topic: Topic, by: str, text: str, step: str | None) -> TopicNote:
     note = TopicNote(topic_id=topic.id, by=by, text=text, step=step)
-    topic.updated_at = utcnow()
+    topic.updated_at = now_of(session)
     session.add_all([topic, note])
     session.flush()
     return note

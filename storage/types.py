@@ -31,10 +31,6 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def upsert(session, table):
     """An INSERT that can end in ON CONFLICT DO NOTHING / DO UPDATE, spelt for the session's database.
     SQLite and PostgreSQL write it alike, but SQLAlchemy keeps it per dialect: the one place that picks."""

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import time_machine
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -29,6 +30,29 @@ def pytest_collection_modifyitems(config, items):
     """In CI the PostgreSQL half of the suite is required, never silently skipped."""
     if os.environ.get("CI") == "true" and not POSTGRES_URL:
         raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: run the suite via scripts/with-postgres")
+
+
+# The machine's clock, held years away from the tests' clock (tests/clock.py, 2026-11-26) for every
+# test: a stamp the product takes from the wall clock instead of its own clock shows at once (one did:
+# a handled event was stamped with the wall clock and never aged under the product's clock, a test that
+# passed for two days). Tests that talk to another process (a server started with `python -m bot`),
+# whose clock no fixture can move, are marked `wall_clock` and keep the real time.
+# Years before, not after: a delivery child process (which no fixture moves) must find this process's
+# outbox rows (stamped with the machine's clock) already due.
+MACHINE_TIME = "2021-05-20 09:30:00+00:00"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "wall_clock: the test talks to another process: the real time is kept")
+
+
+@pytest.fixture(autouse=True)
+def machine_clock_far_from_the_tests_clock(request):
+    if request.node.get_closest_marker("wall_clock"):
+        yield
+        return
+    with time_machine.travel(MACHINE_TIME, tick=True):
+        yield
 
 
 # Threads that send for a running app. One left running after its test goes on claiming outbox rows

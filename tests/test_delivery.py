@@ -18,8 +18,8 @@ from bot.platform import NoAnswer, RateLimited
 from commands import Clusterbot
 from commands.results import Reply, line
 from storage import outbox
+from storage.clock import wall_clock
 from storage.models import Poll
-from storage.types import utcnow
 from tests import factories
 from tests.helpers import unsent_outbox
 from tests.slack_requests import button_payload, dispatch_command, signed_headers, slash_body, submission_payload
@@ -251,7 +251,7 @@ def test_a_rate_limited_or_unanswered_row_is_tried_again_and_sent_once(db):
 
 def test_a_lease_held_by_a_dead_worker_is_taken_over_only_when_it_ends(db):
     fill_outbox(db, 1)
-    now = utcnow()
+    now = wall_clock()
     with db.session() as session:
         [row] = outbox.claim_due(session=session, worker="dead", now=now, lease=timedelta(seconds=60))
     with db.session() as session:
@@ -280,6 +280,7 @@ os.kill(os.getpid(), 9)  # committed, and not one platform call made
 """
 
 
+@pytest.mark.wall_clock
 def test_a_process_killed_between_commit_and_delivery_delivers_after_restart_once(db, slack_api, tmp_path):
     slack_api.reset()
     env = bot_env(SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack_api.url, DATABASE_URL=db.url,

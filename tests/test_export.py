@@ -142,6 +142,7 @@ def test_a_failed_upload_is_told_and_nothing_is_lost(cluster, db, slack_api):
         assert [a.description for a in session.exec(select(Action))] == ["Keep me"]
 
 
+@pytest.mark.wall_clock
 def test_export_from_the_command_line(tmp_path):
     env = bot_env(DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}")
     script = "/cluster setup Riverside Cluster\n/action add Audit discharges due 3/12/2030\n/action export\n"

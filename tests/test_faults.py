@@ -103,6 +103,7 @@ def test_every_acknowledged_vote_survives_a_sigkill(db, slack_api):
         bot.wait(timeout=10)
 
 
+@pytest.mark.wall_clock
 @pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_RESTART"), reason="needs scripts/with-postgres")
 def test_postgres_restarted_under_load_the_bot_recovers_by_itself(postgres_db, app, db, slack_api):
     if db is not postgres_db:

@@ -301,6 +301,7 @@ def test_a_meeting_id_from_another_cluster_behaves_as_unknown(cluster, db):
     assert meetings(db)[0].status == "scheduled"
 
 
+@pytest.mark.wall_clock
 def test_two_real_scheduler_processes_send_a_reminder_once(db, slack_api):
     """Real time: two `python -m bot scheduler` processes ticking every half second on one database."""
     import subprocess

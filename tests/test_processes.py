@@ -14,6 +14,8 @@ import yaml
 
 from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body
 
+pytestmark = pytest.mark.wall_clock  # programs run as people run them, in other processes
+
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL",
             "CLUSTER_TZ", "HOST", "PORT")

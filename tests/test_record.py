@@ -304,6 +304,7 @@ def test_minutes_bad_input(cluster):
 
 # --- the console -------------------------------------------------------------------------------------------
 
+@pytest.mark.wall_clock
 def test_the_record_and_minutes_in_the_console(tmp_path):
     script = "\n".join([
         "/cluster setup Riverside Cluster", "/cluster practice add 80123 Riverside MP",

@@ -269,6 +269,7 @@ def test_list_past_with_none_held_and_bad_words(cluster):
 
 # --- the console and Teams ---------------------------------------------------------------------------------
 
+@pytest.mark.wall_clock
 def test_the_console_says_how_to_type_what_a_form_would_ask(tmp_path):
     script = "\n".join([
         "/cluster setup Riverside Cluster", "/cluster practice add 80123 Riverside MP",

@@ -199,6 +199,7 @@ def test_report_periods_that_cannot_be_read_are_refused(cluster):
     assert cluster.uploads == []
 
 
+@pytest.mark.wall_clock
 def test_the_report_in_the_console(tmp_path):
     script = "\n".join(["/cluster setup Riverside Cluster", "/cluster practice add 80123 Riverside MP",
                         "/meeting record 1/10/2025 12:30 Cluster QI meeting", "/meeting attended M1 80123",

@@ -56,6 +56,7 @@ def test_socket_mode_answers_slash_commands_in_the_ack(settings, product, db, sl
         app.delivery.stop()  # else its workers go on claiming later tests' rows in the shared database
 
 
+@pytest.mark.wall_clock
 def test_python_m_bot_socket_connects_and_answers(tmp_path, slack_api, socket_server):
     slack_api.reset()
     database_url = f"sqlite:///{tmp_path / 'cluster.db'}"

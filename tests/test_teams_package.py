@@ -6,12 +6,14 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 from PIL import Image
 
 from commands.registry import FAMILIES
 from tests.teams_ids import APP_ID
 
 
+@pytest.mark.wall_clock
 def test_the_package_has_the_manifest_and_both_icons(tmp_path):
     out = tmp_path / "clusterbot-teams.zip"
     done = subprocess.run([sys.executable, "-m", "bot", "teams-package", "--out", str(out)], capture_output=True,
@@ -36,6 +38,7 @@ def test_the_package_has_the_manifest_and_both_icons(tmp_path):
     assert any(p[3] == 0 for p in pixels) and any(p[3] == 255 for p in pixels)  # … on transparent
 
 
+@pytest.mark.wall_clock
 def test_the_package_needs_the_app_id(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bot", "teams-package", "--out", str(tmp_path / "x.zip")],
                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout=120)

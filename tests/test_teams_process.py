@@ -4,10 +4,13 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.teams_ids import APP_ID, CHANNEL, LEAD, TENANT
 from tests.teams_standin import PASSWORD, message
 from tests.test_processes import bot_env, free_port, run_bot, wait_healthy
+
+pytestmark = pytest.mark.wall_clock  # a server in another process
 
 
 def teams_env(teams_api, tmp_path, **more):

@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import logging
-import time
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -16,6 +15,7 @@ from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
 from bot.slack.platform import SlackPlatform
 from commands import Clusterbot
+from storage.clock import wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _is_signed(secret: str, raw: bytes, headers: dict) -> bool:
     """Slack's v0 signature over the raw bytes (slack_sdk's verifier needs UTF-8, which a broken body may not be)."""
     timestamp = headers.get("x-slack-request-timestamp", "")
     if not secret or not (timestamp.isascii() and timestamp.isdecimal() and len(timestamp) <= 12) \
-            or abs(time.time() - int(timestamp)) > 300:
+            or abs(wall_clock().timestamp() - int(timestamp)) > 300:
         return False
     expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), headers.get("x-slack-signature", "").encode("utf-8", "replace"))
