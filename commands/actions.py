@@ -7,11 +7,8 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import parsing
 from commands.context import Caller, Context
-from commands.dates import describe, describe_day, is_working_day, local_today, parse_day, reads_as_date
 from commands.errors import Refusal
-from commands.guard import refuse_beyond_horizon, refuse_patient_identifiers
 from commands.registry import FAMILIES, TICKS, button, form, item_command, subcommand
 from commands.results import (
     Button,
@@ -27,6 +24,9 @@ from commands.results import (
     Strong,
     line,
 )
+from commands.text import parsing
+from commands.text.dates import describe, describe_day, is_working_day, local_today, parse_day, reads_as_date
+from commands.text.guard import refuse_beyond_horizon, refuse_patient_identifiers
 from storage import actions as store
 from storage import clusters as cluster_store
 from storage import meetings as meeting_store

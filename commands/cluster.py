@@ -1,10 +1,10 @@
 """/cluster: set up the cluster, its practices, its people and its leads; and help for everything."""
 
-from commands import parsing
 from commands.context import SETUP_EXAMPLE, Context, people_list
 from commands.errors import Refusal
 from commands.registry import FAMILIES, Subcommand, help_lines, subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
+from commands.text import parsing
 from storage import clusters as store
 from storage.models import Member, Practice, Role
 

@@ -1,5 +1,5 @@
 """Every file the cluster can ask for: `/action export`, `/cluster export` (and `python -m bot export`),
-`/cluster report` (the Board report). The minutes' Word file: commands/minutes.py.
+`/cluster report` (the Board report). The minutes' Word file: commands/meetings/minutes.py.
 
 Each is slow work: the subcommand answers "Preparing…" at once and the registry's `later` handler
 builds the file after that answer, in a read-only unit of work, and hands it over as an Upload.
@@ -16,20 +16,20 @@ from zoneinfo import ZoneInfo
 from commands.actions import ACTION
 from commands.cluster import CLUSTER
 from commands.context import Context
-from commands.dates import BACK, describe_day, local_to_utc, local_today, parse_day
 from commands.errors import Refusal
-from commands.guard import find_patient_identifiers
-from commands.measure_workbook import measures_content
-from commands.recurrence import describe_rule
+from commands.measures.workbook import measures_content
 from commands.registry import subcommand
 from commands.results import Person, Reply, Strong, Upload, line
+from commands.text.dates import BACK, describe_day, local_to_utc, local_today, parse_day
+from commands.text.guard import find_patient_identifiers
+from commands.text.recurrence import describe_rule
 from reports.board import PracticeRef, Report, write_narrative, write_report
 from reports.workbook import SOON, WITHHELD, WorkbookContent, write_workbook
 from storage import actions as action_store
 from storage import clusters as cluster_store
+from storage import meeting_record as record_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
-from storage import record as record_store
 from storage import report as report_store
 from storage import topics as topic_store
 from storage.models import ActionStatus, Cluster

@@ -1,14 +1,14 @@
 """Each person's clusters at a glance (Slack's App Home), and a first minute that works (onboarding)."""
 
 from collections import Counter
-from datetime import timedelta
 
-from commands import measure_news, polls
+from commands import polls
 from commands.cluster import join
 from commands.context import Caller, Context
-from commands.dates import describe, describe_day, local_today
-from commands.registry import TICKS, button, help_lines
+from commands.measures import news as measure_news
+from commands.registry import button, help_lines
 from commands.results import Button, Code, Line, Reply, Strong, line
+from commands.text.dates import describe, describe_day, local_today
 from storage import actions as action_store
 from storage import clusters as cluster_store
 from storage import meetings as meeting_store
@@ -155,15 +155,3 @@ def join_button(ctx: Context, value: str) -> Reply:
     ctx.require_cluster()
     return join(ctx, value)
 
-
-def _old_events(session, now, time_zone: str) -> list[str]:
-    return ["events"] if cluster_store.has_events_before(session=session, before=now - timedelta(days=1)) else []
-
-
-def _forget_old_events(ctx_for, session, item: str, now) -> list:
-    """Delivery ids older than a day can go: Slack retries for minutes, not days."""
-    cluster_store.forget_events(session=session, before=now - timedelta(days=1))
-    return []
-
-
-TICKS.append((_old_events, _forget_old_events))

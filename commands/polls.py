@@ -6,11 +6,8 @@ Votes are ballots with a unique key (the practice, or the person); tallies are c
 from dataclasses import dataclass
 from datetime import datetime
 
-from commands import parsing
 from commands.context import Caller, Context, people_list
-from commands.dates import deadline, describe
 from commands.errors import Refusal, on_field
-from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, POSTED, TICKS, Posted, button, form, item_command, subcommand
 from commands.results import (
     Button,
@@ -28,6 +25,9 @@ from commands.results import (
     Update,
     line,
 )
+from commands.text import parsing
+from commands.text.dates import deadline, describe
+from commands.text.guard import refuse_patient_identifiers
 from storage import clusters as cluster_store
 from storage import polls as store
 from storage import topics as topic_store

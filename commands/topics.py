@@ -7,13 +7,13 @@ topics, back as well as forward; a proposer may edit their own topic while it is
 import re
 from datetime import datetime
 
-from commands import parsing
 from commands.context import Context
-from commands.dates import describe
 from commands.errors import Refusal, on_field
-from commands.guard import refuse_patient_identifiers
 from commands.registry import FAMILIES, button, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
+from commands.text import parsing
+from commands.text.dates import describe
+from commands.text.guard import refuse_patient_identifiers
 from storage import clusters as cluster_store
 from storage import topics as store
 from storage.models import (

@@ -26,8 +26,8 @@ from reports.workbook import (
     properties,
     topic_status,
 )
+from storage.meeting_record import DecisionRow
 from storage.polls import PollRow
-from storage.record import DecisionRow
 from storage.report import MeetingRecordRow, Turnout
 from storage.topics import TopicNoteRow, TopicRow
 

@@ -1,4 +1,4 @@
-"""A meeting's minutes: what they hold (`Minutes`, filled by commands/minutes.py) and the Word file
+"""A meeting's minutes: what they hold (`Minutes`, filled by commands/meetings/minutes.py) and the Word file
 (python-docx), laid out as NHS minutes usually are: a title block, present and apologies, numbered
 items, decisions, and an action table with owner and due date."""
 

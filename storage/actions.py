@@ -9,8 +9,8 @@ from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
-from storage.clusters import next_short_id
 from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Meeting, Practice, Topic
+from storage.short_ids import next_short_id
 from storage.types import upsert
 
 ACTION_PREFIX = "A"

@@ -3,12 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, update
+from sqlalchemy import and_, bindparam, update
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
-from storage.models import DEFAULT_PLATFORM, Cluster, HandledEvent, Member, Practice, Role, ShortIdCounter
-from storage.types import upsert
+from storage.models import DEFAULT_PLATFORM, Cluster, Member, Practice, Role
 
 
 def find_cluster(*, session: Session, team_id: str, channel_id: str,
@@ -172,25 +171,6 @@ def memberships(*, session: Session, team_id: str, user_id: str) -> list[tuple[C
     ))
 
 
-def first_time(*, session: Session, event_id: str) -> bool:
-    """True the first time an event id is seen, for exactly one of any number of deliveries."""
-    inserted = session.execute(
-        upsert(session, HandledEvent).values(event_id=event_id, at=now_of(session)).on_conflict_do_nothing()
-        .returning(HandledEvent.event_id)
-    )
-    return inserted.first() is not None
-
-
-def has_events_before(*, session: Session, before: datetime) -> bool:
-    return session.exec(select(HandledEvent.event_id).where(col(HandledEvent.at) < before).limit(1)).first() \
-        is not None
-
-
-def forget_events(*, session: Session, before: datetime) -> None:
-    """Slack retries for minutes, not days: old event ids can go."""
-    session.execute(delete(HandledEvent).where(col(HandledEvent.at) < before))
-
-
 def find_practice(*, session: Session, cluster: Cluster, code: str, archived: bool = False) -> Practice | None:
     """The practice with this code; archived ones only when asked for."""
     query = select(Practice).where(Practice.cluster_id == cluster.id, Practice.code == code)
@@ -272,21 +252,3 @@ def count_leads(*, session: Session, cluster: Cluster) -> int:
     ).one()
 
 
-def next_short_id(*, session: Session, cluster: Cluster, prefix: str) -> str:
-    """The next per-cluster id (T1, T2 …). An atomic UPDATE … RETURNING, so concurrent requests
-    never share a number: the row lock (PostgreSQL) or write lock (SQLite) serialises them."""
-    bump = (
-        update(ShortIdCounter)
-        .where(ShortIdCounter.cluster_id == cluster.id, ShortIdCounter.prefix == prefix)
-        .values(last=ShortIdCounter.last + 1)
-        .returning(ShortIdCounter.last)
-    )
-    number = session.execute(bump).scalar_one_or_none()
-    if number is None:
-        session.execute(
-            upsert(session, ShortIdCounter)
-            .values(cluster_id=cluster.id, prefix=prefix, last=0)
-            .on_conflict_do_nothing()
-        )
-        number = session.execute(bump).scalar_one()
-    return f"{prefix}{number}"

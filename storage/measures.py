@@ -7,7 +7,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
-from storage.clusters import next_short_id
 from storage.models import (
     Cluster,
     Measure,
@@ -20,6 +19,7 @@ from storage.models import (
     Practice,
     Topic,
 )
+from storage.short_ids import next_short_id
 from storage.types import upsert
 
 MEASURE_PREFIX = "D"

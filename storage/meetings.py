@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, or_, select
 
-from storage.clusters import next_short_id
 from storage.models import AgendaItem, Cluster, Meeting, MeetingStatus, Reminder
+from storage.short_ids import next_short_id
 
 MEETING_PREFIX = "M"
 LEASE = timedelta(minutes=5)  # a claimed reminder not confirmed sent by then is taken over
@@ -114,11 +114,6 @@ def claim_reminder(*, session: Session, reminder_id: int, now: datetime) -> bool
 def mark_reminder(*, session: Session, reminder_id: int, now: datetime, skipped: bool = False) -> None:
     session.execute(update(Reminder).where(Reminder.id == reminder_id).values(sent_at=now, skipped=skipped))
 
-
-def release_reminder(*, session: Session, reminder_id: int) -> None:
-    """Sending failed: let the next tick try again."""
-    session.execute(update(Reminder).where(Reminder.id == reminder_id, col(Reminder.sent_at).is_(None))
-                    .values(claimed_at=None))
 
 
 def ended_meetings(*, session: Session, now: datetime) -> list[int]:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, bindparam, cast, delete, literal, update
 from sqlmodel import Session, col, func, or_, select
 
-from storage.clusters import next_short_id
 from storage.models import Ballot, BallotCaster, Cluster, Poll, Practice
+from storage.short_ids import next_short_id
 from storage.types import built_upsert, upsert
 
 POLL_PREFIX = "P"
@@ -279,11 +279,6 @@ def claim_announcement(*, session: Session, poll_id: int, now: datetime) -> bool
 def confirm_announcement(*, session: Session, poll_id: int, now: datetime) -> None:
     session.execute(update(Poll).where(Poll.id == poll_id).values(announced_at=now))
 
-
-def release_announcement(*, session: Session, poll_id: int) -> None:
-    """Slack refused it: the next tick tries again."""
-    session.execute(update(Poll).where(Poll.id == poll_id, col(Poll.announced_at).is_(None))
-                    .values(announce_claimed_at=None))
 
 
 def due_polls(*, session: Session, now: datetime) -> list[int]:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
+from storage.meeting_record import decisions, past_meetings
 from storage.models import (
     Action,
     ActionStatus,
@@ -19,7 +20,6 @@ from storage.models import (
     Poll,
     Practice,
 )
-from storage.record import decisions, past_meetings
 
 
 @dataclass(frozen=True)

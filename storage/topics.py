@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
-from storage.clusters import next_short_id
 from storage.models import Cluster, Practice, Topic, TopicBase, TopicMove, TopicNote, TopicStatus
+from storage.short_ids import next_short_id
 
 TOPIC_PREFIX = "T"
 

@@ -183,6 +183,7 @@ def test_the_message_shortcut_prefills_the_form_and_keeps_the_link(cluster, db, 
     assert stored.description == "Can someone chase the frailty data?"
 
 
+@pytest.mark.database
 def test_the_daily_digest_goes_once_per_person_per_weekday_morning(driven, db, clock):
     do(driven, "add Overdue thing due 20/11/2026 <@UGP>")
     do(driven, "add This week thing due 30/11/2026 <@UGP>")

@@ -37,6 +37,7 @@ def ballots(db):
         return [b.choices for b in session.exec(select(Ballot).order_by(Ballot.id))]
 
 
+@pytest.mark.database
 def test_a_typed_vote_sets_the_ballot_and_typing_it_again_keeps_it(cluster, db):
     cluster.say('/poll "Which two?" "Asthma" "Frailty" "Polypharmacy" "Sepsis" pick 2')
     assert "is now: 1. Asthma, 3. Polypharmacy." in vote(cluster, "P1 1 3", "UGP").text
@@ -51,6 +52,7 @@ def test_a_typed_vote_sets_the_ballot_and_typing_it_again_keeps_it(cluster, db):
     assert snapshot(db) == before
 
 
+@pytest.mark.database
 def test_a_colleague_changing_the_practice_ballot_is_told_to_the_previous_voter(cluster, db):
     cluster.say('/poll "Which first?" "Asthma" "Frailty"')
     vote(cluster, "P1 1", "UGP")

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from bot.console import run_line
 from commands.context import Caller
-from commands.dates import BACK, DATE_TEXT_MAX, parse_day
 from commands.errors import Refusal
+from commands.text.dates import BACK, DATE_TEXT_MAX, parse_day
 from storage.models import Action, Meeting, Poll
 from tests import factories
 from tests.driver import refused

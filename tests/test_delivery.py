@@ -25,6 +25,8 @@ from tests.helpers import unsent_outbox
 from tests.slack_requests import button_payload, dispatch_command, signed_headers, slash_body, submission_payload
 from tests.test_processes import bot_env, free_port, wait_healthy
 
+pytestmark = pytest.mark.database  # the database decides: outbox claims and leases shared by processes
+
 QUESTION = '"Which topic next?" "Asthma reviews" "Frailty register" "Polypharmacy"'
 PRACTICES = [("80123", "UGP"), ("80456", "UNURSE"), ("80789", "UPM")]
 

@@ -44,6 +44,7 @@ def test_clicks_are_answered_here_and_everything_after_them_is_sent_by_the_child
     assert not [t.name for t in threading.enumerate() if t.name.startswith(("delivery-outbox", "delivery-1"))]
 
 
+@pytest.mark.database
 def test_a_killed_delivery_process_is_replaced_and_what_was_committed_is_sent_once(cluster, slack_api, db):
     first = cluster.delivery.pid
     os.kill(first, signal.SIGKILL)

@@ -237,6 +237,7 @@ def test_text_the_guard_would_refuse_never_reaches_a_workbook(cluster, db, slack
     assert not any("943" in value for value in cells)
 
 
+@pytest.mark.database
 def test_characters_xml_cannot_hold_never_break_the_workbook(cluster, db, slack_api):
     """Input drops them; text stored before that (written here straight to the table) is cleaned in the file."""
     dispatch_command(cluster, "/action", "add Ring the Board")

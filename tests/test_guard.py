@@ -5,7 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from commands.errors import Refusal
-from commands.guard import (
+from commands.text.guard import (
     find_patient_identifiers,
     passes_modulus_10,
     passes_modulus_11,

@@ -10,6 +10,8 @@ from commands.context import Caller
 from storage.models import Cluster, Member, Role
 from tests.slack_requests import dispatch_command
 
+pytestmark = pytest.mark.database  # the database decides: the cluster's rules under concurrency: locks and unique keys
+
 CLUSTERS = 12
 
 

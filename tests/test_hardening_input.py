@@ -65,6 +65,7 @@ def test_the_message_link_from_private_metadata_is_guarded(world, db):
         assert [a.source_link for a in session.exec(select(Action))] == [ok]
 
 
+@pytest.mark.database
 def test_characters_xml_cannot_hold_are_dropped_and_the_workbook_opens(world, db, slack_api):
     dispatch_command(world, "/action", "add Fix the \ufffe rota\uffff \x0b now")
     with db.session() as session:

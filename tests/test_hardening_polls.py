@@ -2,12 +2,15 @@
 open; hidden polls show nothing until the close; one person casts one practice's ballot; turnout counts
 only current practices. Signed requests to the real Bolt app, both databases."""
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from storage.models import Ballot, BallotCaster, Poll
 from tests.slack_requests import button_payload, dispatch_command, dispatch_payload
 from tests.test_polls import ballots, blocks_of, cluster, last_update, polls  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.database  # the database decides: unique keys, what tables hold
 
 ANONYMOUS = '"Which first?" "Asthma" "Frailty" anonymous'
 PEOPLE = ("ULEAD", "UGP", "UPM", "UNURSE")

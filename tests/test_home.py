@@ -154,6 +154,7 @@ def test_a_new_member_of_a_cluster_channel_is_welcomed_with_a_practice_picker(cl
     assert "<@UNEWBIE> joined *Hillview Surgery*" in slack_api.calls_to("response_url")[-1].args["text"]
 
 
+@pytest.mark.database
 def test_a_retried_event_is_handled_once(cluster, slack_api):
     event = {"type": "member_joined_channel", "user": "UNEWBIE", "channel": "CCLUSTER", "team": "T0001"}
     dispatch_event(cluster, event, event_id="EvJoin2")
@@ -181,6 +182,7 @@ def test_an_event_missing_its_user_is_a_bad_request(app):
     assert dispatch_event(app, {"type": "member_joined_channel", "channel": "CNEW"}, event_id="E5").status == 400
 
 
+@pytest.mark.database
 def test_old_event_ids_are_forgotten_after_a_day(cluster, db, clock, product):
     from storage.models import HandledEvent
 

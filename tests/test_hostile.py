@@ -67,6 +67,7 @@ def assert_answered(response, db, before) -> None:
         assert counts(db) == before, reply  # refused: nothing stored
 
 
+@pytest.mark.database
 @settings(HOSTILE, max_examples=600)
 @given(start=st.sampled_from(STARTS), rest=TEXTS, user=st.sampled_from(["ULEAD", "UGP", "USTRANGER"]))
 def test_any_typed_text_gets_a_plain_answer(world, db, start, rest, user):
@@ -86,6 +87,7 @@ def test_any_button_press_gets_an_answer(world, db, slack_api, action, value, us
         assert not any(leak in call.args.get("text", "") for leak in LEAKS)
 
 
+@pytest.mark.database
 @HOSTILE
 @given(form=st.one_of(st.sampled_from(sorted(FORMS)), st.text(max_size=20)),
        values=st.dictionaries(st.sampled_from(["title", "why", "question", "options", "description", "date", "time",
@@ -119,6 +121,7 @@ def test_malformed_signed_bodies_never_get_a_500(world, body, content_type):
     assert response.status in (200, 400, 404), (response.status, body)
 
 
+@pytest.mark.database
 def test_a_submission_id_longer_than_its_column_still_keeps_a_double_submit_once(riverside, db):
     """The id of a submission comes from outside (Slack's view id, Teams' activity id); one longer than
     the column (255) was refused by PostgreSQL mid-form. It is kept as a digest, the same for a repeat."""

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from analysis import periods
 from commands import Clusterbot
-from commands.measure_admin import working_day
+from commands.measures.admin import working_day
 from commands.results import Audience, Direct, Tone, plain_text
 from storage.models import Measure, MeasurePoint, MeasurePointHistory
 from tests import factories
@@ -131,6 +131,7 @@ def test_weekly_periods_are_the_monday_of_the_week(measured, db):
     assert [p.period for p in points(db)] == [date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 19)]
 
 
+@pytest.mark.database
 def test_several_lines_record_several_periods_and_a_second_value_replaces_the_first(with_measure, db):
     with_measure.measure("record D1 Aug 2026 30/100\nSep 2026 33/100; Oct 2026 36/100")  # `;` as in the console
     reply = with_measure.measure("record D1 Sep 2026 34/100", user="UGP")
@@ -353,6 +354,7 @@ def dm_users(effects) -> list[str]:
     return sorted(e.user_id for e in effects if isinstance(e, Direct))
 
 
+@pytest.mark.database
 def test_data_due_reminders_go_once_to_practices_that_have_not_recorded(with_measure, product, clock):
     with_measure.measure("record D1 Oct 2026 4/10", user="UGP")
     effects = product.tick()  # Thu 26 Nov 2026: after the 5th working day (Fri 6 Nov)

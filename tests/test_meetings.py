@@ -122,6 +122,7 @@ def test_reminders_carry_the_live_agenda(cluster, db, clock, product):
     assert [b.action for b in reminder.reply.buttons] == ["meeting.agenda"]
 
 
+@pytest.mark.database
 def test_each_reminder_goes_once_across_processes_and_restarts(cluster, db, clock):
     meet(cluster, "schedule 3/12/2026 12:30 Cluster QI meeting remind 2d,1d,1h")
     clock.set(datetime(2026, 12, 1, 12, 30, tzinfo=UTC))
@@ -139,6 +140,7 @@ def test_each_reminder_goes_once_across_processes_and_restarts(cluster, db, cloc
     assert posts(restarted.tick()) == []
 
 
+@pytest.mark.database
 def test_after_downtime_missed_reminders_go_late_but_once_and_never_after_the_start(cluster, db, clock, product):
     meet(cluster, "schedule 3/12/2026 12:30 Cluster QI meeting remind 2d,1d,1h")
     meet(cluster, "schedule 4/12/2026 09:00 Early meeting remind 1h", user="UGP")
@@ -172,6 +174,7 @@ def test_a_reminder_slack_could_not_take_is_sent_later_and_once(slack_cluster, d
     assert len([m for m in slack_api.messages["CCLUSTER"] if "Reminder" in m["text"]]) == 1
 
 
+@pytest.mark.database
 def test_a_process_that_died_after_the_claim_still_gets_its_reminder_sent_once(slack_cluster, db, clock, slack_api):
     slack_meet(slack_cluster, "schedule 3/12/2026 12:30 Cluster QI meeting remind 1d")
     clock.set(datetime(2026, 12, 2, 12, 30, tzinfo=UTC))
@@ -301,6 +304,7 @@ def test_a_meeting_id_from_another_cluster_behaves_as_unknown(cluster, db):
     assert meetings(db)[0].status == "scheduled"
 
 
+@pytest.mark.database
 @pytest.mark.wall_clock
 def test_two_real_scheduler_processes_send_a_reminder_once(db, slack_api):
     """Real time: two `python -m bot scheduler` processes ticking every half second on one database."""

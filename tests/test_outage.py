@@ -1,5 +1,6 @@
 """Database unreachable: people are told to try again, /healthz says 503, and the bot heals itself."""
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
@@ -9,6 +10,8 @@ from commands import UNAVAILABLE, Clusterbot
 from storage.db import Database
 from tests.slack_requests import SIGNING_SECRET, dispatch_command
 from tests.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.database  # the database decides: the database going away and coming back
 
 
 def healthz(app, db) -> str:

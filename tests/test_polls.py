@@ -111,6 +111,7 @@ def test_button_clicks_vote_like_typing(cluster, db, slack_api):
     assert [(b.choices, b.practice_id is not None) for b in ballots(db)] == [("3", True)]
 
 
+@pytest.mark.database
 def test_double_click_is_harmless(cluster, db, slack_api):
     poll(cluster)
     for _ in range(2):
@@ -194,6 +195,7 @@ def test_hidden_results_appear_when_closed(cluster, slack_api):
     assert "1. Asthma reviews  ██████████ 1" in last_update(slack_api)["text"]
 
 
+@pytest.mark.database
 def test_the_deadline_closes_the_poll_once_across_two_processes(cluster, db, slack_api, clock):
     poll(cluster, QUESTION + " closes tomorrow 09:00")
     dispatch_command(cluster, "/poll", "vote P1 2", user="UGP")
@@ -296,6 +298,7 @@ def test_form_problems_show_on_the_field(cluster, db, slack_api, values, field, 
     assert polls(db) == []
 
 
+@pytest.mark.database
 def test_many_members_of_several_practices_clicking_at_once(app, db, slack_api):
     """8 practices × 6 members, all clicking different options at the same moment."""
     dispatch_command(app, "/cluster", "setup Big Cluster")
@@ -401,6 +404,7 @@ def test_a_result_slack_could_not_take_at_the_deadline_is_announced_later_and_on
     assert len([m for m in slack_api.messages["CCLUSTER"] if "Result:" in m["text"]]) == 1
 
 
+@pytest.mark.database
 def test_a_result_claimed_by_a_process_that_died_is_still_announced_once(cluster, db, clock, slack_api):
     poll(cluster, QUESTION + " closes tomorrow")
     clock.advance(days=2)

@@ -11,7 +11,10 @@ from sqlmodel import SQLModel, select
 
 from storage import clusters as store
 from storage import polls as poll_store
+from storage import short_ids
 from storage.models import Cluster, Member, Poll
+
+pytestmark = pytest.mark.database  # the database decides: UTC, short ids under concurrency, migrations
 
 
 def make_cluster(db, channel="CCLUSTER") -> Cluster:
@@ -53,7 +56,7 @@ def test_naive_datetimes_are_refused(db):
 def test_short_ids_count_per_cluster_and_prefix(db):
     one, two = make_cluster(db, "CONE"), make_cluster(db, "CTWO")
     with db.session() as session:
-        ids = [store.next_short_id(session=session, cluster=c, prefix=p)
+        ids = [short_ids.next_short_id(session=session, cluster=c, prefix=p)
                for c, p in [(one, "T"), (one, "T"), (one, "A"), (two, "T"), (one, "T")]]
     assert ids == ["T1", "T2", "A1", "T1", "T3"]
 
@@ -69,7 +72,7 @@ def test_short_ids_stay_unique_under_concurrent_requests(db):
         for _ in range(15):
             try:
                 with db.session() as session:
-                    handed_out.append(store.next_short_id(session=session, cluster=cluster, prefix="P"))
+                    handed_out.append(short_ids.next_short_id(session=session, cluster=cluster, prefix="P"))
             except Exception as error:  # pragma: no cover - the assertion below reports it
                 errors.append(error)
 

@@ -23,6 +23,8 @@ from storage.models import (
 )
 from tests.teams_ids import APP_ID, CHANNEL, GROUP_CHAT, LEAD, NURSE, PQL_A, PQL_B, TEAM, TENANT, aad
 
+pytestmark = pytest.mark.database  # the database decides: wide platform ids against the columns' widths
+
 SERVICE = "https://smba.trafficmanager.net/emea/"
 
 

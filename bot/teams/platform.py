@@ -31,8 +31,8 @@ from microsoft_teams.common import ClientOptions
 from bot.platform import Asker, NoAnswer, RateLimited, Refused
 from bot.teams import cards
 from bot.teams.auth import TokenUnavailable
-from commands.guard import find_patient_identifiers
 from commands.results import Audience, Form, Person, Reply, Upload, line, plain_text
+from commands.text.guard import find_patient_identifiers
 from storage import conversations, names
 from storage.db import Conflict, Database, DatabaseUnavailable
 from storage.models import PERSON_NAME_MAX

@@ -8,14 +8,24 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import measure_news, parsing, polls
+from commands import polls
 from commands.context import Caller, Context
-from commands.dates import LOOKS_LIKE_CLOCK, describe, describe_day, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
-from commands.guard import refuse_beyond_horizon
-from commands.recurrence import describe_rule, first_day, next_day, parse_rule
+from commands.measures import news as measure_news
 from commands.registry import FAMILIES, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
+from commands.text import parsing
+from commands.text.dates import (
+    LOOKS_LIKE_CLOCK,
+    describe,
+    describe_day,
+    local_to_utc,
+    local_today,
+    parse_clock,
+    parse_day,
+)
+from commands.text.guard import refuse_beyond_horizon
+from commands.text.recurrence import describe_rule, first_day, next_day, parse_rule
 from storage import actions as action_store
 from storage import clusters as cluster_store
 from storage import meetings as store
@@ -39,7 +49,7 @@ MEETING.default = "form"
 
 SCHEDULE_EXAMPLE = "/meeting schedule 3/12/2026 12:30 Cluster QI meeting for 90m at Riverside MP remind 7d,1d,1h"
 REPEAT_EXAMPLE = "/meeting schedule every month on the first wednesday 12:30 Cluster QI meeting"
-PAST_LIST = "/meeting list past"  # commands/record.py: meetings already held
+PAST_LIST = "/meeting list past"  # commands/meetings/record.py: meetings already held
 OFFSET = re.compile(r"^(\d{1,3})([dhm])$")
 DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,3})m?)?$")
 SYSTEM = "clusterbot"
@@ -566,7 +576,7 @@ def record_invitation(meeting: Meeting) -> list[Line]:
 
 
 def record_buttons(meeting: Meeting) -> list[Button]:
-    """Buttons that open the record's forms (commands/record.py handles them)."""
+    """Buttons that open the record's forms (commands/meetings/record.py handles them)."""
     m = meeting.short_id
     return [Button("Attendance", "meeting.attendance", m), Button("Add a decision", "meeting.decision", m),
             Button("Add minute lines", "meeting.note", m)]

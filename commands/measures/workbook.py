@@ -2,8 +2,8 @@
 per measure, its periods × practices with the cluster's series and median (reports/measures.py writes them)."""
 
 from analysis import periods as period_tools
-from commands import measure_series as series_tools
 from commands.context import Context
+from commands.measures import series as series_tools
 from reports.measures import MeasuresContent, PointRow, SeriesSheet
 from storage import clusters as cluster_store
 from storage import measures as store

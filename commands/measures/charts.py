@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from analysis import periods as period_tools
 from analysis.charts import Panel, Picture, render
 from analysis.runchart import Method, Rule
-from commands import measure_series as series_tools
-from commands import parsing
 from commands.context import Context
-from commands.dates import local_today
 from commands.errors import Refusal
-from commands.measures import CHART_NAMES, MEASURE, find_measure, practice_in_cluster
+from commands.measures import series as series_tools
+from commands.measures.core import CHART_NAMES, MEASURE, find_measure, practice_in_cluster
 from commands.registry import subcommand
 from commands.results import Code, Person, Reply, Upload, line
+from commands.text import parsing
+from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import Measure, MeasureUnit

@@ -1,6 +1,6 @@
 """The record of meetings that happened: `/meeting record`, attendance and apologies, minute lines,
 decisions, their forms, the meetings held (`/meeting list past`) and the cluster's decision log
-(`/cluster decisions`). Minutes: commands/minutes.py.
+(`/cluster decisions`). Minutes: commands/meetings/minutes.py.
 
 The meeting's organiser and the cluster's leads write the record; anyone in the cluster reads it.
 Each writing command typed with nothing after the meeting's id opens its form (so do the buttons under
@@ -11,12 +11,10 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from commands import parsing
 from commands.cluster import CLUSTER
 from commands.context import Context
-from commands.dates import BACK, describe, local_to_utc, local_today, parse_clock, parse_day
 from commands.errors import Refusal, on_field
-from commands.meetings import (
+from commands.meetings.schedule import (
     LENGTH_CHOICES,
     MEETING,
     PAST_LIST,
@@ -28,9 +26,12 @@ from commands.meetings import (
 )
 from commands.registry import button, form, subcommand
 from commands.results import Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
+from commands.text import parsing
+from commands.text.dates import BACK, describe, local_to_utc, local_today, parse_clock, parse_day
 from storage import clusters as cluster_store
+from storage import events
+from storage import meeting_record as store
 from storage import meetings as meeting_store
-from storage import record as store
 from storage import topics as topic_store
 from storage.models import (
     MEETING_PLACE_MAX,
@@ -175,7 +176,7 @@ def _picked_day(text: str) -> date:
 def _first_submission(ctx: Context) -> bool:
     """False for a form submitted again (a double click): its key is kept with the change it made, so a
     repeat, even at the same moment, finds it. A submission that was refused kept nothing."""
-    return not ctx.submission_key or cluster_store.first_time(
+    return not ctx.submission_key or events.first_time(
         session=ctx.session, event_id=f"form:{ctx.submission_key}"[:PLATFORM_ID_MAX])
 
 

@@ -3,11 +3,9 @@
 from datetime import date, datetime, timedelta
 
 from analysis import periods as period_tools
-from commands import measure_record, parsing  # noqa: F401  (record and enter come before edit in help)
 from commands.context import Caller, Context
-from commands.dates import local_today
 from commands.errors import Refusal
-from commands.measures import (
+from commands.measures.core import (
     CHART_NAMES,
     CHARTS,
     MEASURE,
@@ -23,6 +21,8 @@ from commands.measures import (
 )
 from commands.registry import TICKS, subcommand
 from commands.results import Code, Direct, Person, Reply, Strong, line
+from commands.text import parsing
+from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import MEASURE_TEXT_MAX, Cluster, MeasureStatus, Practice

@@ -9,20 +9,20 @@ import io
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import parsing
 from commands.context import Context
-from commands.dates import local_to_utc
 from commands.errors import Refusal
 from commands.exports import looks_identifying, upload
-from commands.meetings import MEETING
-from commands.record import find_meeting, represented
+from commands.meetings.record import find_meeting, represented
+from commands.meetings.schedule import MEETING
 from commands.registry import subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
+from commands.text import parsing
+from commands.text.dates import local_to_utc
 from reports.minutes import Attendee, Decided, Minutes, Move, RaisedAction, due_text, write_minutes
 from reports.workbook import WITHHELD
 from storage import clusters as cluster_store
+from storage import meeting_record as store
 from storage import meetings as meeting_store
-from storage import record as store
 from storage.models import Cluster, Meeting
 
 MINUTES_EXAMPLE = "/meeting minutes M1 word"

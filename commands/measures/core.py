@@ -10,14 +10,14 @@ from datetime import date
 
 from analysis import periods as period_tools
 from analysis.runchart import Method
-from commands import measure_series as series_tools
-from commands import parsing
 from commands.context import Context
-from commands.dates import local_today
 from commands.errors import Refusal
-from commands.guard import refuse_patient_identifiers
+from commands.measures import series as series_tools
 from commands.registry import FAMILIES, form, subcommand
 from commands.results import Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
+from commands.text import parsing
+from commands.text.dates import local_today
+from commands.text.guard import refuse_patient_identifiers
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage import topics as topic_store

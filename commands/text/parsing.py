@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from commands.errors import Refusal
-from commands.guard import refuse_patient_identifiers
+from commands.text.guard import refuse_patient_identifiers
 from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has

@@ -4,10 +4,10 @@ last meeting) and the Home (data due from your practice). Platform-neutral lines
 from datetime import datetime
 
 from analysis import periods as period_tools
-from commands import measure_series as series_tools
 from commands.context import Context
-from commands.dates import local_today
+from commands.measures import series as series_tools
 from commands.results import Code, Line, Strong, line
+from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import Cluster, TopicStatus

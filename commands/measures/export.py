@@ -5,13 +5,13 @@ the cluster), counts from 1 to 4 show as "<5"."""
 import io
 
 from commands.context import Context
-from commands.dates import local_today
 from commands.errors import Refusal
 from commands.exports import XLSX, looks_identifying, upload
-from commands.measure_workbook import measures_content
-from commands.measures import MEASURE
+from commands.measures.core import MEASURE
+from commands.measures.workbook import measures_content
 from commands.registry import subcommand
 from commands.results import Reply, line
+from commands.text.dates import local_today
 from reports.measures import measure_chart_sheets, measures_sheet
 from reports.workbook import WorkbookContent, write_workbook
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from analysis import periods as period_tools
-from commands import measure_series as series_tools
-from commands import parsing
 from commands.context import Context
 from commands.errors import Refusal
-from commands.measures import (
+from commands.measures import series as series_tools
+from commands.measures.core import (
     MEASURE,
     RECORD_EXAMPLE,
     due_period,
@@ -21,6 +20,7 @@ from commands.measures import (
 )
 from commands.registry import form, subcommand
 from commands.results import Code, Form, FormField, Line, Person, Reply, Strong, line
+from commands.text import parsing
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import Measure, MeasureStatus, Practice, Topic, TopicStatus

@@ -1,0 +1,27 @@
+"""Every command family, registered in this order: the order of help, of the Teams and Slack command
+lists and of the manifest. A family's module registers its subcommands, buttons, forms and ticks when it
+is imported; importing them here, in one declared list, makes that order explicit."""
+
+import importlib
+
+# (module, what it holds). Within a family, a module's subcommands come after those of the modules
+# before it (measures: adding, then entering data, then editing).
+ORDER = (
+    ("commands.cluster", "/cluster: set-up, practices, people, leads"),
+    ("commands.topics", "/topic"),
+    ("commands.polls", "/poll"),
+    ("commands.actions", "/action"),
+    ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
+    ("commands.meetings.record", "/meeting: the record of a meeting (attendance, minute lines, decisions)"),
+    ("commands.meetings.minutes", "/meeting minutes"),
+    ("commands.measures.core", "/measure: measures and their settings"),
+    ("commands.measures.data", "/measure record and enter: data"),
+    ("commands.measures.admin", "/measure edit, retire, rebase; data-due reminders"),
+    ("commands.measures.charts", "/measure chart"),
+    ("commands.measures.export", "/measure export"),
+    ("commands.exports", "/action export, /cluster export, /cluster report"),
+    ("commands.home", "the Home and the welcome"),
+    ("commands.housekeeping", "the tick's upkeep: old event ids forgotten"),
+)
+
+MODULES = tuple(importlib.import_module(name) for name, _ in ORDER)

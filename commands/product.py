@@ -1,0 +1,357 @@
+"""The product, platform-neutral: (command, text, caller) in, a Reply out.
+
+Adapters (bot/) call `Clusterbot.handle` for typed commands, `press` for buttons and `submit`
+for forms; nothing here knows about a platform.
+"""
+
+import difflib
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from commands import (
+    exports,
+    families,  # noqa: F401  (importing it registers every family, in the declared order)
+    home,
+)
+from commands.cluster import usage_lines
+from commands.context import Caller, Context
+from commands.directory import Directory
+from commands.errors import Refusal
+from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
+from commands.results import Code, Direct, Post, Reply, Update, Upload, line, plain_text, reply_to_json
+from storage import clusters as store
+from storage import events, outbox
+from storage.clock import Clock, wall_clock
+from storage.db import Conflict, Database, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+# Characters no stored text keeps: control characters (a NUL cannot even be stored in PostgreSQL), lone
+# surrogates (not encodable), and U+FFFE/U+FFFF — none of which XML can hold, so one of them in a cell
+# once made every later workbook fail to open.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+UNAVAILABLE = "The cluster's database is temporarily unavailable. Nothing was changed: please try again shortly."
+OUR_FAULT = ("Something went wrong on our side and nothing was changed. "
+             "Please try again; if it keeps happening, tell your cluster lead.")
+
+class Clusterbot:
+    """The whole product behind a few calls. None of them raises: every failure is a Reply."""
+
+    def __init__(self, db: Database, time_zone: str = "Europe/London",
+                 clock: Clock = wall_clock, ballot_key: bytes | None = None):
+        self.db = db
+        db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
+        # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
+        # sharing a database must share it (bot/__main__ derives it from settings); a random one suits
+        # a single process, until it restarts.
+        self.ballot_key = ballot_key or secrets.token_bytes(32)
+        self.time_zone = time_zone
+        self.clock = clock  # tests turn it; everything the product calls "now" comes from here
+        # user id -> name, for exports. Owned from here on: adapters add their platform's lookup
+        # (`product.directory.serve(platform)`), never replace the directory.
+        self.directory = Directory()
+
+    def handle(self, command: str, text: str, caller: Caller) -> Reply:
+        """A typed slash command."""
+        text = printable(text)
+        fam = FAMILIES.get(command)
+        if fam is None:
+            return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
+        words = text.split()
+        sub, _ = fam.find(words) if words else fam.find([fam.default])
+        # A command that only reads (who, list, show) neither waits for nor holds up the writers.
+        return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx),
+                                  f"{command} ({len(text)} characters)",
+                                  read_only=sub is not None and sub.read_only)
+
+    def has_later(self, command: str, text: str) -> bool:
+        """Whether the command has a slow part for `finish` (an export): a registry lookup, no database."""
+        fam = FAMILIES.get(command)
+        sub, _ = fam.find(printable(text).split()) if fam else (None, 0)
+        return sub is not None and sub.later is not None
+
+    def finish(self, command: str, text: str, caller: Caller) -> Reply:
+        """The slow part of a command whose quick answer said "preparing…" (exports). Silent otherwise."""
+        text = printable(text)
+        fam = FAMILIES.get(command)
+        sub, taken = fam.find(text.split()) if fam else (None, 0)
+        if sub is None or sub.later is None:
+            return Reply()
+        rest = _after(text, taken)
+
+        def work(ctx: Context) -> Reply:
+            try:
+                return sub.later(ctx, rest)
+            except Refusal:
+                return Reply()  # the quick part has already told the person what was wrong
+
+        return self._unit_of_work(caller, work, f"{command} later ({len(text)} characters)", read_only=True)
+
+    def home(self, user_id: str, team_id: str) -> Reply:
+        """The person's Home: each of their clusters at a glance, and help."""
+        try:
+            with self.db.session(read_only=True) as session:
+                return home.home(self._context_for, session, team_id, user_id)
+        except DatabaseUnavailable:
+            return Reply.problem(line(UNAVAILABLE))
+
+    def joined(self, caller: Caller, *, bot_joined: bool) -> Reply:
+        """Someone (or the bot itself) joined the channel `caller` names: a welcome, or how to set up."""
+        return self._unit_of_work(caller, lambda ctx: home.welcome(ctx, bot_joined), "joined")
+
+    def first_delivery(self, event_id: str) -> bool:
+        """True the first time this platform event id is seen (a retried delivery is handled once)."""
+        with self.db.session() as session:
+            return events.first_time(session=session, event_id=event_id)
+
+    def team_of(self, channel_id: str) -> str | None:
+        """The team (workspace) of the cluster in `channel_id`, for a request from elsewhere that names it
+        (a Teams button in a 1:1 chat). Only a lookup: whether the person may act there is the unit of
+        work's rule, applied to the claimed channel."""
+        try:
+            with self.db.session(read_only=True) as session:
+                found = store.find_cluster_by_channel(session=session, channel_id=channel_id)
+        except DatabaseUnavailable:
+            return None  # the unit of work that follows says so to the person
+        return found.team_id if found is not None else None
+
+    def export(self, channel_id: str) -> "Upload | None":
+        """The cluster workbook of the cluster in `channel_id` (for `python -m bot export`)."""
+        with self.db.session(read_only=True) as session:
+            found = store.find_cluster_by_channel(session=session, channel_id=channel_id)
+            if found is None:
+                return None
+            ctx = self._context_for(session, found, Caller("clusterbot", channel_id, found.team_id))
+            return exports.cluster_workbook(ctx).effects[0]
+
+    def press(self, action: str, value: str, caller: Caller) -> Reply:
+        """A button click."""
+        handler = BUTTONS.get(action)
+        if handler is None:
+            return Reply.problem(line("That button doesn't do anything any more. Try ", Code("/cluster help")))
+        value = printable(value)
+        return self._unit_of_work(caller, lambda ctx: handler(ctx, value),
+                                  f"button {action} ({len(value)} characters)")
+
+    def submit(self, form: str, values: dict[str, str], context: dict, caller: Caller,
+               submission_key: str | None = None) -> Reply:
+        """A filled-in form. `submission_key` identifies the submission, so a repeat is harmless."""
+        handler = FORMS.get(form)
+        if handler is None:
+            return Reply.problem(line("That form is out of date; please open it again."))
+        values = {name: printable(value) for name, value in values.items()}
+        # private_metadata comes back from the platform as the person's client sent it: only strings kept.
+        context = {str(k): printable(v) for k, v in context.items() if isinstance(v, str)} \
+            if isinstance(context, dict) else {}
+        return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
+                                  _bounded_key(submission_key))
+
+    def remember(self, key: str, channel: str, ref: str) -> None:
+        """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
+        kind, _, item = key.partition(":")
+        with self.db.session() as session:
+            POSTED[kind].remember(session, int(item), channel, ref)
+
+    def delivered(self, row_id: int, worker: str, key: str | None, channel: str, ref: str | None) -> bool:
+        """An outbox row was sent: marked sent and, for a kept message, its reference remembered, in
+        one transaction. False if this worker's lease was lost meanwhile (another sent it too)."""
+        with self.db.session() as session:
+            if not outbox.mark_sent(session=session, row_id=row_id, worker=worker, ref=ref, now=wall_clock()):
+                return False
+            if key and ref:
+                kind, _, item = key.partition(":")
+                POSTED[kind].remember(session, int(item), channel, ref)
+            return True
+
+    def discard(self, key: str) -> None:
+        """The platform refused to post `key` for good: forget what was created only to be posted."""
+        kind, _, item = key.partition(":")
+        with self.db.session() as session:
+            POSTED[kind].discard(session, int(item))
+
+    def current(self, key: str) -> Reply | None:
+        """What the posted message `key` should show now (None if it no longer exists)."""
+        kind, _, item = key.partition(":")
+        with self.db.session(read_only=True) as session:
+            return POSTED[kind].current(self._context_for, session, int(item))
+
+    def live_cards(self, platform: str = "slack") -> list[tuple[str, str, str]]:
+        """Every posted message on `platform` that still changes (open polls): (key, channel, ref),
+        refreshed when that platform's delivery starts."""
+        with self.db.session(read_only=True) as session:
+            mine = store.channels_on(session=session, platform=platform)
+            return [(f"{kind}:{item}", channel, ref) for kind, posted in POSTED.items() if posted.live
+                    for item, channel, ref in posted.live(session) if channel in mine]
+
+    def tick(self, now: datetime | None = None) -> list:
+        """The scheduler's heartbeat: do what has fallen due (close polls at their deadline …) and
+        return the messages to send. Each item is its own unit of work, claimed so that any number of
+        processes ticking at once do it exactly once."""
+        now = now or self.clock()
+        effects: list = []
+        for due, run in TICKS:
+            try:
+                with self.db.session(read_only=True) as session:  # asking what is due holds nobody up
+                    items = due(session, now, self.time_zone)
+            except DatabaseUnavailable:
+                log.warning("database unavailable at tick")
+                return effects
+            for item in items:
+                try:
+                    with self.db.session() as session:
+                        effects += _into_outbox(session, run(self._context_for, session, item, now), None)
+                except Exception:
+                    log.exception("scheduled work on %s failed", type(item).__name__)
+        return effects
+
+    def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
+        time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone
+        return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock,
+                       # a cluster's people are named by its platform (the scheduler's work has no caller)
+                       self.directory.of(cluster_.platform if cluster_ is not None else caller.platform),
+                       self.ballot_key)
+
+    def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
+                      submission_key: str | None = None, read_only: bool = False) -> Reply:
+        """One session: committed when `work` returns, rolled back whole when it refuses or fails.
+        A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner."""
+        try:
+            for attempt in (1, 2):
+                try:
+                    with self.db.session(read_only) as session:
+                        cluster_, member = self._whereabouts(session, caller)
+                        reply = work(self._context_for(session, cluster_, caller, member, submission_key))
+                        if not read_only:
+                            reply.effects = _into_outbox(session, reply.effects, caller)
+                        return reply
+                except Conflict:
+                    if attempt == 2:
+                        raise
+        except Refusal as refusal:
+            return _refusal_reply(refusal)
+        except DatabaseUnavailable:
+            log.warning("database unavailable during %s", what)
+            return Reply.problem(line(UNAVAILABLE))
+        except Exception:
+            log.exception("%s failed", what)
+            return Reply.problem(line(OUR_FAULT))
+        raise AssertionError("unreachable")
+
+    def _whereabouts(self, session, caller: Caller):
+        found, member = store.whereabouts(session=session, channel_id=caller.channel_id, user_id=caller.user_id)
+        if found is not None and not store.same_organisation(found, team_id=caller.team_id,
+                                                             enterprise_id=caller.enterprise_id):
+            raise Refusal("This channel is a cluster of another organisation's workspace. Its commands work "
+                          "only from that workspace; to run your own cluster, set one up in a channel of yours.",
+                          example="/cluster setup Riverside Cluster")
+        if found is not None and member is None and caller.claimed:
+            raise Refusal(f"You're not a member of the cluster “{found.name}”, so this can't be done from here. "
+                          "Ask one of its leads to add you.", example="/cluster member add @you 80123")
+        return found, member
+
+    def _run(self, fam: Family, text: str, ctx: Context) -> Reply:
+        words = text.split()
+        sub, taken = fam.find(words) if words else fam.find([fam.default])
+        if sub is None:
+            return _not_a_subcommand(fam, words)
+        if sub.needs_cluster:
+            ctx.require_cluster()
+        if sub.leads_only:
+            ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
+        return sub.handler(ctx, _after(text, taken))
+
+
+SYNONYMS = {"delete": "remove", "del": "remove", "rm": "remove", "drop": "remove", "new": "add", "create": "add"}
+
+
+def _not_a_subcommand(fam: Family, words: list[str]) -> Reply:
+    """`help` lists the family's commands (not as an error); a typo gets "did you mean" with that one
+    command's usage rather than the whole help."""
+    if words and words[0].lower() in ("help", "?"):
+        return Reply.tell(*usage_lines(fam))
+    if not words:
+        return Reply.problem(line(f"What should {fam.command} do?"), *usage_lines(fam))
+    typed = " ".join(SYNONYMS.get(w.lower(), w.lower()) for w in words[:2])
+    known = {" ".join(sub.words): sub for sub in fam.subcommands if sub.words}
+    close = difflib.get_close_matches(typed, known, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(words[0].lower(), [w.split()[0] for w in known], n=1, cutoff=0.6)
+    if not close:
+        return Reply.problem(line(f"“{words[0][:40]}” isn't a {fam.command} command."), *usage_lines(fam))
+    sub = known.get(close[0]) or next(s for w, s in known.items() if w.split()[0] == close[0])
+    return Reply.problem(line(f"“{words[0][:40]}” isn't a {fam.command} command. Did you mean ",
+                              Code(f"{fam.command} {' '.join(sub.words)}"), "?"),
+                         line(Code(f"{fam.command} {sub.usage}"), f" — {sub.summary}"),
+                         line("For example: ", Code(sub.example)),
+                         line("Everything it can do: ", Code(f"{fam.command} help")))
+
+
+def _into_outbox(session, effects: list, caller: Caller | None) -> list:
+    """Posts and DMs go into the outbox in the change's own transaction, so what is committed is sent
+    even if this process dies next; each effect comes back marked with its row. A post made for the
+    person who asked (a new poll's card) names them, so a refusal can be told to them.
+
+    Each row names the platform that must send it: the request's, or, for the scheduler's work (no
+    caller), the platform of the cluster it is for. The scheduler's card updates go into the outbox
+    too (kind "update"), so a poll closed by a Slack process's tick updates a Teams card through the
+    Teams process. A request's own updates stay in memory: its process serves that platform."""
+    marked = []
+    for effect in effects:
+        if isinstance(effect, Post) and effect.outbox_id is None:
+            asker = json.dumps([caller.user_id, caller.channel_id, caller.team_id]) if caller and effect.key else None
+            row_id = outbox.enqueue(session=session, kind="post", key=effect.key, channel=effect.channel,
+                                     team_id=caller.team_id if caller else None, asker=asker,
+                                     platform=_platform(session, caller, channel_id=effect.channel),
+                                     payload=reply_to_json(effect.reply))
+            effect = replace(effect, outbox_id=row_id)
+        elif isinstance(effect, Direct) and effect.outbox_id is None:
+            team_id = effect.team_id or (caller.team_id if caller else None)
+            row_id = outbox.enqueue(session=session, kind="direct", channel=effect.user_id, team_id=team_id,
+                                     platform=_platform(session, caller, team_id=team_id),
+                                     payload=reply_to_json(effect.reply))
+            effect = replace(effect, outbox_id=row_id, team_id=team_id)
+        elif isinstance(effect, Update) and caller is None:
+            outbox.enqueue(session=session, kind="update", key=effect.key, channel=effect.channel, ref=effect.ref,
+                           platform=_platform(session, None, channel_id=effect.channel), payload="")
+            continue  # sent by the outbox, not by whoever ticked
+        marked.append(effect)
+    return marked
+
+
+def _bounded_key(key: str | None) -> str | None:
+    """A platform's submission id, made to fit its column (255): a longer one (no platform sends one,
+    but the field comes from outside) is kept as its digest, still the same for a repeat."""
+    if key is None or len(key) <= 128:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _platform(session, caller: Caller | None, *, channel_id: str | None = None, team_id: str | None = None) -> str:
+    if caller is not None:
+        return caller.platform
+    return store.platform_of(session=session, channel_id=channel_id, team_id=team_id)
+
+
+def _after(text: str, words: int) -> str:
+    """The text after its first `words` words (the subcommand's own)."""
+    parts = text.strip().split(None, words)
+    return parts[words] if len(parts) > words else ""
+
+
+def printable(text: str) -> str:
+    """Without the characters CONTROL names; new lines and tabs stay."""
+    return CONTROL.sub("", text) if isinstance(text, str) else ""
+
+
+def _refusal_reply(refusal: Refusal) -> Reply:
+    if refusal.field:
+        return Reply(field_errors={refusal.field: plain_text(Reply([refusal.message]))})
+    reply = Reply.problem(refusal.message)
+    if refusal.example:
+        reply.lines.append(line("For example: ", Code(refusal.example)))
+    return reply

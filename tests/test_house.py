@@ -1,0 +1,78 @@
+"""The house's own rules: what the registry declares is what the product emits, the Reply vocabulary
+stands alone, help follows the declared order, and the product names no platform."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import commands.product  # noqa: F401  (registers every family)
+from commands import families
+from commands.registry import BUTTONS, FAMILIES, FORMS, Family
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCT = sorted((ROOT / "commands").rglob("*.py"))
+
+
+def _literal_names(call: str, position: int) -> set[str]:
+    """The string literals given as argument `position` of every `call(...)` in commands/."""
+    found = set()
+    for path in PRODUCT:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == call \
+                    and len(node.args) > position and isinstance(node.args[position], ast.Constant):
+                found.add(node.args[position].value)
+    return found
+
+
+def test_every_button_the_product_makes_is_registered():
+    made = _literal_names("Button", 1)
+    assert len(made) >= 10  # the scan found the product's buttons
+    assert made - set(BUTTONS) == set()
+
+
+def test_every_form_the_product_opens_is_registered():
+    opened = _literal_names("Form", 0)
+    assert len(opened) >= 8
+    assert opened - set(FORMS) == set()
+
+
+def test_importing_the_reply_vocabulary_imports_no_family_nor_their_libraries():
+    probe = ("import sys, commands.results, commands.errors, commands; "
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'openpyxl', 'docx') "
+             "or m in ('commands.product', 'commands.polls', 'commands.measures.core')); print(heavy)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_thin_face_hands_on_the_products_names():
+    import commands
+    from commands.context import Caller
+    from commands.product import Clusterbot
+
+    assert commands.Clusterbot is Clusterbot and commands.Caller is Caller
+    assert set(commands.__all__) == {"Caller", "Clusterbot", "UNAVAILABLE"}
+
+
+def test_help_follows_the_declared_order():
+    """The families, in the order commands/families.py lists the modules that hold them, are the order of
+    help and manifests (no longer the order in which imports happened to run)."""
+    expected = []
+    for module in families.MODULES:
+        for value in vars(module).values():
+            if isinstance(value, Family) and value.command not in expected:
+                expected.append(value.command)
+    assert expected == list(FAMILIES)
+    assert list(FAMILIES)[:4] == ["/cluster", "/topic", "/poll", "/action"]
+
+
+def test_no_module_of_the_product_imports_a_platform():
+    imports = []
+    for path in PRODUCT:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if any(n.split(".")[0] in ("bot", "slack_bolt", "slack_sdk", "microsoft_teams") for n in names):
+                    imports.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert len(PRODUCT) > 20 and imports == []
