@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from bot import front_door
 from bot.delivery import Delivery
 from commands import Clusterbot
 from commands.context import Caller
@@ -129,7 +130,7 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
 
 def run_console(product: Clusterbot, *, user: str, channel: str, stdin: TextIO = sys.stdin,
                 stdout: TextIO = sys.stdout) -> None:
-    caller = Caller(user_id=user, channel_id=channel, team_id=CONSOLE_TEAM, platform=ConsolePlatform.name)
+    caller = front_door.caller(platform=ConsolePlatform.name, user_id=user, team_id=CONSOLE_TEAM, here=channel)
     interactive = stdin.isatty()
     if interactive:
         print(BANNER.format(channel=channel), file=stdout)

@@ -20,6 +20,7 @@ messages); what the product decides is tested here. Texts are `plain_text`: no m
 import itertools
 from dataclasses import dataclass, field
 
+from bot import front_door
 from bot.delivery import Delivery
 from bot.platform import Asker
 from commands import Caller, Clusterbot
@@ -155,7 +156,11 @@ class Driver:
     def caller(self, user: str = "ULEAD", channel: str | None = None, *, claimed: bool = False) -> Caller:
         # The driver's own platform: what its requests put in the outbox is what its delivery claims (and
         # clusters set up here live on it).
-        return Caller(user, channel or self.channel, self.team, claimed=claimed, platform=self.platform.name)
+        # Through the front door, as every adapter: a claimed channel is named by the request's content
+        # (a button in a DM, a form's context), not vouched for by the platform.
+        where = channel or self.channel
+        return front_door.caller(platform=self.platform.name, user_id=user, team_id=self.team,
+                                 here=None if claimed else where, named=where if claimed else None)
 
     def say(self, typed: str, *, user: str = "ULEAD", channel: str | None = None) -> Said:
         """A typed command, "/topic propose …": its answer, and (for an export) its slow part too."""
@@ -216,13 +221,8 @@ class Driver:
         return effects
 
     def _deliver(self, reply: Reply, caller: Caller) -> None:
-        asker = Asker(caller.user_id, caller.channel_id, caller.team_id, trigger="driver")
-        self.delivery.after_ack(Reply(effects=reply.effects), asker)
-        if reply.form is not None:
-            self.delivery.run_now(lambda: self.platform.open_form(asker, reply.form), bucket=caller.channel_id)
-        elif not reply.is_silent:
-            self.delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons,
-                                          line_buttons=reply.line_buttons), asker)
+        front_door.hand_on(self.delivery, reply, Asker(caller.user_id, caller.channel_id, caller.team_id,
+                                                       trigger="driver"))
         self.delivery.flush()
 
     # --- what was sent ----------------------------------------------------------------------------

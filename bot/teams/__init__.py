@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from bot import front_door
 from bot.config import Settings
 from bot.platform import Delivery
 from bot.teams.auth import ClientCredentialsToken
@@ -60,7 +61,7 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
     def hand_over(outcome: Outcome) -> None:
         """Everything after the ack: the answer and effects, a command's slow part, a file accepted."""
         if outcome.reply is not None:
-            delivery.after_ack(outcome.reply, outcome.asker)
+            front_door.hand_on(delivery, outcome.reply, outcome.asker)
         if outcome.later is not None:
             command, text, caller = outcome.later
 

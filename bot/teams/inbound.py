@@ -9,13 +9,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from bot import front_door
 from bot.platform import Asker
 from bot.teams import cards
 from commands import Clusterbot
 from commands.context import Caller
 from commands.registry import FAMILIES
 from commands.results import Code, Reply, line, plain_text
-from storage import clusters as cluster_store
 from storage import conversations
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,13 @@ class Turn:
     _known: set = field(default_factory=set)  # conversation references already stored by this process
 
     def run(self, activity: dict) -> Outcome:
+        try:
+            return self._run(activity)
+        except front_door.NoWhere:
+            log.info("teams %s without a sender or conversation: ignored", activity.get("type"))
+            return Outcome()
+
+    def _run(self, activity: dict) -> Outcome:
         self._remember_conversation(activity)
         sender = activity.get("from") or {}
         if self.learn_name:
@@ -75,14 +82,12 @@ class Turn:
         data = activity.get("channelData") or {}
         tenant = (data.get("tenant") or {}).get("id") or (activity.get("conversation") or {}).get("tenantId") or ""
         team = (data.get("team") or {}).get("id")
-        channel = (data.get("channel") or {}).get("id") or _conversation(activity)
-        if cluster_channel and cluster_channel != channel:
-            with self.product.db.session(read_only=True) as session:
-                found = cluster_store.find_cluster_by_channel(session=session, channel_id=cluster_channel)
-            if found is not None:
-                channel, team = found.channel_id, found.team_id
-        return Caller((activity.get("from") or {}).get("id", ""), channel, team or tenant, enterprise_id=tenant or None,
-                      platform="teams")
+        here = (data.get("channel") or {}).get("id") or _conversation(activity)
+        named = cluster_channel if isinstance(cluster_channel, str) and cluster_channel else None
+        if named and named != here:
+            team = self.product.team_of(named) or team  # a 1:1 chat's button names a channel of a team
+        return front_door.caller(platform="teams", user_id=str((activity.get("from") or {}).get("id") or ""),
+                                 team_id=team or tenant, here=here, named=named, enterprise_id=tenant)
 
     def asker(self, activity: dict, caller: Caller) -> Asker:
         # The answer goes back to the conversation (a channel's thread, a chat) where they asked.
@@ -201,7 +206,8 @@ class Turn:
         people = [m for m in added if m.get("id") and m.get("id") != bot]
         if len(people) != 1:
             return Outcome()  # a whole team added at once: no welcome storm; they can ask for help
-        person = Caller(people[0]["id"], caller.channel_id, caller.team_id, caller.enterprise_id, platform="teams")
+        person = front_door.caller(platform="teams", user_id=str(people[0]["id"]), team_id=caller.team_id,
+                                   here=caller.channel_id, enterprise_id=caller.enterprise_id)
         reply = self.product.joined(person, bot_joined=False)
         return Outcome(reply=reply, asker=self.asker(activity, person))
 

@@ -9,12 +9,12 @@ import re
 
 from slack_bolt import Ack, App
 
+from bot.front_door import hand_on
 from bot.platform import Asker, Delivery
 from bot.slack.listeners.payloads import command_caller
 from bot.slack.render import reply_payload
 from commands import Clusterbot
 from commands.registry import FAMILIES
-from commands.results import Reply
 
 
 def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delivery: Delivery) -> None:
@@ -25,24 +25,15 @@ def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delive
     reply = product.handle(command["command"], command.get("text") or "", caller)
     asker = Asker(caller.user_id, caller.channel_id, caller.team_id, handle=command.get("response_url"),
                   trigger=command.get("trigger_id"))
-    if reply.form and asker.trigger:
-        ack()
-        delivery.after_ack(Reply(effects=reply.effects), asker)
-        delivery.run_now(lambda: _open_or_tell(delivery, asker, reply), bucket=caller.channel_id)
-        return
-    if reply.is_silent:
+    opens_form = reply.form is not None and asker.trigger
+    if reply.is_silent or opens_form:
         ack()
     else:
         ack(**reply_payload(reply))
-    delivery.after_ack(Reply(effects=reply.effects), asker)
+    hand_on(delivery, reply, asker, answered=True)
     if product.has_later(command["command"], command.get("text") or ""):
         delivery.run_now(lambda: finish_slash_command(command=command, product=product, delivery=delivery),
                          bucket=caller.channel_id)
-
-
-def _open_or_tell(delivery, asker: Asker, reply: Reply) -> None:
-    if not delivery.platform.open_form(asker, reply.form):
-        delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons), asker)
 
 
 def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delivery) -> None:

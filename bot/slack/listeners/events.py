@@ -3,10 +3,10 @@ every event is acknowledged before anything is sent."""
 
 from slack_bolt import App, BoltContext
 
+from bot.front_door import hand_on
 from bot.platform import Asker, Delivery
-from bot.slack.listeners.payloads import MalformedPayload
+from bot.slack.listeners.payloads import MalformedPayload, slack_caller
 from commands import Clusterbot
-from commands.context import Caller
 from commands.results import HomeChanged, Reply
 
 
@@ -31,10 +31,11 @@ def handle_member_joined(*, body: dict, event: dict, context: BoltContext, produ
         raise MalformedPayload("member_joined_channel without user or channel")
     if not _first_time(body, product):
         return
-    caller = Caller(event["user"], event["channel"], body.get("team_id") or event.get("team") or "")
+    caller = slack_caller(user_id=event["user"], team_id=body.get("team_id") or event.get("team") or "",
+                          here=event["channel"])
     reply = product.joined(caller, bot_joined=event["user"] == context.bot_user_id)
     # An undeliverable welcome is no error: /cluster join still works (delivery logs and drops it).
-    delivery.after_ack(reply, Asker(caller.user_id, caller.channel_id, caller.team_id))
+    hand_on(delivery, reply, Asker(caller.user_id, caller.channel_id, caller.team_id))
 
 
 def register(app: App, product: Clusterbot, delivery: Delivery) -> None:

@@ -6,48 +6,34 @@ import re
 
 from slack_bolt import Ack, App
 
+from bot.front_door import hand_on
 from bot.platform import Asker, Delivery
-from bot.slack.listeners.payloads import MalformedPayload, required
+from bot.slack.listeners.payloads import MalformedPayload, required, slack_caller
 from bot.slack.render import action_name, read_button_value
 from bot.slack.views import origin, submitted_values
 from commands import Clusterbot
 from commands.context import Caller
 from commands.registry import SHORTCUTS
-from commands.results import HomeChanged, Reply
+from commands.results import HomeChanged
 
 ANY = re.compile(r".*")  # every action and view: the product says what an unknown one means
 log = logging.getLogger(__name__)
 
 
-def _caller(body: dict, channel_id: str, claimed: bool = False) -> Caller:
+def _caller(body: dict, *, here: str | None, named: str | None = None) -> Caller:
     user = body.get("user") or {}
     (user_id,) = required(user, "id")
     team_id = (body.get("team") or {}).get("id") or user.get("team_id")
-    if not team_id or not channel_id:
-        raise MalformedPayload("missing team or channel")
-    return Caller(user_id=user_id, channel_id=channel_id, team_id=team_id,
-                  enterprise_id=(body.get("enterprise") or {}).get("id"), claimed=claimed)
-
-
-def answer(delivery: Delivery, reply: Reply, asker: Asker) -> None:
-    """After the ack: the effects, then a form opened or, failing that, the reply told to the person."""
-    delivery.after_ack(Reply(effects=reply.effects), asker)
-    if reply.form and asker.trigger:
-        delivery.run_now(lambda: _open_or_tell(delivery, asker, reply), bucket=asker.channel_id)
-    elif not reply.is_silent:
-        delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons,
-                                 line_buttons=reply.line_buttons), asker)
-
-
-def _open_or_tell(delivery, asker: Asker, reply: Reply) -> None:
-    if not delivery.platform.open_form(asker, reply.form):
-        delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons), asker)
+    if not team_id:
+        raise MalformedPayload("missing team")
+    return slack_caller(user_id=user_id, team_id=team_id, here=here, named=named,
+                        enterprise_id=(body.get("enterprise") or {}).get("id"))
 
 
 def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, delivery: Delivery) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     cluster_channel, value = read_button_value(action.get("value", ""))
-    caller = _caller(body, cluster_channel or channel, claimed=bool(cluster_channel) and cluster_channel != channel)
+    caller = _caller(body, here=channel or None, named=cluster_channel)
     reply = product.press(action_name(action.get("action_id", "")), value, caller)
     ack()
     on_home = (body.get("view") or {}).get("type") == "home"
@@ -56,21 +42,21 @@ def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, de
                   trigger=body.get("trigger_id"), surface="home" if on_home else "channel")
     if on_home:
         reply.effects.append(HomeChanged(caller.user_id, caller.team_id, opened=True))
-    answer(delivery, reply, asker)
+    hand_on(delivery, reply, asker)
 
 
 def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, delivery: Delivery) -> None:
     """Committed before the ack; field problems go back in the ack (Slack shows them on the fields
     and keeps the modal open), so they are the one thing not sent later."""
     channel, context = origin(view)
-    caller = _caller(body, channel, claimed=True)  # the channel is private_metadata's word only
+    caller = _caller(body, here=None, named=channel)  # the channel is private_metadata's word only
     reply = product.submit(view.get("callback_id", ""), submitted_values(view), context, caller,
                            submission_key=view.get("id"))
     if reply.field_errors:
         ack(response_action="errors", errors=reply.field_errors)
         return
     ack()
-    answer(delivery, reply, Asker(caller.user_id, channel, caller.team_id))
+    hand_on(delivery, reply, Asker(caller.user_id, channel, caller.team_id))
 
 
 def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, delivery: Delivery) -> None:
@@ -78,13 +64,13 @@ def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, de
     and the prefilled form opened after."""
     ack()
     channel = (shortcut.get("channel") or {}).get("id", "")
-    caller = _caller(shortcut, channel)
+    caller = _caller(shortcut, here=channel)
     asker = Asker(caller.user_id, channel, caller.team_id, trigger=shortcut.get("trigger_id"))
     text = (shortcut.get("message") or {}).get("text", "")
 
     def open_prefilled() -> None:
         link = delivery.platform.permalink(channel, shortcut.get("message_ts", "")) or ""
-        answer(delivery, product.press(shortcut.get("callback_id", ""), f"{link} {text}", caller), asker)
+        hand_on(delivery, product.press(shortcut.get("callback_id", ""), f"{link} {text}", caller), asker)
 
     delivery.run_now(open_prefilled, bucket=channel)
 

@@ -1,5 +1,6 @@
 """Reading Slack payloads: the fields we rely on, or MalformedPayload."""
 
+from bot import front_door
 from commands.context import Caller
 
 
@@ -16,5 +17,14 @@ def required(payload: dict, *keys: str) -> list[str]:
 
 def command_caller(command: dict) -> Caller:
     user_id, channel_id, team_id = required(command, "user_id", "channel_id", "team_id")
-    return Caller(user_id=user_id, channel_id=channel_id, team_id=team_id,
-                  enterprise_id=command.get("enterprise_id") or None)
+    return slack_caller(user_id=user_id, team_id=team_id, here=channel_id, enterprise_id=command.get("enterprise_id"))
+
+
+def slack_caller(*, user_id: str, team_id: str, here: str | None, named: str | None = None,
+                 enterprise_id: str | None = None) -> Caller:
+    """The front door's caller for a Slack request; a request that names no channel is malformed."""
+    try:
+        return front_door.caller(platform="slack", user_id=user_id, team_id=team_id, here=here, named=named,
+                                 enterprise_id=enterprise_id)
+    except front_door.NoWhere as error:
+        raise MalformedPayload(str(error)) from error
