@@ -20,7 +20,7 @@ test: setup
 	scripts/with-postgres $(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check analysis bot commands storage tests bench
+	$(BIN)/ruff check analysis bench bot commands reports storage tests
 
 bench: setup
 	PYTHON=$(BIN)/python bench/run

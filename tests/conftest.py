@@ -44,6 +44,7 @@ MACHINE_TIME = "2021-05-20 09:30:00+00:00"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "wall_clock: the test talks to another process: the real time is kept")
+    config.addinivalue_line("markers", "database: the database decides the outcome: run on SQLite and PostgreSQL")
 
 
 @pytest.fixture(autouse=True)
@@ -98,9 +99,17 @@ def migrated_sqlite(tmp_path_factory):
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc):
+    """Product rules run on SQLite; a test marked `database` (the database decides: upserts, locks,
+    claims under concurrency, migrations, wide ids, outages) runs on both SQLite and PostgreSQL."""
+    if "db" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("database") is not None
+        metafunc.parametrize("db", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 def db(request, tmp_path):
-    """A migrated, empty database of each kind."""
+    """A migrated, empty database: SQLite, or each kind for a test marked `database`."""
     if request.param == "sqlite":
         path = tmp_path / "cluster.db"
         shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
