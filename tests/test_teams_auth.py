@@ -12,7 +12,7 @@ def test_a_signed_activity_is_accepted_and_answered(teams, teams_api):
     answer = post(teams, message(teams_api, LEAD, "cluster help"), teams_api.headers())
     assert answer.status_code == 200
     sent = teams_api.wait_for(lambda s: s.posts() or s.targeted())
-    assert "/cluster" in sent[0].text.replace("**", "")
+    assert "@clusterbot cluster" in sent[0].text.replace("**", "")
 
 
 @pytest.mark.parametrize("case", ["unsigned", "forged", "wrong audience", "expired", "wrong issuer",

@@ -16,7 +16,8 @@ def test_text_is_escaped_people_are_mentions_and_problems_stand_out():
     card, entities = cards.reply_card(reply, NAMES.get, channel=CHANNEL)
     first, second = card["body"][0], card["body"][1]
     assert first["text"].startswith("⚠️ ") and first["color"] == "attention"
-    assert "**\\*Hill\\_view\\***" in first["text"] and "**/poll vote P2 1**" in first["text"]
+    # In a channel, a command is shown with the @mention Teams needs before it.
+    assert "**\\*Hill\\_view\\***" in first["text"] and "**@clusterbot poll vote P2 1**" in first["text"]
     assert first["text"].endswith("<at>Jane Smith</at>")
     assert entities == [{"type": "mention", "text": "<at>Jane Smith</at>",
                          "mentioned": {"id": PQL_A, "name": "Jane Smith"}}]

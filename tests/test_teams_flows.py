@@ -36,7 +36,7 @@ def cluster(teams, teams_api, db):
     """Installed in a channel, set up, two practices, two practice leads."""
     assert teams.send(members_added(teams_api, BOT_ID, by=LEAD), teams_api.headers()).status_code == 200
     hello = channel_posts(teams_api)[0]
-    assert "isn't a cluster yet" in hello.text and "/cluster setup" in hello.text
+    assert "isn't a cluster yet" in hello.text and "@clusterbot cluster setup" in hello.text
     say(teams, teams_api, LEAD, "cluster setup Riverside Cluster")
     say(teams, teams_api, LEAD, "/cluster practice add 80123 Riverside Medical Practice")
     say(teams, teams_api, LEAD, "cluster practice add 80456 Hillview Surgery")
@@ -182,7 +182,7 @@ def test_a_new_member_is_welcomed_with_a_practice_picker(cluster, teams, teams_a
 def test_the_one_to_one_chat_takes_commands_without_a_mention(cluster, teams, teams_api):
     say(teams, teams_api, LEAD, "cluster help", personal=PERSONAL)
     answer = teams_api.wait_for(lambda s: s.posts(PERSONAL))[0]
-    assert "/topic" in answer.text and not teams_api.posts(CHANNEL)
+    assert "topic propose" in answer.text and "/topic" not in answer.text and not teams_api.posts(CHANNEL)
 
 
 def test_a_repeated_delivery_is_handled_once(cluster, teams, teams_api, db):
@@ -204,7 +204,7 @@ def test_without_targeted_messages_answers_for_one_person_go_to_their_chat(clust
     assert "Asthma reviews" in listed.text
     say(teams, teams_api, PQL_B, "topic frobnicate")  # an error: 1:1 at once, no targeted try first
     teams_api.wait_for(lambda s: len(s.posts(chat)) >= 2)
-    assert "isn't a /topic command" in teams_api.posts(chat)[1].text
+    assert "isn't a topic command" in teams_api.posts(chat)[1].text
     assert teams_api.targeted_refused == 1 and not teams_api.targeted()
     assert len([c for c in teams_api.conversations if c["members"] == [{"id": PQL_B}]]) == 1
     # The channel got only what is everyone's: the new topic.

@@ -8,6 +8,7 @@ mention with its entity, so Teams shows (and notifies) the person.
 import re
 from collections.abc import Callable
 
+from commands.registry import FAMILIES
 from commands.results import Button, Code, Form, FormField, Person, Reply, Strong, Tone
 
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -17,6 +18,19 @@ BUTTONS_PER_ROW = 5  # Teams shows at most 6 actions side by side; more wrap bad
 OPEN_FORM = "Open form"
 MARKDOWN = re.compile(r"([\\*_\[\]()~#`>|-])")
 STYLE = {"primary": "positive", "danger": "destructive"}
+BOT_NAME = "clusterbot"  # the app's short name in the package: what people @mention
+_COMMANDS: dict[int, re.Pattern] = {}
+
+
+def teams_words(text: str, *, personal: bool) -> str:
+    """A command as a Teams user types it. Teams has no slash commands and hands a channel's (or group
+    chat's) message to a bot only when it is @mentioned: "/cluster join 80123" reads "@clusterbot cluster
+    join 80123" there, and "cluster join 80123" in the person's 1:1 chat."""
+    pattern = _COMMANDS.get(len(FAMILIES))
+    if pattern is None:
+        names = "|".join(sorted((re.escape(c.lstrip("/")) for c in FAMILIES), key=len, reverse=True)) or "cluster"
+        pattern = _COMMANDS[len(FAMILIES)] = re.compile(rf"(?<![\w/:.@-])/({names})\b")
+    return pattern.sub(r"\1" if personal else rf"@{BOT_NAME} \1", text)
 
 NameOf = Callable[[str], str]
 
@@ -26,7 +40,7 @@ def escape(text: str) -> str:
     return MARKDOWN.sub(r"\\\1", text).replace("<at", "<\u200bat")
 
 
-def _segment(segment, name_of: NameOf, mentions: dict[str, dict]) -> str:
+def _segment(segment, name_of: NameOf, mentions: dict[str, dict], personal: bool) -> str:
     if isinstance(segment, Person):
         name = name_of(segment.user_id) or segment.user_id
         text = f"<at>{escape(name)}</at>"
@@ -34,8 +48,8 @@ def _segment(segment, name_of: NameOf, mentions: dict[str, dict]) -> str:
                                               "mentioned": {"id": segment.user_id, "name": name}})
         return text
     if isinstance(segment, Strong | Code):
-        return f"**{escape(segment.text)}**"
-    return escape(segment)
+        return f"**{escape(teams_words(segment.text, personal=personal))}**"
+    return escape(teams_words(segment, personal=personal))
 
 
 def button_data(button: Button, channel: str | None) -> dict:
@@ -63,12 +77,13 @@ def open_form_action(opener: dict, channel: str | None) -> dict:
 
 
 def reply_card(reply: Reply, name_of: NameOf, *, channel: str | None = None,
-               opener: dict | None = None) -> tuple[dict, list[dict]]:
-    """The card for a reply, and the mention entities its text needs."""
+               opener: dict | None = None, personal: bool = False) -> tuple[dict, list[dict]]:
+    """The card for a reply, and the mention entities its text needs. `personal`: it goes to a 1:1 chat
+    (commands are then shown without the @mention a channel needs)."""
     mentions: dict[str, dict] = {}
     body: list[dict] = []
     for index, ln in enumerate(reply.lines):
-        text = "".join(_segment(s, name_of, mentions) for s in ln) or " "
+        text = "".join(_segment(s, name_of, mentions, personal) for s in ln) or " "
         block = {"type": "TextBlock", "text": text, "wrap": True}
         if index == 0 and reply.tone == Tone.PROBLEM:
             block.update(text="⚠️ " + text, color="attention")
@@ -138,7 +153,7 @@ def dialog(form: Form, card: dict) -> dict:
 
 def dialog_message(text: str) -> dict:
     """The task/submit answer that closes the dialog with a short note."""
-    return {"task": {"type": "message", "value": text[:200]}}
+    return {"task": {"type": "message", "value": teams_words(text, personal=False)[:200]}}
 
 
 # --- files ---------------------------------------------------------------------------------------

@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 SPACES = re.compile(r"[ \t\xa0]+")
 TAGS = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)  # Teams may wrap a message in markup
 RESERVED = {"form", "context", "channel", "opener", "msteams", "action", "value"}
+# Microsoft's rules for bots: these must get an answer. A greeting or a plea for help shows help; thanks
+# is answered politely (never "I don't know").
+GREETINGS = {"help", "hi", "hello", "hey", "hiya", "morning", "afternoon", "start", "menu", "?"}
+THANKS = {"thanks", "thank", "thankyou", "thx", "ta", "cheers"}
+THANKS_COMMAND = "thanks"
 
 
 @dataclass
@@ -118,9 +123,11 @@ class Turn:
             return Outcome()  # Bot Framework delivered it again: handled once
         command, text = self.command(activity)
         caller = self.caller(activity)
+        if command == THANKS_COMMAND:
+            reply = Reply.tell(line("You're welcome! Type ", Code("/cluster help"), " whenever you need me."))
+            return Outcome(reply=reply, asker=self.asker(activity, caller))
         if command not in FAMILIES:
-            reply = Reply.problem(line(f"I don't know “{command.lstrip('/')}”. Try ", Code("cluster help"),
-                                       " (mention me first in a channel)."))
+            reply = Reply.problem(line(f"I don't know “{command.lstrip('/')[:40]}”. Try ", Code("/cluster help"), "."))
             return Outcome(reply=reply, asker=self.asker(activity, caller))
         reply = self.product.handle(command, text, caller)
         opener = {"command": command, "text": text}
@@ -146,8 +153,16 @@ class Turn:
         text = SPACES.sub(" ", text).strip()
         first, _, rest = text.partition(" ")
         word = first.lstrip("/").lower()
-        if not word:
+        bare = word.rstrip("!.,?") or word
+        if not word or bare in GREETINGS:
             return "/cluster", "help"
+        if bare in THANKS:
+            return THANKS_COMMAND, ""
+        if f"/{word}" not in FAMILIES:  # "please poll vote P2 1", "can you show topic list"
+            words = text.split()
+            for at, later in enumerate(words[1:6], start=1):
+                if f"/{later.lstrip('/').lower()}" in FAMILIES:
+                    return f"/{later.lstrip('/').lower()}", " ".join(words[at + 1:])
         return f"/{word}", rest.strip()
 
     def _press(self, activity: dict, data: dict) -> Outcome:

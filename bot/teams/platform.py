@@ -147,8 +147,9 @@ class TeamsPlatform:
 
     def direct(self, user_id: str, reply: Reply, *, team_id: str | None = None) -> None:
         conversation, service_url = self._personal_chat(user_id)
-        self._call(lambda api: api.conversations.create_activity(conversation, self._message(reply, None)),
-                   service_url, bucket=conversation)
+        message = self._message(reply, None, personal=True)
+        self._call(lambda api: api.conversations.create_activity(conversation, message), service_url,
+                   bucket=conversation)
 
     def tell(self, asker: Asker, reply: Reply) -> None:
         """To the channel (in the thread where they asked), or to the person only: in their 1:1 chat if
@@ -156,8 +157,9 @@ class TeamsPlatform:
         where targeted messages are unavailable, a message in their 1:1 chat. Never the whole channel."""
         where = asker.handle or asker.channel_id
         service_url = self._service_url(where)
-        message = self._message(reply, asker.channel_id)
-        if reply.audience == Audience.CHANNEL or self._is_personal(where):
+        personal = self._is_personal(where)
+        message = self._message(reply, asker.channel_id, personal=personal)
+        if reply.audience == Audience.CHANNEL or personal:
             self._call(lambda api: api.conversations.create_activity(where, message), service_url, bucket=where)
             return
         conversation = where.split(";")[0]
@@ -186,7 +188,7 @@ class TeamsPlatform:
         """The answer in the person's 1:1 chat (created as for a DM), its buttons still acting on the
         cluster's channel."""
         chat, service_url = self._personal_chat(asker.user_id)
-        message = self._message(reply, asker.channel_id)
+        message = self._message(reply, asker.channel_id, personal=True)
         self._call(lambda api: api.conversations.create_activity(chat, message), service_url, bucket=chat)
 
     def upload(self, upload: Upload, *, team_id: str | None = None, user_id: str | None = None) -> None:
@@ -236,7 +238,7 @@ class TeamsPlatform:
     # --- inside --------------------------------------------------------------------------------
 
     def _say(self, conversation: str, service_url: str, text: str) -> None:
-        message = self._message(Reply.problem(line(text)), None)
+        message = self._message(Reply.problem(line(text)), None, personal=True)
         self._call(lambda api: api.conversations.create_activity(conversation, message), service_url,
                    bucket=conversation)
 
@@ -245,11 +247,11 @@ class TeamsPlatform:
         for token in [t for t, (_, _, until) in self._offers.items() if until < now]:
             del self._offers[token]
 
-    def _message(self, reply: Reply, channel: str | None) -> MessageActivityInput:
+    def _message(self, reply: Reply, channel: str | None, *, personal: bool = False) -> MessageActivityInput:
         card, _ = cards.reply_card(reply, self.display_name, channel=channel,
-                                   opener=getattr(reply, "teams_opener", None))
+                                   opener=getattr(reply, "teams_opener", None), personal=personal)
         return MessageActivityInput.model_validate({
-            "type": "message", "summary": plain_text(reply)[:200],
+            "type": "message", "summary": cards.teams_words(plain_text(reply), personal=personal)[:200],
             "attachments": [cards.attachment(card)]})
 
     def _is_personal(self, conversation: str) -> bool:
