@@ -96,11 +96,14 @@ class Delivery:
         self._watching: dict[tuple[str, str], float] = {}  # (person, team) -> when they last opened their Home
         self._busy = 0                         # jobs running now
         self._claimed = 0                      # outbox rows claimed and not yet finished
+        # Rows the platform took whose bookkeeping (marked sent) failed: the database was down. Kept here
+        # and recorded when it is back, never sent again: (key, channel, ref) by row id.
+        self._unrecorded: dict[int, tuple[str | None, str, str | None]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._workers = workers
-        self.stats = {"updates": 0, "rate_limited": 0, "no_answer": 0, "refused": 0, "sent": 0}
+        self.stats = {"updates": 0, "rate_limited": 0, "no_answer": 0, "refused": 0, "sent": 0, "errors": 0}
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -242,23 +245,34 @@ class Delivery:
             self._push(self._clock(), run, bucket, what)
 
     def _push(self, due: float, run, bucket: str, what: str) -> None:
+        bucket = bucket if isinstance(bucket, str) else str(bucket)  # a key of _paused: never unhashable
         heapq.heappush(self._heap, _Job(due, next(self._seq), run, bucket, what))
         self._cv.notify()
 
     def _work(self) -> None:
+        """A worker never dies: whatever one job or one queue entry does, it is logged and the worker
+        goes on (one malformed request once stopped every worker, and nothing was sent afterwards)."""
         while not self._stop.is_set():
-            with self._cv:
-                job = self._next_job()
-                if job is None:
-                    continue
-                self._busy += 1
             try:
-                again = self._run(job)
-            finally:
-                with self._cv:
-                    self._busy -= 1
-                    if again is not None and not self._stop.is_set():
-                        self._push(self._clock() + again, job.run, job.bucket, job.what)
+                self._work_once()
+            except Exception:
+                log.exception("delivery worker: a job could not be run")
+                self.stats["errors"] += 1
+
+    def _work_once(self) -> None:
+        with self._cv:
+            job = self._next_job()
+            if job is None:
+                return
+            self._busy += 1
+        again = None
+        try:
+            again = self._run(job)
+        finally:
+            with self._cv:
+                self._busy -= 1
+                if again is not None and not self._stop.is_set():
+                    self._push(self._clock() + again, job.run, job.bucket, job.what)
 
     def _next_job(self) -> _Job | None:
         """The next due job whose bucket is not paused, a card update first: when answers back up
@@ -419,7 +433,24 @@ class Delivery:
             return 0
 
     def _send_row(self, row: outbox.Claimed) -> float | None:
-        """Send one claimed row; whatever happens, the row ends sent, failed or due again later."""
+        """Send one claimed row; whatever happens, the row ends sent, failed or due again later, or, when
+        the database is down for its bookkeeping, left to its lease. Never raises, so its job is never
+        run twice: run again, it posted the same message again (four times in 20 s in an outage)."""
+        try:
+            if row.id in self._unrecorded:  # the platform has it: only its bookkeeping is owed
+                self._record_unrecorded(row.id)
+                return None
+            self._attempt_row(row)
+        except DatabaseUnavailable:
+            log.warning("outbox row %d: database unavailable for its bookkeeping; left to its lease", row.id)
+        except Exception:
+            log.exception("outbox row %d: bookkeeping failed; left to its lease", row.id)
+        finally:
+            with self._cv:
+                self._claimed -= 1
+        return None
+
+    def _attempt_row(self, row: outbox.Claimed) -> None:
         try:
             self._deliver_row(row)
         except RateLimited as limited:
@@ -435,12 +466,36 @@ class Delivery:
             self._refused(row, refused)
         except SendError as error:
             self._retry(row, _backoff(row.attempts), type(error).__name__, uncertain=True)
+        except DatabaseUnavailable:
+            raise  # before anything was sent (reading a card's state): left to its lease
         except Exception:
             log.exception("outbox row %d failed", row.id)
             self._retry(row, _backoff(row.attempts), "error", uncertain=True)
-        finally:
+
+    def _delivered(self, row: outbox.Claimed, key: str | None, ref: str | None) -> bool:
+        """Mark a row the platform took as sent. With the database down, the row is kept in memory and
+        recorded when it is back (never sent again by this process); False if the lease was lost."""
+        try:
+            return self.product.delivered(row.id, self.worker_id, key, row.channel, ref)
+        except DatabaseUnavailable:
             with self._cv:
-                self._claimed -= 1
+                self._unrecorded[row.id] = (key, row.channel, ref)
+            log.warning("outbox row %d sent; database unavailable to record it: recorded when it is back", row.id)
+            self._queue(lambda: self._record_unrecorded(row.id), bucket=f"record-{row.id}", what="record")
+            return True
+
+    def _record_unrecorded(self, row_id: int) -> float | None:
+        with self._cv:
+            owed = self._unrecorded.get(row_id)
+        if owed is None:
+            return None
+        key, channel, ref = owed
+        try:
+            self.product.delivered(row_id, self.worker_id, key, channel, ref)
+        except DatabaseUnavailable:
+            return 5.0  # this job again in 5 s: nothing is sent, only recorded
+        with self._cv:
+            self._unrecorded.pop(row_id, None)
         return None
 
     def _deliver_row(self, row: outbox.Claimed) -> None:
@@ -451,7 +506,7 @@ class Delivery:
         reply = reply_from_json(row.payload)
         if row.kind == "direct":
             self.platform.direct(row.channel, reply, team_id=row.team_id)
-            self.product.delivered(row.id, self.worker_id, None, row.channel, None)
+            self._delivered(row, None, None)
             self.stats["sent"] += 1
             return
         marker, fresh = f"outbox-{row.id}", None
@@ -461,7 +516,7 @@ class Delivery:
             ref = self.platform.post(row.channel, fresh or reply, team_id=row.team_id, marker=marker)
         with self._cv:
             self._askers.pop(row.id, None)
-        if not self.product.delivered(row.id, self.worker_id, row.key, row.channel, ref):
+        if not self._delivered(row, row.key, ref):
             log.warning("outbox row %d: lease lost while sending (another worker may send it too)", row.id)
             return
         self.stats["sent"] += 1

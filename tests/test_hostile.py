@@ -2,6 +2,7 @@
 answer, never a 500, never a traceback or SQL in a reply, and nothing stored when refused."""
 
 import json
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,3 +139,21 @@ def test_a_submission_id_longer_than_its_column_still_keeps_a_double_submit_once
     with db.session() as session:
         keys = [t.submission_key for t in session.exec(select(Topic).order_by(Topic.id))]
     assert len(keys) == 2 and keys[0] != keys[1] and all(len(k) <= 255 for k in keys)
+
+
+@pytest.mark.parametrize("channel", [{"id": "CCLUSTER"}, ["CCLUSTER"], 7, None, ""])
+def test_a_form_naming_its_channel_in_the_wrong_shape_stops_no_delivery(world, slack_api, channel):
+    """Once a JSON object as private_metadata's channel killed every delivery worker: nothing was posted
+    for any cluster afterwards while /healthz stayed 200."""
+    workers = [t for t in threading.enumerate() if t.name.startswith("delivery-") and t.is_alive()]
+    view = {"type": "modal", "callback_id": "topic.form", "blocks": [],
+            "private_metadata": json.dumps({"channel": channel, "context": {}})}
+    payload = submission_payload(view, user="UGP")
+    payload["view"]["state"] = {"values": {"title": {"value": {"type": "plain_text_input", "value": "Planted"}}}}
+    response = dispatch_payload(world, payload)
+    assert response.status in (200, 400)
+    slack_api.reset()
+    dispatch_command(world, "/poll", '"Still delivered?" "Yes" "No"', user="UGP")  # a card: posted after the ack
+    posted = slack_api.wait_for("chat.postMessage", timeout=10)
+    assert any("Still delivered?" in call.args["text"] for call in posted)
+    assert [t for t in workers if not t.is_alive()] == []
