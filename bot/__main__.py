@@ -49,6 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     package.add_argument("--out", default="clusterbot-teams.zip", help="the .zip to write")
     manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
+    modes.add_parser("commands", help="every command, button and form, with the module that holds it")
     return parser.parse_args(argv)
 
 
@@ -142,6 +143,11 @@ def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot)
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.mode == "commands":
+        from commands.registry import listing
+
+        sys.stdout.write(listing())
+        return
     if args.mode == "manifest":
         from bot.slack.manifest import manifest_yaml
 

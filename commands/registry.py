@@ -1,12 +1,23 @@
 """The one list of commands: dispatch, help and the Slack manifest are all generated from it."""
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from commands.errors import Refusal
 from commands.results import Code, Line, Reply, line
 
-Handler = Callable[..., Reply]
+if TYPE_CHECKING:
+    from commands.context import Context
+
+# The four kinds of handler the registry holds, named:
+CommandHandler = Callable[["Context", str], Reply]                        # (ctx, the text after its words)
+ButtonHandler = Callable[["Context", str], Reply]                         # (ctx, the button's value)
+FormHandler = Callable[["Context", dict[str, str], dict[str, str]], Reply]  # (ctx, values, the form's context)
+DueWork = Callable[..., list]   # a tick's question: (session, now, time_zone) -> the items due
+TickWork = Callable[..., list]  # a tick's work on one item: (context_for, session, item, now) -> effects
+Handler = Callable[..., Reply]  # any of the three above (decorators that take all kinds)
 QUOTE_MARKS = ('"', "“", "”", "„")  # (ctx: Context, rest: str) -> Reply
 
 
@@ -16,10 +27,10 @@ class Subcommand:
     usage: str                  # "practice add <5-digit code> <name>"
     example: str                # "practice add 80123 Riverside Medical Practice"
     summary: str
-    handler: Handler
+    handler: CommandHandler
     needs_cluster: bool = True
     leads_only: bool = False
-    later: Handler | None = None  # slow work (an export) done after the quick answer
+    later: CommandHandler | None = None  # slow work (an export) done after the quick answer
     read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
 
 
@@ -55,8 +66,8 @@ class Family:
 FAMILIES: dict[str, Family] = {}
 # Message shortcuts (Slack's "…" menu on a message): (name people see, button action it runs, description).
 SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message into a cluster action")]
-BUTTONS: dict[str, Handler] = {}  # action name -> (ctx, value) -> Reply
-FORMS: dict[str, Handler] = {}    # form name -> (ctx, values, context) -> Reply
+BUTTONS: dict[str, ButtonHandler] = {}  # action name -> its handler
+FORMS: dict[str, FormHandler] = {}      # form name -> its handler
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,26 @@ class Posted:
 
 POSTED: dict[str, Posted] = {}
 # Work the scheduler does on each tick: (session, now) -> list of effects.
-TICKS: list[Callable[..., list]] = []
+TICKS: list[tuple[DueWork, TickWork]] = []
+
+
+def listing() -> str:
+    """Every command, button, form and tick with the module that holds it (`python -m bot commands`), in
+    the declared order (commands/families.py), read from the registry itself."""
+    import commands.product  # noqa: F401  (registers every family)
+
+    out = []
+    for fam in FAMILIES.values():
+        out.append(f"{fam.command}  ({fam.summary})")
+        for sub in fam.subcommands:
+            out.append(f"  {fam.command} {sub.usage:<60} {sub.handler.__module__}")
+    out.append("buttons")
+    out += [f"  {name:<30} {handler.__module__}" for name, handler in BUTTONS.items()]
+    out.append("forms")
+    out += [f"  {name:<30} {handler.__module__}" for name, handler in FORMS.items()]
+    out.append("scheduled work (each tick)")
+    out += [f"  {due.__module__}.{due.__name__} -> {run.__name__}" for due, run in TICKS]
+    return "\n".join(out) + "\n"
 
 
 def item_command(fam: Family, usage: str, example: str, summary: str, *, find: Handler,
@@ -90,9 +120,13 @@ def item_command(fam: Family, usage: str, example: str, summary: str, *, find: H
             items = [find(ctx, token, example) for token in tokens]  # every id is known before anything changes
             return combined([handler(ctx, item) for item in items])
 
-        subcommand(fam, usage, example, summary, **options)(typed)
+        def pressed(ctx, value: str) -> Reply:
+            return handler(ctx, find(ctx, value, example))
+
+        # Named after the handler they wrap, so listings and logs name the family's module.
+        subcommand(fam, usage, example, summary, **options)(functools.update_wrapper(typed, handler))
         if action:
-            button(action)(lambda ctx, value: handler(ctx, find(ctx, value, example)))
+            button(action)(functools.update_wrapper(pressed, handler))
         return handler
 
     return plug
