@@ -76,3 +76,13 @@ def test_no_module_of_the_product_imports_a_platform():
                 if any(n.split(".")[0] in ("bot", "slack_bolt", "slack_sdk", "microsoft_teams") for n in names):
                     imports.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert len(PRODUCT) > 20 and imports == []
+
+
+def test_the_command_listing_names_each_commands_own_module():
+    from commands.registry import listing
+
+    text = listing()
+    assert "/measure record" in text and "commands.measures.data" in text
+    assert "/meeting record" in text and "commands.meetings.record" in text
+    assert "commands.registry" not in text  # wrapped handlers are listed under their family's module
+    assert all(name in text for name in BUTTONS) and all(name in text for name in FORMS)
