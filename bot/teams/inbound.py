@@ -7,16 +7,17 @@ HTTP response (an invoke's body: a dialog) and what to send after it: a Reply fo
 import html
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot import front_door
 from bot.platform import Asker
 from bot.teams import cards
 from commands import Clusterbot
 from commands.context import Caller
+from commands.product import UNAVAILABLE
 from commands.registry import FAMILIES
 from commands.results import Code, Reply, line, plain_text
-from storage import conversations
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 SPACES = re.compile(r"[ \t\xa0]+")
@@ -45,7 +46,9 @@ class Turn:
     product: Clusterbot
     bot_id: str
     learn_name: "object" = None  # (user_id, name) -> None: names for cards and exports
-    _known: set = field(default_factory=set)  # conversation references already stored by this process
+    # (conversation, kind, service_url, tenant, bot_id, team_id, user_id) -> None: where to answer
+    # (TeamsPlatform.remember_conversation, which keeps them in memory and in the database)
+    remember: "object" = None
 
     def run(self, activity: dict) -> Outcome:
         try:
@@ -53,6 +56,18 @@ class Turn:
         except front_door.NoWhere:
             log.info("teams %s without a sender or conversation: ignored", activity.get("type"))
             return Outcome()
+        except DatabaseUnavailable:  # as the product answers: try again shortly (never silence)
+            log.warning("database unavailable: teams %s", activity.get("type"))
+            return self._unavailable(activity)
+
+    def _unavailable(self, activity: dict) -> Outcome:
+        kind, name = activity.get("type"), activity.get("name")
+        if kind == "invoke" and name in ("task/fetch", "task/submit"):
+            return Outcome(body=cards.dialog_message(UNAVAILABLE))
+        if kind != "message":
+            return Outcome()
+        caller = self.caller(activity)
+        return Outcome(reply=Reply.problem(line(UNAVAILABLE)), asker=self.asker(activity, caller))
 
     def _run(self, activity: dict) -> Outcome:
         self._remember_conversation(activity)
@@ -101,17 +116,16 @@ class Turn:
 
     def _remember_conversation(self, activity: dict) -> None:
         conversation, service_url = _conversation(activity), activity.get("serviceUrl")
-        if not conversation or not service_url or (conversation, service_url) in self._known:
+        if not conversation or not service_url:
             return
         data = activity.get("channelData") or {}
         kind = (activity.get("conversation") or {}).get("conversationType") or "personal"
         tenant = (data.get("tenant") or {}).get("id") or (activity.get("conversation") or {}).get("tenantId") or ""
-        with self.product.db.session() as session:
-            conversations.save_reference(
-                session=session, conversation_id=conversation, kind=kind, service_url=service_url, tenant_id=tenant,
-                bot_id=(activity.get("recipient") or {}).get("id") or self.bot_id,
-                team_id=(data.get("team") or {}).get("id"), user_id=(activity.get("from") or {}).get("id"))
-        self._known.add((conversation, service_url))
+        if self.remember is not None:
+            self.remember(conversation, kind, service_url, tenant,
+                          (activity.get("recipient") or {}).get("id") or self.bot_id,
+                          (data.get("team") or {}).get("id"), (activity.get("from") or {}).get("id"))
+
 
     # --- messages: typed commands and card buttons ---------------------------------------------
 

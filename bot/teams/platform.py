@@ -62,6 +62,10 @@ class TeamsPlatform:
         self._names: dict[str, str] = {}      # user id -> name: a cache of storage/names.py
         self._no_name: dict[str, float] = {}  # user id -> when to ask the database again
         self._untargeted: dict[str, float] = {}  # conversation -> until when answers there go 1:1
+        # conversation -> (service URL, kind): a cache of storage/conversations.py, so an answer still
+        # finds its way while the database is down (the database stays the truth across processes)
+        self._conversations: dict[str, tuple[str, str]] = {}
+        self._unstored: set[str] = set()  # known here, not yet in the database
         self.targeted_retry_after = TARGETED_RETRY_AFTER
         self._offers: dict[str, tuple[Upload, str, float]] = {}  # consent token -> (file, person, expiry)
         self._lock = threading.Lock()
@@ -254,12 +258,49 @@ class TeamsPlatform:
             "type": "message", "summary": cards.teams_words(plain_text(reply), personal=personal)[:200],
             "attachments": [cards.attachment(card)]})
 
+    def remember_conversation(self, conversation: str, kind: str, service_url: str, tenant: str, bot_id: str,
+                              team_id: str | None, user_id: str | None) -> None:
+        """Where a conversation is answered (its service URL) and what kind it is: kept in memory, and
+        in the database for other processes and restarts (skipped, and tried on the next activity,
+        while the database is down)."""
+        with self._lock:
+            if self._conversations.get(conversation) == (service_url, kind) and conversation not in self._unstored:
+                return
+            if len(self._conversations) > 50_000:
+                self._conversations.clear()
+            self._conversations[conversation] = (service_url, kind)
+        try:
+            with self.db.session() as session:
+                conversations.save_reference(session=session, conversation_id=conversation, kind=kind,
+                                             service_url=service_url, tenant_id=tenant, bot_id=bot_id,
+                                             team_id=team_id, user_id=user_id)
+        except (DatabaseUnavailable, Conflict):
+            log.warning("a conversation reference could not be stored (database unavailable)")
+            with self._lock:
+                self._unstored.add(conversation)  # stored on the next activity from there
+            return
+        with self._lock:
+            self._unstored.discard(conversation)
+
+    def _known_conversation(self, conversation: str) -> tuple[str, str] | None:
+        with self._lock:
+            return self._conversations.get(conversation.split(";")[0])
+
     def _is_personal(self, conversation: str) -> bool:
-        with self.db.session(read_only=True) as session:
-            found = conversations.find_reference(session=session, conversation_id=conversation.split(";")[0])
+        known = self._known_conversation(conversation)
+        if known is not None:
+            return known[1] == conversations.PERSONAL
+        try:
+            with self.db.session(read_only=True) as session:
+                found = conversations.find_reference(session=session, conversation_id=conversation.split(";")[0])
+        except DatabaseUnavailable:
+            return conversation.startswith("a:")  # Teams' 1:1 chat ids; channels and group chats start 19:
         return found is not None and found.kind == conversations.PERSONAL
 
     def _service_url(self, conversation: str) -> str:
+        known = self._known_conversation(conversation)
+        if known is not None:
+            return known[0]
         with self.db.session(read_only=True) as session:
             found = (conversations.find_reference(session=session, conversation_id=conversation.split(";")[0])
                      or conversations.any_reference(session=session, tenant_id=self.tenant_id))
