@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from storage.mentions import MENTION
+
 
 @dataclass(frozen=True)
 class Person:
@@ -178,6 +180,23 @@ def line(*segments: Segment) -> Line:
     return segments
 
 
+def with_people(text: str) -> list:
+    """Free text split into plain text and the people it mentions (Person segments), so every
+    renderer shows a person as a person, never as a platform id."""
+    if "<@" not in text:
+        return [text]
+    parts: list = []
+    at = 0
+    for found in MENTION.finditer(text):
+        if found.start() > at:
+            parts.append(text[at:found.start()])
+        parts.append(Person(found.group(1)))
+        at = found.end()
+    if at < len(text):
+        parts.append(text[at:])
+    return parts
+
+
 def plain_text(reply: Reply) -> str:
     """The reply with no markup at all: for logs, notifications' fallback text and tests."""
     return "\n".join("".join(_plain(s) for s in ln) for ln in reply.lines)
@@ -186,9 +205,10 @@ def plain_text(reply: Reply) -> str:
 def _plain(segment: Segment) -> str:
     if isinstance(segment, Person):
         return f"@{segment.user_id}"
-    if isinstance(segment, (Strong, Code)):
+    if isinstance(segment, Code):
         return segment.text
-    return segment
+    text = segment.text if isinstance(segment, Strong) else segment
+    return MENTION.sub(lambda found: f"@{found.group(1)}", text) if "<@" in text else text
 
 
 # --- a Reply as JSON: what the outbox stores until a worker sends it --------------------------------

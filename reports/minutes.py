@@ -11,6 +11,8 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt, RGBColor
 
+from storage.mentions import named
+
 NHS_BLUE = RGBColor(0x00, 0x5E, 0xB8)
 NOTHING = "None recorded."
 
@@ -90,7 +92,9 @@ def due_text(due_on: date | None) -> str:
 def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str],
                   screen: Callable[[str], str] = lambda text: text) -> None:
     """The minutes as a .docx. `name_of` turns a user id into a name; `screen` withholds free text the
-    identifier guard would refuse."""
+    identifier guard would refuse; people mentioned in free text are written by name."""
+    guard = screen
+    screen = lambda text: guard(named(text, name_of)) if isinstance(text, str) else guard(text)  # noqa: E731
     name = lambda user_id: screen(name_of(user_id))  # noqa: E731
     doc = Document()
     normal = doc.styles["Normal"]

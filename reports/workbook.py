@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from storage.actions import ActionCounts, ActionRow
 from storage.meetings import MeetingRow
+from storage.mentions import named
 from storage.polls import BallotRow, PollRow
 from storage.topics import TopicNoteRow, TopicRow
 
@@ -97,7 +98,8 @@ class Book:
             if self.looks_identifying(value):
                 return WITHHELD
             if XML_ILLEGAL.search(value):
-                return XML_ILLEGAL.sub("", value)
+                value = XML_ILLEGAL.sub("", value)
+            return named(value, self.name)  # "Ask <@U1> to …" reads "Ask Sam Ng to …"
         return value
 
     def local(self, value):

@@ -147,3 +147,10 @@ def test_everyday_figures_are_not_mistaken(text):
 def test_a_number_beside_other_figures_is_still_found():
     assert find_patient_identifiers("Room 3 0101011237") == ["0101011237"]
     assert find_patient_identifiers("010 101 1237 and 943 476 5919") == ["0101011237", "9434765919"]
+
+
+def test_a_platform_mention_is_a_reference_but_digits_posing_as_one_are_text():
+    # A Teams id can hold ten digits in a row that pass a check: a mention is not free text.
+    assert find_patient_identifiers("Ask <@29:1AbC0101011237xyz> to call the practice") == []
+    assert find_patient_identifiers("Ask <@0101011237> to call") == ["0101011237"]
+    assert find_patient_identifiers("Ask <@U0G9QF9C6> about 0101011237") == ["0101011237"]

@@ -2,9 +2,14 @@
 chat does not), greetings and thanks answered, a command word found later in a sentence. Through the real
 Teams app and the Bot Connector stand-in."""
 
+import io
 import re
 
-from tests.teams_ids import CHANNEL, LEAD, PQL_A, user
+import openpyxl
+from sqlmodel import select
+
+from storage.models import Action
+from tests.teams_ids import CHANNEL, LEAD, PQL_A, PQL_B, user
 from tests.teams_standin import BOT_ID, members_added
 from tests.test_teams_flows import cluster, say  # noqa: F401  (fixture)
 
@@ -64,3 +69,26 @@ def test_a_message_in_the_chat_takes_no_mention(teams, teams_api):
     say(teams, teams_api, NEWCOMER, "hello", personal=CHAT)
     answer = teams_api.wait_for(lambda s: s.posts(CHAT))[0]
     assert "cluster setup" in answer.text and "@clusterbot" not in answer.text
+
+
+def test_a_colleague_mentioned_in_an_action_is_a_person_in_the_card_and_a_name_in_the_workbook(
+        cluster, teams, teams_api, product, db):  # noqa: F811
+    say(teams, teams_api, PQL_A, "action add Ask @Sam Ng to share the list due friday week",
+        mentions={"Sam Ng": PQL_B})
+    added = teams_api.wait_for(lambda s: [p for p in s.posts(CHANNEL) if "share the list" in p.text])[0]
+    assert "<at>Sam Ng</at>" in added.text and PQL_B not in added.text and "29:" not in added.text
+    assert {"id": PQL_B, "name": "Sam Ng"} in [e["mentioned"] for e in added.card["msteams"]["entities"]]
+    assert PQL_B not in added.body.get("summary", "")
+    workbook = openpyxl.load_workbook(io.BytesIO(product.export(CHANNEL).content), read_only=True)
+    cells = [str(c) for row in workbook["Actions"].iter_rows(values_only=True) for c in row if c]
+    assert "Ask Sam Ng to share the list" in cells and not [c for c in cells if "29:1" in c]
+
+
+def test_text_typed_as_a_mention_is_text_and_a_number_in_it_is_guarded(cluster, teams, teams_api, db):  # noqa: F811
+    for typed in ("action add Call &lt;@0101011237&gt; back today", "action add Call <@0101011237> back today"):
+        teams_api.reset()
+        say(teams, teams_api, PQL_A, typed)
+        answer = teams_api.wait_for(lambda s: s.targeted() or s.posts())[0]
+        assert "CHI or NHS number" in answer.text, typed
+    with db.session() as session:
+        assert session.exec(select(Action)).all() == []

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 
 from commands.registry import FAMILIES
-from commands.results import Button, Code, Form, FormField, Person, Reply, Strong, Tone
+from commands.results import Button, Code, Form, FormField, Person, Reply, Strong, Tone, with_people
 
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -47,9 +47,23 @@ def _segment(segment, name_of: NameOf, mentions: dict[str, dict], personal: bool
         mentions.setdefault(segment.user_id, {"type": "mention", "text": text,
                                               "mentioned": {"id": segment.user_id, "name": name}})
         return text
+    if isinstance(segment, Strong) and "<@" in segment.text:
+        return f"**{_segment(segment.text, name_of, mentions, personal)}**"
     if isinstance(segment, Strong | Code):
         return f"**{escape(teams_words(segment.text, personal=personal))}**"
+    if "<@" in segment:  # a person mentioned in stored free text: a mention if Teams has named them
+        return "".join(_segment(part, name_of, mentions, personal) if isinstance(part, str)
+                       else _mentioned_in_text(part, name_of, mentions) for part in with_people(segment))
     return escape(teams_words(segment, personal=personal))
+
+
+def _mentioned_in_text(person: Person, name_of: NameOf, mentions: dict[str, dict]) -> str:
+    # Free text can hold any id: only a person Teams has named becomes a mention (an unknown id in a
+    # mention entity could make Teams refuse the whole message); anyone else is "someone".
+    name = name_of(person.user_id)
+    if not name or name == person.user_id:
+        return "someone"
+    return _segment(person, name_of, mentions, False)
 
 
 def button_data(button: Button, channel: str | None) -> dict:

@@ -21,6 +21,8 @@ from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 SPACES = re.compile(r"[ \t\xa0]+")
+PLACE = "\x00"  # marks a mention's place while the text is unescaped (taken out of what was typed first)
+PLACED = re.compile("\x00(\\d+)\x00")
 TAGS = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)  # Teams may wrap a message in markup
 RESERVED = {"form", "context", "channel", "opener", "msteams", "action", "value"}
 # Microsoft's rules for bots: these must get an answer. A greeting or a plea for help shows help; thanks
@@ -151,7 +153,8 @@ class Turn:
     def command(self, activity: dict) -> tuple[str, str]:
         """("/poll", "vote P2 1") from "<at>clusterbot</at> poll vote P2 1" or "/poll vote P2 1"; other
         people's mentions become <@id>, the form the product reads."""
-        text = activity.get("text") or ""
+        text = str(activity.get("text") or "").replace(PLACE, "")
+        people: list[str] = []
         for entity in activity.get("entities") or []:
             if entity.get("type") != "mention":
                 continue
@@ -159,11 +162,15 @@ class Turn:
             said = entity.get("text") or ""
             if mentioned.get("id") == (activity.get("recipient") or {}).get("id"):
                 text = text.replace(said, " ", 1)
-            elif said and mentioned.get("id"):
+            elif said and mentioned.get("id") and said in text:
                 if self.learn_name:
                     self.learn_name(mentioned["id"], mentioned.get("name"))
-                text = text.replace(said, f" <@{mentioned['id']}> ", 1)
-        text = html.unescape(TAGS.sub(" ", text))
+                text = text.replace(said, f" {PLACE}{len(people)}{PLACE} ", 1)
+                people.append(str(mentioned["id"]))
+        # What a person typed as "<@…>" (it arrives as &lt;@…&gt;) must not become a mention: only Teams'
+        # own mention entities do. Otherwise any text, a CHI number included, could pose as a person.
+        text = html.unescape(TAGS.sub(" ", text)).replace("<@", "<\u200b@")
+        text = PLACED.sub(lambda found: f"<@{people[int(found.group(1))]}>", text)
         text = SPACES.sub(" ", text).strip()
         first, _, rest = text.partition(" ")
         word = first.lstrip("/").lower()

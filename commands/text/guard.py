@@ -25,6 +25,7 @@ import unicodedata
 from datetime import date
 
 from commands.errors import Refusal
+from storage.mentions import MENTION
 
 SEPARATOR = r"[\W_]+"  # after normalisation: anything that is neither a letter nor a digit
 DIGIT_RUN = re.compile(rf"\d+(?:{SEPARATOR}\d+)*")
@@ -67,8 +68,10 @@ def is_patient_identifier(digits: str) -> bool:
 
 def find_patient_identifiers(text: str) -> list[str]:
     """Each 10-digit stretch of whole digit groups in `text` that passes either check, and the ten
-    digits written right after the word CHI or NHS."""
-    text = normalise(text)
+    digits written right after the word CHI or NHS. A person mentioned by the platform (<@id>) is a
+    reference, not text: a Teams id can hold ten digits in a row. (Adapters make sure a typed "<@…>"
+    never becomes one.)"""
+    text = normalise(MENTION.sub(_reference_only, text) if "<@" in text else text)
     found = _named(text)
     for run in DIGIT_RUN.finditer(text):
         groups = SEPARATORS.split(run.group())
@@ -81,6 +84,11 @@ def find_patient_identifiers(text: str) -> list[str]:
             if is_patient_identifier(digits):
                 found.append(digits)
     return found
+
+
+def _reference_only(mention: re.Match) -> str:
+    # Platform ids always hold a letter (Slack's U…, Teams' 29:1…); digits alone are text posing as one.
+    return " " if any(c.isalpha() for c in mention.group(1)) else mention.group(0)
 
 
 def _named(text: str) -> list[str]:
