@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -50,6 +51,7 @@ from storage.db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)        # a claimed row not sent by then is taken over by another worker
+DB_WAIT = 5.0                        # seconds between tries of a claimed row while the database is down
 RETRY_CAP = 600.0                    # seconds: the longest wait between tries of a row after errors
 GIVE_UP_AFTER = timedelta(hours=24)  # a row still refused after this long is dropped (and logged)
 BACKLOG_WARNING = 1000               # unsent outbox rows worth a warning (a long outage)
@@ -99,6 +101,7 @@ class Delivery:
         # Rows the platform took whose bookkeeping (marked sent) failed: the database was down. Kept here
         # and recorded when it is back, never sent again: (key, channel, ref) by row id.
         self._unrecorded: dict[int, tuple[str | None, str, str | None]] = {}
+        self._db_waits: dict[int, int] = {}  # row id -> times it waited for the database before sending
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -218,7 +221,7 @@ class Delivery:
                     self._heap.remove(job)
                 heapq.heapify(self._heap)
             for row in rows:
-                self._send_row(row)
+                self._send_row(row, again=False)
             for job in sorted(due):
                 again = self._run(job)
                 if again is not None:
@@ -432,23 +435,32 @@ class Delivery:
         except DatabaseUnavailable:
             return 0
 
-    def _send_row(self, row: outbox.Claimed) -> float | None:
+    def _send_row(self, row: outbox.Claimed, *, again: bool = True) -> float | None:
         """Send one claimed row; whatever happens, the row ends sent, failed or due again later, or, when
         the database is down for its bookkeeping, left to its lease. Never raises, so its job is never
         run twice: run again, it posted the same message again (four times in 20 s in an outage)."""
+        wait = None
         try:
             if row.id in self._unrecorded:  # the platform has it: only its bookkeeping is owed
                 self._record_unrecorded(row.id)
                 return None
             self._attempt_row(row)
+        except NothingSentYet:  # the database went before the platform was called: again soon, in our lease
+            tries = self._db_waits[row.id] = self._db_waits.get(row.id, 0) + 1
+            if again and tries * DB_WAIT < LEASE.total_seconds() - DB_WAIT:
+                wait = DB_WAIT
+            else:
+                log.warning("outbox row %d: database unavailable; left to its lease", row.id)
         except DatabaseUnavailable:
             log.warning("outbox row %d: database unavailable for its bookkeeping; left to its lease", row.id)
         except Exception:
             log.exception("outbox row %d: bookkeeping failed; left to its lease", row.id)
         finally:
-            with self._cv:
-                self._claimed -= 1
-        return None
+            if wait is None:
+                self._db_waits.pop(row.id, None)
+                with self._cv:
+                    self._claimed -= 1
+        return wait
 
     def _attempt_row(self, row: outbox.Claimed) -> None:
         try:
@@ -466,8 +478,8 @@ class Delivery:
             self._refused(row, refused)
         except SendError as error:
             self._retry(row, _backoff(row.attempts), type(error).__name__, uncertain=True)
-        except DatabaseUnavailable:
-            raise  # before anything was sent (reading a card's state): left to its lease
+        except (NothingSentYet, DatabaseUnavailable):
+            raise  # said by _send_row: tried again soon, or left to its lease
         except Exception:
             log.exception("outbox row %d failed", row.id)
             self._retry(row, _backoff(row.attempts), "error", uncertain=True)
@@ -500,7 +512,8 @@ class Delivery:
 
     def _deliver_row(self, row: outbox.Claimed) -> None:
         if row.kind == "update":  # the scheduler changed a card: coalesced with any other update of it
-            self.product.delivered(row.id, self.worker_id, None, row.channel, row.ref)
+            with _nothing_sent_yet():
+                self.product.delivered(row.id, self.worker_id, None, row.channel, row.ref)
             self.update(row.key, row.channel, row.ref)
             return
         reply = reply_from_json(row.payload)
@@ -512,7 +525,8 @@ class Delivery:
         marker, fresh = f"outbox-{row.id}", None
         ref = self.platform.find_post(row.channel, marker) if row.uncertain else None
         if ref is None:
-            fresh = self.product.current(row.key) if row.key else None  # a card shows its state now
+            with _nothing_sent_yet():
+                fresh = self.product.current(row.key) if row.key else None  # a card shows its state now
             ref = self.platform.post(row.channel, fresh or reply, team_id=row.team_id, marker=marker)
         with self._cv:
             self._askers.pop(row.id, None)
@@ -551,6 +565,18 @@ class Delivery:
             self._queue(lambda: self._tell(asker, Reply.problem(line(
                 text, " What it was for was not kept, so nothing half-made is left behind."))),
                 bucket=asker.channel_id, what="answer")
+
+
+class NothingSentYet(Exception):
+    """The database was unavailable before the platform was called for a row: safe to try it again."""
+
+
+@contextmanager
+def _nothing_sent_yet():
+    try:
+        yield
+    except DatabaseUnavailable as error:
+        raise NothingSentYet from error
 
 
 def _backoff(attempts: int) -> float:
