@@ -15,20 +15,22 @@ class NoWhere(ValueError):
 
 
 def caller(*, platform: str, user_id: str, team_id: str, here: str | None, named: str | None = None,
-           enterprise_id: str | None = None) -> Caller:
+           enterprise_id: str | None = None, personal: bool = False) -> Caller:
     """Who asks, and in which cluster's channel.
 
     `here`: the conversation the platform itself vouches for (where a command was typed or a button
     clicked; None when it vouches for none, as for a Slack modal). `named`: a channel the request's own
     content names (a button's value, a form's private data, a card's data), which anyone can forge.
     The claimed-channel rule: a named channel that is not `here` is claimed, and the product then
-    requires the person to be a member of the cluster there (`Clusterbot._whereabouts`)."""
+    requires the person to be a member of the cluster there (`Clusterbot._whereabouts`). `personal`: the
+    request came from a 1:1 chat with the bot (a Slack DM)."""
     named = named if isinstance(named, str) and named else None
     channel = named or here
     if not user_id or not channel:
         raise NoWhere("a request without a person or a conversation")
     return Caller(user_id=user_id, channel_id=channel, team_id=team_id or "", enterprise_id=enterprise_id or None,
-                  claimed=named is not None and named != here, platform=platform)
+                  claimed=named is not None and named != here, platform=platform,
+                  conversation="personal" if personal else "channel")
 
 
 def hand_on(delivery: Delivery, reply: Reply, asker: Asker | None, *, answered: bool = False) -> None:

@@ -300,7 +300,7 @@ def from_message(ctx: Context, value: str) -> Reply:
 # --- listing and showing -----------------------------------------------------------------------
 
 @subcommand(ACTION, "list [mine|overdue|open|done|all|@person|practice <code>]", "/action list overdue",
-            "actions, soonest due first (open ones unless you say)")
+            "actions, soonest due first (open ones unless you say)", personal=True)
 def list_actions(ctx: Context, rest: str) -> Reply:
     example = "/action list overdue"
     word, more = parsing.split_first(rest)

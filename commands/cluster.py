@@ -36,6 +36,10 @@ def _known_member(ctx: Context, user_id: str) -> Member:
 @subcommand(CLUSTER, "setup <cluster name>", SETUP_EXAMPLE,
             "make this channel a cluster; you become its first lead", needs_cluster=False)
 def setup(ctx: Context, rest: str) -> Reply:
+    if ctx.caller.conversation == "personal":
+        raise Refusal("A cluster lives in a channel of its team, where everyone in it sees what is shared: "
+                      "this chat is only yours. Go to the cluster's channel and set it up there.",
+                      example=SETUP_EXAMPLE)
     if ctx.cluster is not None:
         raise Refusal(f"This channel is already the cluster “{ctx.cluster.name}”.", example="/cluster who")
     cluster_name = parsing.name(rest, "cluster name", SETUP_EXAMPLE)

@@ -29,6 +29,10 @@ class Caller:
     # The platform the request came through ("slack", "teams", "console"): a cluster set up from it
     # lives there, and what the request must post is sent by that platform's delivery.
     platform: str = "slack"
+    # What kind of conversation the request came from: "channel" (a channel, or a group chat), or
+    # "personal" (a 1:1 chat with the bot, Slack's DM): there, personal commands answer for each of the
+    # person's clusters, and no cluster can be set up.
+    conversation: str = "channel"
 
 
 @dataclass

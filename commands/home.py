@@ -21,10 +21,12 @@ SOURCE_NAMES = {"practices": "our practices", "board": "Health Board", "hscp": "
 SHOW = 10  # items per section: the Home tab holds 100 blocks at most
 
 
-def home(ctx_for, session, team_id: str, user_id: str) -> Reply:
+def home(ctx_for, session, team_id: str, user_id: str, enterprise_id: str | None = None) -> Reply:
     """The person's Home: one section per cluster they belong to, then help."""
     reply = Reply.tell()
-    found = cluster_store.memberships(session=session, team_id=team_id, user_id=user_id)
+    found = (cluster_store.memberships_anywhere(session=session, user_id=user_id, team_id=team_id,
+                                                enterprise_id=enterprise_id) if enterprise_id
+             else cluster_store.memberships(session=session, team_id=team_id, user_id=user_id))
     if not found:
         reply.lines += [
             line(Strong("Welcome to clusterbot")),

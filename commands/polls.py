@@ -529,7 +529,7 @@ def results(ctx: Context, poll: Poll) -> Reply:
     return reply
 
 
-@subcommand(POLL, "list", "/poll list", "open polls and those closed in the last 30 days")
+@subcommand(POLL, "list", "/poll list", "open polls and those closed in the last 30 days", personal=True)
 def list_polls(ctx: Context, rest: str) -> Reply:
     polls = store.list_polls(session=ctx.session, cluster=ctx.cluster, closed_since=ctx.now() - store.RECENTLY)
     if not polls:

@@ -24,7 +24,7 @@ from commands.context import Caller, Context
 from commands.directory import Directory
 from commands.errors import Refusal
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
-from commands.results import Code, Direct, Post, Reply, Update, Upload, line, plain_text, reply_to_json
+from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
 from storage import events, outbox
 from storage.clock import Clock, wall_clock
@@ -93,11 +93,12 @@ class Clusterbot:
 
         return self._unit_of_work(caller, work, f"{command} later ({len(text)} characters)", read_only=True)
 
-    def home(self, user_id: str, team_id: str) -> Reply:
-        """The person's Home: each of their clusters at a glance, and help."""
+    def home(self, user_id: str, team_id: str, enterprise_id: str | None = None) -> Reply:
+        """The person's Home: each of their clusters at a glance, and help. `enterprise_id`: also the
+        clusters of the person's organisation (a Teams tenant), for a 1:1 chat, which is in no team."""
         try:
             with self.db.session(read_only=True) as session:
-                return home.home(self._context_for, session, team_id, user_id)
+                return home.home(self._context_for, session, team_id, user_id, enterprise_id)
         except DatabaseUnavailable:
             return Reply.problem(line(UNAVAILABLE))
 
@@ -260,11 +261,40 @@ class Clusterbot:
         sub, taken = fam.find(words) if words else fam.find([fam.default])
         if sub is None:
             return _not_a_subcommand(fam, words)
+        if sub.personal and ctx.cluster is None and ctx.caller.conversation == "personal":
+            return self._in_each_cluster(sub, _after(text, taken), ctx)
         if sub.needs_cluster:
             ctx.require_cluster()
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         return sub.handler(ctx, _after(text, taken))
+
+
+    def _in_each_cluster(self, sub, rest: str, ctx: Context) -> Reply:
+        """A personal command in a 1:1 chat (the person's Home in Teams): answered for each of their
+        clusters, under its name; buttons keep acting on their cluster's channel."""
+        caller = ctx.caller
+        found = store.memberships_anywhere(session=ctx.session, user_id=caller.user_id, team_id=caller.team_id,
+                                           enterprise_id=caller.enterprise_id)
+        if not found:
+            raise Refusal("You're not in a cluster yet. Ask your Cluster Quality Lead which channel is your "
+                          "cluster's, and join your practice there.", example="/cluster join 80123")
+        answer = Reply.tell()
+        for cluster_, member in found:
+            here = replace(caller, channel_id=cluster_.channel_id, team_id=cluster_.team_id, claimed=False)
+            reply = sub.handler(self._context_for(ctx.session, cluster_, here, member), rest)
+            answer.lines.append(line(Strong(cluster_.name)))  # which cluster: said, even when there is one
+            offset = len(answer.lines)
+            answer.lines += reply.lines
+            answer.line_buttons.update({offset + at: _for_channel(button, cluster_.channel_id)
+                                        for at, button in reply.line_buttons.items()})
+            answer.buttons += [_for_channel(button, cluster_.channel_id) for button in reply.buttons]
+        return answer
+
+
+def _for_channel(button: Button, channel: str) -> Button:
+    """A button shown away from its cluster's channel names it (the click is then a claimed channel)."""
+    return button if button.channel else replace(button, channel=channel)
 
 
 SYNONYMS = {"delete": "remove", "del": "remove", "rm": "remove", "drop": "remove", "new": "add", "create": "add"}

@@ -32,6 +32,7 @@ class Subcommand:
     leads_only: bool = False
     later: CommandHandler | None = None  # slow work (an export) done after the quick answer
     read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
+    personal: bool = False        # asked in a 1:1 chat with the bot, it answers for each of the person's clusters
 
 
 @dataclass

@@ -246,7 +246,7 @@ def propose(ctx: Context, rest: str) -> Reply:
 
 
 @subcommand(TOPIC, "list [proposed|agreed|active|done|dropped|all]", "/topic list agreed",
-            "topics grouped by status (open ones unless you say)")
+            "topics grouped by status (open ones unless you say)", personal=True)
 def list_topics(ctx: Context, rest: str) -> Reply:
     word = parsing.split_first(rest)[0].lower()
     statuses = OPEN if not word else STATUSES if word == "all" else [_status(word, "/topic list agreed")]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
@@ -161,6 +161,20 @@ def channels_on(*, session: Session, platform: str) -> set[str]:
 
 def clusters_of_team(*, session: Session, team_id: str) -> list[Cluster]:
     return list(session.exec(select(Cluster).where(Cluster.team_id == team_id).order_by(Cluster.id)))
+
+
+def memberships_anywhere(*, session: Session, user_id: str, team_id: str, enterprise_id: str | None,
+                         limit: int = 20) -> list[tuple[Cluster, Member]]:
+    """Every cluster of this workspace or organisation (a Teams tenant, Slack's Enterprise Grid) the
+    person belongs to, oldest first: for a 1:1 chat, which belongs to no team. Reads the person's own
+    member rows (ix_member_user_id)."""
+    same_place = Cluster.team_id == team_id
+    if enterprise_id:
+        same_place = or_(same_place, Cluster.enterprise_id == enterprise_id)
+    return list(session.exec(
+        select(Cluster, Member).join(Member, col(Member.cluster_id) == Cluster.id)
+        .where(Member.user_id == user_id, same_place).order_by(Cluster.id).limit(limit)
+    ))
 
 
 def memberships(*, session: Session, team_id: str, user_id: str) -> list[tuple[Cluster, Member]]:

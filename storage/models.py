@@ -79,7 +79,7 @@ class Member(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
-    user_id: str = Field(max_length=PLATFORM_ID_MAX)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
     role: str = Field(default=Role.MEMBER, max_length=16)
     created_at: datetime = _created_at()

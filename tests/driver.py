@@ -153,21 +153,23 @@ class Driver:
 
     # --- acting -------------------------------------------------------------------------------
 
-    def caller(self, user: str = "ULEAD", channel: str | None = None, *, claimed: bool = False) -> Caller:
+    def caller(self, user: str = "ULEAD", channel: str | None = None, *, claimed: bool = False,
+               personal: bool = False) -> Caller:
         # The driver's own platform: what its requests put in the outbox is what its delivery claims (and
         # clusters set up here live on it).
         # Through the front door, as every adapter: a claimed channel is named by the request's content
         # (a button in a DM, a form's context), not vouched for by the platform.
         where = channel or self.channel
         return front_door.caller(platform=self.platform.name, user_id=user, team_id=self.team,
-                                 here=None if claimed else where, named=where if claimed else None)
+                                 here=None if claimed else where, named=where if claimed else None, personal=personal)
 
-    def say(self, typed: str, *, user: str = "ULEAD", channel: str | None = None) -> Said:
-        """A typed command, "/topic propose …": its answer, and (for an export) its slow part too."""
+    def say(self, typed: str, *, user: str = "ULEAD", channel: str | None = None, personal: bool = False) -> Said:
+        """A typed command, "/topic propose …": its answer, and (for an export) its slow part too.
+        `personal`: typed in the person's 1:1 chat with the bot (`channel` is that chat)."""
         command, _, text = typed.lstrip().partition(" ")
         if not command.startswith("/"):
             raise ValueError(f"a command starts with a slash: {typed!r}")
-        caller = self.caller(user, channel)
+        caller = self.caller(user, channel, personal=personal)
         reply = self.product.handle(command.lower(), text, caller)
         start = len(self.platform.sent)
         self._deliver(reply, caller)

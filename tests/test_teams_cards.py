@@ -61,7 +61,9 @@ def test_a_form_is_a_dialog_with_its_fields_and_errors_under_them():
 
 def test_no_platform_is_named_in_what_the_product_says():
     """commands/ is platform-neutral: no string people see names Slack (docstrings and comments may)."""
-    for path in Path("commands").glob("*.py"):
+    product = sorted((Path(__file__).resolve().parents[1] / "commands").rglob("*.py"))
+    assert len(product) > 20  # found wherever the suite runs from, families' folders included
+    for path in product:
         tree = ast.parse(path.read_text())
         docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                       if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)

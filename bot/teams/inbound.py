@@ -30,6 +30,7 @@ RESERVED = {"form", "context", "channel", "opener", "msteams", "action", "value"
 GREETINGS = {"help", "hi", "hello", "hey", "hiya", "morning", "afternoon", "start", "menu", "?"}
 THANKS = {"thanks", "thank", "thankyou", "thx", "ta", "cheers"}
 THANKS_COMMAND = "thanks"
+HOME_COMMAND = "/home"
 
 
 @dataclass
@@ -108,8 +109,10 @@ class Turn:
         named = cluster_channel if isinstance(cluster_channel, str) and cluster_channel else None
         if named and named != here:
             team = self.product.team_of(named) or team  # a 1:1 chat's button names a channel of a team
+        personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         return front_door.caller(platform="teams", user_id=str((activity.get("from") or {}).get("id") or ""),
-                                 team_id=team or tenant, here=here, named=named, enterprise_id=tenant)
+                                 team_id=team or tenant, here=here, named=named, enterprise_id=tenant,
+                                 personal=personal)
 
     def asker(self, activity: dict, caller: Caller) -> Asker:
         # The answer goes back to the conversation (a channel's thread, a chat) where they asked.
@@ -139,6 +142,9 @@ class Turn:
             return Outcome()  # Bot Framework delivered it again: handled once
         command, text = self.command(activity)
         caller = self.caller(activity)
+        if command == HOME_COMMAND:  # the 1:1 chat is the person's Home
+            home = self.product.home(caller.user_id, caller.team_id, caller.enterprise_id)
+            return Outcome(reply=home, asker=self.asker(activity, caller))
         if command == THANKS_COMMAND:
             reply = Reply.tell(line("You're welcome! Type ", Code("/cluster help"), " whenever you need me."))
             return Outcome(reply=reply, asker=self.asker(activity, caller))

@@ -333,7 +333,7 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
 
 # --- listing and showing ------------------------------------------------------------------------
 
-@subcommand(MEASURE, "list", "/measure list", "the cluster's measures")
+@subcommand(MEASURE, "list", "/measure list", "the cluster's measures", personal=True)
 def list_measures(ctx: Context, rest: str) -> Reply:
     measures = store.list_measures(session=ctx.session, cluster=ctx.require_cluster())
     if not measures:

@@ -302,7 +302,7 @@ def _card(ctx: Context, meeting: Meeting) -> list[Line]:
     return lines
 
 
-@subcommand(MEETING, "list", "/meeting list", "upcoming meetings")
+@subcommand(MEETING, "list", "/meeting list", "upcoming meetings", personal=True)
 def list_meetings(ctx: Context, rest: str) -> Reply:
     if rest.strip().lower() not in ("", "upcoming"):
         raise Refusal(f"“{parsing.shorten(rest.strip())}” isn't a list of meetings: /meeting list shows those to "

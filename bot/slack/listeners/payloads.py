@@ -17,14 +17,15 @@ def required(payload: dict, *keys: str) -> list[str]:
 
 def command_caller(command: dict) -> Caller:
     user_id, channel_id, team_id = required(command, "user_id", "channel_id", "team_id")
-    return slack_caller(user_id=user_id, team_id=team_id, here=channel_id, enterprise_id=command.get("enterprise_id"))
+    return slack_caller(user_id=user_id, team_id=team_id, here=channel_id, enterprise_id=command.get("enterprise_id"),
+                        personal=command.get("channel_name") == "directmessage")
 
 
 def slack_caller(*, user_id: str, team_id: str, here: str | None, named: str | None = None,
-                 enterprise_id: str | None = None) -> Caller:
+                 enterprise_id: str | None = None, personal: bool = False) -> Caller:
     """The front door's caller for a Slack request; a request that names no channel is malformed."""
     try:
         return front_door.caller(platform="slack", user_id=user_id, team_id=team_id, here=here, named=named,
-                                 enterprise_id=enterprise_id)
+                                 enterprise_id=enterprise_id, personal=personal)
     except front_door.NoWhere as error:
         raise MalformedPayload(str(error)) from error
