@@ -20,7 +20,7 @@ test: setup
 	scripts/with-postgres $(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check analysis bench bot commands reports storage tests
+	$(BIN)/ruff check analysis bench bot commands reports storage testkit tests
 
 bench: setup
 	PYTHON=$(BIN)/python bench/run

@@ -28,8 +28,8 @@ from bot.server import EVENTS_PATH, make_server
 from bot.slack import build_app
 from commands import Clusterbot
 from storage.db import Database
-from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body
-from tests.slack_standin import SlackStandIn
+from testkit.slack_requests import SIGNING_SECRET, signed_headers, slash_body
+from testkit.slack_standin import SlackStandIn
 
 HOST = "127.0.0.1"
 LEAD = "ULEAD"

@@ -4,7 +4,7 @@
 The scenario of issue 11: members of 6 practices click a poll's buttons at once, 16 at a time, in a
 real meeting. Each of 30 members clicks 10 times (300 signed clicks, practices changing their minds),
 over real HTTP to the production server (`bot.server.make_server` + `bot.slack.build_app`). The Slack
-stand-in (tests/slack_standin.py) adds the latency to every call and answers 429 + Retry-After beyond
+stand-in (testkit/slack_standin.py) adds the latency to every call and answers 429 + Retry-After beyond
 Slack's published tiers: chat.update once a second per channel, views.publish 100 a minute for the
 workspace. Measured:
   ack p50/p99     the HTTP answer to each click (what Slack's 3-second limit is about)

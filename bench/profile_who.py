@@ -26,8 +26,8 @@ from slack_bolt.request import BoltRequest  # noqa: E402
 
 from commands import Caller, Clusterbot  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.slack_requests import signed_headers, slash_body  # noqa: E402
-from tests.slack_standin import SlackStandIn  # noqa: E402
+from testkit.slack_requests import signed_headers, slash_body  # noqa: E402
+from testkit.slack_standin import SlackStandIn  # noqa: E402
 
 CHANNEL = "CPROFILE"
 TOP = 22

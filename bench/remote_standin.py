@@ -1,4 +1,4 @@
-"""The Slack stand-in (tests/slack_standin.py) in a process of its own, as Slack is.
+"""The Slack stand-in (testkit/slack_standin.py) in a process of its own, as Slack is.
 
 In the benchmark's own process, the stand-in's HTTP server would spend that process's interpreter
 (one Python thread runs at a time) answering `chat.update` and every `response_url` post: work Slack's
@@ -9,7 +9,7 @@ process and is driven over a pipe: the few controls a benchmark uses, and the ca
 import multiprocessing
 import threading
 
-from tests.slack_standin import Call, SlackStandIn
+from testkit.slack_standin import Call, SlackStandIn
 
 
 def _serve(pipe) -> None:

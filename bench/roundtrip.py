@@ -38,8 +38,8 @@ import common  # noqa: E402
 
 from commands import Clusterbot  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.slack_requests import slash_body  # noqa: E402
-from tests.slack_standin import SlackStandIn  # noqa: E402
+from testkit.slack_requests import slash_body  # noqa: E402
+from testkit.slack_standin import SlackStandIn  # noqa: E402
 
 CHANNEL = "CCLUSTER"
 PRACTICES = 6

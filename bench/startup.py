@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
 
-from tests.slack_standin import SlackStandIn  # noqa: E402
+from testkit.slack_standin import SlackStandIn  # noqa: E402
 
 HOST = "127.0.0.1"
 POLL = 0.020    # seconds between /healthz attempts
@@ -221,7 +221,7 @@ def markdown_section(results: list[Measurement], runs: int) -> str:
 
 How: `bench/startup.py` spawns each command as a subprocess of the benchmark (same interpreter, \
 working directory a scratch folder, environment `SLACK_BOT_TOKEN=xoxb-bench`, `SLACK_SIGNING_SECRET=bench`, \
-`SCHEDULER=off`, `SLACK_API_URL` pointing at the Slack stand-in `tests.slack_standin.SlackStandIn` running \
+`SCHEDULER=off`, `SLACK_API_URL` pointing at the Slack stand-in `testkit.slack_standin.SlackStandIn` running \
 in the benchmark process — the bot calls `auth.test` at start —, and `DATABASE_URL` a SQLite file). For the \
 `http` rows the time runs from spawn until `GET /healthz` first answers 200, polled every \
 {POLL * 1000:g} ms (so up to {POLL * 1000:g} ms late); *fresh* is a new database file each run (every \

@@ -40,8 +40,8 @@ from bot.teams import TeamsServer, build_app, make_platform  # noqa: E402
 from commands import Caller, Clusterbot  # noqa: E402
 from storage import polls as poll_store  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.teams_ids import APP_ID, TEAM, TENANT, user  # noqa: E402
-from tests.teams_standin import PASSWORD, TeamsStandIn, submit  # noqa: E402
+from testkit.teams_ids import APP_ID, TEAM, TENANT, user  # noqa: E402
+from testkit.teams_standin import PASSWORD, TeamsStandIn, submit  # noqa: E402
 
 PRACTICES, VOTERS, QUICK_VOTERS, CLIENTS = 8, 400, 80, 16
 HEADER = ("database", "app", "clicks", "failed", "per s", "p50 ms", "p95 ms")

@@ -9,7 +9,7 @@ card with chat.update, as in production), and then every voter clicks once, from
 The floor is a bare Bolt app whose action handler only calls ack(), sent the same clicks.
 
 Servers are built by `bot.server.make_server` (waitress, as in production) on 127.0.0.1; the Slack
-Web API and response_url are the stand-in (tests/slack_standin.py) in a process of its own. Each client is a thread
+Web API and response_url are the stand-in (testkit/slack_standin.py) in a process of its own. Each client is a thread
 with one keep-alive http.client connection sending its share of the clicks back to back, signed and
 form-encoded (`payload=<json>`) as Slack sends them. Clients run in another process, as Slack's servers
 do; they still share the CPUs with the servers, so the figures are for comparing real against bare, not
@@ -52,7 +52,7 @@ from commands.results import Tone, plain_text  # noqa: E402
 from storage import clusters as cluster_store  # noqa: E402
 from storage import polls as poll_store  # noqa: E402
 from storage.db import Database  # noqa: E402
-from tests.slack_requests import TEAM, button_payload  # noqa: E402
+from testkit.slack_requests import TEAM, button_payload  # noqa: E402
 
 PRACTICES = 8
 VOTERS = 1000

@@ -1,7 +1,7 @@
 """Fixtures: every database test runs on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 
-`driver` is the platform-free test driver (tests/driver.py) and `riverside` the canonical cluster built
-through it (tests/factories.py); `app` is the real Bolt app for the Slack suite, `teams` the Teams app."""
+`driver` is the platform-free test driver (testkit/driver.py) and `riverside` the canonical cluster built
+through it (testkit/factories.py); `app` is the real Bolt app for the Slack suite, `teams` the Teams app."""
 
 import os
 import shutil
@@ -17,11 +17,11 @@ from bot.config import Settings
 from bot.slack import build_app
 from commands import Clusterbot
 from storage.db import Database
-from tests import factories
-from tests.clock import Clock
-from tests.driver import Driver
-from tests.slack_requests import SIGNING_SECRET
-from tests.slack_standin import SlackStandIn
+from testkit import factories
+from testkit.clock import Clock
+from testkit.driver import Driver
+from testkit.slack_requests import SIGNING_SECRET
+from testkit.slack_standin import SlackStandIn
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: run the suite via scripts/with-postgres")
 
 
-# The machine's clock, held years away from the tests' clock (tests/clock.py, 2026-11-26) for every
+# The machine's clock, held years away from the tests' clock (testkit/clock.py, 2026-11-26) for every
 # test: a stamp the product takes from the wall clock instead of its own clock shows at once (one did:
 # a handled event was stamped with the wall clock and never aged under the product's clock, a test that
 # passed for two days). Tests that talk to another process (a server started with `python -m bot`),
@@ -157,7 +157,7 @@ def driver(product, clock) -> Driver:
 
 @pytest.fixture
 def riverside(driver) -> Driver:
-    """The canonical Riverside cluster (tests/factories.py), set up through the driver; the set-up's
+    """The canonical Riverside cluster (testkit/factories.py), set up through the driver; the set-up's
     own messages are forgotten, so a test sees only what it caused."""
     factories.riverside(driver.say)
     driver.forget()
@@ -175,7 +175,7 @@ def app(settings, product):
 @pytest.fixture(scope="session")
 def teams_api():
     """Microsoft's side of Teams, local: OpenID keys, the token endpoint and the Bot Connector."""
-    from tests.teams_standin import TeamsStandIn
+    from testkit.teams_standin import TeamsStandIn
 
     standin = TeamsStandIn()
     yield standin
@@ -185,6 +185,6 @@ def teams_api():
 @pytest.fixture
 def teams(db, product, teams_api):
     """The real Teams app (SDK, FastAPI, uvicorn) on a loopback port, talking to the stand-ins."""
-    from tests.teams_app import serve_teams
+    from testkit.teams_app import serve_teams
 
     yield from serve_teams(db, product, teams_api)

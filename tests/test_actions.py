@@ -1,4 +1,4 @@
-"""/action: what the product decides through the platform-free driver (tests/driver.py); cards, buttons,
+"""/action: what the product decides through the platform-free driver (testkit/driver.py); cards, buttons,
 forms and the message shortcut through signed requests to the real Bolt app. Both databases."""
 
 import json
@@ -10,10 +10,10 @@ from sqlmodel import select
 from commands import Clusterbot
 from commands.results import Direct, plain_text
 from storage.models import Action, DigestSent
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
-from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture

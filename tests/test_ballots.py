@@ -1,6 +1,6 @@
 """Ballots as people mean them, and results that say what happened: typed votes set the ballot, a
 colleague's change is told to them, top N with ties at the cut-off, turnout, /poll extend, reminders with
-buttons. Through the platform-free driver (tests/driver.py), the console and the scheduler, on both
+buttons. Through the platform-free driver (testkit/driver.py), the console and the scheduler, on both
 databases. Today is Thu 26 Nov 2026."""
 
 from datetime import UTC, datetime
@@ -12,9 +12,9 @@ from bot.console import run_line
 from commands.context import Caller
 from commands.results import Post, plain_text
 from storage.models import Ballot, Poll
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
 
 SIX = ("80101", "80102", "80103", "80104", "80105", "80106")
 

@@ -1,11 +1,11 @@
-"""/cluster: set-up, practices, people and leads, through the platform-free driver (tests/driver.py), on
+"""/cluster: set-up, practices, people and leads, through the platform-free driver (testkit/driver.py), on
 both databases. How Slack shows them (blocks, escaping, enterprise ids) is in tests/test_cluster_slack.py."""
 
 from sqlmodel import select
 
 from commands.results import Audience
 from storage.models import Cluster, Member, Practice
-from tests.driver import refused
+from testkit.driver import refused
 
 
 def setup_cluster(driver, lead="ULEAD", channel="CCLUSTER"):

@@ -1,15 +1,15 @@
 """Every refusal is specific, private, shows a working example, and stores nothing: through the
-platform-free driver (tests/driver.py); how Slack escapes markup in names, through signed requests."""
+platform-free driver (testkit/driver.py); how Slack escapes markup in names, through signed requests."""
 
 import pytest
 from sqlmodel import select
 
 from commands.results import Audience
 from storage.models import Cluster
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
-from tests.slack_requests import dispatch_command
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
+from testkit.slack_requests import dispatch_command
 
 
 @pytest.fixture

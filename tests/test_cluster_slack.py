@@ -4,7 +4,7 @@ commands decide (practices, people, leads, separate clusters) is in tests/test_c
 from sqlmodel import select
 
 from storage.models import Cluster, Member
-from tests.slack_requests import dispatch_command
+from testkit.slack_requests import dispatch_command
 
 
 def setup_cluster(app, lead="ULEAD", channel="CCLUSTER"):

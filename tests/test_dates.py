@@ -1,5 +1,5 @@
 """The one date reader: British usage, the nearest year, `since` looking back, reasons for impossible dates —
-read directly, then through the platform-free driver (tests/driver.py) and the console on both databases.
+read directly, then through the platform-free driver (testkit/driver.py) and the console on both databases.
 Today is Thu 26 Nov 2026."""
 
 from datetime import date
@@ -12,9 +12,9 @@ from commands.context import Caller
 from commands.errors import Refusal
 from commands.text.dates import BACK, DATE_TEXT_MAX, parse_day
 from storage.models import Action, Meeting, Poll
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
 
 THURSDAY = date(2026, 11, 26)
 

@@ -20,9 +20,9 @@ from commands.results import Reply, line
 from storage import outbox
 from storage.clock import wall_clock
 from storage.models import Poll
-from tests import factories
-from tests.helpers import unsent_outbox
-from tests.slack_requests import button_payload, dispatch_command, signed_headers, slash_body, submission_payload
+from testkit import factories
+from testkit.helpers import unsent_outbox
+from testkit.slack_requests import button_payload, dispatch_command, signed_headers, slash_body, submission_payload
 from tests.test_processes import bot_env, free_port, wait_healthy
 
 pytestmark = pytest.mark.database  # the database decides: outbox claims and leases shared by processes
@@ -243,7 +243,7 @@ def test_a_rate_limited_or_unanswered_row_is_tried_again_and_sent_once(db):
     delivery = Delivery(platform, Clusterbot(db), workers=1)
     delivery.flush()  # 429: put off 0.2 s
     assert platform.sent == [] and unsent_outbox(db) == 1
-    from tests.helpers import retry_now
+    from testkit.helpers import retry_now
     retry_now(db)
     delivery.flush()  # no answer: put off, and marked uncertain
     retry_now(db)
@@ -313,7 +313,7 @@ def test_slack_and_teams_processes_on_one_database_each_send_only_their_own_clus
     and poll results for its own platform, and the card of a poll it closes is updated by that platform."""
     from commands.context import Caller
     from commands.results import plain_text as plain
-    from tests.teams_ids import CHANNEL, LEAD, TENANT
+    from testkit.teams_ids import CHANNEL, LEAD, TENANT
 
     product = Clusterbot(db, "Europe/London", clock=clock)
     slack_lead = Caller("ULEAD", "CSLACK", "T0001")

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from bot.slack import build_app
-from tests.helpers import unsent_outbox
-from tests.slack_requests import dispatch_command
+from testkit.helpers import unsent_outbox
+from testkit.slack_requests import dispatch_command
 from tests.test_delivery import card_text, click, poll_cluster
 
 

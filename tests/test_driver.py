@@ -1,4 +1,4 @@
-"""The platform-free driver itself (tests/driver.py): what it records is what the product's delivery code
+"""The platform-free driver itself (testkit/driver.py): what it records is what the product's delivery code
 really sent through the platform seam, and clicks, forms and ticks reach the product as an adapter's
 would. On both databases."""
 
@@ -10,9 +10,9 @@ from sqlmodel import select
 from bot.platform import Platform
 from commands.results import Tone
 from storage.models import Poll, Topic
-from tests import factories
-from tests.driver import RecordingPlatform, refused
-from tests.helpers import unsent_outbox
+from testkit import factories
+from testkit.driver import RecordingPlatform, refused
+from testkit.helpers import unsent_outbox
 
 
 def test_the_recording_platform_is_a_platform():

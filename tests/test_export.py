@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from storage.models import Action
-from tests import factories
-from tests.slack_requests import dispatch_command
+from testkit import factories
+from testkit.slack_requests import dispatch_command
 from tests.test_processes import bot_env
 
 

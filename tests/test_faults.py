@@ -17,7 +17,7 @@ from commands import UNAVAILABLE, Clusterbot
 from commands.context import Caller
 from storage import clusters as cluster_store
 from storage.models import Ballot, Poll
-from tests.slack_requests import SIGNING_SECRET, button_payload, dispatch_command, signed_headers
+from testkit.slack_requests import SIGNING_SECRET, button_payload, dispatch_command, signed_headers
 from tests.test_processes import bot_env, free_port, wait_healthy
 
 # The bot in another process (the real time kept); the database restarted under load decides.

@@ -1,5 +1,5 @@
 """Free text keeps its words: settings are read only at the end and only where they make sense; typed
-equivalents of form fields; withdrawing what you added. Through the platform-free driver (tests/driver.py)
+equivalents of form fields; withdrawing what you added. Through the platform-free driver (testkit/driver.py)
 and the console, both databases."""
 
 from datetime import date
@@ -10,9 +10,9 @@ from sqlmodel import select
 from bot.console import run_line
 from commands.context import Caller
 from storage.models import Action, AgendaItem, Meeting, Topic, TopicNote
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlmodel import select
 from commands import Clusterbot
 from commands.context import Caller
 from storage.models import Cluster, Member, Role
-from tests.slack_requests import dispatch_command
+from testkit.slack_requests import dispatch_command
 
 pytestmark = pytest.mark.database  # the database decides: the cluster's rules under concurrency: locks and unique keys
 

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from storage.models import Action
-from tests import factories
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.helpers import assert_refused, snapshot
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 HIDDEN = ["010.101.1237", "010/101/1237", "010_101_1237", "010\u2212101\u22121237", "010\u2013101\u20141237",
           "010\u00a0101\u20091237", "010\u200b101\u200b1237", "010\n101\n\n1237", "010     101   1237",

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 from storage.models import Ballot, BallotCaster, Poll
-from tests.slack_requests import button_payload, dispatch_command, dispatch_payload
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload
 from tests.test_polls import ballots, blocks_of, cluster, last_update, polls  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.database  # the database decides: unique keys, what tables hold

@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Action, Ballot, Member
-from tests import factories
-from tests.slack_requests import dispatch_command, dispatch_event, dispatch_payload, home_payload
-from tests.slack_standin import BOT_USER
+from testkit import factories
+from testkit.slack_requests import dispatch_command, dispatch_event, dispatch_payload, home_payload
+from testkit.slack_standin import BOT_USER
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_new_member_of_a_cluster_channel_is_welcomed_with_a_practice_picker(cl
     picker = [e for b in welcome["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [(e["action_id"].split("|")[0], e["value"]) for e in picker] == [
         ("cluster.join", "80123"), ("cluster.join", "80456")]
-    from tests.slack_requests import button_payload
+    from testkit.slack_requests import button_payload
     dispatch_payload(cluster, button_payload("cluster.join|2", "80456", user="UNEWBIE",
                                              response_url=slack_api.response_url))
     with db.session() as session:

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from commands.registry import BUTTONS, FAMILIES, FORMS
-from tests import factories
-from tests.slack_requests import (
+from testkit import factories
+from testkit.slack_requests import (
     button_payload,
     dispatch_command,
     dispatch_payload,
@@ -115,7 +115,7 @@ def test_any_form_submission_gets_an_answer(world, db, form, values, context):
        content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]))
 def test_malformed_signed_bodies_never_get_a_500(world, body, content_type):
     from bot.slack import dispatch
-    from tests.slack_requests import signed_headers
+    from testkit.slack_requests import signed_headers
 
     raw = body.encode("utf-8", "surrogatepass")
     response = dispatch(world, raw, signed_headers(raw, content_type=content_type))

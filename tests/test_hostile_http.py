@@ -13,7 +13,7 @@ import pytest
 
 from bot import logs
 from bot.server import MAX_BODY, QUEUE_WARNING_DEPTH, Limits, default_threads, make_server
-from tests.slack_requests import button_payload, signed_headers, slash_body
+from testkit.slack_requests import button_payload, signed_headers, slash_body
 from tests.test_http import clusters, request, server  # noqa: F401  (the real server fixture)
 
 

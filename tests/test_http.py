@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.server import make_server
 from storage.models import Cluster
-from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body
+from testkit.slack_requests import SIGNING_SECRET, signed_headers, slash_body
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.slack import build_app, dispatch
 from commands import Clusterbot
 from commands.registry import BUTTONS, FORMS
 from storage.db import Database
-from tests.slack_requests import (
+from testkit.slack_requests import (
     SIGNING_SECRET,
     button_payload,
     dispatch_command,

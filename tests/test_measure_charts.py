@@ -1,5 +1,5 @@
 """/measure chart: PNGs read back with Pillow — size, not blank, signals drawn — through the platform-free
-driver (tests/driver.py) and through signed Slack requests, on both databases; and the chart writer on its own."""
+driver (testkit/driver.py) and through signed Slack requests, on both databases; and the chart writer on its own."""
 
 import io
 
@@ -9,8 +9,8 @@ from PIL import Image
 from analysis.charts import BLUE, ORANGE, Panel, Picture, render
 from commands import Caller
 from commands.results import Upload, plain_text
-from tests import factories
-from tests.slack_requests import dispatch_command
+from testkit import factories
+from testkit.slack_requests import dispatch_command
 from tests.test_measures import ADD, refused, set_up
 
 STEADY = [32, 34, 31, 33, 30, 32, 34, 31, 33, 30, 32, 31]

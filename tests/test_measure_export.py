@@ -10,7 +10,7 @@ from tests.test_measures import ADD, refused, set_up
 
 
 def uploaded(cluster, command: str, text: str) -> Upload:
-    """The workbook `<command> <text>` made, as delivery uploaded it (tests/driver.py)."""
+    """The workbook `<command> <text>` made, as delivery uploaded it (testkit/driver.py)."""
     said = cluster.driver.say(f"{command} {text}")
     assert "Preparing" in said.text, said.text
     [upload] = [sent.upload for sent in said.sent if sent.kind == "upload"]

@@ -1,5 +1,5 @@
 """/measure: adding measures, recording data and its refusals, data tables and signals — through the
-platform-free driver (tests/driver.py) and through signed Slack requests, on both databases."""
+platform-free driver (testkit/driver.py) and through signed Slack requests, on both databases."""
 
 from datetime import UTC, date, datetime
 
@@ -11,17 +11,17 @@ from commands import Clusterbot
 from commands.measures.admin import working_day
 from commands.results import Audience, Direct, Tone, plain_text
 from storage.models import Measure, MeasurePoint, MeasurePointHistory
-from tests import factories
-from tests.driver import Driver
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.driver import Driver
+from testkit.helpers import assert_refused, snapshot
+from testkit.slack_requests import dispatch_command, dispatch_payload, submission_payload
 
 ADD = "add T1 Asthma reviews within 2 weeks percent higher is better goal 80"
 
 
 class Cluster:
     """Riverside as the measure tests use it: typed commands through the platform-free driver
-    (tests/driver.py), each answered with the product's Reply."""
+    (testkit/driver.py), each answered with the product's Reply."""
 
     def __init__(self, driver: Driver, channel: str = "CCLUSTER"):
         self.driver, self.channel = driver, channel

@@ -1,4 +1,4 @@
-"""/meeting through the platform-free driver (tests/driver.py), and the scheduler with a clock the tests turn;
+"""/meeting through the platform-free driver (testkit/driver.py), and the scheduler with a clock the tests turn;
 what only Slack does (its failures, the modal) through signed requests. Both databases."""
 
 import threading
@@ -11,10 +11,10 @@ from bot.scheduler import tick
 from commands import Clusterbot
 from commands.results import Post, plain_text
 from storage.models import AgendaItem, Meeting, Reminder
-from tests import factories
-from tests.driver import refused
-from tests.helpers import retry_now, snapshot, unsent_outbox
-from tests.slack_requests import dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import retry_now, snapshot, unsent_outbox
+from testkit.slack_requests import dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture

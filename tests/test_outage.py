@@ -14,10 +14,10 @@ from bot.slack import build_app
 from commands import UNAVAILABLE, Clusterbot
 from commands.results import plain_text
 from storage.db import Database
-from tests.driver import RecordingPlatform
-from tests.helpers import unsent_outbox
-from tests.slack_requests import SIGNING_SECRET, dispatch_command
-from tests.tcp_proxy import TcpProxy
+from testkit.driver import RecordingPlatform
+from testkit.helpers import unsent_outbox
+from testkit.slack_requests import SIGNING_SECRET, dispatch_command
+from testkit.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.database  # the database decides: the database going away and coming back
 

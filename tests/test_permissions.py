@@ -1,10 +1,10 @@
 """Who may change what: every state-changing command × every kind of person, as the README's table says.
-Through the platform-free driver (tests/driver.py), on both databases."""
+Through the platform-free driver (testkit/driver.py), on both databases."""
 
 import pytest
 
 from commands.results import Tone
-from tests import factories
+from testkit import factories
 
 LEAD, OWNER, OTHER_PRACTICE, OTHER_CLUSTER, STRANGER = "ULEAD", "UOWN", "UOTHER", "UFAR", "USTRANGER"
 ROLES = {

@@ -13,9 +13,9 @@ from commands.context import Caller
 from commands.results import Post, plain_text
 from storage import polls as poll_store
 from storage.models import Ballot, Cluster, Poll
-from tests import factories
-from tests.helpers import assert_refused, retry_now, snapshot, unsent_outbox
-from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.helpers import assert_refused, retry_now, snapshot, unsent_outbox
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 QUESTION = '"Which topic should we take on next?" "Asthma reviews" "Frailty register" "Polypharmacy"'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_body
+from testkit.slack_requests import SIGNING_SECRET, signed_headers, slash_body
 
 pytestmark = pytest.mark.wall_clock  # programs run as people run them, in other processes
 
@@ -305,7 +305,7 @@ def test_a_scheduler_with_no_platform_settings_queues_what_falls_due_for_the_ser
     from storage import meetings as meeting_store
     from storage.db import Database
     from storage.models import Meeting, Outbox
-    from tests.teams_ids import CHANNEL, LEAD, TENANT
+    from testkit.teams_ids import CHANNEL, LEAD, TENANT
 
     url = f"sqlite:///{tmp_path / 'cluster.db'}"
     db = Database(url)

@@ -13,9 +13,9 @@ from sqlmodel import select
 
 from commands.results import Post, plain_text
 from storage.models import Attendance, Decision, Meeting, MinuteLine, Reminder, TopicMove
-from tests import factories
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import dispatch_command
+from testkit import factories
+from testkit.helpers import assert_refused, snapshot
+from testkit.slack_requests import dispatch_command
 from tests.test_processes import bot_env
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from storage.models import Attendance, Decision, Meeting, MinuteLine
-from tests import factories
-from tests.helpers import assert_refused, snapshot
-from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.helpers import assert_refused, snapshot
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 from tests.test_processes import bot_env
 from tests.test_record import meet, rows
 
@@ -287,8 +287,8 @@ def test_the_console_says_how_to_type_what_a_form_would_ask(tmp_path):
 
 
 def test_the_attendance_form_is_a_teams_dialog(teams, teams_api, db):
-    from tests.teams_ids import CHANNEL, LEAD
-    from tests.teams_standin import BOT_ID, invoke, members_added, message
+    from testkit.teams_ids import CHANNEL, LEAD
+    from testkit.teams_standin import BOT_ID, invoke, members_added, message
 
     def say(text):
         assert teams.send(message(teams_api, LEAD, text), teams_api.headers()).status_code == 200

@@ -1,5 +1,5 @@
 """/cluster report: the Board report workbook (and one-page Word summary), read back with openpyxl and
-python-docx, through the platform-free driver (tests/driver.py) on both databases and in the console."""
+python-docx, through the platform-free driver (testkit/driver.py) on both databases and in the console."""
 
 import io
 import subprocess
@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from commands.results import Tone
 from storage.models import Action, Topic
-from tests import factories
-from tests.driver import refused
+from testkit import factories
+from testkit.driver import refused
 from tests.test_processes import bot_env
 
 

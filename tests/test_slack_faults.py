@@ -5,9 +5,9 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Ballot, Poll, Topic
-from tests import factories
-from tests.helpers import retry_now, unsent_outbox
-from tests.slack_requests import dispatch_command
+from testkit import factories
+from testkit.helpers import retry_now, unsent_outbox
+from testkit.slack_requests import dispatch_command
 
 QUESTION = '"Which topic next?" "Asthma reviews" "Frailty register"'
 

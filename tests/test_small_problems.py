@@ -1,4 +1,4 @@
-"""The smaller problems of issue 13, each fixed with a test: through the platform-free driver (tests/driver.py)
+"""The smaller problems of issue 13, each fixed with a test: through the platform-free driver (testkit/driver.py)
 and the console, both databases.
 Today is Thu 26 Nov 2026, 10:00 in London."""
 
@@ -11,9 +11,9 @@ from bot.console import run_console, run_line
 from commands.context import Caller
 from commands.results import Audience, Tone
 from storage.models import Action
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlmodel import select
 from bot.slack import build_app
 from storage.db import Database
 from storage.models import Cluster
-from tests.socket_mode_server import SocketModeServer
+from testkit.socket_mode_server import SocketModeServer
 from tests.test_processes import bot_env
 
 APP_TOKEN = "xapp-test"

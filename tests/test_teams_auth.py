@@ -3,9 +3,9 @@
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.teams_app import post
-from tests.teams_ids import LEAD
-from tests.teams_standin import message
+from testkit.teams_app import post
+from testkit.teams_ids import LEAD
+from testkit.teams_standin import message
 
 
 def test_a_signed_activity_is_accepted_and_answered(teams, teams_api):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from bot.teams import cards
 from commands.results import Button, Choice, Code, Form, FormField, Person, Reply, Strong, Tone, line
-from tests.teams_ids import CHANNEL, PQL_A
+from testkit.teams_ids import CHANNEL, PQL_A
 
 NAMES = {PQL_A: "Jane Smith"}
 

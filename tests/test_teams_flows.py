@@ -9,9 +9,9 @@ from sqlmodel import select
 from bot.scheduler import tick
 from commands import Clusterbot
 from storage.models import Action, Ballot, Cluster, Member, Poll, Topic
-from tests.teams_app import serve_teams
-from tests.teams_ids import CHANNEL, LEAD, NURSE, PQL_A, PQL_B
-from tests.teams_standin import BOT_ID, invoke, members_added, message, submit
+from testkit.teams_app import serve_teams
+from testkit.teams_ids import CHANNEL, LEAD, NURSE, PQL_A, PQL_B
+from testkit.teams_standin import BOT_ID, invoke, members_added, message, submit
 
 PERSONAL = "a:1personalchatwiththeleadAbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 

@@ -5,8 +5,8 @@ Teams app (SDK, JWTs, the Bot Connector stand-in)."""
 from sqlmodel import select
 
 from storage.models import Topic
-from tests.teams_ids import CHANNEL, PQL_A, user
-from tests.teams_standin import _base, invoke
+from testkit.teams_ids import CHANNEL, PQL_A, user
+from testkit.teams_standin import _base, invoke
 from tests.test_teams_flows import cluster, rows, say  # noqa: F401  (fixture)
 
 STRANGER = user(40)  # in the tenant, in no cluster

@@ -3,9 +3,9 @@ them (before, Teams answered nothing and logged a traceback), and the bot carrie
 
 from commands import UNAVAILABLE, Clusterbot
 from storage.db import Database
-from tests.teams_app import serve_teams
-from tests.teams_ids import CHANNEL, LEAD
-from tests.teams_standin import message
+from testkit.teams_app import serve_teams
+from testkit.teams_ids import CHANNEL, LEAD
+from testkit.teams_standin import message
 
 CHAT = "a:1leadschatwiththebotduringanoutage0123456789AbCdEfGhIjKlMnOpQr"
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from commands.registry import FAMILIES
-from tests.teams_ids import APP_ID
+from testkit.teams_ids import APP_ID
 
 
 @pytest.mark.wall_clock

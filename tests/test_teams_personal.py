@@ -4,8 +4,8 @@ buttons act on that cluster, `home` shows it, and no cluster can be set up in a 
 from sqlmodel import select
 
 from storage.models import Action, Cluster
-from tests.teams_ids import CHANNEL, PQL_A
-from tests.teams_standin import submit
+from testkit.teams_ids import CHANNEL, PQL_A
+from testkit.teams_standin import submit
 from tests.test_teams_flows import cluster, say  # noqa: F401  (fixture)
 
 CHAT = "a:1janeschatwiththebotAbCdEfGhIjKlMnOpQrStUvWxYz0123456789zz"

@@ -11,8 +11,8 @@ from commands import Clusterbot
 from commands.results import Person, Reply, line
 from storage import conversations, names
 from storage.models import PersonName
-from tests.teams_ids import APP_ID, CHANNEL, LEAD, NURSE, OTHER_CHANNEL, PQL_A, PQL_B, TEAM, TENANT
-from tests.teams_standin import BOT_ID, PASSWORD, Fault
+from testkit.teams_ids import APP_ID, CHANNEL, LEAD, NURSE, OTHER_CHANNEL, PQL_A, PQL_B, TEAM, TENANT
+from testkit.teams_standin import BOT_ID, PASSWORD, Fault
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import sys
 import httpx
 import pytest
 
-from tests.teams_ids import APP_ID, CHANNEL, LEAD, TENANT
-from tests.teams_standin import PASSWORD, message
+from testkit.teams_ids import APP_ID, CHANNEL, LEAD, TENANT
+from testkit.teams_standin import PASSWORD, message
 from tests.test_processes import bot_env, free_port, run_bot, wait_healthy
 
 pytestmark = pytest.mark.wall_clock  # a server in another process

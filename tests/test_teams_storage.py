@@ -21,7 +21,7 @@ from storage.models import (
     PersonName,
     Poll,
 )
-from tests.teams_ids import APP_ID, CHANNEL, GROUP_CHAT, LEAD, NURSE, PQL_A, PQL_B, TEAM, TENANT, aad
+from testkit.teams_ids import APP_ID, CHANNEL, GROUP_CHAT, LEAD, NURSE, PQL_A, PQL_B, TEAM, TENANT, aad
 
 pytestmark = pytest.mark.database  # the database decides: wide platform ids against the columns' widths
 

@@ -9,8 +9,8 @@ import openpyxl
 from sqlmodel import select
 
 from storage.models import Action
-from tests.teams_ids import CHANNEL, LEAD, PQL_A, PQL_B, user
-from tests.teams_standin import BOT_ID, members_added
+from testkit.teams_ids import CHANNEL, LEAD, PQL_A, PQL_B, user
+from testkit.teams_standin import BOT_ID, members_added
 from tests.test_teams_flows import cluster, say  # noqa: F401  (fixture)
 
 SLASH_FORM = re.compile(r"(?<![\w/:.@-])/(cluster|topic|poll|action|meeting|measure)\b")

@@ -1,4 +1,4 @@
-"""/topic typed: through the platform-free driver (tests/driver.py), and the card's Slack buttons through
+"""/topic typed: through the platform-free driver (testkit/driver.py), and the card's Slack buttons through
 signed requests to the real Bolt app, on both databases."""
 
 import pytest
@@ -7,10 +7,10 @@ from sqlmodel import select
 from commands.results import Audience
 from storage import topics as topic_store
 from storage.models import Cluster, Topic, TopicMove, TopicNote
-from tests import factories
-from tests.driver import refused
-from tests.helpers import snapshot
-from tests.slack_requests import dispatch_command
+from testkit import factories
+from testkit.driver import refused
+from testkit.helpers import snapshot
+from testkit.slack_requests import dispatch_command
 
 
 @pytest.fixture

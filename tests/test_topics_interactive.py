@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Topic, TopicMove
-from tests import factories
-from tests.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
+from testkit import factories
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from bot.delivery import Delivery
 from bot.platform import Asker
 from commands import Caller, Clusterbot
 from commands.results import Audience, Button, Form, Reply, Tone, Upload, plain_text
-from tests.clock import Clock
+from testkit.clock import Clock
 
-TEAM = "T0001"          # the same workspace as tests/slack_requests.py, so rows look alike in both suites
+TEAM = "T0001"          # the same workspace as testkit/slack_requests.py, so rows look alike in both suites
 CHANNEL = "CCLUSTER"
 
 

@@ -26,7 +26,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.teams_ids import APP_ID, CHANNEL, TEAM, TENANT
+from testkit.teams_ids import APP_ID, CHANNEL, TEAM, TENANT
 
 ISSUER = "https://api.botframework.com"
 PASSWORD = "test-app-password~1"

@@ -8,8 +8,8 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.teams import TeamsServer, build_app, make_platform
 from bot.teams.platform import TeamsPlatform
-from tests.teams_ids import APP_ID, TENANT
-from tests.teams_standin import PASSWORD, TeamsStandIn  # noqa: F401
+from testkit.teams_ids import APP_ID, TENANT
+from testkit.teams_standin import PASSWORD, TeamsStandIn  # noqa: F401
 
 
 def teams_settings(db, teams_api) -> Settings:

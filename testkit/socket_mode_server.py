@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
-from tests.slack_requests import slash_body
+from testkit.slack_requests import slash_body
 
 HELLO = {"type": "hello", "num_connections": 1,
          "debug_info": {"host": "applink-standin", "build_number": 1, "approximate_connection_time": 3600},

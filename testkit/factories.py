@@ -3,19 +3,19 @@
 - the channel CCLUSTER is "Riverside Cluster", set up by ULEAD, its lead (in no practice);
 - practices 80123 Riverside Medical Practice, 80456 Hillview Surgery and 80789 Burnside Health Centre;
 - UGP and UPM in 80123, UNURSE in 80456, nobody in 80789;
-- today is Thursday 26 November 2026, 10:00 GMT (tests/clock.py).
+- today is Thursday 26 November 2026, 10:00 GMT (testkit/clock.py).
 
 A test that needs less or other (two practices, nobody in practice 80456, six practices) says so with
 the factory's parameters rather than a copy of the set-up. The factory only types commands, through a
 `say(typed, user=…, channel=…)` callable, so the same cluster is built through the platform-free driver
-(`driver.say`, tests/driver.py) or through signed Slack requests (`on_slack(app)`); every step is
+(`driver.say`, testkit/driver.py) or through signed Slack requests (`on_slack(app)`); every step is
 checked, so a set-up that stopped working fails where it breaks, not in the test after.
 """
 
 from collections.abc import Callable, Iterable
 
 from commands.results import Tone
-from tests.slack_requests import dispatch_command
+from testkit.slack_requests import dispatch_command
 
 LEAD = "ULEAD"
 CHANNEL = "CCLUSTER"
@@ -40,7 +40,7 @@ def riverside(say: Say, *, practices: "int | Iterable[tuple[str, str]]" = 3, mem
 
 
 def on_slack(app) -> Say:
-    """`say` as signed slash commands to the real Bolt app (tests/slack_requests.py)."""
+    """`say` as signed slash commands to the real Bolt app (testkit/slack_requests.py)."""
     def say(typed: str, *, user: str = LEAD, channel: str = CHANNEL):
         command, _, text = typed.partition(" ")
         return dispatch_command(app, command, text, user=user, channel=channel)
