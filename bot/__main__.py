@@ -169,7 +169,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"Database is up to date: {db.engine.url.render_as_string(hide_password=True)}")
         return
     db = start_database(settings)
-    product = Clusterbot(db, settings.cluster_tz, ballot_key=ballot_key(settings))
+    product = Clusterbot(db, settings.cluster_tz, ballot_key=ballot_key(settings),
+                         retention_days=settings.retention_days)
     if args.mode == "export":
         upload = product.export(args.channel)
         if upload is None:

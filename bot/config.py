@@ -46,6 +46,7 @@ class Settings:
     teams_tenant_id: str | None = None
     teams_openid_url: str = BOT_FRAMEWORK_OPENID
     teams_token_url: str | None = None  # None until a tenant is known
+    retention_days: int = 30  # RETENTION_DAYS: how long sent outbox rows are kept
 
 
 # What each Slack mode needs, and where people find it.
@@ -107,6 +108,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_tenant_id=get("TEAMS_TENANT_ID"),
         **(_teams_urls(get) if _calls_microsoft(mode, get) else {}),
         ballot_secret=get("BALLOT_KEY"),
+        retention_days=_days(get("RETENTION_DAYS") or "30"),
     )
 
 
@@ -196,6 +198,13 @@ def _switch(value: str) -> bool:
     if value.lower() not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"SCHEDULER “{value}” should be on or off (off for extra web workers)")
     return value.lower() in ("on", "true", "1", "yes")
+
+
+def _days(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 3650:
+        raise ConfigError(f"RETENTION_DAYS “{value}” is not a number of days: use a whole number from 1 to 3650, "
+                          "e.g. 30")
+    return int(value)
 
 
 def _port(value: str) -> int:

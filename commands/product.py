@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from commands import (
     exports,
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # once made every later workbook fail to open.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
+PURGE_EVERY = timedelta(hours=1)
 UNAVAILABLE = "The cluster's database is temporarily unavailable. Nothing was changed: please try again shortly."
 OUR_FAULT = ("Something went wrong on our side and nothing was changed. "
              "Please try again; if it keeps happening, tell your cluster lead.")
@@ -44,7 +45,7 @@ class Clusterbot:
     """The whole product behind a few calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
-                 clock: Clock = wall_clock, ballot_key: bytes | None = None):
+                 clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30):
         self.db = db
         db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
         # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
@@ -53,6 +54,8 @@ class Clusterbot:
         self.ballot_key = ballot_key or secrets.token_bytes(32)
         self.time_zone = time_zone
         self.clock = clock  # tests turn it; everything the product calls "now" comes from here
+        self.retention = timedelta(days=retention_days)  # sent outbox rows are kept this long
+        self._purged_at: datetime | None = None  # by this process, on the machine's clock
         # user id -> name, for exports. Owned from here on: adapters add their platform's lookup
         # (`product.directory.serve(platform)`), never replace the directory.
         self.directory = Directory()
@@ -209,7 +212,24 @@ class Clusterbot:
                         effects += _into_outbox(session, run(self._context_for, session, item, now), None)
                 except Exception:
                     log.exception("scheduled work on %s failed", type(item).__name__)
+        self._purge()
         return effects
+
+    def _purge(self) -> int:
+        """Forget outbox rows sent (or given up) longer ago than the retention, at most once an hour per
+        process: the outbox kept every message ever sent. The outbox's times are the machine's."""
+        moment = wall_clock()
+        if self._purged_at is not None and moment - self._purged_at < PURGE_EVERY:
+            return 0
+        try:
+            with self.db.session() as session:
+                purged = outbox.purge(session=session, now=moment, keep=self.retention)
+        except DatabaseUnavailable:
+            return 0
+        self._purged_at = moment
+        if purged:
+            log.info("outbox: %d sent rows older than %d days forgotten", purged, self.retention.days)
+        return purged
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
         time_zone = cluster_.time_zone if cluster_ is not None else self.time_zone

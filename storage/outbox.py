@@ -109,8 +109,8 @@ def next_due(*, session: Session, platform: str = DEFAULT_PLATFORM) -> datetime 
         col(Outbox.sent_at).is_(None), col(Outbox.failed_at).is_(None), Outbox.platform == platform)).one()
 
 
-def purge(*, session: Session, now: datetime) -> int:
-    """Forget rows sent (or given up) long ago."""
-    old = now - KEEP_SENT
+def purge(*, session: Session, now: datetime, keep: timedelta = KEEP_SENT) -> int:
+    """Forget rows sent (or given up) longer than `keep` ago; how many."""
+    old = now - keep
     return session.execute(Outbox.__table__.delete().where(
         or_(col(Outbox.sent_at) < old, col(Outbox.failed_at) < old))).rowcount
