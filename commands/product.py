@@ -73,6 +73,13 @@ class Clusterbot:
                                   f"{command} ({len(text)} characters)",
                                   read_only=sub is not None and sub.read_only)
 
+    def only_reads(self, command: str, text: str) -> bool:
+        """Whether the command only reads (who, list, show): a registry lookup, no database."""
+        fam = FAMILIES.get(command)
+        words = printable(text).split()
+        sub, _ = (fam.find(words) if words else fam.find([fam.default])) if fam else (None, 0)
+        return sub is not None and sub.read_only
+
     def has_later(self, command: str, text: str) -> bool:
         """Whether the command has a slow part for `finish` (an export): a registry lookup, no database."""
         fam = FAMILIES.get(command)

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from urllib.parse import urlencode
@@ -22,6 +23,9 @@ def signature_headers(body: str | bytes, secret: str = SIGNING_SECRET, timestamp
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def slash_body(command: str, text: str, *, user: str = "ULEAD", channel: str = "CCLUSTER",
                team: str = TEAM, enterprise: str | None = None,
                response_url: str = "http://127.0.0.1:9/respond/never-used") -> str:
@@ -29,7 +33,9 @@ def slash_body(command: str, text: str, *, user: str = "ULEAD", channel: str = "
         "token": "deprecated-verification-token", "team_id": team, "team_domain": "example",
         "channel_id": channel, "channel_name": "cluster", "user_id": user, "user_name": user.lower(),
         "command": command, "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
-        "response_url": response_url, "trigger_id": "1.2.abc",
+        # Slack gives every request a trigger id of its own, so no two signed requests are alike (a
+        # request sent again, byte for byte, is a replay: tests/test_http.py).
+        "response_url": response_url, "trigger_id": f"1.2.{next(_TRIGGERS)}",
     }
     if enterprise:
         fields["enterprise_id"] = enterprise

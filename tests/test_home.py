@@ -190,7 +190,7 @@ def test_old_event_ids_are_forgotten_after_a_day(cluster, db, clock, product):
                    event_id="EvOld")
     product.tick()
     with db.session() as session:
-        assert [e.event_id for e in session.exec(select(HandledEvent))] == ["EvOld"]
+        assert [e.event_id for e in session.exec(select(HandledEvent)) if e.event_id.startswith("Ev")] == ["EvOld"]
     clock.advance(days=2)
     product.tick()
     with db.session() as session:

@@ -6,11 +6,13 @@ import threading
 import time
 
 import pytest
+from slack_bolt.request import BoltRequest
 from sqlmodel import select
 
 from bot.server import make_server
-from storage.models import Cluster
-from testkit.slack_requests import SIGNING_SECRET, signed_headers, slash_body
+from storage.models import Cluster, Topic
+from testkit import factories
+from testkit.slack_requests import SIGNING_SECRET, settle, signed_headers, slash_body
 
 
 @pytest.fixture
@@ -91,3 +93,22 @@ def test_malformed_signed_bodies_get_400_not_500(server, body, content_type):
 def test_routing(server):
     assert request(server, "GET", "/slack/events")[0] == 405
     assert request(server, "GET", "/nowhere")[0] == 404
+
+
+def test_a_signed_slash_command_replayed_within_its_five_minutes_runs_once(app, db):
+    """Issue 26: the same signed request sent again still verifies for five minutes; it once proposed the
+    same topic twice. Another signed request runs as usual."""
+    factories.riverside(factories.on_slack(app))
+    body = slash_body("/topic", "propose Asthma reviews")
+    headers = signed_headers(body)
+    first = app.dispatch(BoltRequest(body=body, headers=headers))
+    again = app.dispatch(BoltRequest(body=body, headers=headers))
+    settle(app)
+    assert first.status == 200 and again.status == 200 and "Asthma reviews" in first.body
+    assert "Asthma reviews" not in again.body
+    other = slash_body("/topic", "propose Frailty register")
+    assert app.dispatch(BoltRequest(body=other, headers=signed_headers(other))).status == 200
+    settle(app)
+    with db.session() as session:
+        assert [t.title for t in session.exec(select(Topic).order_by(Topic.id))] == ["Asthma reviews",
+                                                                                     "Frailty register"]

@@ -8,6 +8,7 @@ of its time though only `export` has a slow part (docs/benchmarks.md, the profil
 import re
 
 from slack_bolt import Ack, App
+from slack_bolt.request import BoltRequest
 
 from bot.front_door import hand_on
 from bot.platform import Asker, Delivery
@@ -15,13 +16,21 @@ from bot.slack.listeners.payloads import command_caller
 from bot.slack.render import reply_payload
 from commands import Clusterbot
 from commands.registry import FAMILIES
+from storage.db import DatabaseUnavailable
 
 
-def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delivery: Delivery) -> None:
+def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delivery: Delivery,
+                         replay_key: str | None = None) -> None:
     """Run the command (committed before we answer) and answer in the ack, with no Web API call first.
     A reply that opens a form is acknowledged empty; the form opens just after (its trigger lasts 3 s),
-    and if it cannot, the person gets the reply's text, which says how to type it instead."""
+    and if it cannot, the person gets the reply's text, which says how to type it instead.
+    `replay_key`: the request's signature; the same signed request sent again (within Slack's five
+    minutes it still verifies) is acknowledged and not run twice."""
     caller = command_caller(command)
+    if replay_key and not product.only_reads(command["command"], command.get("text") or "") \
+            and not _first_time(product, replay_key):  # a read repeated changes nothing: no write for it
+        ack()
+        return
     reply = product.handle(command["command"], command.get("text") or "", caller)
     asker = Asker(caller.user_id, caller.channel_id, caller.team_id, handle=command.get("response_url"),
                   trigger=command.get("trigger_id"))
@@ -36,6 +45,21 @@ def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delive
                          bucket=caller.channel_id)
 
 
+def _first_time(product: Clusterbot, key: str) -> bool:
+    try:
+        return product.first_delivery(key)
+    except DatabaseUnavailable:
+        return True  # the command itself will say the database is unavailable
+
+
+def replay_key(request: BoltRequest) -> str | None:
+    """The signed request's identity: its timestamp and signature (HTTP only; Socket Mode has none)."""
+    headers = request.headers or {}
+    signature = (headers.get("x-slack-signature") or [""])[0]
+    timestamp = (headers.get("x-slack-request-timestamp") or [""])[0]
+    return f"slack:{timestamp[:12]}:{signature[-48:]}" if signature and timestamp else None
+
+
 def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delivery) -> None:
     """After the ack, on a delivery worker: the slow part (an export), its file handed to delivery."""
     caller = command_caller(command)
@@ -45,8 +69,9 @@ def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delive
 
 
 def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
-    def on_command(ack: Ack, command: dict) -> None:
-        handle_slash_command(ack=ack, command=command, product=product, delivery=delivery)
+    def on_command(ack: Ack, command: dict, request: BoltRequest) -> None:
+        handle_slash_command(ack=ack, command=command, product=product, delivery=delivery,
+                             replay_key=replay_key(request))
 
     # One listener for every family (a listener each cost every request a matcher call per family).
     app.command(re.compile("^(?:" + "|".join(re.escape(name) for name in FAMILIES) + ")$"))(on_command)
