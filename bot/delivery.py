@@ -124,6 +124,11 @@ class Delivery:
                 log.warning("database unavailable at start: live cards not refreshed")
         return self
 
+    def is_running(self) -> bool:
+        """Started, not stopped, its outbox poller and at least one worker alive."""
+        alive = {t.name for t in self._threads if t.is_alive()}
+        return not self._stop.is_set() and "delivery-outbox" in alive and len(alive) > 1
+
     def stop(self, timeout: float = 5) -> None:
         self._stop.set()
         self._wake.set()

@@ -108,6 +108,15 @@ class DeliveryProcess:
                     child.join(timeout)
         self._now.shutdown(wait=False)
 
+    def is_running(self) -> bool:
+        """The child is alive; a child found dead is replaced first (as the next hand-over would)."""
+        if self._stopped:
+            return False
+        if self._child is None or not self._child.is_alive():
+            self.wake()
+        child = self._child
+        return child is not None and child.is_alive()
+
     @property
     def pid(self) -> int | None:
         return self._child.pid if self._child is not None else None

@@ -130,3 +130,8 @@ class Delivery(Protocol):
     def run_now(self, job, bucket: str = "") -> None:
         """Any other platform call the adapter must make after its ack (opening a form), on a worker."""
         ...
+
+    def is_running(self) -> bool:
+        """Whether anything handed over will be sent (for /healthz: a server whose delivery has stopped
+        must not look healthy while nothing is posted)."""
+        ...

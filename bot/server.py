@@ -41,9 +41,12 @@ def wsgi_app(app: App, db: Database):
     def application(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/healthz" and method in ("GET", "HEAD"):
-            if db.is_healthy():
-                return _respond(start_response, "200 OK", {"status": "ok"})
-            return _respond(start_response, "503 Service Unavailable", {"status": "database unavailable"})
+            if not db.is_healthy():
+                return _respond(start_response, "503 Service Unavailable", {"status": "database unavailable"})
+            delivery = getattr(app, "delivery", None)
+            if delivery is not None and not delivery.is_running():
+                return _respond(start_response, "503 Service Unavailable", {"status": "delivery not running"})
+            return _respond(start_response, "200 OK", {"status": "ok"})
         if path == EVENTS_PATH:
             if method != "POST":
                 return _respond(start_response, "405 Method Not Allowed", {"error": "POST only"})

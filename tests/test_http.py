@@ -112,3 +112,19 @@ def test_a_signed_slash_command_replayed_within_its_five_minutes_runs_once(app, 
     with db.session() as session:
         assert [t.title for t in session.exec(select(Topic).order_by(Topic.id))] == ["Asthma reviews",
                                                                                      "Frailty register"]
+
+
+def test_healthz_says_503_when_delivery_has_stopped(app, db):
+    """Issue 26: with every delivery worker gone, nothing was posted for any cluster while /healthz said
+    200. A load balancer or supervisor now sees it."""
+    from bot.server import wsgi_app
+
+    def healthz() -> tuple[str, dict]:
+        statuses = []
+        body = b"".join(wsgi_app(app, db)({"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"},
+                                          lambda s, h: statuses.append(s)))
+        return statuses[0], json.loads(body)
+
+    assert healthz() == ("200 OK", {"status": "ok"})
+    app.delivery.stop()
+    assert healthz() == ("503 Service Unavailable", {"status": "delivery not running"})

@@ -30,3 +30,10 @@ def test_an_outage_is_said_in_the_channel_and_the_chat_and_the_bot_heals(tmp_pat
     finally:
         running.close()
         db.dispose()
+
+
+def test_teams_healthz_says_503_when_delivery_has_stopped(teams):
+    assert teams.client.get("/healthz").json() == {"ok": True, "database": True, "delivery": True}
+    teams.delivery.stop()
+    answer = teams.client.get("/healthz")
+    assert answer.status_code == 503 and answer.json()["delivery"] is False

@@ -48,7 +48,9 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
     @web.get("/healthz")
     async def healthz() -> Response:
         healthy = await asyncio.to_thread(product.db.is_healthy)
-        return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
+        sending = delivery.is_running()
+        return JSONResponse({"ok": healthy and sending, "database": healthy, "delivery": sending},
+                            status_code=200 if healthy and sending else 503)
 
     cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
