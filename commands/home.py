@@ -7,7 +7,7 @@ from commands.cluster import join
 from commands.context import Caller, Context
 from commands.measures import news as measure_news
 from commands.registry import button, help_lines
-from commands.results import Button, Code, Line, Reply, Strong, line
+from commands.results import Button, Code, Line, Person, Reply, Strong, line
 from commands.text.dates import describe, describe_day, local_today
 from storage import actions as action_store
 from storage import clusters as cluster_store
@@ -128,15 +128,16 @@ def _lead_summary(ctx: Context, cluster: Cluster, reply: Reply, today) -> None:
 
 # --- onboarding ----------------------------------------------------------------------------------
 
-def welcome(ctx: Context, bot_joined: bool) -> Reply:
+def welcome(ctx: Context, bot_joined: bool, added_by: str | None = None) -> Reply:
     """Someone joined a channel. A new member of a cluster gets a practice picker; the bot, added to a
     channel that is not a cluster yet, says how to make it one."""
     if ctx.cluster is None:
         if not bot_joined:
             return Reply()
+        thanks = [" Thanks for adding me, ", Person(added_by), "."] if added_by else []
         return Reply.announce(
             line("Hello! I'm clusterbot, the cluster's administrator: QI topics, polls by practice, the action "
-                 "log and meetings."),
+                 "log and meetings.", *thanks),
             line("This channel isn't a cluster yet. The Cluster Quality Lead can make it one: ",
                  Code("/cluster setup Riverside Cluster")))
     if bot_joined or (ctx.member is not None and ctx.member.practice_id is not None):

@@ -112,9 +112,10 @@ class Clusterbot:
         except DatabaseUnavailable:
             return Reply.problem(line(UNAVAILABLE))
 
-    def joined(self, caller: Caller, *, bot_joined: bool) -> Reply:
-        """Someone (or the bot itself) joined the channel `caller` names: a welcome, or how to set up."""
-        return self._unit_of_work(caller, lambda ctx: home.welcome(ctx, bot_joined), "joined")
+    def joined(self, caller: Caller, *, bot_joined: bool, added_by: str | None = None) -> Reply:
+        """Someone (or the bot itself) joined the channel `caller` names: a welcome, or how to set up.
+        `added_by`: who added the bot, if the platform says (thanked by name in the welcome)."""
+        return self._unit_of_work(caller, lambda ctx: home.welcome(ctx, bot_joined, added_by), "joined")
 
     def first_delivery(self, event_id: str) -> bool:
         """True the first time this platform event id is seen (a retried delivery is handled once)."""

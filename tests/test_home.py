@@ -171,9 +171,11 @@ def test_people_already_in_a_practice_and_the_bot_in_a_cluster_get_no_welcome(cl
 
 
 def test_the_bot_added_to_a_channel_that_is_not_a_cluster_says_how_to_make_one(app, slack_api):
-    dispatch_event(app, {"type": "member_joined_channel", "user": BOT_USER, "channel": "CNEW"}, event_id="E3")
+    dispatch_event(app, {"type": "member_joined_channel", "user": BOT_USER, "channel": "CNEW", "inviter": "UJANE"},
+                   event_id="E3")
     [hello] = [c.args for c in slack_api.calls_to("chat.postMessage")]
     assert hello["channel"] == "CNEW" and "`/cluster setup Riverside Cluster`" in hello["text"]
+    assert "Thanks for adding me, <@UJANE>" in hello["text"]  # whoever added the bot is thanked by name
     dispatch_event(app, {"type": "member_joined_channel", "user": "USOMEONE", "channel": "CNEW"}, event_id="E4")
     assert len(slack_api.calls_to("chat.postMessage")) == 1  # people joining a non-cluster: nothing
 

@@ -60,3 +60,25 @@ def test_no_cluster_is_set_up_in_a_private_chat(cluster, teams, teams_api, db): 
 def _rows(db, model):
     with db.session() as session:
         return list(session.exec(select(model)))
+
+
+def test_adding_the_app_for_yourself_greets_you_in_the_chat(teams, teams_api):
+    from testkit.teams_standin import BOT_ID, _base
+
+    activity = _base("conversationUpdate", PQL_A, service_url=teams_api.service_url, conversation=CHAT,
+                     conversation_type="personal", channel=None, team=None)
+    activity["membersAdded"] = [{"id": BOT_ID}]
+    assert teams.send(activity, teams_api.headers()).status_code == 200
+    hello = _answer(teams_api)
+    assert "Hello! I'm clusterbot" in hello.text and "home" in hello.text and "action list mine" in hello.text
+    assert "/action" not in hello.text  # the chat's own words: no slash, no mention needed
+
+
+def test_the_channel_welcome_thanks_the_installer_by_mention(teams, teams_api):
+    from testkit.teams_ids import LEAD
+    from testkit.teams_standin import BOT_ID, members_added
+
+    assert teams.send(members_added(teams_api, BOT_ID, by=LEAD), teams_api.headers()).status_code == 200
+    hello = teams_api.wait_for(lambda s: s.posts(CHANNEL))[0]
+    assert "Thanks for adding me" in hello.text and "@clusterbot cluster setup" in hello.text
+    assert LEAD in [e["mentioned"]["id"] for e in hello.card["msteams"]["entities"]]

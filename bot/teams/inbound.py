@@ -242,8 +242,8 @@ class Turn:
         caller = self.caller(activity)
         if any(m.get("id") == bot for m in added):
             if (activity.get("conversation") or {}).get("conversationType") == "personal":
-                return Outcome()
-            reply = self.product.joined(caller, bot_joined=True)
+                return Outcome(reply=_personal_welcome(), asker=self.asker(activity, caller))
+            reply = self.product.joined(caller, bot_joined=True, added_by=caller.user_id)  # `from`: the installer
             return Outcome(reply=reply, asker=self.asker(activity, caller))
         people = [m for m in added if m.get("id") and m.get("id") != bot]
         if len(people) != 1:
@@ -252,6 +252,18 @@ class Turn:
                                    here=caller.channel_id, enterprise_id=caller.enterprise_id)
         reply = self.product.joined(person, bot_joined=False)
         return Outcome(reply=reply, asker=self.asker(activity, person))
+
+
+def _personal_welcome() -> Reply:
+    """Someone added the app for themselves: this chat is their Home."""
+    return Reply.tell(
+        line("Hello! I'm clusterbot, your GP cluster's administrator: QI topics, polls by practice, the "
+             "action log, meetings and measures."),
+        line("Here, in our chat, type ", Code("home"), " to see each of your clusters, or ",
+             Code("/action list mine"), ", ", Code("/poll list"), ", ", Code("/meeting list"), "."),
+        line("In your cluster's channel, mention me first: @clusterbot, then a command, for example ",
+             Code("/cluster help"), "."),
+    )
 
 
 def _conversation(activity: dict) -> str:

@@ -33,7 +33,8 @@ def handle_member_joined(*, body: dict, event: dict, context: BoltContext, produ
         return
     caller = slack_caller(user_id=event["user"], team_id=body.get("team_id") or event.get("team") or "",
                           here=event["channel"])
-    reply = product.joined(caller, bot_joined=event["user"] == context.bot_user_id)
+    reply = product.joined(caller, bot_joined=event["user"] == context.bot_user_id,
+                           added_by=event.get("inviter") if isinstance(event.get("inviter"), str) else None)
     # An undeliverable welcome is no error: /cluster join still works (delivery logs and drops it).
     hand_on(delivery, reply, Asker(caller.user_id, caller.channel_id, caller.team_id))
 
