@@ -66,19 +66,14 @@ class Clusterbot:
         fam = FAMILIES.get(command)
         if fam is None:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
-        words = text.split()
-        sub, _ = fam.find(words) if words else fam.find([fam.default])
         # A command that only reads (who, list, show) neither waits for nor holds up the writers.
         return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx),
-                                  f"{command} ({len(text)} characters)",
-                                  read_only=sub is not None and sub.read_only)
+                                  f"{command} ({len(text)} characters)", read_only=_reads_only(fam, text))
 
     def only_reads(self, command: str, text: str) -> bool:
         """Whether the command only reads (who, list, show): a registry lookup, no database."""
         fam = FAMILIES.get(command)
-        words = printable(text).split()
-        sub, _ = (fam.find(words) if words else fam.find([fam.default])) if fam else (None, 0)
-        return sub is not None and sub.read_only
+        return fam is not None and _reads_only(fam, printable(text))
 
     def has_later(self, command: str, text: str) -> bool:
         """Whether the command has a slow part for `finish` (an export): a registry lookup, no database."""
@@ -393,6 +388,13 @@ def _platform(session, caller: Caller | None, *, channel_id: str | None = None, 
     if caller is not None:
         return caller.platform
     return store.platform_of(session=session, channel_id=channel_id, team_id=team_id)
+
+
+def _reads_only(fam: Family, text: str) -> bool:
+    """Whether the subcommand `text` runs (the family's default when it is empty) only reads."""
+    words = text.split()
+    sub, _ = fam.find(words) if words else fam.find([fam.default])
+    return sub is not None and sub.read_only
 
 
 def _after(text: str, words: int) -> str:
