@@ -611,16 +611,14 @@ def _unannounced(session, now: datetime, time_zone: str) -> list[int]:
 
 
 def _announce(ctx_for, session, item: int, now: datetime) -> list:
-    """Post the result of a poll closed at its deadline; confirmed (remember) once Slack has it, so a
-    refused or lost post is tried again on a later tick: late, never lost."""
+    """Post the result of a poll closed at its deadline: claimed and put in the outbox in one
+    transaction, so exactly one process announces it, and the outbox sees it sent (late, never lost)."""
     if not store.claim_announcement(session=session, poll_id=item, now=now):
         return []
     poll = session.get(Poll, item)
     cluster = session.get(Cluster, poll.cluster_id)
     ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     reply = _closing(ctx, poll, line(Code(poll.short_id), " closed at its deadline: ", poll.question))
-    # The claim and the announcement in the outbox commit together: announced from here on.
-    store.confirm_announcement(session=session, poll_id=item, now=now)
     return [Post(None, cluster.channel_id, Reply.announce(*reply.lines))]
 
 

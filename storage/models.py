@@ -206,9 +206,8 @@ class Poll(SQLModel, table=True):
     created_at: datetime = _created_at()
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     closed_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)  # a user id, or "deadline"
-    # The result of a poll closed at its deadline is announced like a reminder is sent: claimed
-    # (with a lease) before posting, confirmed once Slack has it, claimed again if it never got there.
-    announce_claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # When the result of a poll closed at its deadline went into the outbox (claimed and queued in one
+    # transaction: exactly once, whatever number of processes tick).
     announced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # Where the platform posted the poll (Slack: channel and message ts), so votes can update it.
     posted_channel: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)

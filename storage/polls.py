@@ -43,7 +43,6 @@ class PollFields:
     created_at: datetime
     closed_at: datetime | None
     closed_by: str | None
-    announce_claimed_at: datetime | None
     announced_at: datetime | None
     posted_channel: str | None
     posted_ref: str | None
@@ -259,25 +258,20 @@ def forget_anonymous_voters(*, session: Session, poll: Poll) -> None:
     session.execute(delete(BallotCaster).where(BallotCaster.poll_id == poll.id))
 
 
-def _announceable(now: datetime):
-    return (Poll.closed_by == "deadline", col(Poll.announced_at).is_(None),
-            or_(col(Poll.announce_claimed_at).is_(None), col(Poll.announce_claimed_at) < now - ANNOUNCE_LEASE))
+_ANNOUNCEABLE = (Poll.closed_by == "deadline", col(Poll.announced_at).is_(None))
 
 
 def unannounced_polls(*, session: Session, now: datetime) -> list[int]:
-    """Polls closed at their deadline whose result has not reached Slack (nor is on its way)."""
-    return list(session.exec(select(Poll.id).where(*_announceable(now)).order_by(Poll.id)))
+    """Polls closed at their deadline whose result is not yet in the outbox."""
+    return list(session.exec(select(Poll.id).where(*_ANNOUNCEABLE).order_by(Poll.id)))
 
 
 def claim_announcement(*, session: Session, poll_id: int, now: datetime) -> bool:
-    """True for exactly one caller: the one that will post the result."""
+    """True for exactly one caller: the one that puts the result in the outbox, in this same
+    transaction (so the claim needs no lease: it commits with the announcement or not at all)."""
     return session.execute(
-        update(Poll).where(Poll.id == poll_id, *_announceable(now)).values(announce_claimed_at=now)
+        update(Poll).where(Poll.id == poll_id, *_ANNOUNCEABLE).values(announced_at=now)
     ).rowcount == 1
-
-
-def confirm_announcement(*, session: Session, poll_id: int, now: datetime) -> None:
-    session.execute(update(Poll).where(Poll.id == poll_id).values(announced_at=now))
 
 
 
@@ -349,7 +343,6 @@ def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
 
 
 RECENTLY = timedelta(days=30)
-ANNOUNCE_LEASE = timedelta(minutes=5)  # a claimed announcement not confirmed by then is taken over
 
 
 def open_posted_polls(*, session: Session) -> list[tuple[int, str, str]]:
