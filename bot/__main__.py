@@ -66,7 +66,7 @@ def start_database(settings: Settings) -> Database:
 def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False, serving: bool = True):
     """The Bolt app, after checking the bot token with Slack so a bad one is one clear line. A server
     (`serving`) delivers in a child process unless DELIVERY_PROCESS=off: its acks then never wait for
-    delivery's work (bot/delivery_process.py); the scheduler, which answers no requests, in threads."""
+    delivery's work (bot/delivery/process.py); the scheduler, which answers no requests, in threads."""
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError, SlackClientError
 

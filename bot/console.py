@@ -46,6 +46,7 @@ class ConsolePlatform:
     shown (the console cannot edit what it printed; /poll results shows the live state)."""
 
     name = "console"
+    has_home = False
 
     def __init__(self):
         self.shown: list[str] = []
@@ -68,8 +69,8 @@ class ConsolePlatform:
         path.write_bytes(upload.content)
         self.shown.append(render(upload.comment) + f"\n[file saved here: {path.resolve()}]")
 
-    def refresh_home(self, user_id: str, team_id: str) -> None:
-        pass
+    def show_home(self, user_id: str, team_id: str, home: Reply) -> None:
+        """Never called (`has_home` is false): the console shows `/home` as an answer."""
 
     def find_post(self, channel: str, marker: str) -> None:
         return None

@@ -5,7 +5,7 @@ Last round the Teams adapter built its caller its own way and never marked a cha
 card's data as claimed: anyone in the tenant could read any cluster's polls from a 1:1 chat.
 """
 
-from bot.platform import Asker, Delivery
+from bot.platform import AfterAck, Asker
 from commands.context import Caller
 from commands.results import Reply
 
@@ -33,7 +33,7 @@ def caller(*, platform: str, user_id: str, team_id: str, here: str | None, named
                   conversation="personal" if personal else "channel")
 
 
-def hand_on(delivery: Delivery, reply: Reply, asker: Asker | None, *, answered: bool = False) -> None:
+def hand_on(delivery: AfterAck, reply: Reply, asker: Asker | None, *, answered: bool = False) -> None:
     """The one after-the-ack policy: the reply's effects go to delivery; a form opens where the platform
     opens forms from a trigger (a Slack modal), and if it cannot, the person is told the reply's words
     instead (which say how to type it); otherwise the reply is told to the person, unless `answered`
@@ -47,7 +47,7 @@ def hand_on(delivery: Delivery, reply: Reply, asker: Asker | None, *, answered: 
         delivery.after_ack(reply, asker)
 
 
-def _open_or_tell(delivery: Delivery, asker: Asker, reply: Reply) -> None:
+def _open_or_tell(delivery: AfterAck, asker: Asker, reply: Reply) -> None:
     if not delivery.platform.open_form(asker, reply.form):
         delivery.after_ack(Reply(reply.lines, reply.audience, reply.tone, reply.buttons,
                                  line_buttons=reply.line_buttons), asker)

@@ -1,7 +1,7 @@
 """The platform seam: what every chat adapter (Slack, Teams, the console) implements.
 
 The product (commands/) answers with a Reply and its effects. The delivery component
-(bot/delivery.py) sends those effects, after the request has been acknowledged, through exactly
+(bot/delivery/) sends those effects, after the request has been acknowledged, through exactly
 one `Platform`. Delivery and the scheduler only ever see this interface, never a Slack or Teams
 client, so a second platform is an adapter and nothing more.
 
@@ -68,6 +68,7 @@ class Platform(Protocol):
     (each uses its own client timeout)."""
 
     name: str  # "slack", "teams", "console": for logs and for the platform's own phrasing
+    has_home: bool  # a Home a person opens (Slack's App Home): kept fresh by delivery while they look
 
     def post(self, channel: str, reply: Reply, *, team_id: str | None = None, marker: str | None = None) -> str:
         """Post a message to a channel; return the platform's reference to it (Slack: ts; Teams: activity
@@ -91,8 +92,9 @@ class Platform(Protocol):
         """A file for the channel (or the person, where the platform offers files only 1:1)."""
         ...
 
-    def refresh_home(self, user_id: str, team_id: str) -> None:
-        """Show the person's Home again. A platform with no Home does nothing."""
+    def show_home(self, user_id: str, team_id: str, home: Reply) -> None:
+        """Show the person their Home (`product.home`, rendered by delivery). Called only where
+        `has_home` is true."""
         ...
 
     def find_post(self, channel: str, marker: str) -> str | None:
@@ -113,8 +115,9 @@ class Platform(Protocol):
         ...
 
 
-class Delivery(Protocol):
-    """What an adapter hands work to after the ack (bot/delivery.py implements it)."""
+class AfterAck(Protocol):
+    """What an adapter hands work to after the ack: `bot.delivery.Delivery` in the process, or
+    `bot.delivery.process.DeliveryProcess` in a child."""
 
     platform: Platform
 

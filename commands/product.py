@@ -23,6 +23,7 @@ from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.directory import Directory
 from commands.errors import Refusal
+from commands.outbox_port import OutboxPort
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
@@ -165,16 +166,9 @@ class Clusterbot:
         with self.db.session() as session:
             POSTED[kind].remember(session, int(item), channel, ref)
 
-    def delivered(self, row_id: int, worker: str, key: str | None, channel: str, ref: str | None) -> bool:
-        """An outbox row was sent: marked sent and, for a kept message, its reference remembered, in
-        one transaction. False if this worker's lease was lost meanwhile (another sent it too)."""
-        with self.db.session() as session:
-            if not outbox.mark_sent(session=session, row_id=row_id, worker=worker, ref=ref, now=wall_clock()):
-                return False
-            if key and ref:
-                kind, _, item = key.partition(":")
-                POSTED[kind].remember(session, int(item), channel, ref)
-            return True
+    def outbox(self, platform: str, worker: str) -> OutboxPort:
+        """The outbox as `platform`'s delivery `worker` sees it: the one way delivery reaches it."""
+        return OutboxPort(self.db, platform, worker)
 
     def discard(self, key: str) -> None:
         """The platform refused to post `key` for good: forget what was created only to be posted."""

@@ -3,7 +3,7 @@
 In the spirit of errbot's `testbot`: a test says what a person types, clicks or submits, and reads what
 came back and what was sent. Everything a command sends afterwards (posts, card updates, direct
 messages, files, the answer to the person) really goes through the product's delivery code
-(bot/delivery.py) to a `RecordingPlatform`, which implements the platform seam (bot/platform.py) and
+(bot/delivery/) to a `RecordingPlatform`, which implements the platform seam (bot/platform.py) and
 keeps what it was given. Delivery runs in the test's own thread (`Delivery.flush`), so there is nothing
 to wait for and nothing left running after the test.
 
@@ -53,6 +53,7 @@ class RecordingPlatform:
     (else "Person <id>", as the Slack stand-in says); forms always open."""
 
     name = "driver"
+    has_home = True  # records Home refreshes, as Slack would show them
 
     def __init__(self, names: dict[str, str] | None = None):
         self.names = dict(names or {})
@@ -77,7 +78,7 @@ class RecordingPlatform:
     def upload(self, upload: Upload, *, team_id=None, user_id=None) -> None:
         self.sent.append(Sent("upload", upload.channel, upload.comment, upload=upload))
 
-    def refresh_home(self, user_id: str, team_id: str) -> None:
+    def show_home(self, user_id: str, team_id: str, home: Reply) -> None:
         self.homes.append((user_id, team_id))
 
     def find_post(self, channel: str, marker: str) -> None:

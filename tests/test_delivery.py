@@ -138,7 +138,7 @@ class Recording:
     the rows of the platform it is named for (Slack unless told)."""
 
     def __init__(self, fail_first=None, name="slack"):
-        self.name = name
+        self.name, self.has_home = name, False
         self.sent: list[tuple[str, str]] = []
         self.updated: list[tuple[str, str]] = []
         self.fail_first = list(fail_first or [])
@@ -165,7 +165,7 @@ class Recording:
             self.updated.append((channel, ref))
     def tell(self, asker, reply): ...
     def upload(self, upload, *, team_id=None, user_id=None): ...
-    def refresh_home(self, user_id, team_id): ...
+    def show_home(self, user_id, team_id, home): ...
     def find_post(self, channel, marker):
         return None
     def open_form(self, asker, form):

@@ -1,4 +1,4 @@
-"""Delivery in its own process (bot/delivery_process.py), as `python -m bot slack` runs it: the real
+"""Delivery in its own process (bot/delivery/process.py), as `python -m bot slack` runs it: the real
 Bolt app acknowledges in this process and a spawned child sends everything after the ack, through the
 Slack stand-in, on both databases."""
 

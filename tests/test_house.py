@@ -86,3 +86,55 @@ def test_the_command_listing_names_each_commands_own_module():
     assert "/meeting record" in text and "commands.meetings.record" in text
     assert "commands.registry" not in text  # wrapped handlers are listed under their family's module
     assert all(name in text for name in BUTTONS) and all(name in text for name in FORMS)
+
+
+def _imports(folder: Path) -> dict[str, list[str]]:
+    """Every module imported by each file under `folder` (relative path -> module names)."""
+    found = {}
+    for path in sorted(folder.rglob("*.py")):
+        names = []
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+# Infrastructure every layer may name: the session factory and its errors, the one clock.
+SHARED_STORAGE = {"storage.db", "storage.clock"}
+# The Teams platform keeps what only Teams needs (conversation references, names seen) in its own
+# tables, read and written by the platform itself: no product rule reads them.
+TEAMS_OWN = {"bot/teams/platform.py": {"storage", "storage.conversations", "storage.names", "storage.models",
+                                        "storage.models.PERSON_NAME_MAX"}}
+
+
+def test_adapters_reach_storage_only_through_the_product():
+    """Delivery reaches the outbox through the product's port (commands/outbox_port.py), never through
+    storage itself; no adapter touches the product's tables."""
+    crossings = []
+    for path, names in _imports(ROOT / "bot").items():
+        for name in names:
+            if name.split(".")[0] == "storage" and name not in SHARED_STORAGE | TEAMS_OWN.get(path, set()) \
+                    and not any(name.startswith(f"{s}.") for s in SHARED_STORAGE):
+                crossings.append(f"{path}: {name}")
+    assert len(_imports(ROOT / "bot")) > 20 and crossings == []
+
+
+def test_delivery_names_no_platform_and_its_child_takes_a_factory():
+    """The delivery package sees only the platform seam; the child process makes whatever platform its
+    factory makes (Slack's servers pass bot.slack.platform.for_delivery)."""
+    import inspect
+
+    from bot.delivery.process import DeliveryProcess
+
+    for path, names in _imports(ROOT / "bot" / "delivery").items():
+        assert not [n for n in names if n.startswith(("bot.slack", "bot.teams", "slack_", "microsoft_teams"))], path
+    assert "factory" in inspect.signature(DeliveryProcess).parameters
+    tree = ast.parse((ROOT / "bot" / "delivery" / "process.py").read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree) if isinstance(
+        node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body and isinstance(node.body[0], ast.Expr)}
+    words = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+             and id(n) not in docstrings]
+    assert words and not [w for w in words if "slack" in w.lower() or "teams" in w.lower()]

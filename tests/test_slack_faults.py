@@ -45,7 +45,7 @@ def test_a_long_rate_limit_keeps_the_poll_and_posts_it_when_allowed(cluster, db,
     assert poll.posted_ref is None and unsent_outbox(db) == 1 and told(slack_api) == ""
     assert len(slack_api.calls_to("chat.postMessage")) == 1  # no thread sat waiting to try again
     retry_now(db)  # as if the 30 seconds had passed
-    cluster.delivery._paused.clear()
+    cluster.delivery.jobs.clear_pauses()
     assert cluster.delivery.drain()
     [poll] = rows(db, Poll)
     assert poll.posted_ref is not None and unsent_outbox(db) == 0

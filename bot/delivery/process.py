@@ -6,7 +6,9 @@ a click arriving meanwhile waits for: in a meeting's burst of votes, acks queued
 (docs/design.md, Performance). Here the server's process only commits and acknowledges, and hands
 each request's leftovers (the Reply's effects and the way back to the person) to a child process
 that runs the ordinary `Delivery` with its own platform client, database connections and workers.
-The two processes use two cores.
+The two processes use two cores. The child makes its platform with the factory it is given (a
+module-level function, so a spawned child can import it): `bot.slack.platform.for_delivery`, or any
+platform's own; nothing here names a platform.
 
 Nothing durable depends on the hand-over: posts and DMs are already in the outbox when they are
 handed over (the child's poller would find them anyway, within a second). What lives only in the
@@ -24,14 +26,17 @@ import os
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.config import Settings
 from bot.platform import Asker, Platform
+from commands import Clusterbot
 from commands.results import Reply
 
 log = logging.getLogger(__name__)
 
+PlatformFactory = Callable[[Settings, Clusterbot], Platform]  # module-level: a spawned child imports it
 START_TIMEOUT = 30.0  # seconds for the child to import, connect and report ready
 
 
@@ -39,9 +44,9 @@ class DeliveryProcess:
     """What adapters and the scheduler call (`after_ack`, `run_now`, `wake`), with the work done in a
     child process. `platform` is this process's own, for the adapter's calls on the request path."""
 
-    def __init__(self, settings: Settings, platform: Platform, *, ballot_key: bytes | None = None,
-                 update_interval: float = 1.25):
-        self.platform = platform
+    def __init__(self, settings: Settings, platform: Platform, factory: PlatformFactory, *,
+                 ballot_key: bytes | None = None, update_interval: float = 1.25):
+        self.platform, self._factory = platform, factory
         self._settings, self._ballot_key, self._update_interval = settings, ballot_key, update_interval
         self._context = multiprocessing.get_context("spawn")  # not fork: this process has threads running
         self._lock = threading.Lock()
@@ -68,7 +73,7 @@ class DeliveryProcess:
         self._inbox, self._answers = self._context.Queue(), self._context.Queue()
         self._child = self._context.Process(
             target=_serve, name="clusterbot-delivery", daemon=True,
-            args=(self._settings, self.platform.name, self._ballot_key, self._update_interval,
+            args=(self._settings, self._factory, self._ballot_key, self._update_interval,
                   self._inbox, self._answers))
         self._child.start()
 
@@ -141,7 +146,7 @@ def _logged(job) -> None:
 
 # --- the child --------------------------------------------------------------------------------
 
-def _serve(settings: Settings, platform_name: str, ballot_key: bytes | None, update_interval: float,
+def _serve(settings: Settings, factory: PlatformFactory, ballot_key: bytes | None, update_interval: float,
            inbox, answers) -> None:
     """The child: an ordinary Delivery over its own platform client and database connections."""
     from bot import logs
@@ -152,7 +157,7 @@ def _serve(settings: Settings, platform_name: str, ballot_key: bytes | None, upd
     logs.configure()
     parent = os.getppid()
     product = Clusterbot(Database(settings.database_url), settings.cluster_tz, ballot_key=ballot_key)
-    platform = _platform(platform_name, settings, product)
+    platform = factory(settings, product)
     delivery = Delivery(platform, product, update_interval=update_interval).start()
     answers.put("ready")
     try:
@@ -176,13 +181,3 @@ def _serve(settings: Settings, platform_name: str, ballot_key: bytes | None, upd
     finally:
         delivery.stop()
 
-
-def _platform(name: str, settings: Settings, product) -> Platform:
-    if name != "slack":
-        raise ValueError(f"no delivery process for {name}")
-    from bot.slack.client import web_client
-    from bot.slack.platform import SlackPlatform
-
-    platform = SlackPlatform(web_client(settings.bot_token, settings.slack_api_url), product)
-    product.directory.serve(platform)
-    return platform

@@ -18,8 +18,6 @@ acknowledged at once; the rest happens here, on worker threads, through one `Pla
 Delivery and the scheduler see only the Platform interface, never a Slack or Teams client.
 """
 
-import heapq
-import itertools
 import json
 import logging
 import os
@@ -28,11 +26,13 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
 
+from bot.delivery.coalesce import Coalescer, Shown
+from bot.delivery.queue import Job, Jobs
+from bot.delivery.retry import DEFAULT, RetryPolicy
 from bot.platform import Asker, NoAnswer, Platform, RateLimited, Refused, SendError
 from commands import Clusterbot
+from commands.outbox_port import Claimed
 from commands.results import (
     Direct,
     HomeChanged,
@@ -44,69 +44,50 @@ from commands.results import (
     reply_from_json,
     reply_to_json,
 )
-from storage import outbox
-from storage.clock import wall_clock
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)        # a claimed row not sent by then is taken over by another worker
-DB_WAIT = 5.0                        # seconds between tries of a claimed row while the database is down
-RETRY_CAP = 600.0                    # seconds: the longest wait between tries of a row after errors
-GIVE_UP_AFTER = timedelta(hours=24)  # a row still refused after this long is dropped (and logged)
-BACKLOG_WARNING = 1000               # unsent outbox rows worth a warning (a long outage)
-MAX_QUEUE = 10000                    # in-memory jobs (answers, uploads): beyond this the oldest are dropped
-CLAIM_BATCH = 20                     # outbox rows claimed at once
-HOME_WATCH = 900.0                   # seconds after opening their Home that a person's Home is kept fresh
-
-
-@dataclass(order=True)
-class _Job:
-    due: float
-    seq: int
-    run: Callable[[], float | None] = field(compare=False)  # returns a delay to run again after, or None
-    bucket: str = field(compare=False, default="")
-    what: str = field(compare=False, default="")
-
-
-@dataclass
-class _Card:
-    """A message being kept up to date: when it was last sent, and whether it changed since."""
-
-    channel: str
-    ref: str
-    dirty: bool = False
-    scheduled: bool = False
-    last_sent: float = float("-inf")
+BACKLOG_WARNING = 1000  # unsent outbox rows worth a warning (a long outage)
+CLAIM_BATCH = 20        # outbox rows claimed at once
+HOME_WATCH = 900.0      # seconds after opening their Home that a person's Home is kept fresh
+JOB_DB_WAIT = 5.0       # seconds before a job that found the database down runs again
 
 
 class Delivery:
+    """The after-the-ack sender of one platform: its queue (bot/delivery/queue.py), its coalesced
+    refreshes (coalesce.py), the outbox through the product's port (commands/outbox_port.py) and the
+    retry policy (retry.py)."""
+
     def __init__(self, platform: Platform, product: Clusterbot, *, workers: int = 16, poll_seconds: float = 1.0,
                  update_interval: float = 1.25, home_interval: float = 3.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self.platform, self.product = platform, product
+                 clock: Callable[[], float] = time.monotonic, policy: RetryPolicy = DEFAULT):
+        self.platform, self.product, self.policy = platform, product, policy
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.update_interval, self.home_interval, self.poll_seconds = update_interval, home_interval, poll_seconds
-        self._clock = clock
-        self._heap: list[_Job] = []
-        self._seq = itertools.count()
-        self._cv = threading.Condition()
-        self._cards: dict[str, _Card] = {}
-        self._homes: dict[tuple[str, str], _Card] = {}
-        self._paused: dict[str, float] = {}   # bucket -> monotonic time it may be used again
+        self.outbox = product.outbox(platform.name, self.worker_id)
+        self.poll_seconds = poll_seconds
+        self.stats = {"updates": 0, "rate_limited": 0, "no_answer": 0, "refused": 0, "sent": 0, "errors": 0}
+        self.jobs = Jobs(self._run, clock)
+        self._cards = Coalescer(self.jobs, "update", update_interval, self.stats)
+        self._homes = Coalescer(self.jobs, "home", home_interval, self.stats)
         self._askers: dict[int, Asker] = {}   # outbox row -> who asked, with their request's way back
         self._watching: dict[tuple[str, str], float] = {}  # (person, team) -> when they last opened their Home
-        self._busy = 0                         # jobs running now
         self._claimed = 0                      # outbox rows claimed and not yet finished
         # Rows the platform took whose bookkeeping (marked sent) failed: the database was down. Kept here
         # and recorded when it is back, never sent again: (key, channel, ref) by row id.
         self._unrecorded: dict[int, tuple[str | None, str, str | None]] = {}
         self._db_waits: dict[int, int] = {}  # row id -> times it waited for the database before sending
         self._wake = threading.Event()
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._workers = workers
-        self.stats = {"updates": 0, "rate_limited": 0, "no_answer": 0, "refused": 0, "sent": 0, "errors": 0}
+
+    @property
+    def update_interval(self) -> float:
+        return self._cards.interval
+
+    @property
+    def home_interval(self) -> float:
+        return self._homes.interval
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -114,7 +95,7 @@ class Delivery:
         """Start the workers and the outbox poller; refresh every live card once (a card may show a
         state older than the database if the last process died before its final update)."""
         for n in range(self._workers):
-            self._spawn(self._work, f"delivery-{n}")
+            self._spawn(self.jobs.work, f"delivery-{n}")
         self._spawn(self._poll_outbox, "delivery-outbox")
         if refresh_cards:
             try:
@@ -127,13 +108,11 @@ class Delivery:
     def is_running(self) -> bool:
         """Started, not stopped, its outbox poller and at least one worker alive."""
         alive = {t.name for t in self._threads if t.is_alive()}
-        return not self._stop.is_set() and "delivery-outbox" in alive and len(alive) > 1
+        return not self.jobs.stopping.is_set() and "delivery-outbox" in alive and len(alive) > 1
 
     def stop(self, timeout: float = 5) -> None:
-        self._stop.set()
+        self.jobs.stop()
         self._wake.set()
-        with self._cv:
-            self._cv.notify_all()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -152,18 +131,18 @@ class Delivery:
             if isinstance(effect, Post | Direct) and effect.outbox_id is not None:
                 durable = True
                 if asker is not None and isinstance(effect, Post) and effect.key:
-                    with self._cv:  # the way back to the person (response_url), if it is refused here
+                    with self.jobs.lock:  # the way back to the person (response_url), if it is refused here
                         self._askers[effect.outbox_id] = asker
             elif isinstance(effect, Post | Direct):  # not from a unit of work (a test, a tool): send once
-                self._queue(lambda e=effect: self._send_now(e, asker), bucket=_bucket_of(effect), what="post")
+                self.jobs.add(lambda e=effect: self._send_now(e, asker), bucket=_bucket_of(effect), what="post")
             elif isinstance(effect, Update):
                 self.update(effect.key, effect.channel, effect.ref)
             elif isinstance(effect, HomeChanged):
                 self.home(effect.user_id, effect.team_id, opened=effect.opened)
             elif isinstance(effect, Upload):
-                self._queue(lambda e=effect: self._upload(e, asker), bucket=effect.channel, what="upload")
+                self.jobs.add(lambda e=effect: self._upload(e, asker), bucket=effect.channel, what="upload")
         if asker is not None and not reply.is_silent:
-            self._queue(lambda: self._tell(asker, reply), bucket=asker.channel_id, what="answer")
+            self.jobs.add(lambda: self._tell(asker, reply), bucket=asker.channel_id, what="answer")
         if durable:
             self.wake()
 
@@ -173,34 +152,25 @@ class Delivery:
     def update(self, key: str, channel: str, ref: str) -> None:
         """Bring a posted card up to date: now if it has not been updated for `update_interval`, else
         once that interval has passed; changes meanwhile fold into that one update."""
-        with self._cv:
-            card = self._cards.setdefault(key, _Card(channel, ref))
-            card.channel, card.ref, card.dirty = channel, ref, True
-            if not card.scheduled:
-                card.scheduled = True
-                self._push(max(self._clock(), card.last_sent + self.update_interval),
-                           lambda: self._send_update(key), channel, "update")
+        self._cards.changed(key, lambda shown: self._update_card(key, shown), channel, channel, ref)
 
     def home(self, user_id: str, team_id: str, opened: bool = False) -> None:
         """Show a person's Home again. Only for someone who opened it lately (`opened`: they just did):
         opening the Home always shows it fresh, so re-rendering it for everyone a change touches would
         spend the CPU that acknowledging requests needs on views nobody is looking at."""
-        now = self._clock()
-        with self._cv:
+        if not self.platform.has_home:
+            return
+        now = self.jobs.clock()
+        with self.jobs.lock:
             if opened:
                 self._watching[(user_id, team_id)] = now
             elif now - self._watching.get((user_id, team_id), float("-inf")) > HOME_WATCH:
                 return
-            card = self._homes.setdefault((user_id, team_id), _Card("", ""))
-            card.dirty = True
-            if not card.scheduled:
-                card.scheduled = True
-                self._push(max(self._clock(), card.last_sent + self.home_interval),
-                           lambda: self._send_home(user_id, team_id), user_id, "home")
+        self._homes.changed((user_id, team_id), lambda shown: self._show_home(user_id, team_id), user_id)
 
     def run_now(self, job: Callable[[], None], bucket: str = "") -> None:
         """Any other platform call an adapter must make after its ack (opening a form)."""
-        self._queue(lambda: (job(), None)[1], bucket=bucket, what="call")
+        self.jobs.add(lambda: (job(), None)[1], bucket=bucket, what="call")
 
     def drain(self, timeout: float = 10) -> bool:
         """Wait until nothing is queued or running, and no outbox row falls due within `timeout` (tests,
@@ -208,8 +178,8 @@ class Delivery:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.wake()
-            with self._cv:
-                idle = not self._heap and self._busy == 0 and self._claimed == 0
+            with self.jobs.lock:
+                idle = self.jobs.idle() and self._claimed == 0
             if idle and not self._outbox_due(within=deadline - time.monotonic()):
                 return True
             time.sleep(0.01)
@@ -219,103 +189,26 @@ class Delivery:
         """Send everything due now in the calling thread, with no workers (the console, one-shot tools)."""
         for _ in range(rounds):
             rows = self._claim()
-            with self._cv:
+            with self.jobs.lock:
                 self._claimed += len(rows)
-                due = [j for j in self._heap if j.due <= self._clock()]
-                for job in due:
-                    self._heap.remove(job)
-                heapq.heapify(self._heap)
+            due = self.jobs.take_due()
             for row in rows:
                 self._send_row(row, again=False)
-            for job in sorted(due):
+            for job in due:
                 again = self._run(job)
                 if again is not None:
                     log.info("%s put off by %.1f s", job.what, again)
             if not rows and not due:
                 return
 
-    def _claim(self) -> list:
-        try:
-            with self.product.db.session() as session:
-                return outbox.claim_due(session=session, worker=self.worker_id, now=wall_clock(), lease=LEASE,
-                                        limit=CLAIM_BATCH, platform=self.platform.name)
-        except DatabaseUnavailable:
-            log.warning("database unavailable: outbox not read")
-            return []
+    # --- what a job's failure means ------------------------------------------------------------
 
-    # --- the queue ---------------------------------------------------------------------------
-
-    def _queue(self, run: Callable[[], float | None], *, bucket: str, what: str) -> None:
-        with self._cv:
-            if len(self._heap) >= MAX_QUEUE:
-                dropped = heapq.heappop(self._heap)
-                log.warning("delivery queue full (%d): dropped one %s", MAX_QUEUE, dropped.what)
-            self._push(self._clock(), run, bucket, what)
-
-    def _push(self, due: float, run, bucket: str, what: str) -> None:
-        bucket = bucket if isinstance(bucket, str) else str(bucket)  # a key of _paused: never unhashable
-        heapq.heappush(self._heap, _Job(due, next(self._seq), run, bucket, what))
-        self._cv.notify()
-
-    def _work(self) -> None:
-        """A worker never dies: whatever one job or one queue entry does, it is logged and the worker
-        goes on (one malformed request once stopped every worker, and nothing was sent afterwards)."""
-        while not self._stop.is_set():
-            try:
-                self._work_once()
-            except Exception:
-                log.exception("delivery worker: a job could not be run")
-                self.stats["errors"] += 1
-
-    def _work_once(self) -> None:
-        with self._cv:
-            job = self._next_job()
-            if job is None:
-                return
-            self._busy += 1
-        again = None
-        try:
-            again = self._run(job)
-        finally:
-            with self._cv:
-                self._busy -= 1
-                if again is not None and not self._stop.is_set():
-                    self._push(self._clock() + again, job.run, job.bucket, job.what)
-
-    def _next_job(self) -> _Job | None:
-        """The next due job whose bucket is not paused, a card update first: when answers back up
-        (hundreds of clicks, each answer waiting on the network), the card everyone looks at must not
-        wait behind them. Updates are looked for in the whole queue: looked for only among the first
-        256 due jobs, a burst's final card waited about a second for the answers ahead of it to go.
-        Waits (with the lock released) when nothing is due."""
-        now = self._clock()
-
-        def ready(job: _Job) -> bool:
-            return job.due <= now and self._paused.get(job.bucket, 0) <= now
-
-        chosen = min((job for job in self._heap if job.what == "update" and ready(job)), default=None)
-        if chosen is None:
-            for job in sorted(self._heap)[:256]:
-                if job.due > now:
-                    break
-                if ready(job):
-                    chosen = job
-                    break
-        if chosen is not None:
-            self._heap.remove(chosen)
-            heapq.heapify(self._heap)
-            return chosen
-        waits = [j.due for j in self._heap if j.due > now] + [p for p in self._paused.values() if p > now]
-        self._cv.wait(timeout=min(min(waits) - now, 0.5) if waits else 0.5)
-        return None
-
-    def _run(self, job: _Job) -> float | None:
+    def _run(self, job: Job) -> float | None:
         try:
             return job.run()
         except RateLimited as limited:
             self.stats["rate_limited"] += 1
-            with self._cv:
-                self._paused[job.bucket] = self._clock() + limited.retry_after
+            self.jobs.pause(job.bucket, self.jobs.clock() + limited.retry_after)
             log.info("rate limited (%s): %s waits %.1f s", self.platform.name, job.what, limited.retry_after)
             return limited.retry_after
         except NoAnswer:
@@ -325,58 +218,24 @@ class Delivery:
             self.stats["refused"] += 1
             log.warning("%s refused by %s: %s", job.what, self.platform.name, refused.code)
         except DatabaseUnavailable:
-            log.warning("%s: database unavailable; tried again in 5 s", job.what)
-            return 5.0
+            log.warning("%s: database unavailable; tried again in %.0f s", job.what, JOB_DB_WAIT)
+            return JOB_DB_WAIT
         except Exception:
             log.exception("%s failed", job.what)
+            self.stats["errors"] += 1
         return None
 
     # --- jobs ----------------------------------------------------------------------------------
 
-    def _send_update(self, key: str) -> None:
-        self._refresh(self._cards, key, lambda card: self._update_card(key, card), "update", self.update_interval)
-
-    def _update_card(self, key: str, card: _Card) -> None:
+    def _update_card(self, key: str, shown: Shown) -> None:
         current = self.product.current(key)  # read now, after the change committed: never older
         if current is not None:
-            with self._cv:  # the interval runs from the call, not from the reading (slow under load)
-                card.last_sent = self._clock()
-            self.platform.update(card.channel, card.ref, current)
+            self._cards.sent_now(shown)
+            self.platform.update(shown.channel, shown.ref, current)
             self.stats["updates"] += 1
 
-    def _send_home(self, user_id: str, team_id: str) -> None:
-        self._refresh(self._homes, (user_id, team_id), lambda card: self.platform.refresh_home(user_id, team_id),
-                      "home", self.home_interval)
-
-    def _refresh(self, cards: dict, key, send: Callable[[_Card], None], what: str, interval: float) -> None:
-        """One coalesced refresh. A change that arrives while it is being sent gets its own refresh,
-        `interval` after this one's platform call; a refresh that could not be sent is tried again.
-        The card stays `scheduled` while it is sent, so a change meanwhile only marks it dirty: the next
-        refresh is timed here, from the call, never from before it."""
-        card = cards[key]
-        bucket = card.channel or key[0]
-        with self._cv:
-            card.dirty = False  # changes from now on are not in what is about to be read
-            card.last_sent = self._clock()
-        again_at = card.last_sent + interval
-        try:
-            send(card)  # may move last_sent to when its platform call left
-            again_at = card.last_sent + interval
-        except RateLimited as limited:
-            self.stats["rate_limited"] += 1
-            again_at = self._clock() + limited.retry_after
-            with self._cv:
-                card.dirty = True
-                self._paused[bucket] = again_at
-        except (NoAnswer, DatabaseUnavailable):
-            again_at = self._clock() + max(interval, 2.0)
-            with self._cv:
-                card.dirty = True
-        finally:
-            with self._cv:
-                card.scheduled = card.dirty
-                if card.dirty:
-                    self._push(again_at, lambda: self._refresh(cards, key, send, what, interval), bucket, what)
+    def _show_home(self, user_id: str, team_id: str) -> None:
+        self.platform.show_home(user_id, team_id, self.product.home(user_id, team_id))
 
     def _tell(self, asker: Asker, reply: Reply) -> None:
         self.platform.tell(asker, reply)
@@ -388,7 +247,7 @@ class Delivery:
         except Refused as refused:
             if asker is not None:
                 text = refused.person_text or f"The file couldn't be uploaded ({refused.code})."
-                self._queue(lambda: self._tell(asker, Reply.problem(line(
+                self.jobs.add(lambda: self._tell(asker, Reply.problem(line(
                     text, " Nothing in the cluster's records was changed.")),
                 ), bucket=asker.channel_id, what="answer")
             raise
@@ -403,20 +262,25 @@ class Delivery:
 
     # --- the outbox ----------------------------------------------------------------------------
 
+    def _claim(self) -> list[Claimed]:
+        try:
+            return self.outbox.claim(lease=self.policy.lease, limit=CLAIM_BATCH)
+        except DatabaseUnavailable:
+            log.warning("database unavailable: outbox not read")
+            return []
+
     def _outbox_due(self, within: float = 0.0) -> bool:
         try:
-            with self.product.db.session(read_only=True) as session:
-                due = outbox.next_due(session=session, platform=self.platform.name)
+            return self.outbox.due_within(within)
         except DatabaseUnavailable:
             return False
-        return due is not None and due <= wall_clock() + timedelta(seconds=within)
 
     def _poll_outbox(self) -> None:
         counted = float("-inf")
-        while not self._stop.is_set():
+        while not self.jobs.stopping.is_set():
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
-            if self._stop.is_set():
+            if self.jobs.stopping.is_set():
                 return
             rows = self._claim()
             # Counting the backlog is a query of its own: once a minute at most, not after every empty
@@ -426,21 +290,20 @@ class Delivery:
                 if self._backlog() > BACKLOG_WARNING:
                     log.warning("outbox backlog: more than %d messages waiting (is the platform down?)",
                                 BACKLOG_WARNING)
-            with self._cv:
+            with self.jobs.lock:
                 self._claimed += len(rows)
             for row in rows:
-                self._queue(lambda r=row: self._send_row(r), bucket=row.channel, what=f"outbox {row.kind}")
+                self.jobs.add(lambda r=row: self._send_row(r), bucket=row.channel, what=f"outbox {row.kind}")
             if len(rows) == CLAIM_BATCH:
                 self._wake.set()  # a full batch: more may be due
 
     def _backlog(self) -> int:
         try:
-            with self.product.db.session(read_only=True) as session:
-                return outbox.pending(session=session, platform=self.platform.name)
+            return self.outbox.waiting()
         except DatabaseUnavailable:
             return 0
 
-    def _send_row(self, row: outbox.Claimed, *, again: bool = True) -> float | None:
+    def _send_row(self, row: Claimed, *, again: bool = True) -> float | None:
         """Send one claimed row; whatever happens, the row ends sent, failed or due again later, or, when
         the database is down for its bookkeeping, left to its lease. Never raises, so its job is never
         run twice: run again, it posted the same message again (four times in 20 s in an outage)."""
@@ -451,10 +314,9 @@ class Delivery:
                 return None
             self._attempt_row(row)
         except NothingSentYet:  # the database went before the platform was called: again soon, in our lease
-            tries = self._db_waits[row.id] = self._db_waits.get(row.id, 0) + 1
-            if again and tries * DB_WAIT < LEASE.total_seconds() - DB_WAIT:
-                wait = DB_WAIT
-            else:
+            waits = self._db_waits[row.id] = self._db_waits.get(row.id, 0) + 1
+            wait = self.policy.database_wait(waits) if again else None
+            if wait is None:
                 log.warning("outbox row %d: database unavailable; left to its lease", row.id)
         except DatabaseUnavailable:
             log.warning("outbox row %d: database unavailable for its bookkeeping; left to its lease", row.id)
@@ -463,62 +325,62 @@ class Delivery:
         finally:
             if wait is None:
                 self._db_waits.pop(row.id, None)
-                with self._cv:
+                with self.jobs.lock:
                     self._claimed -= 1
         return wait
 
-    def _attempt_row(self, row: outbox.Claimed) -> None:
+    def _attempt_row(self, row: Claimed) -> None:
         try:
             self._deliver_row(row)
         except RateLimited as limited:
-            self._retry(row, limited.retry_after, "rate_limited", uncertain=False)
-            with self._cv:
-                self._paused[row.channel] = self._clock() + limited.retry_after
+            self.outbox.again_in(row.id, limited.retry_after, error="rate_limited", uncertain=False)
+            self.jobs.pause(row.channel, self.jobs.clock() + limited.retry_after)
             self.stats["rate_limited"] += 1
         except NoAnswer:
             self.stats["no_answer"] += 1
-            self._retry(row, _backoff(row.attempts), "no_answer", uncertain=True)
+            self.outbox.again_in(row.id, self.policy.backoff(row.attempts), error="no_answer", uncertain=True)
         except Refused as refused:
             self.stats["refused"] += 1
             self._refused(row, refused)
         except SendError as error:
-            self._retry(row, _backoff(row.attempts), type(error).__name__, uncertain=True)
+            self.outbox.again_in(row.id, self.policy.backoff(row.attempts), error=type(error).__name__,
+                                 uncertain=True)
         except (NothingSentYet, DatabaseUnavailable):
             raise  # said by _send_row: tried again soon, or left to its lease
         except Exception:
             log.exception("outbox row %d failed", row.id)
-            self._retry(row, _backoff(row.attempts), "error", uncertain=True)
+            self.outbox.again_in(row.id, self.policy.backoff(row.attempts), error="error", uncertain=True)
 
-    def _delivered(self, row: outbox.Claimed, key: str | None, ref: str | None) -> bool:
+    def _delivered(self, row: Claimed, key: str | None, ref: str | None) -> bool:
         """Mark a row the platform took as sent. With the database down, the row is kept in memory and
         recorded when it is back (never sent again by this process); False if the lease was lost."""
         try:
-            return self.product.delivered(row.id, self.worker_id, key, row.channel, ref)
+            return self.outbox.delivered(row.id, key, row.channel, ref)
         except DatabaseUnavailable:
-            with self._cv:
+            with self.jobs.lock:
                 self._unrecorded[row.id] = (key, row.channel, ref)
             log.warning("outbox row %d sent; database unavailable to record it: recorded when it is back", row.id)
-            self._queue(lambda: self._record_unrecorded(row.id), bucket=f"record-{row.id}", what="record")
+            self.jobs.add(lambda: self._record_unrecorded(row.id), bucket=f"record-{row.id}", what="record")
             return True
 
     def _record_unrecorded(self, row_id: int) -> float | None:
-        with self._cv:
+        with self.jobs.lock:
             owed = self._unrecorded.get(row_id)
         if owed is None:
             return None
         key, channel, ref = owed
         try:
-            self.product.delivered(row_id, self.worker_id, key, channel, ref)
+            self.outbox.delivered(row_id, key, channel, ref)
         except DatabaseUnavailable:
-            return 5.0  # this job again in 5 s: nothing is sent, only recorded
-        with self._cv:
+            return JOB_DB_WAIT  # this job again: nothing is sent, only recorded
+        with self.jobs.lock:
             self._unrecorded.pop(row_id, None)
         return None
 
-    def _deliver_row(self, row: outbox.Claimed) -> None:
+    def _deliver_row(self, row: Claimed) -> None:
         if row.kind == "update":  # the scheduler changed a card: coalesced with any other update of it
             with _nothing_sent_yet():
-                self.product.delivered(row.id, self.worker_id, None, row.channel, row.ref)
+                self.outbox.delivered(row.id, None, row.channel, row.ref)
             self.update(row.key, row.channel, row.ref)
             return
         reply = reply_from_json(row.payload)
@@ -533,7 +395,7 @@ class Delivery:
             with _nothing_sent_yet():
                 fresh = self.product.current(row.key) if row.key else None  # a card shows its state now
             ref = self.platform.post(row.channel, fresh or reply, team_id=row.team_id, marker=marker)
-        with self._cv:
+        with self.jobs.lock:
             self._askers.pop(row.id, None)
         if not self._delivered(row, row.key, ref):
             log.warning("outbox row %d: lease lost while sending (another worker may send it too)", row.id)
@@ -545,29 +407,22 @@ class Delivery:
             if latest is not None and fresh is not None and reply_to_json(latest) != reply_to_json(fresh):
                 self.update(row.key, row.channel, ref)
 
-    def _retry(self, row: outbox.Claimed, delay: float, error: str, *, uncertain: bool) -> None:
-        at = wall_clock() + timedelta(seconds=delay)
-        with self.product.db.session() as session:
-            outbox.retry_later(session=session, row_id=row.id, worker=self.worker_id, at=at, error=error,
-                               uncertain=uncertain)
-
-    def _refused(self, row: outbox.Claimed, refused: Refused) -> None:
+    def _refused(self, row: Claimed, refused: Refused) -> None:
         """A post the person asked for (a poll) is forgotten and they are told; a scheduled one (a
-        reminder) is tried again later, in case the bot is invited back, until it is a day old."""
-        with self._cv:
+        reminder) is tried again later, in case the bot is invited back (the retry policy says how long)."""
+        with self.jobs.lock:
             asker = self._askers.pop(row.id, None) or _asker(row.asker)
-        if asker is None and wall_clock() - row.created_at < GIVE_UP_AFTER:
-            self._retry(row, max(_backoff(row.attempts), 60.0), refused.code, uncertain=False)
+        wait = self.policy.after_refusal(attempts=row.attempts, age=self.outbox.age(row), asked=asker is not None)
+        if wait is not None:
+            self.outbox.again_in(row.id, wait, error=refused.code, uncertain=False)
             return
-        with self.product.db.session() as session:
-            outbox.mark_failed(session=session, row_id=row.id, worker=self.worker_id, error=refused.code,
-                               now=wall_clock())
+        self.outbox.give_up(row.id, error=refused.code)
         log.warning("outbox row %d refused (%s): given up", row.id, refused.code)
         if asker is not None:
             if row.key:
                 self.product.discard(row.key)
             text = refused.person_text or f"I couldn't post that ({refused.code})."
-            self._queue(lambda: self._tell(asker, Reply.problem(line(
+            self.jobs.add(lambda: self._tell(asker, Reply.problem(line(
                 text, " What it was for was not kept, so nothing half-made is left behind."))),
                 bucket=asker.channel_id, what="answer")
 
@@ -582,10 +437,6 @@ def _nothing_sent_yet():
         yield
     except DatabaseUnavailable as error:
         raise NothingSentYet from error
-
-
-def _backoff(attempts: int) -> float:
-    return min(RETRY_CAP, 2.0 * 2 ** min(attempts, 10))
 
 
 def _asker(text: str | None) -> Asker | None:

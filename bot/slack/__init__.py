@@ -13,7 +13,7 @@ from bot.delivery import Delivery
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
-from bot.slack.platform import SlackPlatform
+from bot.slack.platform import SlackPlatform, for_delivery
 from commands import Clusterbot
 from storage.clock import wall_clock
 
@@ -24,7 +24,7 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
               delivery: Delivery | None = None, delivery_process: bool = False) -> App:
     """The real Bolt app, and the delivery component that sends everything after each ack (started
     here unless one is given; `app.delivery` names it): in this process's threads, or with
-    `delivery_process` in a child process (bot/delivery_process.py), as the servers run it."""
+    `delivery_process` in a child process (bot/delivery/process.py), as the servers run it."""
     client = web_client(settings.bot_token, settings.slack_api_url)
     app = App(
         client=client,
@@ -32,11 +32,11 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
         request_verification_enabled=not socket_mode,
         process_before_response=True,  # listeners only commit and ack: the response leaves when they return
     )
-    platform = SlackPlatform(client, product)
+    platform = SlackPlatform(client)
     if delivery is None and delivery_process:
-        from bot.delivery_process import DeliveryProcess
+        from bot.delivery.process import DeliveryProcess
 
-        delivery = DeliveryProcess(settings, platform, ballot_key=product.ballot_key).start()
+        delivery = DeliveryProcess(settings, platform, for_delivery, ballot_key=product.ballot_key).start()
     delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
     app.middleware(RefuseUnrecognised())

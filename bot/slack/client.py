@@ -1,7 +1,7 @@
 """The Web API client: Slack's own, pointed at SLACK_API_URL.
 
 It retries nothing by itself: a call is made on a delivery worker, which decides what a 429, a
-timeout or a refusal means (bot/delivery.py), so no thread ever sleeps on a Retry-After.
+timeout or a refusal means (bot/delivery/), so no thread ever sleeps on a Retry-After.
 """
 
 from slack_sdk import WebClient

@@ -10,7 +10,6 @@ from slack_sdk.webhook import WebhookClient
 from bot.platform import Asker, NoAnswer, RateLimited, Refused
 from bot.slack.render import message, reply_payload
 from bot.slack.views import home_view, modal, reading_modal
-from commands import Clusterbot
 from commands.results import Audience, Form, Reply, Upload
 
 log = logging.getLogger(__name__)
@@ -25,9 +24,10 @@ HISTORY_LOOKBACK = 100                 # messages searched for a marker
 
 class SlackPlatform:
     name = "slack"
+    has_home = True
 
-    def __init__(self, client: WebClient, product: Clusterbot):
-        self.client, self.product = client, product
+    def __init__(self, client: WebClient):
+        self.client = client
 
     # --- effects --------------------------------------------------------------------------------
 
@@ -56,8 +56,8 @@ class SlackPlatform:
         self._call("files_upload_v2", channel=upload.channel, content=upload.content, filename=upload.filename,
                    title=upload.title, initial_comment=message(upload.comment)["text"])
 
-    def refresh_home(self, user_id: str, team_id: str) -> None:
-        self._call("views_publish", user_id=user_id, view=home_view(self.product.home(user_id, team_id)))
+    def show_home(self, user_id: str, team_id: str, home: Reply) -> None:
+        self._call("views_publish", user_id=user_id, view=home_view(home))
 
     def find_post(self, channel: str, marker: str) -> str | None:
         """Did a post that timed out arrive? Its metadata names its outbox row."""
@@ -166,3 +166,12 @@ def _person_text(method: str, code: str) -> str:
     if code in NOT_IN_CHANNEL:
         return f"I'm not in this channel, so I couldn't {what}. Invite me with `{INVITE}` and try again."
     return f"Slack wouldn't let me {what} ({code})."
+
+
+def for_delivery(settings, product) -> SlackPlatform:
+    """The Slack platform a delivery child makes for itself (bot/delivery/process.py)."""
+    from bot.slack.client import web_client
+
+    platform = SlackPlatform(web_client(settings.bot_token, settings.slack_api_url))
+    product.directory.serve(platform)  # names in exports the child renders
+    return platform

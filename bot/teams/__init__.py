@@ -4,7 +4,7 @@ The SDK checks every inbound activity's JWT (issuer, audience = our app id, sign
 keys published beside TEAMS_OPENID_URL, expiry, and the serviceurl claim against the activity's
 serviceUrl); anything else is 401 before our code runs. Our one handler runs the activity through
 `inbound.Turn` on a worker thread (the product and its database are synchronous), answers the HTTP
-request as soon as that committed, and hands everything else to the delivery component (bot/delivery.py).
+request as soon as that committed, and hands everything else to the delivery component (bot/delivery/).
 """
 
 import asyncio
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from bot import front_door
 from bot.config import Settings
-from bot.platform import Delivery
+from bot.platform import AfterAck
 from bot.teams.auth import ClientCredentialsToken
 from bot.teams.inbound import Outcome, Turn
 from bot.teams.platform import TeamsPlatform
@@ -36,7 +36,7 @@ def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 1
                          token=token, timeout=timeout)
 
 
-def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: Delivery):
+def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: AfterAck):
     """The SDK App (with its FastAPI server) wired to the product. Returns (app, fastapi)."""
     from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
     from microsoft_teams.apps import App

@@ -51,6 +51,7 @@ UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\
 
 class TeamsPlatform:
     name = "teams"
+    has_home = False  # Teams has no Home tab: a person's lists answer in their 1:1 chat
 
     def __init__(self, *, db: Database, app_id: str, tenant_id: str, token, timeout: float = 10.0,
                  default_service_url: str | None = None):
@@ -127,8 +128,8 @@ class TeamsPlatform:
     def open_form(self, asker: Asker, form: Form) -> bool:
         return False  # Teams opens a dialog only from a card button (task/fetch), never unasked
 
-    def refresh_home(self, user_id: str, team_id: str) -> None:
-        """Teams has no Home tab."""
+    def show_home(self, user_id: str, team_id: str, home: Reply) -> None:
+        """Never called (`has_home` is false)."""
 
     def find_post(self, channel: str, marker: str) -> str | None:
         """The Bot Connector cannot read a conversation's messages (GET of an activity, or of a channel's

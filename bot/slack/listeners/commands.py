@@ -11,7 +11,7 @@ from slack_bolt import Ack, App
 from slack_bolt.request import BoltRequest
 
 from bot.front_door import hand_on
-from bot.platform import Asker, Delivery
+from bot.platform import AfterAck, Asker
 from bot.slack.listeners.payloads import command_caller
 from bot.slack.render import reply_payload
 from commands import Clusterbot
@@ -19,7 +19,7 @@ from commands.registry import FAMILIES
 from storage.db import DatabaseUnavailable
 
 
-def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delivery: Delivery,
+def handle_slash_command(*, ack: Ack, command: dict, product: Clusterbot, delivery: AfterAck,
                          replay_key: str | None = None) -> None:
     """Run the command (committed before we answer) and answer in the ack, with no Web API call first.
     A reply that opens a form is acknowledged empty; the form opens just after (its trigger lasts 3 s),
@@ -60,7 +60,7 @@ def replay_key(request: BoltRequest) -> str | None:
     return f"slack:{timestamp[:12]}:{signature[-48:]}" if signature and timestamp else None
 
 
-def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delivery) -> None:
+def finish_slash_command(*, command: dict, product: Clusterbot, delivery: AfterAck) -> None:
     """After the ack, on a delivery worker: the slow part (an export), its file handed to delivery."""
     caller = command_caller(command)
     reply = product.finish(command["command"], command.get("text") or "", caller)
@@ -68,7 +68,7 @@ def finish_slash_command(*, command: dict, product: Clusterbot, delivery: Delive
                                     handle=command.get("response_url")))
 
 
-def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+def register(app: App, product: Clusterbot, delivery: AfterAck) -> None:
     def on_command(ack: Ack, command: dict, request: BoltRequest) -> None:
         handle_slash_command(ack=ack, command=command, product=product, delivery=delivery,
                              replay_key=replay_key(request))

@@ -4,7 +4,7 @@ every event is acknowledged before anything is sent."""
 from slack_bolt import App, BoltContext
 
 from bot.front_door import hand_on
-from bot.platform import Asker, Delivery
+from bot.platform import AfterAck, Asker
 from bot.slack.listeners.payloads import MalformedPayload, slack_caller
 from commands import Clusterbot
 from commands.results import HomeChanged, Reply
@@ -16,7 +16,7 @@ def _first_time(body: dict, product: Clusterbot) -> bool:
     return not event_id or product.first_delivery(event_id)
 
 
-def handle_home_opened(*, body: dict, event: dict, product: Clusterbot, delivery: Delivery) -> None:
+def handle_home_opened(*, body: dict, event: dict, product: Clusterbot, delivery: AfterAck) -> None:
     if event.get("tab", "home") != "home" or not event.get("user") or not _first_time(body, product):
         return
     team_id = body.get("team_id") or event.get("team") or ""
@@ -24,7 +24,7 @@ def handle_home_opened(*, body: dict, event: dict, product: Clusterbot, delivery
 
 
 def handle_member_joined(*, body: dict, event: dict, context: BoltContext, product: Clusterbot,
-                         delivery: Delivery) -> None:
+                         delivery: AfterAck) -> None:
     """A new member of a cluster channel gets a practice picker; the bot, added to a channel that is
     not a cluster, says how to make it one."""
     if not event.get("user") or not event.get("channel"):
@@ -39,7 +39,7 @@ def handle_member_joined(*, body: dict, event: dict, context: BoltContext, produ
     hand_on(delivery, reply, Asker(caller.user_id, caller.channel_id, caller.team_id))
 
 
-def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+def register(app: App, product: Clusterbot, delivery: AfterAck) -> None:
     def on_home_opened(body: dict, event: dict) -> None:
         handle_home_opened(body=body, event=event, product=product, delivery=delivery)
 

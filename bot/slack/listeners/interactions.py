@@ -7,7 +7,7 @@ import re
 from slack_bolt import Ack, App
 
 from bot.front_door import hand_on
-from bot.platform import Asker, Delivery
+from bot.platform import AfterAck, Asker
 from bot.slack.listeners.payloads import MalformedPayload, required, slack_caller
 from bot.slack.render import action_name, read_button_value
 from bot.slack.views import origin, submitted_values
@@ -30,7 +30,7 @@ def _caller(body: dict, *, here: str | None, named: str | None = None) -> Caller
                         enterprise_id=(body.get("enterprise") or {}).get("id"))
 
 
-def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, delivery: Delivery) -> None:
+def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, delivery: AfterAck) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     cluster_channel, value = read_button_value(action.get("value", ""))
     caller = _caller(body, here=channel or None, named=cluster_channel)
@@ -45,7 +45,7 @@ def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, de
     hand_on(delivery, reply, asker)
 
 
-def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, delivery: Delivery) -> None:
+def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, delivery: AfterAck) -> None:
     """Committed before the ack; field problems go back in the ack (Slack shows them on the fields
     and keeps the modal open), so they are the one thing not sent later."""
     channel, context = origin(view)
@@ -59,7 +59,7 @@ def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, 
     hand_on(delivery, reply, Asker(caller.user_id, channel, caller.team_id))
 
 
-def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, delivery: Delivery) -> None:
+def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, delivery: AfterAck) -> None:
     """"Create cluster action" on a message: acknowledged at once; the message's permalink is fetched
     and the prefilled form opened after."""
     ack()
@@ -75,7 +75,7 @@ def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, de
     delivery.run_now(open_prefilled, bucket=channel)
 
 
-def register(app: App, product: Clusterbot, delivery: Delivery) -> None:
+def register(app: App, product: Clusterbot, delivery: AfterAck) -> None:
     def on_button(ack: Ack, body: dict, action: dict) -> None:
         handle_button(ack=ack, body=body, action=action, product=product, delivery=delivery)
 
