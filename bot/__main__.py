@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     teams.add_argument("--port", type=int, help="port (default PORT or 3000)")
     package = modes.add_parser("teams-package", help="write the Teams app package (manifest.json and two icons)")
     package.add_argument("--out", default="clusterbot-teams.zip", help="the .zip to write")
+    package.add_argument("--version", help="the app's version, three numbers like 1.2.0 (default: the project's); "
+                         "raise it for every upload that changes the app")
     manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
     modes.add_parser("commands", help="every command, button and form, with the module that holds it")
@@ -155,10 +157,14 @@ def run(args: argparse.Namespace) -> None:
         return
     settings = load_settings(args.mode)
     if args.mode == "teams-package":
-        from bot.teams.package import write_package
+        from bot.teams.package import Publisher, write_package
 
+        publisher = Publisher(settings.teams_publisher_name, settings.teams_website_url, settings.teams_privacy_url,
+                              settings.teams_terms_url)
         try:
-            write_package(args.out, settings.teams_app_id)
+            write_package(args.out, settings.teams_app_id, publisher, args.version)
+        except ValueError as error:
+            raise StartupError(f"--version: {error}") from None
         except OSError as error:
             raise StartupError(f"Cannot write {args.out} ({error.strerror})") from None
         print(f"Wrote {args.out}: upload it in Teams (Apps › Manage your apps › Upload an app)")

@@ -47,6 +47,10 @@ class Settings:
     teams_openid_url: str = BOT_FRAMEWORK_OPENID
     teams_token_url: str | None = None  # None until a tenant is known
     retention_days: int = 30  # RETENTION_DAYS: how long sent outbox rows are kept
+    teams_publisher_name: str | None = None  # TEAMS_PUBLISHER_NAME …: the app package's publisher and pages
+    teams_website_url: str | None = None
+    teams_privacy_url: str | None = None
+    teams_terms_url: str | None = None
 
 
 # What each Slack mode needs, and where people find it.
@@ -54,7 +58,8 @@ NEEDS = {
     "http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
     "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
     "teams": ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID"),
-    "teams-package": ("TEAMS_APP_ID",),
+    "teams-package": ("TEAMS_APP_ID", "TEAMS_PUBLISHER_NAME", "TEAMS_WEBSITE_URL", "TEAMS_PRIVACY_URL",
+                      "TEAMS_TERMS_URL"),
 }
 # What a mode uses if given, checked as strictly: the scheduler needs no platform, and delivers for each
 # one it has settings for (Teams: all three or none, see teams_configured).
@@ -68,7 +73,12 @@ WHERE = {
     "TEAMS_APP_ID": "the bot's Microsoft App ID (a GUID), from the Azure Bot resource's Configuration page",
     "TEAMS_APP_PASSWORD": "a client secret of the bot's app registration (Certificates & secrets)",
     "TEAMS_TENANT_ID": "your Microsoft Entra tenant ID (a GUID), from the app registration's Overview page",
+    "TEAMS_PUBLISHER_NAME": "who publishes the app, as a tenant admin will see it (e.g. NHS Lothian eHealth)",
+    "TEAMS_WEBSITE_URL": "an https:// page about the app, shown to people and admins in Teams",
+    "TEAMS_PRIVACY_URL": "the https:// address of your privacy notice for the app",
+    "TEAMS_TERMS_URL": "the https:// address of the app's terms of use",
 }
+MUST_BE_HTTPS = ("TEAMS_WEBSITE_URL", "TEAMS_PRIVACY_URL", "TEAMS_TERMS_URL")
 MUST_BE_GUID = ("TEAMS_APP_ID", "TEAMS_TENANT_ID")
 PREFIX = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
 
@@ -89,6 +99,8 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
             raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env")
         if name in PREFIX and not value.startswith(PREFIX[name]):
             raise ConfigError(f"{name} should start with {PREFIX[name]}: use {WHERE[name]}")
+        if name in MUST_BE_HTTPS and not re.match(r"^https://[^\s/]+\.[^\s]+$", value):
+            raise ConfigError(f"{name} should be an https:// address: use {WHERE[name]}")
         if name in MUST_BE_GUID and not GUID.match(value):
             raise ConfigError(f"{name} should be a GUID like 00000000-0000-0000-0000-000000000000: use {WHERE[name]}")
 
@@ -109,6 +121,10 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         **(_teams_urls(get) if _calls_microsoft(mode, get) else {}),
         ballot_secret=get("BALLOT_KEY"),
         retention_days=_days(get("RETENTION_DAYS") or "30"),
+        teams_publisher_name=get("TEAMS_PUBLISHER_NAME"),
+        teams_website_url=get("TEAMS_WEBSITE_URL"),
+        teams_privacy_url=get("TEAMS_PRIVACY_URL"),
+        teams_terms_url=get("TEAMS_TERMS_URL"),
     )
 
 

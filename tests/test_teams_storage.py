@@ -152,10 +152,14 @@ def test_a_bad_teams_setting_is_one_line(change, says):
 
 
 def test_teams_settings_are_checked_only_where_they_are_used():
-    """Slack and the console don't need (or check) Teams settings; the package needs only the app id."""
+    """Slack and the console don't need (or check) Teams settings; the package needs the app id and its
+    publisher's settings, not the secret nor the tenant."""
     nonsense = {"TEAMS_TOKEN_URL": "nonsense", "TEAMS_APP_ID": "nonsense"}
     assert load_settings("console", environ=nonsense).teams_app_id == "nonsense"
     assert load_settings("http", environ={**nonsense, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
-    assert load_settings("teams-package", environ={"TEAMS_APP_ID": APP_ID}).teams_app_id == APP_ID
+    publisher = {"TEAMS_PUBLISHER_NAME": "NHS X", "TEAMS_WEBSITE_URL": "https://x.nhs.scot",
+                 "TEAMS_PRIVACY_URL": "https://x.nhs.scot/p", "TEAMS_TERMS_URL": "https://x.nhs.scot/t"}
+    packaged = load_settings("teams-package", environ={"TEAMS_APP_ID": APP_ID, **publisher})
+    assert packaged.teams_app_id == APP_ID and packaged.teams_terms_url == "https://x.nhs.scot/t"
     with pytest.raises(ConfigError, match="TEAMS_APP_ID should be a GUID"):
-        load_settings("teams-package", environ=nonsense)
+        load_settings("teams-package", environ={**nonsense, **publisher})
