@@ -138,3 +138,16 @@ def test_delivery_names_no_platform_and_its_child_takes_a_factory():
     words = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
              and id(n) not in docstrings]
     assert words and not [w for w in words if "slack" in w.lower() or "teams" in w.lower()]
+
+
+def test_every_setting_read_is_in_the_readme_table_and_env_example():
+    """Keep the README true: a setting the code reads (`get("NAME")` in bot/config.py) is a row of the
+    README's settings table and a line of .env.example."""
+    import re
+
+    read = set(re.findall(r'get\("([A-Z_]+)"\)', (ROOT / "bot" / "config.py").read_text()))
+    first_cells = re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", (ROOT / "README.md").read_text(), re.MULTILINE)
+    rows = {name for cell in first_cells for name in re.findall(r"`([A-Z_]+)`", cell)}
+    example = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert {"TEAMS_PUBLISHER_NAME", "DATABASE_URL", "SLACK_BOT_TOKEN"} <= read
+    assert read - rows == set() and read - example == set()
