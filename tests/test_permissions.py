@@ -1,5 +1,5 @@
 """Who may change what: every state-changing command × every kind of person, as the README's table says.
-Through the platform-free driver (testkit/driver.py), on both databases."""
+Through the platform-free driver (testkit/driver.py), on SQLite: a product rule, not the database's."""
 
 import pytest
 
