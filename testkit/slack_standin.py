@@ -12,16 +12,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
+
+from testkit.local_http import LocalServer
 
 BOT_USER = "UBOT"
 TEAM = "T0001"
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the default backlog (5) drops connections under a benchmark's load
-    daemon_threads = True
 
 
 @dataclass
@@ -48,13 +45,11 @@ class SlackStandIn:
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
         self._lock = threading.Lock()
         self._counter = 0
-        self.server = _Server(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._http = LocalServer(self._handler())
+        self.url = f"{self._http.base}/api/"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
     def reset(self) -> None:
         with self._lock:

@@ -20,23 +20,19 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from testkit.local_http import LocalServer
 from testkit.teams_ids import APP_ID, CHANNEL, TEAM, TENANT
 
 ISSUER = "https://api.botframework.com"
 PASSWORD = "test-app-password~1"
 BOT_ID = f"28:{APP_ID}"
 KID = "test-signing-key"
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
 
 
 @dataclass
@@ -91,16 +87,14 @@ class TeamsStandIn:
         self.access_token = "eyJ.bot-access-token." + uuid.uuid4().hex
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
-        self.server = _Server(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._http = LocalServer(self._handler())
+        self.base = self._http.base
         self.service_url = f"{self.base}/connector/"
         self.openid_url = f"{self.base}/v1/.well-known/openidconfiguration"
         self.token_url = f"{self.base}/{TENANT}/oauth2/v2.0/token"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._http.close()
 
     def reset(self) -> None:
         with self._lock:

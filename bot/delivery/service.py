@@ -81,14 +81,6 @@ class Delivery:
         self._threads: list[threading.Thread] = []
         self._workers = workers
 
-    @property
-    def update_interval(self) -> float:
-        return self._cards.interval
-
-    @property
-    def home_interval(self) -> float:
-        return self._homes.interval
-
     # --- life cycle --------------------------------------------------------------------------
 
     def start(self, refresh_cards: bool = True) -> "Delivery":
