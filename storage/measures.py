@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, select, update
 
 from storage.clock import now as now_of
 from storage.models import (
@@ -18,6 +18,7 @@ from storage.models import (
     Member,
     Practice,
     Topic,
+    TopicStatus,
 )
 from storage.short_ids import next_short_id
 from storage.types import upsert
@@ -51,10 +52,19 @@ def list_measures(*, session: Session, cluster: Cluster, active_only: bool = Fal
 
 
 def touch(*, session: Session, measure: Measure) -> Measure:
+    """Its settings changed: what was worked out from them (its run-chart signals) is out of date."""
     measure.updated_at = now_of(session)
     session.add(measure)
     session.flush()
+    _revised(session, measure)
     return measure
+
+
+def _revised(session: Session, measure: Measure) -> None:
+    """Count the measure's revision up in the database, not from what this session read: two practices
+    recording at once each add one (their updates queue on the row), so no change shares a revision."""
+    session.execute(update(Measure).where(col(Measure.id) == measure.id).values(revision=Measure.revision + 1))
+    session.expire(measure, ["revision"])
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ def record_point(*, session: Session, measure: Measure, practice: Practice, peri
             with session.begin_nested():
                 session.add(point)
                 session.flush()
+            _revised(session, measure)
             return Recorded(point, None)
         except IntegrityError:
             existing = _point(session, measure, practice, period)  # someone recorded it a moment ago
@@ -88,6 +99,7 @@ def record_point(*, session: Session, measure: Measure, practice: Practice, peri
     existing.recorded_by, existing.recorded_at = by, at
     session.add_all([old, existing])
     session.flush()
+    _revised(session, measure)
     return Recorded(existing, old)
 
 
@@ -110,6 +122,35 @@ def history(*, session: Session, measure: Measure) -> list[tuple[MeasurePointHis
         .join(MeasurePoint, col(MeasurePointHistory.point_id) == MeasurePoint.id)
         .where(MeasurePoint.measure_id == measure.id)
         .order_by(col(MeasurePointHistory.replaced_at).desc(), col(MeasurePointHistory.id).desc())))
+
+
+def points_of(*, session: Session, measures: list[Measure]) -> dict[int, list[MeasurePoint]]:
+    """Every data point of each of `measures` (by period then practice), in one query."""
+    found: dict[int, list[MeasurePoint]] = {m.id: [] for m in measures}
+    if found:
+        for point in session.exec(select(MeasurePoint).where(col(MeasurePoint.measure_id).in_(found))
+                                  .order_by(MeasurePoint.measure_id, MeasurePoint.period, MeasurePoint.practice_id)):
+            found[point.measure_id].append(point)
+    return found
+
+
+def measures_in_use(*, session: Session, cluster: Cluster) -> list[Measure]:
+    """The cluster's active measures whose topic is not dropped: those data are asked for and charted."""
+    return list(session.exec(
+        select(Measure).join(Topic, col(Measure.topic_id) == Topic.id)
+        .where(Measure.cluster_id == cluster.id, Measure.status == MeasureStatus.ACTIVE,
+               Topic.status != TopicStatus.DROPPED)
+        .order_by(Measure.id)))
+
+
+def recorded(*, session: Session, wanted: dict[int, date]) -> set[tuple[int, int]]:
+    """(measure id, practice id) of every practice with data for the period `wanted` of each measure id,
+    in one query."""
+    if not wanted:
+        return set()
+    rows = session.exec(select(MeasurePoint.measure_id, MeasurePoint.practice_id, MeasurePoint.period).where(
+        col(MeasurePoint.measure_id).in_(wanted), col(MeasurePoint.period).in_(set(wanted.values()))))
+    return {(m, p) for m, p, period in rows if wanted[m] == period}
 
 
 def topic_of(*, session: Session, measure: Measure) -> Topic:
@@ -141,9 +182,38 @@ def set_nudge_day(*, session: Session, cluster: Cluster, day: int) -> None:
     session.flush()
 
 
-def clusters_with_active_measures(*, session: Session) -> list[Cluster]:
-    return list(session.exec(select(Cluster).where(col(Cluster.id).in_(
-        select(Measure.cluster_id).where(Measure.status == MeasureStatus.ACTIVE))).order_by(Cluster.id)))
+@dataclass(frozen=True)
+class NudgesPending:
+    cluster_id: int
+    time_zone: str | None
+    working_day: int
+    nudged_month: date | None
+
+
+def nudges_pending(*, session: Session, before: date) -> list[NudgesPending]:
+    """Clusters with active measures and reminders on whose reminders have not gone for the month
+    `before` or later: one query, and after each cluster's reminder day it no longer lists that cluster."""
+    day = func.coalesce(MeasureSettings.nudge_working_day, DEFAULT_NUDGE_DAY)
+    rows = session.exec(
+        select(Cluster.id, Cluster.time_zone, day, MeasureSettings.nudged_month)
+        .join(MeasureSettings, col(MeasureSettings.cluster_id) == Cluster.id, isouter=True)
+        .where(col(Cluster.id).in_(select(Measure.cluster_id).where(Measure.status == MeasureStatus.ACTIVE)),
+               day != 0,
+               col(MeasureSettings.nudged_month).is_(None) | (col(MeasureSettings.nudged_month) < before))
+        .order_by(Cluster.id))
+    return [NudgesPending(*row) for row in rows]
+
+
+def nudges_sent(*, session: Session, cluster: Cluster, month: date) -> bool:
+    """Mark the cluster's reminders for `month` sent: True for the one process that marks it first."""
+    changed = session.execute(
+        upsert(session, MeasureSettings).values(cluster_id=cluster.id, nudge_working_day=DEFAULT_NUDGE_DAY,
+                                                nudged_month=month)
+        .on_conflict_do_update(index_elements=["cluster_id"], set_={"nudged_month": month},
+                               where=col(MeasureSettings.nudged_month).is_(None)
+                               | (col(MeasureSettings.nudged_month) < month))
+        .returning(MeasureSettings.cluster_id))
+    return changed.first() is not None
 
 
 def members_of_practices(*, session: Session, cluster: Cluster, practice_ids: set[int]) -> list[Member]:

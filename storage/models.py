@@ -260,6 +260,9 @@ class Action(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("cluster_id", "short_id", name="uq_action_short_id"),
         UniqueConstraint("cluster_id", "submission_key", name="uq_action_submission"),
+        # The digest's question every morning: open actions due by a day, of every cluster.
+        Index("ix_action_open_due", "due_on", sqlite_where=text("status = 'open'"),
+              postgresql_where=text("status = 'open'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -271,7 +274,7 @@ class Action(SQLModel, table=True):
     due_on: date | None = Field(default=None, index=True)
     status: str = Field(default=ActionStatus.OPEN, max_length=8)
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
-    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
     source_link: str | None = Field(default=None, max_length=500)  # the Slack message it came from
     created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
@@ -453,6 +456,8 @@ class Measure(SQLModel, table=True):
     # First periods of new baselines (ISO dates), after a sustained change: the median starts again there.
     rebases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=MeasureStatus.ACTIVE, max_length=8)
+    # Counted up whenever its data or settings change: what its stored run-chart signals were worked out from.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: str = Field(max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
@@ -513,6 +518,7 @@ class MeasureSettings(SQLModel, table=True):
 
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
     nudge_working_day: int = 5
+    nudged_month: date | None = None  # the month its reminders went: the tick's work for the month is done
 
 
 class ConversationRef(SQLModel, table=True):

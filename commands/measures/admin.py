@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from analysis import periods as period_tools
 from commands.context import Caller, Context
 from commands.errors import Refusal
+from commands.measures import news as measure_news
 from commands.measures.core import (
     CHART_NAMES,
     CHARTS,
@@ -15,7 +16,6 @@ from commands.measures.core import (
     _require_change,
     _text,
     describe_settings,
-    due_period,
     find_measure,
     read_period,
 )
@@ -32,6 +32,7 @@ EDIT_WORDS = "name <text>, definition <text>, goal <value> (or goal none), highe
              "chart run|anhoej|xmr|p"
 REBASE_EXAMPLE = "/measure rebase D1 from Apr 2026"
 NUDGE_EXAMPLE = "/measure nudges 5"
+MONTH_AHEAD = timedelta(hours=14)  # the earliest time zone is UTC+14
 SYSTEM = "clusterbot"
 
 
@@ -135,13 +136,15 @@ def working_day(month: date, n: int) -> date:
 
 
 def _nudges_due(session, now: datetime, time_zone: str) -> list[int]:
-    """Clusters with active measures whose reminder day this month has come (late rather than never)."""
+    """Clusters whose reminder day this month has come and whose reminders have not gone this month
+    (late rather than never). One query; once a cluster's reminders went, it is not asked about again
+    until next month."""
+    latest = (now + MONTH_AHEAD).date().replace(day=1)  # no cluster's month is later than this one
     due = []
-    for cluster in store.clusters_with_active_measures(session=session):
-        today = local_today(now, cluster.time_zone or time_zone)
-        day = store.nudge_day(session=session, cluster=cluster)
-        if day and today >= working_day(today, day):
-            due.append(cluster.id)
+    for pending in store.nudges_pending(session=session, before=latest):
+        today = local_today(now, pending.time_zone or time_zone)
+        if today >= working_day(today, pending.working_day) and pending.nudged_month != today.replace(day=1):
+            due.append(pending.cluster_id)
     return due
 
 
@@ -149,23 +152,15 @@ def missing_by_practice(ctx: Context) -> dict[int, list[tuple]]:
     """practice id -> [(measure, period)] for every active measure the practice has not recorded last period."""
     cluster = ctx.require_cluster()
     practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
-    missing: dict[int, list[tuple]] = {}
-    for measure in store.list_measures(session=ctx.session, cluster=cluster, active_only=True):
-        topic = store.topic_of(session=ctx.session, measure=measure)
-        if topic.status == "dropped":
-            continue
-        period = due_period(ctx, measure)
-        done = store.practices_with_data(session=ctx.session, measure=measure, period=period)
-        for practice in practices:
-            if practice.id not in done:
-                missing.setdefault(practice.id, []).append((measure, period))
-    return missing
+    return measure_news.missing_data(ctx, cluster, [p.id for p in practices])
 
 
 def _send_nudges(ctx_for, session, cluster_id: int, now: datetime) -> list:
     cluster = session.get(Cluster, cluster_id)
     ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     month = local_today(now, ctx.time_zone).replace(day=1)  # one reminder per person per month
+    if not store.nudges_sent(session=session, cluster=cluster, month=month):
+        return []  # another process sent them
     missing = missing_by_practice(ctx)
     effects = []
     already = store.nudged(session=session, cluster=cluster, period=month)

@@ -1,7 +1,7 @@
 """What the data says, where people already look: the meeting agenda and reminders (signals new since the
 last meeting) and the Home (data due from your practice). Platform-neutral lines, like every command."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from analysis import periods as period_tools
 from commands.context import Context
@@ -10,7 +10,7 @@ from commands.results import Code, Line, Strong, line
 from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
-from storage.models import Cluster, TopicStatus
+from storage.models import Cluster, Measure, TopicStatus
 
 MAX_SIGNALS = 12  # an agenda stays readable
 
@@ -38,18 +38,23 @@ def signal_lines(ctx: Context, cluster: Cluster, since: datetime | None) -> list
     return [line(Strong(heading)), *found[:MAX_SIGNALS], *more]
 
 
+def missing_data(ctx: Context, cluster: Cluster, practice_ids: list[int]) -> dict[int, list[tuple[Measure, date]]]:
+    """practice id -> [(measure, period)]: each measure in use that the practice has not recorded for the
+    period just ended. Two queries, however many measures and practices."""
+    today = local_today(ctx.now(), ctx.time_zone)
+    measures = store.measures_in_use(session=ctx.session, cluster=cluster)
+    wanted = {m.id: series_tools.due_period(m, today) for m in measures}
+    done = store.recorded(session=ctx.session, wanted=wanted)
+    missing = {p: [(m, wanted[m.id]) for m in measures if (m.id, p) not in done] for p in practice_ids}
+    return {p: found for p, found in missing.items() if found}
+
+
 def data_due_lines(ctx: Context, cluster: Cluster, practice_id: int | None) -> list[Line]:
     """The active measures your practice has not recorded for the period just ended."""
     if practice_id is None:
         return []
-    today = local_today(ctx.now(), cluster.time_zone)
     lines: list[Line] = []
-    for measure in store.list_measures(session=ctx.session, cluster=cluster, active_only=True):
-        if store.topic_of(session=ctx.session, measure=measure).status == TopicStatus.DROPPED:
-            continue
-        period = series_tools.due_period(measure, today)
-        if practice_id in store.practices_with_data(session=ctx.session, measure=measure, period=period):
-            continue
+    for measure, period in missing_data(ctx, cluster, [practice_id]).get(practice_id, []):
         label, typed = period_tools.label(period, measure.frequency), period_tools.typed(period, measure.frequency)
         lines.append(line("• ", Code(measure.short_id), f" {measure.name} for {label}: ",
                           Code(f"/measure record {measure.short_id} {typed} 42/120")))
