@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from commands.errors import Refusal
+from commands.kept import Kept
 from commands.results import Code, Person
 from storage import clusters as store
 from storage.clock import wall_clock
@@ -50,6 +51,7 @@ class Context:
     clock: "Callable[[], datetime]" = wall_clock
     directory: "Callable[[str], str]" = field(default=lambda user_id: user_id)  # user id -> name
     ballot_key: bytes = b""  # keys anonymous ballots' voter hashes; never stored (storage.polls.anonymous_key)
+    kept: Kept = field(default_factory=Kept)  # what was worked out from rarely changing data (the product's)
 
     def now(self) -> datetime:
         return self.clock()

@@ -48,7 +48,9 @@ def _add(reply: Reply, segments: Line, button: Button | None = None) -> None:
 
 
 def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Reply) -> None:
-    practice = ctx.session.get(Practice, member.practice_id) if member.practice_id else None
+    """A fixed number of queries, however many polls, measures or actions the cluster has."""
+    practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
+    practice = next((p for p in practices if p.id == member.practice_id), None)
     role = "you lead this cluster" if member.role == Role.LEAD else ""
     where = ", ".join(p for p in (practice.name if practice else "no practice yet", role) if p)
     reply.lines.append(line(Strong(cluster.name), f" ({where})"))
@@ -67,8 +69,10 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
 
     reply.lines += measure_news.data_due_lines(ctx, cluster, member.practice_id)
 
-    waiting = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
-               if p.closed_at is None and not _has_voted(ctx, p, member)]
+    open_polls = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
+                  if p.closed_at is None]
+    keys = poll_store.voter_keys_of(session=ctx.session, polls=open_polls)
+    waiting = [p for p in open_polls if not _has_voted(ctx, p, member, keys[p.id])]
     if waiting:
         reply.lines.append(line(Strong("Polls waiting for your (practice's) vote")))
     for poll in waiting[:SHOW]:
@@ -92,25 +96,21 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
         reply.lines.append(line(Strong("Topics the cluster is working on")))
         reply.lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status})") for t in working[:SHOW]]
     if member.role == Role.LEAD:
-        _lead_summary(ctx, cluster, reply, today)
+        _lead_summary(ctx, cluster, reply, today, practices, open_polls)
 
 
-def _has_voted(ctx: Context, poll, member: Member) -> bool:
+def _has_voted(ctx: Context, poll, member: Member, keys: set[str]) -> bool:
     if poll.per_practice and member.practice_id is None:
         return True  # nothing to ask of someone in no practice
-    return polls.has_voted(ctx, poll, member)
+    return polls.has_voted(ctx, poll, member, keys)
 
 
-def _lead_summary(ctx: Context, cluster: Cluster, reply: Reply, today) -> None:
+def _lead_summary(ctx: Context, cluster: Cluster, reply: Reply, today, practices: list[Practice],
+                  open_polls: list) -> None:
     reply.lines.append(line(Strong("For leads: the cluster at a glance")))
-    practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
-    for poll in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now()):
-        if poll.closed_at is None:
-            count = poll_store.count(session=ctx.session, poll=poll)
-            turnout = (f"{len(polls.voted_practices(ctx, poll, cluster))} of {len(practices)} practices"
-                       if poll.per_practice
-                       else f"{count.ballots} people")
-            reply.lines.append(line("• Poll ", Code(poll.short_id), f" {poll.question}: {turnout} voted"))
+    turnout = polls.turnouts(ctx, open_polls, cluster, practices)
+    for poll in open_polls:
+        reply.lines.append(line("• Poll ", Code(poll.short_id), f" {poll.question}: {turnout[poll.id].words(poll)}"))
     overdue = action_store.action_counts(session=ctx.session, cluster=cluster, today=today, soon=today,
                                          which=action_store.ActionFilter(status=ActionStatus.OPEN,
                                                                          due_before=today))

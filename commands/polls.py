@@ -158,30 +158,51 @@ def voter_key(ctx: Context, poll: Poll, voter: str) -> str:
     return store.anonymous_key(ctx.ballot_key, poll, voter) if poll.anonymous else voter
 
 
-def voted_practices(ctx: Context, poll: Poll, cluster: Cluster) -> set[int]:
+def voted_practices(ctx: Context, poll: Poll, cluster: Cluster, keys: set[str] | None = None,
+                    practices: list[Practice] | None = None) -> set[int]:
     """The cluster's current practices whose ballot is cast: a removed practice's ballot still counts in
-    the tally but not in turnout. (A closed anonymous poll no longer knows whose ballots it holds.)"""
-    keys = store.voter_keys(session=ctx.session, poll=poll)
-    return {p.id for p in _practices(ctx, cluster) if voter_key(ctx, poll, f"practice:{p.id}") in keys}
+    the tally but not in turnout. (A closed anonymous poll no longer knows whose ballots it holds.)
+    `keys` and `practices`, when the caller has read them for several polls already."""
+    keys = store.voter_keys(session=ctx.session, poll=poll) if keys is None else keys
+    practices = _practices(ctx, cluster) if practices is None else practices
+    return {p.id for p in practices if voter_key(ctx, poll, f"practice:{p.id}") in keys}
 
 
-def has_voted(ctx: Context, poll: Poll, member: Member) -> bool:
-    """Whether this person's ballot (their practice's, on a per-practice poll) is cast."""
+def has_voted(ctx: Context, poll: Poll, member: Member, keys: set[str] | None = None) -> bool:
+    """Whether this person's ballot (their practice's, on a per-practice poll) is cast; `keys`, the poll's
+    voter keys when the caller has read them for several polls already."""
     if poll.per_practice and member.practice_id is None:
         return False
-    voter = f"practice:{member.practice_id}" if poll.per_practice else f"person:{member.user_id}"
-    return store.has_ballot(session=ctx.session, poll=poll, voter_key=voter_key(ctx, poll, voter))
+    voter = voter_key(ctx, poll, f"practice:{member.practice_id}" if poll.per_practice else f"person:{member.user_id}")
+    if keys is not None:
+        return voter in keys
+    return store.has_ballot(session=ctx.session, poll=poll, voter_key=voter)
 
 
-def _turnout(ctx: Context, poll: Poll, count: store.Count, cluster: Cluster) -> str:
-    if poll.anonymous and poll.closed_at:
-        return f"{count.ballots} ballot{'s' if count.ballots != 1 else ''} cast"
-    if poll.per_practice:
-        voted = voted_practices(ctx, poll, cluster)
-        total = len(_practices(ctx, cluster))
-        verb = "has" if len(voted) == 1 else "have"
-        return f"{len(voted)} of {total} practice{'s' if total != 1 else ''} {verb} voted"
-    return f"{count.ballots} {'person has' if count.ballots == 1 else 'people have'} voted"
+@dataclass(frozen=True)
+class Turnout:
+    ballots: int          # ballots that choose something
+    voted: int            # practices (of the cluster's current ones) or people who have voted
+    practices: int        # the cluster's practices
+
+    def words(self, poll: Poll) -> str:
+        if poll.anonymous and poll.closed_at:
+            return f"{self.ballots} ballot{'s' if self.ballots != 1 else ''} cast"
+        if poll.per_practice:
+            verb = "has" if self.voted == 1 else "have"
+            return f"{self.voted} of {self.practices} practice{'s' if self.practices != 1 else ''} {verb} voted"
+        return f"{self.voted} {'person has' if self.voted == 1 else 'people have'} voted"
+
+
+def turnouts(ctx: Context, polls: list[Poll], cluster: Cluster,
+             practices: list[Practice] | None = None) -> dict[int, Turnout]:
+    """poll id -> its turnout, for any number of polls in two queries."""
+    keys = store.voter_keys_of(session=ctx.session, polls=polls)
+    if practices is None:
+        practices = _practices(ctx, cluster) if any(p.per_practice for p in polls) else []
+    return {p.id: Turnout(len(keys[p.id]),
+                          len(voted_practices(ctx, p, cluster, keys[p.id], practices)) if p.per_practice
+                          else len(keys[p.id]), len(practices)) for p in polls}
 
 
 def _rules(poll: Poll, tz: str) -> str:
@@ -214,7 +235,7 @@ def card(ctx: Context, poll: Poll) -> Reply:
     for number, (option, n) in enumerate(zip(poll.options, counts, strict=True), start=1):
         shown = f"  {_bar(n, max(counts))} {n}" if _counts_visible(poll) else ""
         lines.append(line(f"{number}. ", option, shown))
-    lines.append(line(_turnout(ctx, poll, tally, cluster), " · ", _rules(poll, ctx.time_zone)))
+    lines.append(line(turnouts(ctx, [poll], cluster)[poll.id].words(poll), " · ", _rules(poll, ctx.time_zone)))
     if poll.closed_at:
         lines += [line(Strong("Result:"), " ", *_result(poll, counts)), _participation(ctx, poll, tally)]
     reply = Reply.announce(*lines)
@@ -535,10 +556,10 @@ def list_polls(ctx: Context, rest: str) -> Reply:
     if not polls:
         return Reply.tell(line("No polls yet. Start one: ", Code(CREATE_EXAMPLE)))
     lines = [line(Strong(f"Polls in {ctx.cluster.name}"))]
+    turnout = turnouts(ctx, [p for p in polls if p.closed_at is None], ctx.cluster)
     for poll in polls:
-        count = store.count(session=ctx.session, poll=poll)
         state = (f"closed {describe(poll.closed_at, ctx.time_zone)}" if poll.closed_at
-                 else f"open, {_turnout(ctx, poll, count, ctx.cluster)}")
+                 else f"open, {turnout[poll.id].words(poll)}")
         lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {state}"))
     return Reply.tell(*lines)
 

@@ -23,6 +23,7 @@ from commands.cluster import usage_lines
 from commands.context import Caller, Context
 from commands.directory import Directory
 from commands.errors import Refusal
+from commands.kept import Kept
 from commands.outbox_port import OutboxPort
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
@@ -60,6 +61,7 @@ class Clusterbot:
         # user id -> name, for exports. Owned from here on: adapters add their platform's lookup
         # (`product.directory.serve(platform)`), never replace the directory.
         self.directory = Directory()
+        self.kept = Kept()  # run-chart signals, by measure revision
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
@@ -233,7 +235,7 @@ class Clusterbot:
         return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock,
                        # a cluster's people are named by its platform (the scheduler's work has no caller)
                        self.directory.of(cluster_.platform if cluster_ is not None else caller.platform),
-                       self.ballot_key)
+                       self.ballot_key, self.kept)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
                       submission_key: str | None = None, read_only: bool = False) -> Reply:

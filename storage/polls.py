@@ -146,6 +146,16 @@ def voter_keys(*, session: Session, poll: Poll) -> set[str]:
     return set(session.exec(select(Ballot.voter_key).where(Ballot.poll_id == poll.id, Ballot.choices != "")))
 
 
+def voter_keys_of(*, session: Session, polls: list[Poll]) -> dict[int, set[str]]:
+    """poll id -> the voter keys of its ballots that choose something, for several polls in one query."""
+    found: dict[int, set[str]] = {p.id: set() for p in polls}
+    if found:
+        for poll_id, key in session.exec(select(Ballot.poll_id, Ballot.voter_key)
+                                         .where(col(Ballot.poll_id).in_(found), Ballot.choices != "")):
+            found[poll_id].add(key)
+    return found
+
+
 def _set_ballot(insert):
     statement = insert(Ballot).values(**{c: bindparam(c) for c in BALLOT_VALUES})
     return statement.on_conflict_do_update(index_elements=["poll_id", "voter_key"],

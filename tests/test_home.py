@@ -85,7 +85,7 @@ def test_leads_see_the_cluster_summary(cluster, slack_api):
     dispatch_command(cluster, "/topic", "propose Asthma reviews", user="UGP")
     text = texts(open_home(cluster, slack_api, "ULEAD"))
     assert "(no practice yet, you lead this cluster)" in text
-    assert "• Poll `P1` Which first?: 1 of 2 practices voted" in text
+    assert "• Poll `P1` Which first?: 1 of 2 practices has voted" in text
     assert "• Overdue actions: 1 (Riverside Medical Practice 1)" in text
     assert "• Topics by source: our practices 1" in text
 

@@ -335,14 +335,12 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
 
 @subcommand(MEASURE, "list", "/measure list", "the cluster's measures", personal=True)
 def list_measures(ctx: Context, rest: str) -> Reply:
-    measures = store.list_measures(session=ctx.session, cluster=ctx.require_cluster())
+    measures = store.list_with_topics(session=ctx.session, cluster=ctx.require_cluster())
     if not measures:
         return Reply.tell(line("No measures yet. Add one to a topic: ", Code(ADD_EXAMPLE)))
     reply = Reply.tell(line(Strong(f"Measures in {ctx.cluster.name}")))
-    for measure in measures:
-        topic = store.topic_of(session=ctx.session, measure=measure)
+    for measure, topic, points in measures:
         retired = " (retired)" if measure.status == MeasureStatus.RETIRED else ""
-        points = store.count_points(session=ctx.session, measure=measure)
         reply.lines.append(line("• ", Code(measure.short_id), f" {measure.name}{retired} — ", Code(topic.short_id),
                                 f" {topic.title} · {describe_settings(measure)} · {points} data points"))
     return reply

@@ -10,7 +10,7 @@ from commands.results import Code, Line, Strong, line
 from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
-from storage.models import Cluster, Measure, TopicStatus
+from storage.models import Cluster, Measure, Practice
 
 MAX_SIGNALS = 12  # an agenda stays readable
 
@@ -20,22 +20,44 @@ def signal_lines(ctx: Context, cluster: Cluster, since: datetime | None) -> list
     per signal with a point recorded after `since` (every current signal when there was no earlier meeting)."""
     practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
     found: list[Line] = []
-    for measure in store.list_measures(session=ctx.session, cluster=cluster, active_only=True):
-        if store.topic_of(session=ctx.session, measure=measure).status == TopicStatus.DROPPED:
-            continue
-        by_practice, whole = series_tools.build(measure, store.points(session=ctx.session, measure=measure),
-                                                practices)
-        for series in [whole, *by_practice]:
-            where = " for the cluster" if series.code is None else f" at {series.label}"
-            for signal in series_tools.chart_of(measure, series).signals if series.observed else ():
-                if series_tools.signal_is_new(series, signal, since):
-                    found.append(line("• ", Code(measure.short_id), " ",
-                                      series_tools.describe_signal(measure, series, signal, where)))
+    for measure, signals in _signals(ctx, cluster, practices):
+        found += [line("• ", Code(measure.short_id), " ", words) for words, latest in signals
+                  if since is None or (latest is not None and latest > since)]
     if not found:
         return []
     heading = "New since the last meeting" if since else "Signals in the cluster's data"
     more = [line(f"…and {len(found) - MAX_SIGNALS} more: see ", Code("/measure list"))][:len(found) > MAX_SIGNALS]
     return [line(Strong(heading)), *found[:MAX_SIGNALS], *more]
+
+
+Signals = list[tuple[str, datetime | None]]  # each signal's words, and when the latest of its points was recorded
+
+
+def _signals(ctx: Context, cluster: Cluster, practices: list[Practice]) -> list[tuple[Measure, Signals]]:
+    """Each measure in use with its run-chart signals. Data change monthly and agendas are read daily, so
+    signals are worked out once per revision of the measure (counted up by every change to its data or
+    settings) and list of practices, and kept; only measures changed since are read and charted."""
+    names = tuple((p.id, p.name, p.code) for p in practices)
+    measures = store.measures_in_use(session=ctx.session, cluster=cluster)
+    key = {m.id: ("signals", m.id, m.revision, names) for m in measures}
+    kept = ctx.kept.found(list(key.values()))
+    known = {m.id: kept[key[m.id]] for m in measures if key[m.id] in kept}
+    stale = [m for m in measures if m.id not in known]
+    for measure, points in zip(stale, store.points_of(session=ctx.session, measures=stale).values(), strict=True):
+        known[measure.id] = _work_out(measure, points, practices)
+    ctx.kept.keep({key[m.id]: known[m.id] for m in stale})
+    return [(m, known[m.id]) for m in measures]
+
+
+def _work_out(measure: Measure, points, practices: list[Practice]) -> Signals:
+    by_practice, whole = series_tools.build(measure, points, practices)
+    found: Signals = []
+    for series in [whole, *by_practice]:
+        where = " for the cluster" if series.code is None else f" at {series.label}"
+        for signal in series_tools.chart_of(measure, series).signals if series.observed else ():
+            recorded = [at for at in series.recorded_at[signal.first:signal.last + 1] if at is not None]
+            found.append((series_tools.describe_signal(measure, series, signal, where), max(recorded, default=None)))
+    return found
 
 
 def missing_data(ctx: Context, cluster: Cluster, practice_ids: list[int]) -> dict[int, list[tuple[Measure, date]]]:

@@ -159,14 +159,6 @@ def describe_signal(measure: Measure, series: Series, signal: Signal, where: str
     return f"{signal.words()}{where} ({detail})" + (f" — {verdict}" if verdict else "")
 
 
-def signal_is_new(series: Series, signal: Signal, since: datetime | None) -> bool:
-    """A signal is new since a moment when a point in it was recorded after that moment."""
-    if since is None:
-        return True
-    return any(series.recorded_at[i] is not None and series.recorded_at[i] > since
-               for i in range(signal.first, signal.last + 1))
-
-
 def verdict_of_chart(chart: Chart) -> str:
     """What the rules could say, for a reply: too little data, or how many signals."""
     if chart.observed < 2:

@@ -352,9 +352,9 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
                   if p.closed_at is None]
     if open_polls:
         lines.append(line(Strong("Open polls")))
+        turnout = polls.turnouts(ctx, open_polls, cluster)
         for poll in open_polls:
-            count = poll_store.count(session=ctx.session, poll=poll)
-            n = len(polls.voted_practices(ctx, poll, cluster)) if poll.per_practice else count.ballots
+            n = turnout[poll.id].voted
             noun = ("practice" if n == 1 else "practices") if poll.per_practice else ("person" if n == 1 else "people")
             lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {n} {noun} voted so far"))
     meeting_day = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()

@@ -1,0 +1,168 @@
+"""Every command costs what its own cluster costs (one database holds every cluster of a country): the
+statements a command or an idle tick runs do not grow with the number of clusters in the database, nor
+with the number of polls, measures or meetings its answer covers. Counted, not timed: a count that
+grows is a query per item (or per cluster) that the national benchmark (bench/national.py) would show
+as seconds."""
+
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event
+
+from testkit import factories
+from testkit.driver import Driver
+
+# What a member or lead reads, typed in their cluster's channel: each must cost the same whether the
+# database holds one cluster or twenty-one.
+READS = ["/cluster who", "/cluster report", "/action list", "/action list mine", "/action list overdue",
+         "/poll list", "/poll results P1", "/meeting list", "/meeting agenda M1", "/meeting show M1",
+         "/measure list", "/measure show D1", "/measure data D1", "/topic list", "/topic show T1",
+         "/cluster decisions"]
+
+
+@contextmanager
+def statements(db):
+    """The SQL statements run on `db` (both of SQLite's engines) while the block runs."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engines = {id(e): e for e in (db.engine, db.reader)}.values()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+
+
+def busy_cluster(driver: Driver, n: int, *, polls: int = 1, measures: int = 1, meetings: int = 1) -> str:
+    """A cluster with a topic, `polls` open per-practice polls with a ballot, `measures` measures with a
+    year of data, `meetings` meetings and actions: channel C<n>, lead UL<n>, members UG<n> and UN<n>."""
+    channel, lead = f"C{n}", f"UL{n}"
+
+    def say(typed: str, user: str = lead) -> None:
+        said = driver.say(typed, user=user, channel=channel)
+        assert said.reply.tone.value != "problem", said.text
+
+    factories.riverside(lambda typed, user=lead, channel=channel: driver.say(typed, user=user, channel=channel),
+                        practices=2, members={lead: "80123", f"UG{n}": "80123", f"UN{n}": "80456"},
+                        lead=lead, channel=channel, name=f"Cluster {n}")
+    say("/topic propose Asthma reviews after discharge")
+    say("/topic move T1 agreed")
+    for i in range(1, polls + 1):
+        say(f'/poll "Priority {i}?" "Asthma" "Diabetes" closes 30/12/2026')
+        say(f"/poll vote P{i} 1", user=f"UG{n}")
+    for i in range(1, measures + 1):
+        say(f"/measure add T1 Reviews {i} percent higher is better goal 80")
+        for practice_user in (f"UG{n}", f"UN{n}"):
+            year = "\n".join(f"{m}/2026 {30 + (m * i) % 7}/100" for m in range(1, 11))
+            say(f"/measure record D{i} {year}", user=practice_user)
+    for i in range(1, meetings + 1):
+        say(f"/meeting schedule {i}/3/2027 12:30 Cluster QI meeting {i}")
+        say(f"/action add Share the asthma list @UG{n} due friday meeting M{i}")
+        say(f"/meeting decision M{i} Start the asthma review")
+    say("/action add Call the board due 20/11/2026")
+    return channel
+
+
+def costs(driver: Driver, db, channel: str, lead: str) -> dict[str, int]:
+    """Statements each read runs for the cluster's lead, and the lead's Home (each read once before, so
+    what is worked out once and kept is kept)."""
+    found = {}
+    for typed in READS:
+        driver.say(typed, user=lead, channel=channel)
+        with statements(db) as seen:
+            said = driver.say(typed, user=lead, channel=channel)
+        assert said.reply.tone.value != "problem", (typed, said.text)
+        found[typed] = len(seen)
+    with statements(db) as seen:
+        driver.product.home(lead, driver.team)
+    found["home"] = len(seen)
+    return found
+
+
+def test_a_command_costs_the_same_with_twenty_other_clusters_in_the_database(driver, db):
+    channel = busy_cluster(driver, 0)
+    alone = costs(driver, db, channel, "UL0")
+    for n in range(1, 21):
+        busy_cluster(driver, n)
+    assert costs(driver, db, channel, "UL0") == alone
+
+
+def test_the_home_agenda_and_report_cost_the_same_for_more_polls_measures_and_meetings(driver, db):
+    few = costs(driver, db, busy_cluster(driver, 0), "UL0")
+    many = costs(driver, db, busy_cluster(driver, 1, polls=4, measures=4, meetings=4), "UL1")
+    grows = {typed: (few[typed], many[typed]) for typed in ("home", "/meeting agenda M1", "/measure list",
+                                                            "/poll list")
+             if many[typed] != few[typed]}
+    assert not grows, f"statements grow with the items answered for (few, many): {grows}"
+
+
+def _idle_tick(product, clock, db) -> int:
+    product.tick()  # whatever is due goes now (the month's data-due reminders, the digest)
+    with statements(db) as seen:
+        assert product.tick() == []
+    return len(seen)
+
+
+def test_an_idle_tick_costs_the_same_for_one_cluster_or_twenty_one(driver, db, clock, product):
+    busy_cluster(driver, 0)
+    clock.set(datetime(2026, 12, 9, 9, 0, tzinfo=UTC))  # after December's reminder day, in the digest window
+    one = _idle_tick(product, clock, db)
+    for n in range(1, 21):
+        busy_cluster(driver, n)
+    clock.set(datetime(2026, 12, 9, 9, 5, tzinfo=UTC))
+    assert _idle_tick(product, clock, db) == one
+
+
+def test_the_data_due_reminders_go_once_a_month_and_then_the_tick_leaves_them_be(driver, db, clock, product):
+    busy_cluster(driver, 0)
+    recorded = driver.say("/measure record D1 10/2026 40/100\n11/2026 41/100", user="UG0", channel="C0")
+    assert recorded.reply.tone.value == "done", recorded.text
+    clock.set(datetime(2026, 12, 9, 9, 0, tzinfo=UTC))
+    sent = [e for e in product.tick() if getattr(e, "user_id", None) == "UN0"]
+    assert len(sent) == 1  # UN0's practice has not recorded November; UG0's has
+    with statements(db) as seen:
+        later = product.tick()
+    assert not any(getattr(e, "user_id", None) for e in later)
+    assert not [s for s in seen if "measure_point" in s], "who is missing data was worked out again"
+    clock.set(datetime(2027, 1, 11, 9, 0, tzinfo=UTC))  # January's 5th working day: the next month's go
+    assert [e.user_id for e in product.tick() if getattr(e, "user_id", None) in ("UG0", "UN0", "UL0")]
+
+
+def test_the_agenda_reads_signals_worked_out_once_until_the_data_or_settings_change(driver, db):
+    channel = busy_cluster(driver, 0, measures=2)
+    driver.say("/meeting agenda M1", channel=channel, user="UL0")
+    with statements(db) as seen:
+        driver.say("/meeting agenda M1", channel=channel, user="UL0")
+    assert not [s for s in seen if "measure_point" in s], "the agenda recharted measures whose data had not changed"
+
+    recorded = driver.say("/measure record D2 10/2026 90/100", user="UG0", channel=channel)  # replaces a value
+    assert recorded.reply.tone.value == "done", recorded.text
+    with statements(db) as seen:
+        driver.say("/meeting agenda M1", channel=channel, user="UL0")
+    read = [s for s in seen if "FROM measure_point" in s]
+    assert len(read) == 1  # D2's points only, in one query
+
+    driver.say("/measure edit D2 lower is better", channel=channel, user="UL0")
+    with statements(db) as seen:
+        driver.say("/meeting agenda M1", channel=channel, user="UL0")
+    assert [s for s in seen if "FROM measure_point" in s], "a changed setting kept the old signals"
+
+
+@pytest.mark.parametrize("setting", ["higher is better", "lower is better"])
+def test_signals_follow_the_direction_of_good_after_an_edit(driver, setting):
+    channel = busy_cluster(driver, 0)
+    for user in ("UG0", "UN0"):
+        driver.say("/measure record D1 " + "\n".join(f"{m}/2025 {20 + m % 3}/100" for m in range(1, 13)),
+                   user=user, channel=channel)
+        driver.say("/measure record D1 " + "\n".join(f"{m}/2026 {60 + m % 3}/100" for m in range(1, 11)),
+                   user=user, channel=channel)
+    driver.say("/meeting agenda M1", channel=channel, user="UL0")  # worked out under the first setting
+    driver.say(f"/measure edit D1 {setting}", channel=channel, user="UL0")
+    agenda = driver.say("/meeting agenda M1", channel=channel, user="UL0").text
+    assert ("improvement" if setting == "higher is better" else "deterioration") in agenda
