@@ -204,11 +204,13 @@ def nudges_pending(*, session: Session, before: date) -> list[NudgesPending]:
     """Clusters with active measures and reminders on whose reminders have not gone for the month
     `before` or later: one query, and after each cluster's reminder day it no longer lists that cluster."""
     day = func.coalesce(MeasureSettings.nudge_working_day, DEFAULT_NUDGE_DAY)
+    # one active measure looked up per cluster by its index (a semi-join would read every cluster's measures)
+    active_one = (select(Measure.id).where(Measure.cluster_id == Cluster.id, Measure.status == MeasureStatus.ACTIVE)
+                  .limit(1).correlate(Cluster).scalar_subquery())
     rows = session.exec(
         select(Cluster.id, Cluster.time_zone, day, MeasureSettings.nudged_month)
         .join(MeasureSettings, col(MeasureSettings.cluster_id) == Cluster.id, isouter=True)
-        .where(col(Cluster.id).in_(select(Measure.cluster_id).where(Measure.status == MeasureStatus.ACTIVE)),
-               day != 0,
+        .where(active_one.is_not(None), day != 0,
                col(MeasureSettings.nudged_month).is_(None) | (col(MeasureSettings.nudged_month) < before))
         .order_by(Cluster.id))
     return [NudgesPending(*row) for row in rows]

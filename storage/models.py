@@ -190,6 +190,9 @@ class Poll(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("cluster_id", "short_id", name="uq_poll_short_id"),
         UniqueConstraint("cluster_id", "submission_key", name="uq_poll_submission"),
+        # The tick's question: polls the deadline closed whose closing is not announced yet.
+        Index("ix_poll_unannounced", "closed_by", sqlite_where=text("announced_at IS NULL"),
+              postgresql_where=text("announced_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -389,6 +392,9 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_unsent", "not_before", postgresql_where=text("sent_at IS NULL"),
               sqlite_where=text("sent_at IS NULL")),
+        # The hourly purge of what was sent (or given up) longer ago than the retention.
+        Index("ix_outbox_sent_at", "sent_at"),
+        Index("ix_outbox_failed_at", "failed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -166,3 +166,87 @@ def test_signals_follow_the_direction_of_good_after_an_edit(driver, setting):
     driver.say(f"/measure edit D1 {setting}", channel=channel, user="UL0")
     agenda = driver.say("/meeting agenda M1", channel=channel, user="UL0").text
     assert ("improvement" if setting == "higher is better" else "deterioration") in agenda
+
+
+# Tables that grow with every cluster's history: a full scan of one is a cost of the whole deployment.
+BIG = ("action", "action_note", "ballot", "measure_point", "measure_point_history", "member", "meeting", "reminder",
+       "poll", "topic", "measure", "outbox", "agenda_item", "decision", "attendance", "meeting_note", "digest_sent",
+       "measure_nudge", "topic_note", "practice")
+
+
+def _full_scans(db, seen: list[tuple[str, object]]) -> dict[str, list[str]]:
+    """statement -> the big tables its plan reads whole: SQLite's SCAN without an index; on PostgreSQL,
+    with sequential scans discouraged (at a test's few rows it would scan anyway), a sequential scan
+    or a whole index read with no condition, unless the index is partial (it holds only what is due)."""
+    found = {}
+    postgres = db.engine.dialect.name == "postgresql"
+    with db.engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        if postgres:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '% WHERE %'")
+            partial = {row[0] for row in cursor.fetchall()}
+        for statement, parameters in seen:
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE")):
+                continue
+            if postgres:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                scans = _whole_on_postgres(cursor.fetchone()[0][0]["Plan"], partial)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                steps = [row[-1].split() for row in cursor.fetchall()]
+                scans = [step[1] for step in steps if step[0] == "SCAN" and "USING" not in step]
+            if whole := sorted({t for t in scans if t in BIG}):
+                found[statement] = whole
+        connection.rollback()
+    return found
+
+
+def _whole_on_postgres(node: dict, partial: set[str]) -> list[str]:
+    whole_index = ("Index" in node["Node Type"] and "Index Cond" not in node and "Relation Name" in node
+                   and node.get("Index Name") not in partial)
+    here = [node["Relation Name"]] if node["Node Type"] == "Seq Scan" or whole_index else []
+    return here + [t for child in node.get("Plans", []) for t in _whole_on_postgres(child, partial)]
+
+
+@contextmanager
+def statements_with_parameters(db):
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if not executemany:
+            seen.append((statement, parameters))
+
+    engines = {id(e): e for e in (db.engine, db.reader)}.values()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", keep)
+
+
+WRITES = [("/poll vote P2 2", "UN0"), ("/measure record D1 10/2026 44/100", "UN0"), ("/action done A1", "UL0"),
+          ("/action note A2 Asked twice", "UL0"), ("/meeting item M2 Asthma audit", "UN0"), ("/poll close P1", "UL0"),
+          ("/topic note T1 plan: audit in January", "UL0"), ("/meeting cancel M2", "UL0")]
+
+
+@pytest.mark.database
+def test_no_command_and_no_tick_scans_a_table_of_every_cluster(driver, db, clock, product):
+    for n in range(3):
+        busy_cluster(driver, n, polls=2, measures=2, meetings=2)
+    with statements_with_parameters(db) as seen:
+        for typed in READS:
+            driver.say(typed, user="UL0", channel="C0")
+        product.home("UL0", driver.team)
+        driver.say("/action list mine", user="UG0", channel="D-UG0", personal=True)
+        for typed, user in WRITES:
+            said = driver.say(typed, user=user, channel="C0")
+            assert said.reply.tone.value != "problem", (typed, said.text)
+        clock.set(datetime(2026, 12, 9, 9, 0, tzinfo=UTC))  # reminders and the digest due
+        product.tick()
+        product.tick()
+    assert len(seen) > 100
+    scans = _full_scans(db, seen)
+    assert not scans, "\n\n".join(f"{tables}: {statement}" for statement, tables in scans.items())
