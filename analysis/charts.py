@@ -11,13 +11,10 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # before anything else from matplotlib: no display is ever needed
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
 BLUE, ORANGE, GREEN, VERMILLION, GREY, BLACK = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#777777", "#000000"
@@ -63,13 +60,26 @@ def render(picture: Picture) -> bytes:
     """The picture as PNG bytes."""
     figure = _single(picture) if len(picture.panels) == 1 else _multiples(picture)
     out = io.BytesIO()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(figure)
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()
 
 
-def _single(picture: Picture) -> Figure:
-    figure = Figure(figsize=SINGLE_SIZE, dpi=DPI)
+def _figure(**size) -> "Figure":
+    """matplotlib is imported at the first picture, not at start-up (half a second a server need not wait
+    for); Agg, a Figure and its canvas: no display, no pyplot state."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(**size)
+
+
+def _single(picture: Picture) -> "Figure":
+    figure = _figure(figsize=SINGLE_SIZE, dpi=DPI)
     figure.subplots_adjust(left=0.08, right=0.97, top=0.80, bottom=0.2)
     axes = figure.add_subplot()
     panel = picture.panels[0]
@@ -86,12 +96,12 @@ def _single(picture: Picture) -> Figure:
     return figure
 
 
-def _multiples(picture: Picture) -> Figure:
+def _multiples(picture: Picture) -> "Figure":
     count = len(picture.panels)
     columns = 3 if count <= 9 else 4
     rows = math.ceil(count / columns)
     height = max(PANEL_SIZE[1] * rows + 1.9, 5.6)  # at least 560 px, however few panels
-    figure = Figure(figsize=(PANEL_SIZE[0] * columns, height), dpi=DPI)
+    figure = _figure(figsize=(PANEL_SIZE[0] * columns, height), dpi=DPI)
     figure.subplots_adjust(left=0.05, right=0.98, top=1 - 1.55 / height, bottom=0.95 / height, hspace=0.8,
                            wspace=0.1)
     grid = figure.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
@@ -116,7 +126,7 @@ def _multiples(picture: Picture) -> Figure:
     return figure
 
 
-def _headings(figure: Figure, picture: Picture, size: int) -> None:
+def _headings(figure: "Figure", picture: Picture, size: int) -> None:
     figure.suptitle(picture.title, fontsize=size, fontweight="bold", x=0.01, ha="left", y=0.985)
     below = 0.4 / figure.get_figheight()  # the subtitle sits 0.4 inch under the top of the title
     figure.text(0.01, 0.985 - below, picture.subtitle, fontsize=13, ha="left", va="top", color=BLACK)

@@ -55,10 +55,13 @@ class DeliveryProcess:
         self._now = ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery-now")
         self._stopped = False
 
-    def start(self) -> "DeliveryProcess":
-        """Start the child and wait until it is ready (at start-up, before any request)."""
+    def start(self, wait: bool = True) -> "DeliveryProcess":
+        """Start the child; with `wait`, until it is ready. A server does not wait: it answers (and is
+        healthy) while the child imports, and what it hands over meanwhile waits in the child's queue."""
         with self._lock:
             self._spawn()
+        if not wait:
+            return self
         try:
             ready = self._answers.get(timeout=START_TIMEOUT)
         except queue.Empty:

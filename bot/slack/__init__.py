@@ -36,7 +36,7 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     if delivery is None and delivery_process:
         from bot.delivery.process import DeliveryProcess
 
-        delivery = DeliveryProcess(settings, platform, for_delivery, ballot_key=product.ballot_key).start()
+        delivery = DeliveryProcess(settings, platform, for_delivery, ballot_key=product.ballot_key).start(wait=False)
     delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
     app.middleware(RefuseUnrecognised())
