@@ -311,3 +311,34 @@ def split_sections(text: str) -> list[str]:
             parts.append([])
         parts[-1].append(line)
     return ["".join(part) for part in parts]
+
+
+# --- PostgreSQL: a scratch database on the server given --------------------------------------------
+
+class ScratchDatabase:
+    """A database of its own on the server `url` names (`prefix` and the process id name it), dropped
+    afterwards; the URL's own database may hold anything. Used as `with ScratchDatabase(url, "x") as url:`."""
+
+    def __init__(self, url: str, prefix: str):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        from storage.db import normalise_url
+
+        self.admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+        self.name = f"{prefix}_{os.getpid()}"
+        self.url = make_url(normalise_url(url)).set(database=self.name).render_as_string(hide_password=False)
+
+    def __enter__(self) -> str:
+        from sqlalchemy import text
+
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.url
+
+    def __exit__(self, *_) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
