@@ -216,12 +216,17 @@ class Count:
 
 def count(*, session: Session, poll: Poll) -> Count:
     """The tally, counted by the database from the ballots (grouped, so it stays cheap with many)."""
-    options, ballots_cast, practices = [0] * len(poll.options), 0, set()
     rows = session.exec(
         select(Ballot.choices, Ballot.practice_id, func.count())
         .where(Ballot.poll_id == poll.id, Ballot.choices != "")
         .group_by(Ballot.choices, Ballot.practice_id)
     )
+    return _counted(len(poll.options), rows)
+
+
+def _counted(options_count: int, rows) -> Count:
+    """A Count from (choices, practice id, ballots) groups."""
+    options, ballots_cast, practices = [0] * options_count, 0, set()
     for choices, practice_id, n in rows:
         for choice in parse_choices(choices):
             options[choice - 1] += n
@@ -315,9 +320,18 @@ class BallotRow:
 
 
 def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
+    """Every poll of the cluster with its tally: the ballots of all of them counted in one grouped query."""
+    groups: dict[int, list[tuple[str, int | None, int]]] = {}
+    for poll_id, choices, practice_id, n in session.exec(
+        select(Ballot.poll_id, Ballot.choices, Ballot.practice_id, func.count())
+        .join(Poll, col(Ballot.poll_id) == Poll.id)
+        .where(Poll.cluster_id == cluster.id, Ballot.choices != "")
+        .group_by(Ballot.poll_id, Ballot.choices, Ballot.practice_id)
+    ):
+        groups.setdefault(poll_id, []).append((choices, practice_id, n))
     rows = []
     for poll in session.exec(select(Poll).where(Poll.cluster_id == cluster.id).order_by(Poll.id)):
-        counted = count(session=session, poll=poll)
+        counted = _counted(len(poll.options), groups.get(poll.id, ()))
         rows.append(PollRow(poll.short_id, poll.question, poll.options, counted.options, poll.per_practice,
                             poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
                             counted.ballots, poll.hidden or poll.anonymous))
