@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from commands.results import Upload, plain_text
+from testkit.helpers import statements_while
 from tests.test_measures import ADD, refused, set_up
 
 
@@ -111,3 +112,13 @@ def test_a_removed_practices_data_stays_in_the_long_format_only(product):
     assert [(r[4], r[5], r[8]) for r in removed] == [(None, "(removed practice)", 3)]
     header = [c.value for c in book[book.sheetnames[1]][1]]
     assert header[:3] == ["Period", "Riverside Medical Practice", "Cluster"]
+
+
+def test_more_measures_and_points_run_no_more_statements(product):
+    cluster = with_data(product)
+    counted = lambda: statements_while(product.db, lambda: uploaded(cluster, "/cluster", "export"))  # noqa: E731
+    two_measures = counted()
+    cluster.measure('add T1 "Falls" count')
+    cluster.measure("record D3 Oct 2026 5\nSep 2026 4\nAug 2026 6")
+    cluster.measure('add T1 "Frailty reviews" count')
+    assert counted() == two_measures

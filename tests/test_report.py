@@ -9,13 +9,13 @@ import zipfile
 import docx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event
 from sqlmodel import select
 
 from commands.results import Tone
 from storage.models import Action, Topic
 from testkit import factories
 from testkit.driver import refused
+from testkit.helpers import statements_while
 from tests.test_processes import bot_env
 
 
@@ -134,21 +134,6 @@ def test_the_board_report_workbook(cluster, db):
     assert engagement["80123"]["Actions owned"] == 1 and engagement["80789"]["Actions done"] == 1
     assert engagement["80123"]["Topics proposed"] == 1
     assert engagement["80123"]["Data recorded"] == 1 and engagement["80456"]["Data recorded"] == 0
-
-
-def statements_while(db, work) -> int:
-    """How many SQL statements `work()` made the database run."""
-    ran = [0]
-    count = lambda *_: ran.__setitem__(0, ran[0] + 1)  # noqa: E731
-    engines = {db.engine, db.reader}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
-    return ran[0]
 
 
 def test_each_meeting_keeps_its_own_record_and_more_meetings_cost_no_more_queries(cluster, db):
