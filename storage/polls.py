@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from storage.short_ids import next_short_id
 from storage.types import built_upsert, upsert
 
 POLL_PREFIX = "P"
+BATCH = 2000  # rows per fetch when streaming a workbook's rows
 
 
 def create_poll(*, session: Session, cluster: Cluster, poll: Poll) -> Poll:
@@ -338,22 +340,25 @@ def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
     return rows
 
 
-def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
+def ballot_rows(*, session: Session, cluster: Cluster) -> Iterator[BallotRow]:
     """Ballots of non-anonymous polls only: an anonymous poll's ballots never leave the database, and a
-    hidden-results poll's none until it closes."""
+    hidden-results poll's none until it closes. Plain columns, streamed in batches (bounded memory); each
+    poll's options are read once, not with every ballot."""
+    shown = (Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False),
+             col(Poll.hidden).is_(False) | col(Poll.closed_at).is_not(None))
+    options = dict(session.exec(select(Poll.id, Poll.options).where(*shown)).all())
     query = (
-        select(Ballot, Poll, Practice)
+        select(Ballot.poll_id, Poll.short_id, Practice.code, Practice.name, Ballot.cast_by, Ballot.choices,
+               Ballot.cast_at)
         .join(Poll, col(Ballot.poll_id) == Poll.id)
         .join(Practice, col(Ballot.practice_id) == Practice.id, isouter=True)
-        .where(Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False), Ballot.choices != "",
-               col(Poll.hidden).is_(False) | col(Poll.closed_at).is_not(None))
+        .where(*shown, Ballot.choices != "")
         .order_by(Poll.id, Ballot.id)
     )
-    return [
-        BallotRow(poll.short_id, practice.code if practice else None, practice.name if practice else None,
-                  ballot.cast_by, [poll.options[c - 1] for c in parse_choices(ballot.choices)], ballot.cast_at)
-        for ballot, poll, practice in session.exec(query)
-    ]
+    for poll_id, short_id, code, name, cast_by, choices, cast_at in session.execute(
+            query.execution_options(yield_per=BATCH)):
+        yield BallotRow(short_id, code, name, cast_by, [options[poll_id][c - 1] for c in parse_choices(choices)],
+                        cast_at)
 
 
 RECENTLY = timedelta(days=30)
