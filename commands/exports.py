@@ -233,7 +233,7 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> WorkbookCo
         practices=[PracticeRef(p.id, p.code, p.name)
                    for p in cluster_store.list_practices(session=session, cluster=cluster)],
         topics=topics,
-        notes=topic_store.topic_note_rows(session=session, cluster=cluster, since=since, until=until),
+        notes=list(topic_store.topic_note_rows(session=session, cluster=cluster, since=since, until=until)),
         meetings=report_store.meeting_records(session=session, cluster=cluster, since=since,
                                               until=min(until or ctx.now(), ctx.now())),  # held: started by now
         decisions=record_store.decisions(session=session, cluster=cluster, since=since, until=until),

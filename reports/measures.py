@@ -7,6 +7,7 @@ from 1 to 4 as "<5", following Public Health Scotland's statistical disclosure p
 values made from them (a percentage whose numerator is 1 to 4 would give the count away).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -59,8 +60,11 @@ class SeriesSheet:
 
 @dataclass
 class MeasuresContent:
-    points: list[PointRow] = field(default_factory=list)
-    series: list[SeriesSheet] = field(default_factory=list)
+    """Read once, as the sheets are written: the points in long format (measure, period, practice order),
+    then one SeriesSheet per measure (an iterator may stream them from the database)."""
+
+    points: Iterable[PointRow] = field(default_factory=list)
+    series: Iterable[SeriesSheet] = field(default_factory=list)
     suppress: bool = False
 
 

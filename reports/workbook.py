@@ -72,7 +72,7 @@ class WorkbookContent:
     topics: list[TopicRow] | None = None
     topic_notes: Iterable[TopicNoteRow] | None = None
     polls: list[PollRow] | None = None
-    ballots: list[BallotRow] | None = None
+    ballots: Iterable[BallotRow] | None = None
     meetings: list[MeetingRow] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # parts of sheets added later (by their writers)
 

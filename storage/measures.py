@@ -1,7 +1,9 @@
 """Data functions for measures (D1, D2 …), their data points, replaced values and data-due reminders."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select, update
@@ -123,6 +125,68 @@ def points(*, session: Session, measure: Measure) -> list[MeasurePoint]:
     """Every data point of a measure, by period then practice."""
     return list(session.exec(select(MeasurePoint).where(MeasurePoint.measure_id == measure.id)
                              .order_by(MeasurePoint.period, MeasurePoint.practice_id)))
+
+
+class StoredPoint(NamedTuple):
+    """A data point as plain columns (what a workbook reads: no ORM object, no identity map)."""
+
+    measure_id: int
+    practice_id: int
+    period: date
+    numerator: float | None
+    denominator: float | None
+    value: float
+    recorded_by: str
+    recorded_at: datetime
+
+
+class PointLine(NamedTuple):
+    """One row of the long-format export: a point with its measure, topic and (current) practice."""
+
+    measure: str
+    measure_name: str
+    frequency: str
+    topic: str
+    unit: str
+    practice_code: str | None  # None: the practice is archived
+    practice_name: str | None
+    period: date
+    numerator: float | None
+    denominator: float | None
+    value: float
+    recorded_by: str
+    recorded_at: datetime
+
+
+BATCH = 2000  # rows per fetch when streaming: memory stays bounded whatever the cluster's size
+
+
+def cluster_points(*, session: Session, cluster: Cluster) -> Iterator[StoredPoint]:
+    """Every data point of the cluster's measures, by measure id, period, then practice: one SELECT,
+    streamed in batches."""
+    query = (select(MeasurePoint.measure_id, MeasurePoint.practice_id, MeasurePoint.period, MeasurePoint.numerator,
+                    MeasurePoint.denominator, MeasurePoint.value, MeasurePoint.recorded_by, MeasurePoint.recorded_at)
+             .join(Measure, col(MeasurePoint.measure_id) == Measure.id)
+             .where(Measure.cluster_id == cluster.id)
+             .order_by(Measure.id, MeasurePoint.period, MeasurePoint.practice_id))
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield StoredPoint(*row)
+
+
+def point_lines(*, session: Session, cluster: Cluster) -> Iterator[PointLine]:
+    """The cluster's data points in long format, each with its measure, topic and practice (None when the
+    practice is archived), in the order of `cluster_points`: one SELECT, streamed in batches."""
+    current = (col(MeasurePoint.practice_id) == Practice.id) & col(Practice.archived_at).is_(None)
+    query = (select(Measure.short_id, Measure.name, Measure.frequency, Topic.short_id, Measure.unit, Practice.code,
+                    Practice.name, MeasurePoint.period, MeasurePoint.numerator, MeasurePoint.denominator,
+                    MeasurePoint.value, MeasurePoint.recorded_by, MeasurePoint.recorded_at)
+             .join(Measure, col(MeasurePoint.measure_id) == Measure.id)
+             .join(Topic, col(Measure.topic_id) == Topic.id)
+             .join(Practice, current, isouter=True)
+             .where(Measure.cluster_id == cluster.id)
+             .order_by(Measure.id, MeasurePoint.period, MeasurePoint.practice_id))
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield PointLine(*row)
 
 
 def history(*, session: Session, measure: Measure) -> list[tuple[MeasurePointHistory, MeasurePoint]]:

@@ -124,11 +124,15 @@ def topic_moves_between(*, session: Session, cluster: Cluster, since: datetime,
 
 def past_meetings(*, session: Session, cluster: Cluster, since: datetime | None, until: datetime) -> list[Meeting]:
     """Meetings that were held (not cancelled) starting in [since, until), oldest first."""
-    query = select(Meeting).where(Meeting.cluster_id == cluster.id, Meeting.status == MeetingStatus.SCHEDULED,
-                                  col(Meeting.starts_at) < until).order_by(Meeting.starts_at)
-    if since is not None:
-        query = query.where(col(Meeting.starts_at) >= since)
-    return list(session.exec(query))
+    return list(session.exec(select(Meeting).where(*held(cluster=cluster, since=since, until=until))
+                             .order_by(Meeting.starts_at)))
+
+
+def held(*, cluster: Cluster, since: datetime | None, until: datetime) -> list:
+    """The conditions of `past_meetings`, for queries about those meetings' records."""
+    conditions = [Meeting.cluster_id == cluster.id, Meeting.status == MeetingStatus.SCHEDULED,
+                  col(Meeting.starts_at) < until]
+    return conditions if since is None else [*conditions, col(Meeting.starts_at) >= since]
 
 
 def latest_meetings(*, session: Session, cluster: Cluster, before: datetime, limit: int) -> list[Meeting]:

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from storage.short_ids import next_short_id
 from storage.types import built_upsert, upsert
 
 POLL_PREFIX = "P"
+BATCH = 2000  # rows per fetch when streaming a workbook's rows
 
 
 def create_poll(*, session: Session, cluster: Cluster, poll: Poll) -> Poll:
@@ -226,12 +228,17 @@ class Count:
 
 def count(*, session: Session, poll: Poll) -> Count:
     """The tally, counted by the database from the ballots (grouped, so it stays cheap with many)."""
-    options, ballots_cast, practices = [0] * len(poll.options), 0, set()
     rows = session.exec(
         select(Ballot.choices, Ballot.practice_id, func.count())
         .where(Ballot.poll_id == poll.id, Ballot.choices != "")
         .group_by(Ballot.choices, Ballot.practice_id)
     )
+    return _counted(len(poll.options), rows)
+
+
+def _counted(options_count: int, rows) -> Count:
+    """A Count from (choices, practice id, ballots) groups."""
+    options, ballots_cast, practices = [0] * options_count, 0, set()
     for choices, practice_id, n in rows:
         for choice in parse_choices(choices):
             options[choice - 1] += n
@@ -325,31 +332,43 @@ class BallotRow:
 
 
 def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
+    """Every poll of the cluster with its tally: the ballots of all of them counted in one grouped query."""
+    groups: dict[int, list[tuple[str, int | None, int]]] = {}
+    for poll_id, choices, practice_id, n in session.exec(
+        select(Ballot.poll_id, Ballot.choices, Ballot.practice_id, func.count())
+        .join(Poll, col(Ballot.poll_id) == Poll.id)
+        .where(Poll.cluster_id == cluster.id, Ballot.choices != "")
+        .group_by(Ballot.poll_id, Ballot.choices, Ballot.practice_id)
+    ):
+        groups.setdefault(poll_id, []).append((choices, practice_id, n))
     rows = []
     for poll in session.exec(select(Poll).where(Poll.cluster_id == cluster.id).order_by(Poll.id)):
-        counted = count(session=session, poll=poll)
+        counted = _counted(len(poll.options), groups.get(poll.id, ()))
         rows.append(PollRow(poll.short_id, poll.question, poll.options, counted.options, poll.per_practice,
                             poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
                             counted.ballots, poll.hidden or poll.anonymous))
     return rows
 
 
-def ballot_rows(*, session: Session, cluster: Cluster) -> list[BallotRow]:
+def ballot_rows(*, session: Session, cluster: Cluster) -> Iterator[BallotRow]:
     """Ballots of non-anonymous polls only: an anonymous poll's ballots never leave the database, and a
-    hidden-results poll's none until it closes."""
+    hidden-results poll's none until it closes. Plain columns, streamed in batches (bounded memory); each
+    poll's options are read once, not with every ballot."""
+    shown = (Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False),
+             col(Poll.hidden).is_(False) | col(Poll.closed_at).is_not(None))
+    options = dict(session.exec(select(Poll.id, Poll.options).where(*shown)).all())
     query = (
-        select(Ballot, Poll, Practice)
+        select(Ballot.poll_id, Poll.short_id, Practice.code, Practice.name, Ballot.cast_by, Ballot.choices,
+               Ballot.cast_at)
         .join(Poll, col(Ballot.poll_id) == Poll.id)
         .join(Practice, col(Ballot.practice_id) == Practice.id, isouter=True)
-        .where(Poll.cluster_id == cluster.id, col(Poll.anonymous).is_(False), Ballot.choices != "",
-               col(Poll.hidden).is_(False) | col(Poll.closed_at).is_not(None))
+        .where(*shown, Ballot.choices != "")
         .order_by(Poll.id, Ballot.id)
     )
-    return [
-        BallotRow(poll.short_id, practice.code if practice else None, practice.name if practice else None,
-                  ballot.cast_by, [poll.options[c - 1] for c in parse_choices(ballot.choices)], ballot.cast_at)
-        for ballot, poll, practice in session.exec(query)
-    ]
+    for poll_id, short_id, code, name, cast_by, choices, cast_at in session.execute(
+            query.execution_options(yield_per=BATCH)):
+        yield BallotRow(short_id, code, name, cast_by, [options[poll_id][c - 1] for c in parse_choices(choices)],
+                        cast_at)
 
 
 RECENTLY = timedelta(days=30)

@@ -7,15 +7,18 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from storage.meeting_record import decisions, past_meetings
+from storage.meeting_record import held as held_conditions
+from storage.meeting_record import past_meetings
 from storage.models import (
     Action,
     ActionStatus,
     Attendance,
     Ballot,
     Cluster,
+    Decision,
     Measure,
     MeasurePoint,
+    Meeting,
     MinuteLine,
     Poll,
     Practice,
@@ -39,24 +42,42 @@ class MeetingRecordRow:
 
 def meeting_records(*, session: Session, cluster: Cluster, since: datetime | None,
                     until: datetime) -> list[MeetingRecordRow]:
-    """Meetings held in the period (not cancelled), each with its attendance and decisions."""
+    """Meetings held in the period (not cancelled), each with its attendance and decisions: a handful of
+    queries for the whole period (attendance, decisions and counts grouped by meeting), none per meeting."""
     practices = session.exec(select(func.count()).select_from(Practice).where(
         Practice.cluster_id == cluster.id, col(Practice.archived_at).is_(None))).one()
+    meetings = past_meetings(session=session, cluster=cluster, since=since, until=until)
+    if not meetings:
+        return []
+    held = select(Meeting.id).where(*held_conditions(cluster=cluster, since=since, until=until))
+    marks: dict[int, list[tuple[bool, str | None, int | None, str | None]]] = defaultdict(list)
+    for meeting_id, present, user_id, practice_id, code in session.exec(
+            select(Attendance.meeting_id, Attendance.present, Attendance.user_id, Attendance.practice_id, Practice.code)
+            .join(Practice, col(Attendance.practice_id) == Practice.id, isouter=True)
+            .where(col(Attendance.meeting_id).in_(held))
+            .order_by(Attendance.meeting_id, Practice.code, Attendance.id)):
+        marks[meeting_id].append((present, user_id, practice_id, code))
+    said: dict[int, list[str]] = defaultdict(list)
+    for meeting_id, text in session.exec(select(Decision.meeting_id, Decision.text).where(
+            Decision.cluster_id == cluster.id, col(Decision.meeting_id).in_(held)).order_by(Decision.id)):
+        said[meeting_id].append(text)
+    lines = _count_by_meeting(session, MinuteLine.meeting_id, held)
+    raised = _count_by_meeting(session, Action.meeting_id, held)
     rows = []
-    for meeting in past_meetings(session=session, cluster=cluster, since=since, until=until):
-        marks = session.exec(
-            select(Attendance, Practice).join(Practice, col(Attendance.practice_id) == Practice.id, isouter=True)
-            .where(Attendance.meeting_id == meeting.id).order_by(Practice.code, Attendance.id)).all()
-        present = [(a.user_id, p.code if p else None) for a, p in marks if a.present]
-        apologies = [(a.user_id, p.code if p else None) for a, p in marks if not a.present]
-        came = {a.practice_id for a, _ in marks if a.present and a.practice_id}
-        lines = session.exec(select(func.count()).select_from(MinuteLine)
-                             .where(MinuteLine.meeting_id == meeting.id)).one()
-        raised = session.exec(select(func.count()).select_from(Action).where(Action.meeting_id == meeting.id)).one()
+    for meeting in meetings:
+        marked = marks.get(meeting.id, ())
+        present = [(user_id, code) for was_there, user_id, _, code in marked if was_there]
+        apologies = [(user_id, code) for was_there, user_id, _, code in marked if not was_there]
+        came = {practice_id for was_there, _, practice_id, _ in marked if was_there and practice_id}
         rows.append(MeetingRecordRow(
             meeting.short_id, meeting.title, meeting.starts_at, meeting.place, present, apologies, len(came),
-            practices, [d.text for d in decisions(session=session, cluster=cluster, meeting=meeting)], lines, raised))
+            practices, said.get(meeting.id, []), lines.get(meeting.id, 0), raised.get(meeting.id, 0)))
     return rows
+
+
+def _count_by_meeting(session: Session, meeting_id, held) -> dict[int, int]:
+    return dict(session.exec(select(meeting_id, func.count()).where(col(meeting_id).in_(held))
+                             .group_by(meeting_id)).all())
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Data functions for QI topics, their moves and notes."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from storage.models import Cluster, Practice, Topic, TopicBase, TopicMove, Topic
 from storage.short_ids import next_short_id
 
 TOPIC_PREFIX = "T"
+BATCH = 2000  # rows per fetch when streaming a workbook's rows
 
 
 def create_topic(
@@ -140,8 +142,9 @@ class TopicNoteRow:
 
 
 def topic_note_rows(*, session: Session, cluster: Cluster, since: datetime | None = None,
-                    until: datetime | None = None) -> list[TopicNoteRow]:
-    """Every note of the cluster's topics (written in [since, until) when given), by topic then date."""
+                    until: datetime | None = None) -> Iterator[TopicNoteRow]:
+    """Every note of the cluster's topics (written in [since, until) when given), by topic then date:
+    streamed in batches (bounded memory)."""
     query = (
         select(Topic.short_id, Topic.title, Topic.status, TopicNote.step, TopicNote.text, TopicNote.by, TopicNote.at)
         .join(Topic, col(TopicNote.topic_id) == Topic.id)
@@ -152,4 +155,5 @@ def topic_note_rows(*, session: Session, cluster: Cluster, since: datetime | Non
         query = query.where(col(TopicNote.at) >= since)
     if until is not None:
         query = query.where(col(TopicNote.at) < until)
-    return [TopicNoteRow(*row) for row in session.exec(query)]
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield TopicNoteRow(*row)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import SQLModel, col, func, select
 
 from storage.models import Outbox
@@ -35,3 +35,18 @@ def retry_now(db) -> None:
     with db.session() as session:
         session.execute(update(Outbox).where(col(Outbox.sent_at).is_(None))
                         .values(not_before=datetime(2000, 1, 1, tzinfo=UTC)))
+
+
+def statements_while(db, work) -> int:
+    """How many SQL statements `work()` made the database run."""
+    ran = [0]
+    count = lambda *_: ran.__setitem__(0, ran[0] + 1)  # noqa: E731
+    engines = {db.engine, db.reader}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    return ran[0]

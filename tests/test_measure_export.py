@@ -3,9 +3,11 @@
 
 import io
 
+import pytest
 from openpyxl import load_workbook
 
-from commands.results import Upload
+from commands.results import Upload, plain_text
+from testkit.helpers import statements_while
 from tests.test_measures import ADD, refused, set_up
 
 
@@ -83,3 +85,40 @@ def test_the_cluster_workbook_includes_the_measures(product):
     assert "Measures" in book.sheetnames
     chart_sheets = [name for name in book.sheetnames if name.startswith(("D1 ", "D2 "))]
     assert len(chart_sheets) == 2 and all(book[name]._charts for name in chart_sheets)
+
+
+@pytest.mark.database  # the points are streamed: a server-side cursor on PostgreSQL
+def test_every_measure_has_its_sheet_in_order_with_or_without_data(product):
+    cluster = with_data(product)
+    cluster.measure('add T1 "Frailty reviews" count')  # D3: no data
+    cluster.measure('add T1 "Falls" count')
+    cluster.measure("record D4 Oct 2026 5")
+    book = load_workbook(io.BytesIO(uploaded(cluster, "/measure", "export").content))
+    assert [name.split()[0] for name in book.sheetnames] == ["Measures", "D1", "D2", "D3", "D4"]
+    empty = book[book.sheetnames[3]]
+    assert [c.value for c in empty[1]][0] == "Period" and empty.max_row == 1 and not empty._charts
+    falls = list(book[book.sheetnames[4]].iter_rows(values_only=True))
+    assert falls[1][:4] == ("Oct 2026", 5, None, 5)  # Riverside 5, Hillview a gap, the cluster 5
+    rows = list(book["Measures"].iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["D1"] * 14 + ["D2"] * 2 + ["D4"]  # by measure, then period
+
+
+def test_a_removed_practices_data_stays_in_the_long_format_only(product):
+    cluster = with_data(product)
+    assert "removed" in plain_text(cluster.run("/cluster", "practice remove 80456"))
+    book = load_workbook(io.BytesIO(uploaded(cluster, "/measure", "export").content))
+    rows = list(book["Measures"].iter_rows(values_only=True))
+    removed = [r for r in rows if r[6] == "Jan 2026" and r[0] == "D1"]
+    assert [(r[4], r[5], r[8]) for r in removed] == [(None, "(removed practice)", 3)]
+    header = [c.value for c in book[book.sheetnames[1]][1]]
+    assert header[:3] == ["Period", "Riverside Medical Practice", "Cluster"]
+
+
+def test_more_measures_and_points_run_no_more_statements(product):
+    cluster = with_data(product)
+    counted = lambda: statements_while(product.db, lambda: uploaded(cluster, "/cluster", "export"))  # noqa: E731
+    two_measures = counted()
+    cluster.measure('add T1 "Falls" count')
+    cluster.measure("record D3 Oct 2026 5\nSep 2026 4\nAug 2026 6")
+    cluster.measure('add T1 "Frailty reviews" count')
+    assert counted() == two_measures

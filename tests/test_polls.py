@@ -149,7 +149,7 @@ def test_anonymous_polls_hide_who_chose_what_but_show_turnout(cluster, db, slack
     assert "<@UGP>" not in last_update(slack_api)["text"]
     assert ballots(db)[0].cast_by == ""
     with db.session() as session:
-        assert poll_store.ballot_rows(session=session, cluster=session.exec(select(Cluster)).one()) == []
+        assert list(poll_store.ballot_rows(session=session, cluster=session.exec(select(Cluster)).one())) == []
 
 
 def test_results_name_each_practice_ballot_unless_anonymous(cluster, db):

@@ -15,6 +15,7 @@ from commands.results import Tone
 from storage.models import Action, Topic
 from testkit import factories
 from testkit.driver import refused
+from testkit.helpers import statements_while
 from tests.test_processes import bot_env
 
 
@@ -133,6 +134,35 @@ def test_the_board_report_workbook(cluster, db):
     assert engagement["80123"]["Actions owned"] == 1 and engagement["80789"]["Actions done"] == 1
     assert engagement["80123"]["Topics proposed"] == 1
     assert engagement["80123"]["Data recorded"] == 1 and engagement["80456"]["Data recorded"] == 0
+
+
+def test_each_meeting_keeps_its_own_record_and_more_meetings_cost_no_more_queries(cluster, db):
+    run = lambda command, text, user="ULEAD": cluster.say(f"{command} {text}", user=user)  # noqa: E731
+    run("/meeting", "record 5/11/2026 12:30 First meeting")
+    run("/meeting", "attended M1 80123")
+    run("/poll", '"Which first?" "Asthma" "Frailty"')
+    one_meeting = statements_while(db, lambda: run("/cluster", "report"))
+    run("/meeting", "record 12/11/2026 12:30 Second meeting")
+    run("/meeting", "attended M2 80456 <@UGP>")
+    run("/meeting", "apologies M2 80789")
+    run("/meeting", "decision M2 Adopt the template")
+    run("/meeting", "decision M2 Review in March")
+    run("/meeting", "note M2 Discussed the audit")
+    run("/action", "add Audit discharges <@UGP> meeting M2")
+    run("/meeting", "record 19/11/2026 12:30 Third meeting")
+    run("/poll", '"Which next?" "Falls" "Frailty"')
+    run("/poll", "vote P2 1", "UGP")
+    three_meetings = statements_while(db, lambda: run("/cluster", "report"))
+    assert three_meetings == one_meeting
+
+    book = files(cluster, 2)[0][1]
+    meetings = {m["ID"]: m for m in table(book["Meetings"])}
+    assert [m["Practices represented"] for m in meetings.values()] == ["1 of 3", "2 of 3", "0 of 3"]
+    assert meetings["M1"]["Present"] == "80123" and meetings["M1"]["Decisions"] is None
+    assert meetings["M2"]["Present"] == "Person UGP (80123); 80456" and meetings["M2"]["Apologies"] == "80789"
+    assert meetings["M2"]["Decisions"] == "1. Adopt the template\n2. Review in March"
+    assert (meetings["M2"]["Minute lines"], meetings["M2"]["Actions raised"]) == (1, 1)
+    assert (meetings["M1"]["Minute lines"], meetings["M3"]["Actions raised"]) == (0, 0)
 
 
 def test_the_report_never_names_an_anonymous_voter(cluster, db):

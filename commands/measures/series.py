@@ -5,12 +5,16 @@ Missing periods stay None (gaps), never zeros. The cluster series sums the numer
 denominators of the practices that reported each period and counts how many did.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from analysis import periods as period_tools
 from analysis.runchart import Chart, Method, Rule, Signal, analyse
+from storage.measures import StoredPoint
 from storage.models import Measure, MeasurePoint, MeasureUnit, Practice
+
+Points = Sequence[MeasurePoint | StoredPoint]  # ORM objects or plain columns: the same attributes
 
 CLUSTER = "Cluster"
 
@@ -68,7 +72,7 @@ def format_point(measure: Measure, value: float | None, numerator: float | None,
     return text
 
 
-def period_run(measure: Measure, points: list[MeasurePoint], until: date | None = None) -> list[date]:
+def period_run(measure: Measure, points: Points, until: date | None = None) -> list[date]:
     """Every period from the first with data to the last (or `until`), gaps included."""
     if not points:
         return []
@@ -77,7 +81,7 @@ def period_run(measure: Measure, points: list[MeasurePoint], until: date | None 
     return period_tools.span(first, last, measure.frequency)
 
 
-def build(measure: Measure, points: list[MeasurePoint], practices: list[Practice],
+def build(measure: Measure, points: Points, practices: list[Practice],
           until: date | None = None) -> tuple[list[Series], Series]:
     """A series per practice (in the order given) and the cluster's, on one shared run of periods."""
     run = period_run(measure, points, until)

@@ -1,5 +1,12 @@
 """The measures part of a workbook, read in the export's unit of work: every data point in long format and,
-per measure, its periods × practices with the cluster's series and median (reports/measures.py writes them)."""
+per measure, its periods × practices with the cluster's series and median (reports/measures.py writes them).
+
+Both parts are generators, each one streamed SELECT read as its sheets are written (the long-format sheet
+first, then the chart sheets one measure at a time), so memory stays bounded however much data a cluster
+has: only one measure's points are held at once."""
+
+from collections.abc import Iterator
+from itertools import groupby
 
 from analysis import periods as period_tools
 from commands.context import Context
@@ -7,32 +14,45 @@ from commands.measures import series as series_tools
 from reports.measures import MeasuresContent, PointRow, SeriesSheet
 from storage import clusters as cluster_store
 from storage import measures as store
-from storage.models import Cluster
+from storage.models import Cluster, Measure, Practice
 
 UNIT_LABELS = {"percent": "Percent", "count": "Count", "number": "Value"}
+REMOVED_PRACTICE = "(removed practice)"
 
 
 def measures_content(ctx: Context, cluster: Cluster, *, suppress: bool) -> MeasuresContent:
     """Every measure's data points (long format) and, per measure, its periods × practices with the cluster's
-    series and median, read in the export's unit of work."""
+    series and median, read in the export's unit of work as the sheets are written."""
+    return MeasuresContent(points=_point_rows(ctx, cluster), series=_series_sheets(ctx, cluster), suppress=suppress)
+
+
+def _point_rows(ctx: Context, cluster: Cluster) -> Iterator[PointRow]:
+    for p in store.point_lines(session=ctx.session, cluster=cluster):
+        code, name = (p.practice_code, p.practice_name) if p.practice_code is not None else ("", REMOVED_PRACTICE)
+        yield PointRow(p.measure, p.measure_name, p.topic, p.unit, code, name, p.period,
+                       period_tools.label(p.period, p.frequency), p.numerator, p.denominator, p.value,
+                       p.recorded_by, p.recorded_at)
+
+
+def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator[SeriesSheet]:
+    # Both lists are read before the points' cursor opens: no other query runs while it streams.
     practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
-    names = {p.id: (p.code, p.name) for p in practices}
-    content = MeasuresContent(suppress=suppress)
-    for measure in store.list_measures(session=ctx.session, cluster=cluster):
-        topic = store.topic_of(session=ctx.session, measure=measure)
-        points = store.points(session=ctx.session, measure=measure)
-        for point in points:
-            code, name = names.get(point.practice_id, ("", "(removed practice)"))
-            content.points.append(PointRow(
-                measure.short_id, measure.name, topic.short_id, measure.unit, code, name, point.period,
-                period_tools.label(point.period, measure.frequency), point.numerator, point.denominator,
-                point.value, point.recorded_by, point.recorded_at))
-        by_practice, whole = series_tools.build(measure, points, practices)
-        centre = series_tools.chart_of(measure, whole).centre if whole.periods else ()
-        content.series.append(SeriesSheet(
-            measure.short_id, measure.name, measure.unit,
-            UNIT_LABELS.get(measure.unit, f"Per {measure.rate_per:,}"), measure.goal,
-            [period_tools.label(p, measure.frequency) for p in whole.periods],
-            [(s.label, s.values, s.numerators) for s in by_practice],
-            whole.values, whole.numerators, whole.reported, list(centre)))
-    return content
+    measures = store.list_measures(session=ctx.session, cluster=cluster)
+    by_measure = groupby(store.cluster_points(session=ctx.session, cluster=cluster), key=lambda p: p.measure_id)
+    measure_id, points = next(by_measure, (None, iter(())))
+    for measure in measures:  # both in measure id order: a measure with no points still gets its sheet
+        if measure_id == measure.id:
+            yield _series_sheet(measure, list(points), practices)
+            measure_id, points = next(by_measure, (None, iter(())))
+        else:
+            yield _series_sheet(measure, [], practices)
+
+
+def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: list[Practice]) -> SeriesSheet:
+    by_practice, whole = series_tools.build(measure, points, practices)
+    centre = series_tools.chart_of(measure, whole).centre if whole.periods else ()
+    return SeriesSheet(
+        measure.short_id, measure.name, measure.unit, UNIT_LABELS.get(measure.unit, f"Per {measure.rate_per:,}"),
+        measure.goal, [period_tools.label(p, measure.frequency) for p in whole.periods],
+        [(s.label, s.values, s.numerators) for s in by_practice],
+        whole.values, whole.numerators, whole.reported, list(centre))
