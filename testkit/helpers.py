@@ -1,5 +1,6 @@
 """Assertions the feature tests share."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import event, update
@@ -37,16 +38,26 @@ def retry_now(db) -> None:
                         .values(not_before=datetime(2000, 1, 1, tzinfo=UTC)))
 
 
-def statements_while(db, work) -> int:
-    """How many SQL statements `work()` made the database run."""
-    ran = [0]
-    count = lambda *_: ran.__setitem__(0, ran[0] + 1)  # noqa: E731
+@contextmanager
+def statements(db):
+    """The SQL statements (text, parameters) run on `db`, by either of its engines, while the block runs."""
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, None if executemany else parameters))
+
     engines = {db.engine, db.reader}
     for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
+        event.listen(engine, "before_cursor_execute", keep)
     try:
-        work()
+        yield seen
     finally:
         for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
-    return ran[0]
+            event.remove(engine, "before_cursor_execute", keep)
+
+
+def statements_while(db, work) -> int:
+    """How many SQL statements `work()` made the database run."""
+    with statements(db) as seen:
+        work()
+    return len(seen)
