@@ -23,8 +23,7 @@ from commands.results import Person, Reply, Strong, Upload, line
 from commands.text.dates import BACK, describe_day, local_to_utc, local_today, parse_day
 from commands.text.guard import find_patient_identifiers
 from commands.text.recurrence import describe_rule
-from reports.board import PracticeRef, Report, write_narrative, write_report
-from reports.workbook import SOON, WITHHELD, WorkbookContent, write_workbook
+from reports import lazily
 from storage import actions as action_store
 from storage import clusters as cluster_store
 from storage import meeting_record as record_store
@@ -33,6 +32,9 @@ from storage import polls as poll_store
 from storage import report as report_store
 from storage import topics as topic_store
 from storage.models import ActionStatus, Cluster
+
+board = lazily("reports.board")
+workbook = lazily("reports.workbook")
 
 XLSX, DOCX = "xlsx", "docx"
 # A cheap first look (one C-level regex search per cell): ten digits, whatever separates them. Only
@@ -101,7 +103,7 @@ def upload_workbook(ctx: Context, title: str, kind: str, *, actions: action_stor
     cluster = ctx.require_cluster()
     content = workbook_content(ctx, cluster, title, actions, everything)
     out = io.BytesIO()
-    write_workbook(out, content, ctx.directory, looks_identifying)
+    workbook.write_workbook(out, content, ctx.directory, looks_identifying)
     return Reply.quiet(upload(ctx, cluster, title, kind, XLSX, out.getvalue()))
 
 
@@ -120,13 +122,13 @@ def file_name(ctx: Context, cluster: Cluster, kind: str, extension: str) -> str:
 
 
 def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action_store.ActionFilter | None,
-                     everything: bool) -> WorkbookContent:
+                     everything: bool) -> "workbook.WorkbookContent":
     """What goes in a workbook: the action log, and with `everything` the topics, polls and meetings too."""
     today = local_today(ctx.now(), cluster.time_zone)
-    content = WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, today)
+    content = workbook.WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, today)
     if actions is not None:
         content.action_counts = action_store.action_counts(session=ctx.session, cluster=cluster, which=actions,
-                                                           today=today, soon=today + SOON)
+                                                           today=today, soon=today + workbook.SOON)
         content.actions = action_store.action_rows(session=ctx.session, cluster=cluster, which=actions)
     if everything:
         content.topics = topic_store.topic_rows(session=ctx.session, cluster=cluster)
@@ -201,25 +203,26 @@ def board_report(ctx: Context, rest: str) -> Reply:
     period = _period(ctx, rest)
     content = report_content(ctx, cluster, period)
     out = io.BytesIO()
-    write_report(out, content, ctx.directory, looks_identifying)
+    board.write_report(out, content, ctx.directory, looks_identifying)
     title = f"Board report ({period.words})"
     effects = [upload(ctx, cluster, title, f"board-report-{period.slug}", XLSX, out.getvalue())]
     if period.word:
         narrative = io.BytesIO()
-        write_narrative(narrative, content, lambda text: WITHHELD if looks_identifying(text) else text)
+        board.write_narrative(narrative, content, lambda text: workbook.WITHHELD if looks_identifying(text) else text)
         effects.append(upload(ctx, cluster, f"Board report summary ({period.words})", f"board-summary-{period.slug}",
                               DOCX, narrative.getvalue()))
     return Reply.quiet(*effects)
 
 
-def report_content(ctx: Context, cluster: Cluster, period: Period) -> WorkbookContent:
+def report_content(ctx: Context, cluster: Cluster, period: Period) -> "workbook.WorkbookContent":
     """The period's topics, notes, meetings, decisions, actions and polls, and each practice's part."""
     session, since, until = ctx.session, period.since, period.until
     today = local_today(ctx.now(), cluster.time_zone)
-    content = WorkbookContent(cluster.name, f"Cluster report: {period.words}", ctx.now(), cluster.time_zone, today)
+    content = workbook.WorkbookContent(cluster.name, f"Cluster report: {period.words}", ctx.now(), cluster.time_zone,
+                                       today)
     which = action_store.ActionFilter(created_before=until, live_since=since)
     content.action_counts = action_store.action_counts(session=session, cluster=cluster, which=which, today=today,
-                                                       soon=today + SOON)
+                                                       soon=today + workbook.SOON)
     content.actions = action_store.action_rows(session=session, cluster=cluster, which=which)
     closed = ("done", "dropped")
     in_period = lambda moment: (until is None or moment < until) and (since is None or moment >= since)  # noqa: E731
@@ -228,9 +231,9 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> WorkbookCo
               and (since is None or t.status not in closed or t.updated_at >= since)]
     ids = report_store.poll_ids(session=session, cluster=cluster, since=since, until=until)
     turnout = report_store.poll_turnout(session=session, cluster=cluster)
-    content.extra["report"] = Report(
+    content.extra["report"] = board.Report(
         period=period.words,
-        practices=[PracticeRef(p.id, p.code, p.name)
+        practices=[board.PracticeRef(p.id, p.code, p.name)
                    for p in cluster_store.list_practices(session=session, cluster=cluster)],
         topics=topics,
         notes=list(topic_store.topic_note_rows(session=session, cluster=cluster, since=since, until=until)),

@@ -151,3 +151,14 @@ def test_every_setting_read_is_in_the_readme_table_and_env_example():
     example = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert {"TEAMS_PUBLISHER_NAME", "DATABASE_URL", "SLACK_BOT_TOKEN"} <= read
     assert read - rows == set() and read - example == set()
+
+
+def test_starting_a_server_imports_no_document_or_chart_library():
+    """openpyxl, python-docx and matplotlib (with numpy) are imported at the first export or chart: a
+    server answers, and is healthy, without waiting for them (start-up under a second)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, bot.__main__, bot.slack, bot.server, bot.teams, storage.db, commands; "
+         "commands.Clusterbot; "
+         "print(sorted(m for m in ('openpyxl', 'docx', 'matplotlib', 'numpy') if m in sys.modules))"],
+        capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    assert loaded == "[]"

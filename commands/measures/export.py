@@ -12,8 +12,10 @@ from commands.measures.workbook import measures_content
 from commands.registry import subcommand
 from commands.results import Reply, line
 from commands.text.dates import local_today
-from reports.measures import measure_chart_sheets, measures_sheet
-from reports.workbook import WorkbookContent, write_workbook
+from reports import lazily
+
+sheets = lazily("reports.measures")
+workbook = lazily("reports.workbook")
 
 EXPORT_EXAMPLE = "/measure export suppress"
 @subcommand(MEASURE, "export [suppress]", EXPORT_EXAMPLE,
@@ -36,9 +38,11 @@ def _suppress(rest: str) -> bool:
 def _export(ctx: Context, rest: str) -> Reply:
     cluster, suppress = ctx.require_cluster(), _suppress(rest)
     title = "Measures" + (" (small counts suppressed)" if suppress else "")
-    content = WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone, local_today(ctx.now(), ctx.time_zone))
+    content = workbook.WorkbookContent(cluster.name, title, ctx.now(), cluster.time_zone,
+                                       local_today(ctx.now(), ctx.time_zone))
     content.extra["measures"] = measures_content(ctx, cluster, suppress=suppress)
     out = io.BytesIO()
-    write_workbook(out, content, ctx.directory, looks_identifying, sheets=[measures_sheet, measure_chart_sheets])
+    workbook.write_workbook(out, content, ctx.directory, looks_identifying,
+                            sheets=[sheets.measures_sheet, sheets.measure_chart_sheets])
     kind = "measures-suppressed" if suppress else "measures"
     return Reply.quiet(upload(ctx, cluster, title, kind, XLSX, out.getvalue()))

@@ -11,30 +11,33 @@ from itertools import groupby
 from analysis import periods as period_tools
 from commands.context import Context
 from commands.measures import series as series_tools
-from reports.measures import MeasuresContent, PointRow, SeriesSheet
+from reports import lazily
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import Cluster, Measure, Practice
+
+sheets = lazily("reports.measures")
 
 UNIT_LABELS = {"percent": "Percent", "count": "Count", "number": "Value"}
 REMOVED_PRACTICE = "(removed practice)"
 
 
-def measures_content(ctx: Context, cluster: Cluster, *, suppress: bool) -> MeasuresContent:
+def measures_content(ctx: Context, cluster: Cluster, *, suppress: bool) -> "sheets.MeasuresContent":
     """Every measure's data points (long format) and, per measure, its periods × practices with the cluster's
     series and median, read in the export's unit of work as the sheets are written."""
-    return MeasuresContent(points=_point_rows(ctx, cluster), series=_series_sheets(ctx, cluster), suppress=suppress)
+    return sheets.MeasuresContent(points=_point_rows(ctx, cluster), series=_series_sheets(ctx, cluster),
+                                  suppress=suppress)
 
 
-def _point_rows(ctx: Context, cluster: Cluster) -> Iterator[PointRow]:
+def _point_rows(ctx: Context, cluster: Cluster) -> Iterator["sheets.PointRow"]:
     for p in store.point_lines(session=ctx.session, cluster=cluster):
         code, name = (p.practice_code, p.practice_name) if p.practice_code is not None else ("", REMOVED_PRACTICE)
-        yield PointRow(p.measure, p.measure_name, p.topic, p.unit, code, name, p.period,
+        yield sheets.PointRow(p.measure, p.measure_name, p.topic, p.unit, code, name, p.period,
                        period_tools.label(p.period, p.frequency), p.numerator, p.denominator, p.value,
                        p.recorded_by, p.recorded_at)
 
 
-def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator[SeriesSheet]:
+def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator["sheets.SeriesSheet"]:
     # Both lists are read before the points' cursor opens: no other query runs while it streams.
     practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
     measures = store.list_measures(session=ctx.session, cluster=cluster)
@@ -48,10 +51,10 @@ def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator[SeriesSheet]:
             yield _series_sheet(measure, [], practices)
 
 
-def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: list[Practice]) -> SeriesSheet:
+def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: list[Practice]) -> "sheets.SeriesSheet":
     by_practice, whole = series_tools.build(measure, points, practices)
     centre = series_tools.chart_of(measure, whole).centre if whole.periods else ()
-    return SeriesSheet(
+    return sheets.SeriesSheet(
         measure.short_id, measure.name, measure.unit, UNIT_LABELS.get(measure.unit, f"Per {measure.rate_per:,}"),
         measure.goal, [period_tools.label(p, measure.frequency) for p in whole.periods],
         [(s.label, s.values, s.numerators) for s in by_practice],

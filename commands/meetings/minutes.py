@@ -18,12 +18,14 @@ from commands.registry import subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
 from commands.text import parsing
 from commands.text.dates import local_to_utc
-from reports.minutes import Attendee, Decided, Minutes, Move, RaisedAction, due_text, write_minutes
-from reports.workbook import WITHHELD
+from reports import lazily
 from storage import clusters as cluster_store
 from storage import meeting_record as store
 from storage import meetings as meeting_store
 from storage.models import Cluster, Meeting
+
+minutes_doc = lazily("reports.minutes")
+workbook = lazily("reports.workbook")
 
 MINUTES_EXAMPLE = "/meeting minutes M1 word"
 DOCX = "docx"
@@ -54,24 +56,25 @@ def _word(ctx: Context, rest: str) -> Reply:
         return Reply()  # the minutes were shown in the chat
     cluster = ctx.require_cluster()
     out = io.BytesIO()
-    write_minutes(out, gather(ctx, meeting), ctx.directory, lambda text: WITHHELD if looks_identifying(text) else text)
+    minutes_doc.write_minutes(out, gather(ctx, meeting), ctx.directory,
+                              lambda text: workbook.WITHHELD if looks_identifying(text) else text)
     title = f"Minutes of {meeting.short_id} {meeting.title}"
     return Reply.quiet(upload(ctx, cluster, title, f"minutes-{meeting.short_id.lower()}", DOCX, out.getvalue()))
 
 
-def gather(ctx: Context, meeting: Meeting) -> Minutes:
+def gather(ctx: Context, meeting: Meeting) -> "minutes_doc.Minutes":
     """Everything the minutes hold, read now."""
     session, tz = ctx.session, ZoneInfo(ctx.time_zone)
     cluster = session.get(Cluster, meeting.cluster_id)
     starts = meeting.starts_at.astimezone(tz)
     ends = starts + timedelta(minutes=meeting.minutes)
-    found = Minutes(cluster.name, meeting.short_id, meeting.title,
+    found = minutes_doc.Minutes(cluster.name, meeting.short_id, meeting.title,
                     f"{starts:%A %-d %B %Y}, {starts:%H:%M}–{ends:%H:%M}", meeting.place,
                     represented(ctx, meeting), generated_at=ctx.now().astimezone(tz))
     came: set[int] = set()
     for row, practice in store.attendance(session=session, meeting=meeting):
         label = f"{practice.code} {practice.name}" if practice else None
-        (found.present if row.present else found.apologies).append(Attendee(row.user_id, label))
+        (found.present if row.present else found.apologies).append(minutes_doc.Attendee(row.user_id, label))
         if row.present and practice:
             came.add(practice.id)
     found.not_represented = [f"{p.code} {p.name}" for p in cluster_store.list_practices(session=session,
@@ -79,25 +82,25 @@ def gather(ctx: Context, meeting: Meeting) -> Minutes:
                              if p.id not in came]
     found.agenda = [item.text for item in meeting_store.agenda_items(session=session, meeting=meeting)]
     found.lines = [row.text for row in store.minute_lines(session=session, meeting=meeting)]
-    found.decisions = [Decided(d.text, d.topic, d.topic_title)
+    found.decisions = [minutes_doc.Decided(d.text, d.topic, d.topic_title)
                        for d in store.decisions(session=session, cluster=cluster, meeting=meeting)]
-    found.actions = [RaisedAction(a.short_id, a.description, a.owner, a.due_on, a.status)
+    found.actions = [minutes_doc.RaisedAction(a.short_id, a.description, a.owner, a.due_on, a.status)
                      for a in store.meeting_actions(session=session, meeting=meeting)]
     day_starts = local_to_utc(starts.date(), time(0, 0), ctx.time_zone)
     day_ends = local_to_utc(starts.date() + timedelta(days=1), time(0, 0), ctx.time_zone)
-    found.moves = [Move(t.short_id, t.title, m.from_status, m.to_status, m.by, m.reason)
+    found.moves = [minutes_doc.Move(t.short_id, t.title, m.from_status, m.to_status, m.by, m.reason)
                    for m, t in store.topic_moves_between(session=session, cluster=cluster, since=day_starts,
                                                          until=day_ends)]
     return found
 
 
-def _attendee(attendee: Attendee) -> tuple:
+def _attendee(attendee: "minutes_doc.Attendee") -> tuple:
     if attendee.user_id:
         return (Person(attendee.user_id), *((f" ({attendee.practice})",) if attendee.practice else ()))
     return (attendee.practice,)
 
 
-def _joined(attendees: list[Attendee]) -> tuple:
+def _joined(attendees: "list[minutes_doc.Attendee]") -> tuple:
     segments: list = []
     for i, attendee in enumerate(attendees):
         segments += ["; "] if i else []
@@ -105,7 +108,7 @@ def _joined(attendees: list[Attendee]) -> tuple:
     return tuple(segments)
 
 
-def minutes_lines(minutes: Minutes) -> list[Line]:
+def minutes_lines(minutes: "minutes_doc.Minutes") -> list[Line]:
     m = minutes.meeting
     lines = [line(Strong(f"Minutes · {m} · {minutes.title}")),
              line(minutes.when, *((" · ", minutes.place) if minutes.place else ()), " · ", minutes.represented)]
@@ -124,7 +127,8 @@ def minutes_lines(minutes: Minutes) -> list[Line]:
               for n, d in enumerate(minutes.decisions, 1)] or [
         line("None recorded — ", Code(f"/meeting decision {m} <text> [topic T3]"))]
     lines.append(line(Strong("Actions raised")))
-    lines += [line("• ", Code(a.short_id), " ", a.what, " — ", Person(a.owner), f", due {due_text(a.due_on)}",
+    lines += [line("• ", Code(a.short_id), " ", a.what, " — ", Person(a.owner),
+                   f", due {minutes_doc.due_text(a.due_on)}",
                    " (done)" if a.status == "done" else "") for a in minutes.actions] or [
         line("None — ", Code(f"/action add <what> @owner due <date> meeting {m}"))]
     if minutes.moves:
