@@ -224,7 +224,7 @@ def test_the_scheduler_delivers_the_closing_message(cluster, db, slack_api, cloc
     poll(cluster, QUESTION + " closes tomorrow")
     dispatch_command(cluster, "/poll", "vote P1 3", user="UNURSE")
     clock.advance(days=2)
-    tick(product, cluster.delivery)
+    tick(product, [cluster.delivery])
     cluster.delivery.drain()
     assert "*Result:* Polypharmacy (1 ballot)." in last_post(slack_api)["text"]
     assert "closed Sat 28 Nov 2026 10:00" in last_update(slack_api)["text"]
@@ -389,7 +389,7 @@ def test_a_result_slack_could_not_take_at_the_deadline_is_announced_later_and_on
     dispatch_command(cluster, "/poll", "vote P1 3", user="UNURSE")
     clock.advance(days=2)
     slack_api.fail("chat.postMessage", "internal_error")
-    tick(product, cluster.delivery)
+    tick(product, [cluster.delivery])
     cluster.delivery.drain()
     assert polls(db)[0].closed_at is not None and unsent_outbox(db) == 1  # closed; the result waits to go out
     slack_api.failures.clear()
@@ -399,7 +399,7 @@ def test_a_result_slack_could_not_take_at_the_deadline_is_announced_later_and_on
     arrived = [m for m in slack_api.messages["CCLUSTER"] if "Result:" in m["text"]]
     assert len(tries) >= 2 and len(arrived) == 1 and "*Result:* Polypharmacy (1 ballot)." in arrived[0]["text"]
     assert polls(db)[0].announced_at is not None and unsent_outbox(db) == 0
-    tick(product, cluster.delivery)
+    tick(product, [cluster.delivery])
     cluster.delivery.drain()
     assert len([m for m in slack_api.messages["CCLUSTER"] if "Result:" in m["text"]]) == 1
 
