@@ -3,6 +3,7 @@
 `driver` is the platform-free test driver (testkit/driver.py) and `riverside` the canonical cluster built
 through it (testkit/factories.py); `app` is the real Bolt app for the Slack suite, `teams` the Teams app."""
 
+import multiprocessing
 import os
 import shutil
 import threading
@@ -66,16 +67,26 @@ def _senders() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name.startswith(_SENDERS) and t.is_alive()}
 
 
+def _children() -> set[str]:
+    """Child processes of this one (a delivery child of DeliveryProcess) still running."""
+    return {f"{child.name} (pid {child.pid})" for child in multiprocessing.active_children()}
+
+
 @pytest.fixture(autouse=True)
 def no_sender_outlives_its_test():
-    before = _senders()
+    before, children = _senders(), _children()
     yield
     deadline = time.monotonic() + 6  # Delivery.stop joins for up to 5 s
-    while (left := _senders() - before) and time.monotonic() < deadline:
+    while True:
+        left, kids = _senders() - before, _children() - children
+        if not (left or kids) or time.monotonic() > deadline:
+            break
         time.sleep(0.05)
     if left:
         pytest.fail(f"the test left {sorted(t.name for t in left)} running: stop its delivery and platform",
                     pytrace=False)
+    if kids:
+        pytest.fail(f"the test left child process {sorted(kids)} running: stop its delivery", pytrace=False)
 
 
 @pytest.fixture(scope="session")
