@@ -210,6 +210,27 @@ def test_sigterm_stops_the_server_and_its_delivery_child_with_it(tmp_path, slack
             process.wait(timeout=10)
 
 
+def test_a_server_killed_while_its_delivery_child_starts_takes_the_child_with_it(tmp_path, slack_api):
+    """The server answers before its delivery child is ready; killed then (SIGKILL: no clean-up), the child
+    must not live on as an orphan sending from the database (one did, for the rest of the test run)."""
+    port = free_port()
+    process = start_http(tmp_path, port, slack_api, SCHEDULER="off")
+    try:
+        wait_healthy(port, process)
+        delivery = [child for child, command in alive_children(process.pid).items() if "spawn_main" in command]
+        assert len(delivery) == 1, alive_children(process.pid)
+        process.kill()
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while (Path("/proc") / str(delivery[0])).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not (Path("/proc") / str(delivery[0])).exists(), "the delivery child outlived the killed server"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 TOPIC_SCRIPT = """\
 /cluster setup Riverside Cluster
 /cluster practice add 80123 Riverside Medical Practice

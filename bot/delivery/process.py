@@ -77,7 +77,7 @@ class DeliveryProcess:
         self._child = self._context.Process(
             target=_serve, name="clusterbot-delivery", daemon=True,
             args=(self._settings, self._factory, self._ballot_key, self._update_interval,
-                  self._inbox, self._answers))
+                  self._inbox, self._answers, os.getpid()))
         self._child.start()
 
     # --- what adapters and the scheduler call ------------------------------------------------
@@ -150,15 +150,19 @@ def _logged(job) -> None:
 # --- the child --------------------------------------------------------------------------------
 
 def _serve(settings: Settings, factory: PlatformFactory, ballot_key: bytes | None, update_interval: float,
-           inbox, answers) -> None:
-    """The child: an ordinary Delivery over its own platform client and database connections."""
+           inbox, answers, parent: int) -> None:
+    """The child: an ordinary Delivery over its own platform client and database connections. It ends with
+    the server that started it (`parent`, its pid: read here, it would already be init's if the server
+    died while this child was starting, and the orphan would go on sending for ever)."""
     from bot import logs
     from bot.delivery import Delivery
     from commands import Clusterbot
     from storage.db import Database
 
     logs.configure()
-    parent = os.getppid()
+    if os.getppid() != parent:  # the server died while this child was starting
+        log.warning("delivery process: the server process is gone; not starting")
+        return
     product = Clusterbot(Database(settings.database_url), settings.cluster_tz, ballot_key=ballot_key)
     platform = factory(settings, product)
     delivery = Delivery(platform, product, update_interval=update_interval).start()
