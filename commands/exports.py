@@ -26,6 +26,7 @@ from commands.text.recurrence import describe_rule
 from reports import lazily
 from storage import actions as action_store
 from storage import clusters as cluster_store
+from storage import measures as measure_store
 from storage import meeting_record as record_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
@@ -70,8 +71,9 @@ def _export_filter(ctx: Context, rest: str) -> tuple[str, action_store.ActionFil
             "the action log as an Excel workbook in the channel",
             later=lambda ctx, rest: _action_log(ctx, rest))
 def action_export(ctx: Context, rest: str) -> Reply:
-    label, _ = _export_filter(ctx, rest)
-    return Reply.tell(line(f"Preparing the action log ({label}) as an Excel workbook…"))
+    label, which = _export_filter(ctx, rest)
+    size = {"actions": action_store.count_actions(session=ctx.session, cluster=ctx.require_cluster(), which=which)}
+    return Reply.tell(line(f"Preparing the action log ({label}) as an Excel workbook…{how_long(size)}"))
 
 
 def _action_log(ctx: Context, rest: str) -> Reply:
@@ -86,7 +88,22 @@ def _action_log(ctx: Context, rest: str) -> Reply:
             "the whole cluster as an Excel workbook: actions, topics, polls (in the channel)",
             later=lambda ctx, rest: cluster_workbook(ctx))
 def cluster_export(ctx: Context, rest: str) -> Reply:
-    return Reply.tell(line("Preparing the cluster workbook…"))
+    cluster = ctx.require_cluster()
+    size = {"actions": action_store.count_actions(session=ctx.session, cluster=cluster,
+                                                  which=action_store.ActionFilter()),
+            "data points": measure_store.count_cluster_points(session=ctx.session, cluster=cluster)}
+    return Reply.tell(line(f"Preparing the cluster workbook…{how_long(size)}"))
+
+
+LARGE = 20_000  # rows: a workbook this size takes more than a few seconds to write (docs/benchmarks.md)
+
+
+def how_long(size: dict[str, int]) -> str:
+    """Said while a large workbook is written, so a wait of minutes is expected rather than wondered at."""
+    if sum(size.values()) < LARGE:
+        return ""
+    counted = " and ".join(f"{n:,} {what}" for what, n in size.items() if n)
+    return f" It holds {counted}: allow a few minutes; it will appear here when it's ready."
 
 
 def cluster_workbook(ctx: Context) -> Reply:

@@ -236,9 +236,9 @@ def practices_with_data(*, session: Session, measure: Measure, period: date) -> 
         MeasurePoint.measure_id == measure.id, MeasurePoint.period == period)))
 
 
-def count_points(*, session: Session, measure: Measure) -> int:
-    return session.exec(select(func.count()).select_from(MeasurePoint)
-                        .where(MeasurePoint.measure_id == measure.id)).one()
+def count_cluster_points(*, session: Session, cluster: Cluster) -> int:
+    return session.exec(select(func.count()).select_from(MeasurePoint).join(Measure)
+                        .where(Measure.cluster_id == cluster.id)).one()
 
 
 # --- data-due reminders ------------------------------------------------------------------------

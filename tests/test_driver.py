@@ -114,3 +114,19 @@ def test_a_second_cluster_is_another_channel(driver):
     refused(driver.say("/cluster join 80123", user="UFAR", channel="CHILL"), "No practice with code 80123")
     assert "Hill Cluster" in driver.say("/cluster who", user="UFAR", channel="CHILL").text
     assert "Riverside Cluster" in driver.say("/cluster who", user="UGP").text
+
+
+def test_a_large_export_says_what_it_holds_and_that_it_takes_minutes(riverside, monkeypatch):
+    from commands import exports
+
+    riverside.say("/action add Audit the asthma register due friday")
+    riverside.say("/action add Share the frailty list due friday")
+    assert "allow a few minutes" not in riverside.say("/cluster export").text  # a small one says nothing more
+    monkeypatch.setattr(exports, "LARGE", 2)  # a test cluster as large as a real one is slow to build
+    said = riverside.say("/cluster export")
+    assert "Preparing the cluster workbook… It holds 2 actions: allow a few minutes; it will appear here when " \
+           "it's ready." in said.text
+    assert "It holds 2 actions" in riverside.say("/action export all").text
+    riverside.say("/action done A1")
+    assert "allow a few minutes" not in riverside.say("/action export open").text  # one open action
+    assert "allow a few minutes" not in riverside.say("/measure export").text  # no data points

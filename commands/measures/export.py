@@ -6,13 +6,14 @@ import io
 
 from commands.context import Context
 from commands.errors import Refusal
-from commands.exports import XLSX, looks_identifying, upload
+from commands.exports import XLSX, how_long, looks_identifying, upload
 from commands.measures.core import MEASURE
 from commands.measures.workbook import measures_content
 from commands.registry import subcommand
 from commands.results import Reply, line
 from commands.text.dates import local_today
 from reports import lazily
+from storage import measures as store
 
 sheets = lazily("reports.measures")
 workbook = lazily("reports.workbook")
@@ -23,8 +24,9 @@ EXPORT_EXAMPLE = "/measure export suppress"
             later=lambda ctx, rest: _export(ctx, rest))
 def export(ctx: Context, rest: str) -> Reply:
     suppress = _suppress(rest)
+    size = {"data points": store.count_cluster_points(session=ctx.session, cluster=ctx.require_cluster())}
     return Reply.tell(line("Preparing the measures workbook" + (" with counts of 1 to 4 shown as <5" if suppress
-                                                                 else "") + "…"))
+                                                                 else "") + "…" + how_long(size)))
 
 
 def _suppress(rest: str) -> bool:
