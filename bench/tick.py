@@ -50,14 +50,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
-from sqlalchemy import bindparam, create_engine, event, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import bindparam, event, func, insert, select, text  # noqa: E402
 
 from commands import Clusterbot  # noqa: E402
 from commands.registry import TICKS  # noqa: E402
 from commands.results import Direct, Post, plain_text  # noqa: E402
 from storage import meetings as meeting_store  # noqa: E402
-from storage.db import Database, normalise_url  # noqa: E402
+from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
     Action,
     AgendaItem,
@@ -428,27 +427,6 @@ def check_first_tick(db: Database, run: Run, effects: list) -> None:
     ]
 
 
-# --- PostgreSQL: a scratch database on the server given ------------------------------------------
-
-class ScratchDatabase:
-    """A database of its own on the server `url` names, dropped afterwards (the URL's may hold anything)."""
-
-    def __init__(self, url: str):
-        self.admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-        self.name = f"clusterbot_bench_tick_{os.getpid()}"
-        self.url = make_url(normalise_url(url)).set(database=self.name).render_as_string(hide_password=False)
-
-    def __enter__(self) -> str:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return self.url
-
-    def __exit__(self, *_) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
-
-
 # --- reporting -----------------------------------------------------------------------------------
 
 HEADER = ("database", "measurement", "runs", "median ms", "p95 ms", "vs floor", "notes")
@@ -572,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(measure("sqlite", f"sqlite:///{Path(workdir) / 'tick.db'}", scale))
     skipped = None
     if args.postgres_url:
-        with ScratchDatabase(args.postgres_url) as url:
+        with common.ScratchDatabase(args.postgres_url, "clusterbot_bench_tick") as url:
             runs.append(measure("postgresql", url, scale))
     else:
         skipped = ("PostgreSQL skipped: no --postgres-url and no TEST_DATABASE_URL. "

@@ -192,18 +192,29 @@ def alive_children(pid: int) -> dict[int, str]:
     return found
 
 
-def test_sigterm_stops_the_server_and_its_delivery_child_with_it(tmp_path, slack_api):
-    """A service manager stops the server with SIGTERM: it ends cleanly (exit 0) and its delivery child
-    ends first, instead of living on as an orphan that claims outbox rows for up to a second."""
+def healthy_with_its_delivery_child(tmp_path, slack_api) -> tuple[subprocess.Popen, int]:
+    """`python -m bot http` answering /healthz, and the pid of its one delivery child."""
     port = free_port()
     process = start_http(tmp_path, port, slack_api, SCHEDULER="off")
     try:
         wait_healthy(port, process)
         delivery = [child for child, command in alive_children(process.pid).items() if "spawn_main" in command]
         assert len(delivery) == 1, alive_children(process.pid)
+    except BaseException:
+        process.kill()
+        process.wait(timeout=10)
+        raise
+    return process, delivery[0]
+
+
+def test_sigterm_stops_the_server_and_its_delivery_child_with_it(tmp_path, slack_api):
+    """A service manager stops the server with SIGTERM: it ends cleanly (exit 0) and its delivery child
+    ends first, instead of living on as an orphan that claims outbox rows for up to a second."""
+    process, child = healthy_with_its_delivery_child(tmp_path, slack_api)
+    try:
         process.terminate()
         assert process.wait(timeout=20) == 0, process.stderr.read()
-        assert not (Path("/proc") / str(delivery[0])).exists(), "the delivery child outlived the server"
+        assert not (Path("/proc") / str(child)).exists(), "the delivery child outlived the server"
     finally:
         if process.poll() is None:
             process.kill()
@@ -213,18 +224,14 @@ def test_sigterm_stops_the_server_and_its_delivery_child_with_it(tmp_path, slack
 def test_a_server_killed_while_its_delivery_child_starts_takes_the_child_with_it(tmp_path, slack_api):
     """The server answers before its delivery child is ready; killed then (SIGKILL: no clean-up), the child
     must not live on as an orphan sending from the database (one did, for the rest of the test run)."""
-    port = free_port()
-    process = start_http(tmp_path, port, slack_api, SCHEDULER="off")
+    process, child = healthy_with_its_delivery_child(tmp_path, slack_api)
     try:
-        wait_healthy(port, process)
-        delivery = [child for child, command in alive_children(process.pid).items() if "spawn_main" in command]
-        assert len(delivery) == 1, alive_children(process.pid)
         process.kill()
         process.wait(timeout=10)
         deadline = time.monotonic() + 15
-        while (Path("/proc") / str(delivery[0])).exists() and time.monotonic() < deadline:
+        while (Path("/proc") / str(child)).exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not (Path("/proc") / str(delivery[0])).exists(), "the delivery child outlived the killed server"
+        assert not (Path("/proc") / str(child)).exists(), "the delivery child outlived the killed server"
     finally:
         if process.poll() is None:
             process.kill()
