@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
@@ -198,14 +199,18 @@ def history(*, session: Session, measure: Measure) -> list[tuple[MeasurePointHis
         .order_by(col(MeasurePointHistory.replaced_at).desc(), col(MeasurePointHistory.id).desc())))
 
 
-def points_of(*, session: Session, measures: list[Measure]) -> dict[int, list[MeasurePoint]]:
-    """Every data point of each of `measures` (by period then practice), in one query."""
-    found: dict[int, list[MeasurePoint]] = {m.id: [] for m in measures}
-    if found:
-        for point in session.exec(select(MeasurePoint).where(col(MeasurePoint.measure_id).in_(found))
-                                  .order_by(MeasurePoint.measure_id, MeasurePoint.period, MeasurePoint.practice_id)):
-            found[point.measure_id].append(point)
-    return found
+def points_of(*, session: Session, measures: list[Measure]) -> Iterator[tuple[int, list[StoredPoint]]]:
+    """(measure id, its data points by period then practice) for those of `measures` with data: one SELECT,
+    streamed in batches, so one measure's points are held at a time."""
+    if not measures:
+        return
+    query = (select(MeasurePoint.measure_id, MeasurePoint.practice_id, MeasurePoint.period, MeasurePoint.numerator,
+                    MeasurePoint.denominator, MeasurePoint.value, MeasurePoint.recorded_by, MeasurePoint.recorded_at)
+             .where(col(MeasurePoint.measure_id).in_([m.id for m in measures]))
+             .order_by(MeasurePoint.measure_id, MeasurePoint.period, MeasurePoint.practice_id))
+    rows = (StoredPoint(*row) for row in session.execute(query.execution_options(yield_per=BATCH)))
+    for measure_id, points in groupby(rows, key=lambda p: p.measure_id):
+        yield measure_id, list(points)
 
 
 def measures_in_use(*, session: Session, cluster: Cluster) -> list[Measure]:

@@ -42,10 +42,12 @@ def _signals(ctx: Context, cluster: Cluster, practices: list[Practice]) -> list[
     key = {m.id: ("signals", m.id, m.revision, names) for m in measures}
     kept = ctx.kept.found(list(key.values()))
     known = {m.id: kept[key[m.id]] for m in measures if key[m.id] in kept}
-    stale = [m for m in measures if m.id not in known]
-    for measure, points in zip(stale, store.points_of(session=ctx.session, measures=stale).values(), strict=True):
-        known[measure.id] = _work_out(measure, points, practices)
-    ctx.kept.keep({key[m.id]: known[m.id] for m in stale})
+    stale = {m.id: m for m in measures if m.id not in known}
+    for measure_id, points in store.points_of(session=ctx.session, measures=list(stale.values())):
+        known[measure_id] = _work_out(stale[measure_id], points, practices)
+    for measure_id in stale.keys() - known.keys():
+        known[measure_id] = []  # no data yet: no signal
+    ctx.kept.keep({key[m_id]: known[m_id] for m_id in stale})
     return [(m, known[m.id]) for m in measures]
 
 
