@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from commands.results import plain_text
 from testkit import factories
 from testkit.driver import Driver
 from testkit.helpers import statements
@@ -214,3 +215,13 @@ def test_no_command_and_no_tick_scans_a_table_of_every_cluster(driver, db, clock
     assert len(seen) > 100
     scans = _full_scans(db, seen)
     assert not scans, "\n\n".join(f"{tables}: {statement}" for statement, tables in scans.items())
+
+
+def test_a_reminder_and_the_home_list_at_most_ten_measures_due(driver, clock, product):
+    busy_cluster(driver, 0, measures=12)
+    clock.set(datetime(2026, 12, 9, 9, 0, tzinfo=UTC))  # November's data is due from both practices
+    [reminder] = [e for e in product.tick() if getattr(e, "user_id", None) == "UN0"]
+    text = plain_text(reminder.reply)
+    assert text.count("/measure record D") == 10 and "…and 2 more: see /measure list" in text
+    home = plain_text(product.home("UN0", driver.team))
+    assert home.count("/measure record D") == 10 and "…and 2 more: see /measure list" in home

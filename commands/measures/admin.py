@@ -170,11 +170,12 @@ def _send_nudges(ctx_for, session, cluster_id: int, now: datetime) -> list:
             continue  # sent already, by this process or another
         practice = session.get(Practice, member.practice_id)
         reply = Reply.tell(line(Strong(f"Data due for {practice.name} in {cluster.name}")))
-        for measure, period in missing[member.practice_id]:
+        for measure, period in missing[member.practice_id][:measure_news.MAX_DUE]:
             typed = period_tools.typed(period, measure.frequency)
             reply.lines.append(line("• ", Code(measure.short_id), f" {measure.name} ({describe_settings(measure)}) "
                                     f"for {period_tools.label(period, measure.frequency)}: ",
                                     Code(f"/measure record {measure.short_id} {typed} 42/120")))
+        reply.lines += measure_news.more_due(missing[member.practice_id])
         reply.lines.append(line("Type it in the cluster's channel. ", Code("/measure nudges off"),
                                 " (leads) stops these reminders."))
         effects.append(Direct(member.user_id, reply, team_id=cluster.team_id))

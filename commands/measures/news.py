@@ -13,6 +13,7 @@ from storage import measures as store
 from storage.models import Cluster, Measure, Practice
 
 MAX_SIGNALS = 12  # an agenda stays readable
+MAX_DUE = 10  # measures listed as due in a reminder or on the Home
 
 
 def signal_lines(ctx: Context, cluster: Cluster, since: datetime | None) -> list[Line]:
@@ -77,9 +78,16 @@ def data_due_lines(ctx: Context, cluster: Cluster, practice_id: int | None) -> l
     """The active measures your practice has not recorded for the period just ended."""
     if practice_id is None:
         return []
+    due = missing_data(ctx, cluster, [practice_id]).get(practice_id, [])
     lines: list[Line] = []
-    for measure, period in missing_data(ctx, cluster, [practice_id]).get(practice_id, []):
+    for measure, period in due[:MAX_DUE]:
         label, typed = period_tools.label(period, measure.frequency), period_tools.typed(period, measure.frequency)
         lines.append(line("• ", Code(measure.short_id), f" {measure.name} for {label}: ",
                           Code(f"/measure record {measure.short_id} {typed} 42/120")))
-    return [line(Strong("Data due from your practice")), *lines] if lines else []
+    return [line(Strong("Data due from your practice")), *lines, *more_due(due)] if lines else []
+
+
+def more_due(due: list) -> list[Line]:
+    """The line that stands for what a list of data due leaves out (a message stays readable, and within
+    what a platform takes)."""
+    return [line(f"…and {len(due) - MAX_DUE} more: see ", Code("/measure list"))] if len(due) > MAX_DUE else []
