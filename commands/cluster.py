@@ -34,7 +34,8 @@ def _known_member(ctx: Context, user_id: str) -> Member:
 
 
 @subcommand(CLUSTER, "setup <cluster name>", SETUP_EXAMPLE,
-            "make this channel a cluster; you become its first lead", needs_cluster=False)
+            "make this channel a cluster; you become its first lead", needs_cluster=False,
+            audited=True)
 def setup(ctx: Context, rest: str) -> Reply:
     if ctx.caller.conversation == "personal":
         raise Refusal("A cluster lives in a channel of its team, where everyone in it sees what is shared: "
@@ -102,7 +103,8 @@ def practice_list(ctx: Context, rest: str) -> Reply:
     return Reply.tell(*lines)
 
 
-@subcommand(CLUSTER, "join <5-digit code>", "/cluster join 80123", "join your practice (or move to another)")
+@subcommand(CLUSTER, "join <5-digit code>", "/cluster join 80123", "join your practice (or move to another)",
+            audited=True)
 def join(ctx: Context, rest: str) -> Reply:
     example = "/cluster join 80123"
     code = parsing.practice_code(parsing.split_first(rest)[0], example)

@@ -25,6 +25,7 @@ from commands.text.guard import find_patient_identifiers
 from commands.text.recurrence import describe_rule
 from reports import lazily
 from storage import actions as action_store
+from storage import audit as audit_store
 from storage import clusters as cluster_store
 from storage import measures as measure_store
 from storage import meeting_record as record_store
@@ -155,6 +156,7 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
         content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
                             for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
         content.extra["measures"] = measures_content(ctx, cluster, suppress=False)
+        content.extra["audit"] = audit_store.rows(session=ctx.session, cluster_id=cluster.id)
     return content
 
 

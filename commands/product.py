@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from commands import (
+    audit,
     exports,
     families,  # noqa: F401  (importing it registers every family, in the declared order)
     home,
@@ -25,7 +26,7 @@ from commands.directory import Directory
 from commands.errors import Refusal
 from commands.kept import Kept
 from commands.outbox_port import OutboxPort
-from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
+from commands.registry import AUDITED, BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
 from storage import events, outbox
@@ -146,8 +147,14 @@ class Clusterbot:
         if handler is None:
             return Reply.problem(line("That button doesn't do anything any more. Try ", Code("/cluster help")))
         value = printable(value)
-        return self._unit_of_work(caller, lambda ctx: handler(ctx, value),
-                                  f"button {action} ({len(value)} characters)")
+
+        def work(ctx: Context) -> Reply:
+            reply = handler(ctx, value)
+            if f"button {action}" in AUDITED and reply.form is None:
+                audit.note(ctx, f"button {action}", audit.value_words(value))
+            return reply
+
+        return self._unit_of_work(caller, work, f"button {action} ({len(value)} characters)")
 
     def submit(self, form: str, values: dict[str, str], context: dict, caller: Caller,
                submission_key: str | None = None) -> Reply:
@@ -159,8 +166,14 @@ class Clusterbot:
         # private_metadata comes back from the platform as the person's client sent it: only strings kept.
         context = {str(k): printable(v) for k, v in context.items() if isinstance(v, str)} \
             if isinstance(context, dict) else {}
-        return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
-                                  _bounded_key(submission_key))
+
+        def work(ctx: Context) -> Reply:
+            reply = handler(ctx, values, context)
+            if f"form {form}" in AUDITED and reply.form is None:
+                audit.note(ctx, f"form {form}", audit.value_words(*context.values(), *values.values()))
+            return reply
+
+        return self._unit_of_work(caller, work, f"form {form}", _bounded_key(submission_key))
 
     def remember(self, key: str, channel: str, ref: str) -> None:
         """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
@@ -286,7 +299,13 @@ class Clusterbot:
             ctx.require_cluster()
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
-        return sub.handler(ctx, _after(text, taken))
+        rest = _after(text, taken)
+        reply = sub.handler(ctx, rest)
+        # In the change's own unit of work: no entry without its change, nor the reverse. A reply that opens a
+        # form has changed nothing yet: the form's submission is audited.
+        if sub.in_audit and reply.form is None:
+            audit.note(ctx, " ".join((fam.command, *sub.words)), audit.typed_words(rest))
+        return reply
 
 
     def _in_each_cluster(self, sub, rest: str, ctx: Context) -> Reply:

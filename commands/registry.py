@@ -33,6 +33,11 @@ class Subcommand:
     later: CommandHandler | None = None  # slow work (an export) done after the quick answer
     read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
     personal: bool = False        # asked in a 1:1 chat with the bot, it answers for each of the person's clusters
+    audited: bool = False         # changes the register, roles or record: an audit entry (leads_only ones too)
+
+    @property
+    def in_audit(self) -> bool:
+        return (self.audited or self.leads_only) and not self.read_only
 
 
 @dataclass
@@ -69,6 +74,7 @@ FAMILIES: dict[str, Family] = {}
 SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message into a cluster action")]
 BUTTONS: dict[str, ButtonHandler] = {}  # action name -> its handler
 FORMS: dict[str, FormHandler] = {}      # form name -> its handler
+AUDITED: set[str] = set()               # "button <action>" and "form <name>" that write an audit entry
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,8 @@ def item_command(fam: Family, usage: str, example: str, summary: str, *, find: H
         # Named after the handler they wrap, so listings and logs name the family's module.
         subcommand(fam, usage, example, summary, **options)(functools.update_wrapper(typed, handler))
         if action:
-            button(action)(functools.update_wrapper(pressed, handler))
+            audited = options.get("audited", False) or options.get("leads_only", False)
+            button(action, audited=audited)(functools.update_wrapper(pressed, handler))
         return handler
 
     return plug
@@ -150,21 +157,26 @@ def help_lines() -> list[Line]:
     return [line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)) for fam in FAMILIES.values()]
 
 
-def button(action: str) -> Callable[[Handler], Handler]:
-    """Decorator: the handler for a button's action name (e.g. "topic.agree")."""
+def button(action: str, *, audited: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a button's action name (e.g. "topic.agree"); `audited`: a click that
+    changes the register, roles or record writes an audit entry."""
 
     def plug(handler: Handler) -> Handler:
         BUTTONS[action] = handler
+        if audited:
+            AUDITED.add(f"button {action}")
         return handler
 
     return plug
 
 
-def form(name: str) -> Callable[[Handler], Handler]:
-    """Decorator: the handler for a submitted form."""
+def form(name: str, *, audited: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a submitted form; `audited` as for a button."""
 
     def plug(handler: Handler) -> Handler:
         FORMS[name] = handler
+        if audited:
+            AUDITED.add(f"form {name}")
         return handler
 
     return plug

@@ -331,7 +331,7 @@ def _practice_by_code(ctx: Context, code: str) -> Practice:
 
 
 @subcommand(TOPIC, "withdraw T3 [note <n>]", "/topic withdraw T3",
-            "withdraw your proposed topic, or one of your notes (leads: anyone's)")
+            "withdraw your proposed topic, or one of your notes (leads: anyone's)", audited=True)
 def withdraw(ctx: Context, rest: str) -> Reply:
     example = "/topic withdraw T3"
     token, rest = parsing.split_first(rest)
@@ -381,7 +381,7 @@ def _move(ctx: Context, topic: Topic, to: TopicStatus, reason: str = "") -> Repl
                                f" from {before} to ", Strong(to), *((": ", reason) if reason else ()), "."))
 
 
-@button("topic.agree")
+@button("topic.agree", audited=True)
 def agree_button(ctx: Context, value: str) -> Reply:
     ctx.require_lead("/topic move")
     return _move(ctx, _topic(ctx, value, "/topic move T3 agreed"), TopicStatus.AGREED)
@@ -398,7 +398,7 @@ def drop_button(ctx: Context, value: str) -> Reply:
                  form=Form("topic.drop", f"Drop {topic.short_id}", "Drop", (reason,), {"topic": topic.short_id}))
 
 
-@form("topic.drop")
+@form("topic.drop", audited=True)
 def submit_drop(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     ctx.require_lead("/topic move")
     topic = _topic(ctx, context.get("topic", ""), "/topic move T3 dropped <reason>")

@@ -600,3 +600,24 @@ class PersonName(SQLModel, table=True):
     user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     name: str = Field(max_length=PERSON_NAME_MAX)
     updated_at: datetime = _created_at()
+
+
+AUDIT_WHAT_MAX = 64     # "/cluster member add", "form meeting.decision"
+AUDIT_ITEMS_MAX = 200   # the ids and practice codes a change named: "M2 80123"
+
+
+class AuditEntry(SQLModel, table=True):
+    """A change to a cluster's register, roles or record, or any command only its leads may use: who, what,
+    when, and the ids and codes it named. Never the text typed: that may hold a patient identifier."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_cluster_at", "cluster_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id")
+    at: datetime = _created_at()
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    what: str = Field(max_length=AUDIT_WHAT_MAX)
+    items: str = Field(default="", max_length=AUDIT_ITEMS_MAX)
+    # The person it was about (a member added, a lead removed, an action assigned), if one was named.
+    person: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)

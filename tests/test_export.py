@@ -22,7 +22,7 @@ def cluster(app):
     return app
 
 
-WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
+WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Audit", "Measures"]
 
 
 def uploaded_workbook(slack_api):

@@ -418,7 +418,7 @@ def _require_organiser(ctx: Context, meeting: Meeting, doing: str) -> None:
     ctx.require_owner_or_lead(meeting.created_by, f"scheduled {meeting.short_id}", doing)
 
 
-@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)")
+@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)", audited=True)
 def cancel(ctx: Context, rest: str) -> Reply:
     meeting = _meeting(ctx, parsing.split_first(rest)[0], "/meeting cancel M1")
     if meeting.status == MeetingStatus.CANCELLED:
@@ -432,7 +432,7 @@ def cancel(ctx: Context, rest: str) -> Reply:
 
 
 @subcommand(MEETING, "move M1 <date> <HH:MM>", "/meeting move M1 10/12/2026 13:00",
-            "move a meeting; its reminders are planned again")
+            "move a meeting; its reminders are planned again", audited=True)
 def move(ctx: Context, rest: str) -> Reply:
     example = "/meeting move M1 10/12/2026 13:00"
     token, rest = parsing.split_first(rest)
