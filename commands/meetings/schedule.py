@@ -344,8 +344,8 @@ def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS
     lines: list[Line] = []
     items = store.agenda_items(session=ctx.session, meeting=meeting)
     lines.append(line(Strong("Agenda items")))
-    lines += bounds.at_most([line(f"{n}. ", cut(item.text), " (", Person(item.by), ")") for n, item in enumerate(items, 1)],
-                            most, _more("agenda items", f"/meeting agenda {m}")) or [
+    numbered = [line(f"{n}. ", cut(item.text), " (", Person(item.by), ")") for n, item in enumerate(items, 1)]
+    lines += bounds.at_most(numbered, most, _more("agenda items", f"/meeting agenda {m}")) or [
         line("None yet: add one with ", Code(f"/meeting item {m} <text>"))]
     working = topic_store.list_topics(session=ctx.session, cluster=cluster,
                                       statuses=[TopicStatus.AGREED, TopicStatus.ACTIVE])
