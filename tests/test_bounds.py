@@ -15,9 +15,16 @@ from commands.results import Post, Tone
 from storage.models import AgendaItem, Meeting, Reminder, Topic, TopicNote
 from testkit import factories
 from testkit.driver import Driver, refused
+from testkit.slack_requests import dispatch_command
 
 SLACK_BLOCKS = 50          # Slack refuses a message with more blocks
 TEAMS_CARD_BYTES = 28_000  # about what the Bot Connector takes in one activity
+
+
+@pytest.fixture
+def product(db, clock) -> Clusterbot:
+    """The product as deployed: the posting rate at its default (the suite's own product has none)."""
+    return Clusterbot(db, "Europe/London", clock=clock)
 
 
 @pytest.fixture
@@ -133,6 +140,18 @@ def test_the_rate_is_per_cluster_and_forms_count(driver, db):
             "You've posted here 20 times")
     assert driver.say("/topic propose Elsewhere", user="UGP", channel="COTHER").in_channel
     assert count(db, Topic) == 21
+
+
+def test_slack_gets_the_same_rule(app, db, clock):
+    """The rule is the product's: a signed slash command past the rate is answered ephemerally."""
+    factories.riverside(factories.on_slack(app), practices=1, members={"UGP": "80123"})
+    clock.advance(minutes=1)
+    for n in range(20):
+        assert dispatch_command(app, "/topic", f"propose Topic {n}", user="UGP").in_channel
+    answer = dispatch_command(app, "/topic", "propose Topic 21", user="UGP")
+    assert answer.status == 200 and not answer.in_channel
+    assert "You've posted here 20 times in the last minute" in answer.text
+    assert count(db, Topic) == 20
 
 
 def test_a_rate_of_nought_turns_the_limit_off(db, clock):
