@@ -260,7 +260,10 @@ def list_topics(ctx: Context, rest: str) -> Reply:
         group = [t for t in topics if t.status == status]
         if group:
             lines.append(line(Strong(f"{status.capitalize()} ({len(group)})")))
-            lines.extend(_summary(ctx, t) for t in group)
+            lines += [_summary(ctx, t) for t in group[:LISTED]]
+            if len(group) > LISTED:
+                lines.append(line(f"…and {len(group) - LISTED} more {status} topics: every topic is in ",
+                                  Code("/cluster export")))
     return Reply.tell(*lines)
 
 
@@ -287,6 +290,7 @@ def show(ctx: Context, topic: Topic) -> Reply:
     return reply
 
 
+LISTED = 50  # topics of one status in /topic list: a flood of proposals still makes one message
 NOTES_SHOWN = 20  # a topic's card shows its latest notes: 100 notes of 2,000 characters are more than a message takes
 EDIT_EXAMPLE = "/topic edit T3 aim 90% reviewed within 2 weeks by June"
 EDIT_FIELDS = ("title", "why", "aim", "measure", "source", "practice")

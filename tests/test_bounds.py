@@ -166,3 +166,12 @@ def test_the_setting_is_read_and_checked():
     assert load_settings("console", env_file=None, environ={"RATE_LIMIT_PER_MINUTE": "0"}).rate_limit_per_minute == 0
     with pytest.raises(ConfigError, match="RATE_LIMIT_PER_MINUTE"):
         load_settings("console", env_file=None, environ={"RATE_LIMIT_PER_MINUTE": "lots"})
+
+
+def test_a_flood_of_proposals_still_lists_in_one_message(cluster, db):
+    for n in range(60):
+        paced(cluster, f"/topic propose Proposal {n}")
+    listed = cluster.say("/topic list proposed", user="UGP")
+    assert "Proposal 49" in listed.text and "Proposal 50" not in listed.text
+    assert "…and 10 more proposed topics: every topic is in /cluster export" in listed.text
+    assert len(message(listed.reply)["blocks"]) <= SLACK_BLOCKS

@@ -352,7 +352,7 @@ def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS
     if working:
         lines.append(line(Strong("Topics agreed or active")))
         lines += bounds.at_most([line("• ", Code(t.short_id), f" {cut(t.title)} ({t.status})") for t in working],
-                                most, _more("topics", "/topic list active"))
+                                most, _more("topics", "/topic list"))
     previous = store.previous_meeting(session=ctx.session, meeting=meeting)
     fresh = [t for t in topic_store.list_topics(session=ctx.session, cluster=cluster, statuses=[TopicStatus.PROPOSED])
              if previous is None or t.created_at > previous.starts_at]
