@@ -12,7 +12,7 @@ from bot.slack.render import message
 from bot.teams.cards import reply_card
 from commands import Clusterbot
 from commands.results import Post, Tone
-from storage.models import AgendaItem, Meeting, Reminder, Topic, TopicNote
+from storage.models import ActionNote, AgendaItem, Decision, Meeting, MinuteLine, Reminder, Topic, TopicNote
 from testkit import factories
 from testkit.driver import Driver, refused
 from testkit.slack_requests import dispatch_command
@@ -175,3 +175,24 @@ def test_a_flood_of_proposals_still_lists_in_one_message(cluster, db):
     assert "Proposal 49" in listed.text and "Proposal 50" not in listed.text
     assert "…and 10 more proposed topics: every topic is in /cluster export" in listed.text
     assert len(message(listed.reply)["blocks"]) <= SLACK_BLOCKS
+
+
+def test_an_actions_notes_and_a_meetings_minutes_and_decisions_have_a_most(cluster, db):
+    lead = "ULEAD"
+    assert cluster.say("/action add Audit discharges").in_channel
+    for n in range(50):
+        paced(cluster, f"/action note A1 Note {n}", user=lead)
+    refused(paced(cluster, "/action note A1 One more", user=lead), "A1 has 50 notes, the most an action keeps")
+    assert count(db, ActionNote) == 50
+    assert "The first 40 notes are in the action log" in cluster.say("/action show A1").text
+
+    assert cluster.say("/meeting record 12/11/2026 12:30 Cluster QI meeting").in_channel
+    thirty = "\n".join(f"Point {n}" for n in range(30))
+    for _ in range(6):
+        assert paced(cluster, f"/meeting note M1 {thirty}", user=lead).in_channel
+    refused(paced(cluster, f"/meeting note M1 {thirty}", user=lead), "there is room for 20 more. Nothing was added")
+    assert count(db, MinuteLine) == 180
+    for n in range(50):
+        paced(cluster, f"/meeting decision M1 Decision {n}", user=lead)
+    refused(paced(cluster, "/meeting decision M1 One more", user=lead), "M1 has 50 decisions")
+    assert count(db, Decision) == 50
