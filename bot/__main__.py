@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> None:
         return
     db = start_database(settings)
     product = Clusterbot(db, settings.cluster_tz, ballot_key=ballot_key(settings),
-                         retention_days=settings.retention_days)
+                         retention_days=settings.retention_days, rate_limit=settings.rate_limit_per_minute)
     if args.mode == "export":
         upload = product.export(args.channel)
         if upload is None:

@@ -8,6 +8,7 @@ import difflib
 import hashlib
 import json
 import logging
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -26,8 +27,22 @@ from commands.directory import Directory
 from commands.errors import Refusal
 from commands.kept import Kept
 from commands.outbox_port import OutboxPort
+from commands.rate import DEFAULT_PER_MINUTE, PostingRate
 from commands.registry import AUDITED, BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
-from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
+from commands.results import (
+    Audience,
+    Button,
+    Code,
+    Direct,
+    Post,
+    Reply,
+    Strong,
+    Update,
+    Upload,
+    line,
+    plain_text,
+    reply_to_json,
+)
 from storage import clusters as store
 from storage import events, outbox
 from storage.clock import Clock, wall_clock
@@ -48,7 +63,8 @@ class Clusterbot:
     """The whole product behind a few calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
-                 clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30):
+                 clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30,
+                 rate_limit: int = DEFAULT_PER_MINUTE):
         self.db = db
         db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
         # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
@@ -63,6 +79,8 @@ class Clusterbot:
         # (`product.directory.serve(platform)`), never replace the directory.
         self.directory = Directory()
         self.kept = Kept()  # run-chart signals, by measure revision
+        # Commands that post, per person per channel per minute (RATE_LIMIT_PER_MINUTE; 0: no limit)
+        self.posting = PostingRate(rate_limit)
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
@@ -72,7 +90,8 @@ class Clusterbot:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
         # A command that only reads (who, list, show) neither waits for nor holds up the writers.
         return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx),
-                                  f"{command} ({len(text)} characters)", read_only=_reads_only(fam, text))
+                                  f"{command} ({len(text)} characters)", read_only=_reads_only(fam, text),
+                                  limited=True)
 
     def only_reads(self, command: str, text: str) -> bool:
         """Whether the command only reads (who, list, show): a registry lookup, no database."""
@@ -173,7 +192,7 @@ class Clusterbot:
                 audit.note(ctx, f"form {form}", audit.value_words(*context.values(), *values.values()))
             return reply
 
-        return self._unit_of_work(caller, work, f"form {form}", _bounded_key(submission_key))
+        return self._unit_of_work(caller, work, f"form {form}", _bounded_key(submission_key), limited=True)
 
     def remember(self, key: str, channel: str, ref: str) -> None:
         """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
@@ -251,30 +270,61 @@ class Clusterbot:
                        self.ballot_key, self.kept)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
-                      submission_key: str | None = None, read_only: bool = False) -> Reply:
+                      submission_key: str | None = None, read_only: bool = False, limited: bool = False) -> Reply:
         """One session: committed when `work` returns, rolled back whole when it refuses or fails.
-        A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner."""
+        A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner.
+        `limited`: a typed command or a form, refused (rolled back) past the person's posting rate when
+        what it did would post to the channel or send messages (see `_take_turn`)."""
+        turn: datetime | None = None
         try:
             for attempt in (1, 2):
                 try:
                     with self.db.session(read_only) as session:
                         cluster_, member = self._whereabouts(session, caller)
                         reply = work(self._context_for(session, cluster_, caller, member, submission_key))
+                        if limited and not read_only and _posts(reply):
+                            turn = self._take_turn(caller)
                         if not read_only:
                             reply.effects = _into_outbox(session, reply.effects, caller)
                         return reply
                 except Conflict:
+                    self._give_back(caller, turn)
+                    turn = None
                     if attempt == 2:
                         raise
         except Refusal as refusal:
+            self._give_back(caller, turn)
             return _refusal_reply(refusal)
         except DatabaseUnavailable:
+            self._give_back(caller, turn)
             log.warning("database unavailable during %s", what)
             return Reply.problem(line(UNAVAILABLE))
         except Exception:
+            self._give_back(caller, turn)
             log.exception("%s failed", what)
             return Reply.problem(line(OUR_FAULT))
         raise AssertionError("unreachable")
+
+    def _take_turn(self, caller: Caller) -> datetime:
+        """Count one posting command for the caller in this channel, or refuse it politely (the unit of
+        work rolls back: nothing is kept). Only what posts is counted: lists and other answers for the
+        person alone never are, so a person held back can still read. Buttons are not limited (`press`):
+        a click acts on a message already posted, a vote replaces the practice's ballot and its card is
+        updated in place at most once per interval, and a meeting agreeing ten topics in a row is work."""
+        now = self.clock()
+        again = self.posting.take(caller.channel_id, caller.user_id, now)
+        if again is None:
+            return now
+        wait = max(1, math.ceil((again - now).total_seconds()))
+        log.info("posting rate: a person refused (%d a minute)", self.posting.per_minute)
+        raise Refusal(f"You've posted here {self.posting.per_minute} times in the last minute, the most the bot "
+                      "takes from one person, so this wasn't done and nothing was changed. Please try again in "
+                      f"{wait} second{'s' if wait != 1 else ''}. Lists and anything shown only to you still work.")
+
+    def _give_back(self, caller: Caller, turn: datetime | None) -> None:
+        """A counted command whose change was not committed does not count."""
+        if turn is not None:
+            self.posting.give_back(caller.channel_id, caller.user_id, turn)
 
     def _whereabouts(self, session, caller: Caller):
         found, member = store.whereabouts(session=session, channel_id=caller.channel_id, user_id=caller.user_id)
@@ -389,6 +439,11 @@ def _into_outbox(session, effects: list, caller: Caller | None) -> list:
             continue  # sent by the outbox, not by whoever ticked
         marked.append(effect)
     return marked
+
+
+def _posts(reply: Reply) -> bool:
+    """Whether a reply reaches beyond the person who asked: shown in the channel, posted, or sent to others."""
+    return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct) for e in reply.effects)
 
 
 def _bounded_key(key: str | None) -> str | None:

@@ -93,6 +93,11 @@ def add_note(*, session: Session, action: Action, by: str, text: str) -> ActionN
     return note
 
 
+def count_notes(*, session: Session, action: Action) -> int:
+    """How many notes the action has (one count on the action_id index)."""
+    return session.exec(select(func.count()).select_from(ActionNote).where(ActionNote.action_id == action.id)).one()
+
+
 def action_notes(*, session: Session, action: Action) -> list[ActionNote]:
     return list(session.exec(select(ActionNote).where(ActionNote.action_id == action.id).order_by(ActionNote.id)))
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from commands import bounds
 from commands.cluster import CLUSTER
 from commands.context import Context
 from commands.errors import Refusal, on_field
@@ -355,8 +356,20 @@ def note(ctx: Context, rest: str) -> Reply:
         texts = [_minute_line(t, n) for n, t in enumerate(typed, 1)]
     else:
         texts = [parsing.name(text, "minute line", NOTE_EXAMPLE, MINUTE_TEXT_MAX)]
+    _room_for_minutes(ctx, meeting, len(texts))
     return _minuted(ctx, meeting, [store.add_minute(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
                                                     at=ctx.now(), text=t) for t in texts])
+
+
+def _room_for_minutes(ctx: Context, meeting: Meeting, adding: int, field: str | None = None) -> None:
+    """Refuse lines that would take the meeting's minutes past their most (nothing of them is added)."""
+    count = store.count_minutes(session=ctx.session, meeting=meeting)
+    if count + adding > bounds.MINUTE_LINES:
+        room = bounds.MINUTE_LINES - count
+        raise Refusal(f"{meeting.short_id}'s minutes have {count} lines, and a meeting's minutes take at most "
+                      f"{bounds.MINUTE_LINES}: " + (f"there is room for {room} more. " if room else "") +
+                      "Nothing was added. Put several points in one line, or record the rest in the minutes' "
+                      "Word file.", example=f"/meeting minutes {meeting.short_id} word", field=field)
 
 
 def _minuted(ctx: Context, meeting: Meeting, saved: list[MinuteLine]) -> Reply:
@@ -391,6 +404,7 @@ def submit_note(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     if not _first_submission(ctx):
         return Reply()
     texts = [_minute_line(text, n) for n, text in enumerate(_lines(values.get("text", "")), 1)]
+    _room_for_minutes(ctx, meeting, len(texts), field="text")
     return _minuted(ctx, meeting, [store.add_minute(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
                                                     at=ctx.now(), text=text) for text in texts])
 
@@ -433,6 +447,10 @@ def _topic(ctx: Context, token: str) -> Topic:
 
 
 def _decided(ctx: Context, meeting: Meeting, text: str, topic: Topic | None) -> Reply:
+    bounds.refuse_when_full(
+        store.count_decisions(session=ctx.session, meeting=meeting), bounds.DECISIONS,
+        f"{meeting.short_id} has {bounds.DECISIONS} decisions, the most one meeting records, so this one wasn't "
+        "added. Record the rest as minute lines.", example=f"/meeting note {meeting.short_id} <minute line>")
     saved = store.add_decision(session=ctx.session, meeting=meeting, topic=topic, by=ctx.caller.user_id,
                                at=ctx.now(), text=text)
     return Reply.announce(line(Person(ctx.caller.user_id), " recorded a decision at ", Code(meeting.short_id), ": ",
