@@ -78,7 +78,8 @@ def audit(ctx: Context, rest: str) -> Reply:
                                ": the log holds changes to practices, people, leads and meeting records."))
     reply = Reply.tell(line(Strong(f"Audit log of {cluster.name}"), f" ({total}, newest first)"))
     for row in rows:
-        reply.lines.append(line(f"{row.at.astimezone(ZoneInfo(ctx.time_zone)):%d %b %Y %H:%M} · ", Person(row.user_id), " · ",
+        zone = ZoneInfo(ctx.time_zone)
+        reply.lines.append(line(f"{row.at.astimezone(zone):%d %b %Y %H:%M} · ", Person(row.user_id), " · ",
                                 *_what(row.what), *((" · ", row.items) if row.items else ()),
                                 *((" · ", Person(row.person)) if row.person else ())))
     if total > len(rows):

@@ -343,7 +343,8 @@ def _named(label: str, practices: list[Practice]) -> Line:
 # --- minute lines and decisions -------------------------------------------------------------------------
 
 @subcommand(MEETING, "note M1 <text>", NOTE_EXAMPLE,
-            "add a line to the minutes, in order (organiser or leads; several lines: one each; no text: a form)", audited=True)
+            "add a line to the minutes, in order (organiser or leads; several lines: one each; no text: a form)",
+            audited=True)
 def note(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, NOTE_EXAMPLE, "/meeting note")
     if not text.strip():
@@ -428,7 +429,8 @@ def _minute_line(text: str, number: int) -> str:
 
 
 @subcommand(MEETING, "decision M1 <text> [topic T3]", DECISION_EXAMPLE,
-            "record a decision, for the cluster's decision log (organiser or leads; with no text, a form)", audited=True)
+            "record a decision, for the cluster's decision log (organiser or leads; with no text, a form)",
+            audited=True)
 def decision(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, DECISION_EXAMPLE, "/meeting decision")
     if not text.strip():

@@ -446,7 +446,8 @@ def _require_organiser(ctx: Context, meeting: Meeting, doing: str) -> None:
     ctx.require_owner_or_lead(meeting.created_by, f"scheduled {meeting.short_id}", doing)
 
 
-@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)", audited=True)
+@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)",
+            audited=True)
 def cancel(ctx: Context, rest: str) -> Reply:
     meeting = _meeting(ctx, parsing.split_first(rest)[0], "/meeting cancel M1")
     if meeting.status == MeetingStatus.CANCELLED:
