@@ -190,3 +190,14 @@ def test_a_refusal_logs_one_line_without_the_token_or_body(teams, teams_api, cap
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and r.name != "httpx"]  # not ours
     assert len(lines) == 1 and "refused" in lines[0]
     assert all(token[:20] not in text and "0101011237" not in text for text in lines)
+
+
+def test_made_up_key_ids_do_not_fetch_the_keys_again_per_request(teams, teams_api):
+    """A made-up key id must not make us call out: the key set is fetched again for an unknown id at most
+    once every few minutes (a guard on the gate's own key cache; PyJWT's client had a 30 s cooldown)."""
+    assert post(teams, message(teams_api, LEAD, "cluster help"), teams_api.headers()).status_code == 200
+    before = teams_api.key_fetches
+    for n in range(5):
+        answer = post(teams, message(teams_api, LEAD, "cluster help"), teams_api.headers(kid=f"made-up-{n}"))
+        assert answer.status_code == 401
+    assert teams_api.key_fetches == before
