@@ -47,8 +47,9 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
 
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
+    keys = SigningKeys(settings.teams_openid_url, timeout=platform.timeout)
     gate = BotFrameworkGate(app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
-                            issuer=cloud.token_issuer, keys=SigningKeys(settings.teams_openid_url, timeout=platform.timeout))
+                            issuer=cloud.token_issuer, keys=keys)
     web.state.gate = gate  # TeamsServer puts it in the SDK's validator slot once the SDK has made its own
     _guard(web, gate)
 
