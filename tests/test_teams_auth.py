@@ -116,7 +116,7 @@ def test_a_token_of_another_issuer_is_401_at_once_without_a_network_call(teams, 
         statuses = [answer.result().status_code for answer in answers]
     assert statuses == [401] * 5
     assert outbound == []  # no tenant's keys were asked for
-    assert health.status_code == 200 and waited < 0.8
+    assert health.status_code == 200 and waited < 2.0  # the old code: 5 lookups of 1 s each, in turn
     assert clusters(db) == [] and not teams_api.sent
 
 
