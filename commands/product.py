@@ -27,6 +27,7 @@ from commands.kept import Kept
 from commands.outbox_port import OutboxPort
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
+from commands.text.parsing import refuse_posing_mentions
 from storage import clusters as store
 from storage import events, outbox
 from storage.clock import Clock, wall_clock
@@ -159,8 +160,8 @@ class Clusterbot:
         # private_metadata comes back from the platform as the person's client sent it: only strings kept.
         context = {str(k): printable(v) for k, v in context.items() if isinstance(v, str)} \
             if isinstance(context, dict) else {}
-        return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
-                                  _bounded_key(submission_key))
+        return self._unit_of_work(caller, lambda ctx: handler(ctx, _no_posing_mentions(values, caller), context),
+                                  f"form {form}", _bounded_key(submission_key))
 
     def remember(self, key: str, channel: str, ref: str) -> None:
         """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
@@ -280,6 +281,7 @@ class Clusterbot:
         sub, taken = fam.find(words) if words else fam.find([fam.default])
         if sub is None:
             return _not_a_subcommand(fam, words)
+        refuse_posing_mentions(text, ctx.caller.platform)  # for every command: no id taken from posing text
         if sub.personal and ctx.cluster is None and ctx.caller.conversation == "personal":
             return self._in_each_cluster(sub, _after(text, taken), ctx)
         if sub.needs_cluster:
@@ -397,6 +399,14 @@ def _after(text: str, words: int) -> str:
     """The text after its first `words` words (the subcommand's own)."""
     parts = text.strip().split(None, words)
     return parts[words] if len(parts) > words else ""
+
+
+def _no_posing_mentions(values: dict[str, str], caller: Caller) -> dict[str, str]:
+    """The form's values, each checked as typed commands are (a mention must be one of the platform's
+    people), the problem shown on its field."""
+    for name, value in values.items():
+        refuse_posing_mentions(value, caller.platform, field=name)
+    return values
 
 
 def printable(text: str) -> str:
