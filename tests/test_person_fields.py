@@ -139,3 +139,14 @@ def test_a_teams_mention_is_still_a_person_and_typed_mention_text_never_one(clus
     assert teams.delivery.drain()
     assert [a.owner for a in rows(db, Action)] == [PQL_B]
     assert {m.user_id for m in rows(db, Member)} == {LEAD, PQL_A, PQL_B}
+
+
+def test_a_number_stored_as_a_person_before_the_rule_is_withheld_from_the_workbook(driven, db, product):
+    driven.say("/action add Book the room", user="UGP")
+    with db.session() as session:  # as a typed <@0101011237> stored it before user ids were checked
+        action = session.exec(select(Action)).one()
+        action.owner = CHI
+        session.add(action)
+    cells = workbook_cells(product, "CCLUSTER")
+    assert "[withheld: looked like a patient identifier]" in cells and not [c for c in cells if CHI in c]
+    assert "Person UGP" in cells  # the creator, named as the platform names them
