@@ -103,8 +103,9 @@ def is_patient_identifier(digits: str) -> bool:
 def find_patient_identifiers(text: str) -> list[str]:
     """Each 10-digit stretch of whole digit groups in `text` that passes either check, and the ten
     digits written right after the word CHI or NHS. A person mentioned by the platform (<@id>) is a
-    reference, not text: a Teams id can hold ten digits in a row. (Adapters make sure a typed "<@…>"
-    never becomes one.)"""
+    reference, not text: a Teams id can hold ten digits in a row. (A typed "<@…>" never becomes one:
+    the Teams adapter neutralises it, Slack escapes it, and the product refuses any mention that does
+    not look like one of the platform's people, `parsing.refuse_posing_mentions`.)"""
     text = normalise(MENTION.sub(_reference_only, text) if "<@" in text else text)
     found = _named(text)
     for run in DIGIT_RUN.finditer(text):
