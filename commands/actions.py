@@ -271,7 +271,8 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     if ctx.submission_key and store.find_submitted_action(session=ctx.session, cluster=cluster,
                                                            submission_key=ctx.submission_key):
         return Reply()
-    owner = values.get("owner") or ctx.caller.user_id
+    owner = parsing.person(values.get("owner", ""), ctx.caller.platform, "owner",
+                           "the action is yours") or ctx.caller.user_id
     action = Action(cluster_id=cluster.id, short_id="", description=_description(values.get("description", ""),
                     "description"), owner=owner, created_by=ctx.caller.user_id,
                     source_link=_source_link(context.get("link")), submission_key=ctx.submission_key)

@@ -43,6 +43,7 @@ from commands.results import (
     plain_text,
     reply_to_json,
 )
+from commands.text.parsing import refuse_posing_mentions
 from storage import clusters as store
 from storage import events, outbox
 from storage.clock import Clock, wall_clock
@@ -187,7 +188,7 @@ class Clusterbot:
             if isinstance(context, dict) else {}
 
         def work(ctx: Context) -> Reply:
-            reply = handler(ctx, values, context)
+            reply = handler(ctx, _no_posing_mentions(values, caller), context)
             if f"form {form}" in AUDITED and reply.form is None:
                 audit.note(ctx, f"form {form}", audit.value_words(*context.values(), *values.values()))
             return reply
@@ -343,6 +344,7 @@ class Clusterbot:
         sub, taken = fam.find(words) if words else fam.find([fam.default])
         if sub is None:
             return _not_a_subcommand(fam, words)
+        refuse_posing_mentions(text, ctx.caller.platform)  # for every command: no id taken from posing text
         if sub.personal and ctx.cluster is None and ctx.caller.conversation == "personal":
             return self._in_each_cluster(sub, _after(text, taken), ctx)
         if sub.needs_cluster:
@@ -471,6 +473,14 @@ def _after(text: str, words: int) -> str:
     """The text after its first `words` words (the subcommand's own)."""
     parts = text.strip().split(None, words)
     return parts[words] if len(parts) > words else ""
+
+
+def _no_posing_mentions(values: dict[str, str], caller: Caller) -> dict[str, str]:
+    """The form's values, each checked as typed commands are (a mention must be one of the platform's
+    people), the problem shown on its field."""
+    for name, value in values.items():
+        refuse_posing_mentions(value, caller.platform, field=name)
+    return values
 
 
 def printable(text: str) -> str:

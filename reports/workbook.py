@@ -86,8 +86,14 @@ class Book:
         self.content = content
         self.tz = ZoneInfo(content.time_zone)
         self.workbook = Workbook(write_only=True)
-        self.name = lru_cache(maxsize=4096)(lambda user_id: name_of(user_id) if user_id else "")
         self.looks_identifying = screen
+        self.name = lru_cache(maxsize=4096)(lambda user_id: self._screened_name(name_of, user_id))
+
+    def _screened_name(self, name_of: Callable[[str], str], user_id: str) -> str:
+        """A person's name, or their id when the platform has none. A "person" stored before user ids had
+        to look like the platform's (a typed <@0101011237> became an action's owner) is withheld too."""
+        name = name_of(user_id) if user_id else ""
+        return WITHHELD if name and self.looks_identifying(name) else name
 
     def screen(self, value):
         """Free text as it may be written: a value the identifier guard would refuse is withheld
