@@ -28,7 +28,7 @@ from commands.outbox_port import OutboxPort
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
 from storage import clusters as store
-from storage import events, outbox
+from storage import events, names, outbox
 from storage.clock import Clock, wall_clock
 from storage.db import Conflict, Database, DatabaseUnavailable
 
@@ -223,11 +223,16 @@ class Clusterbot:
         try:
             with self.db.session() as session:
                 purged = outbox.purge(session=session, now=moment, keep=self.retention)
+            with self.db.session() as session:  # names are stamped by the product's clock
+                forgotten = names.forget_names(session=session, before=self.clock() - self.retention)
         except DatabaseUnavailable:
             return 0
         self._purged_at = moment
         if purged:
             log.info("outbox: %d sent rows older than %d days forgotten", purged, self.retention.days)
+        if forgotten:
+            log.info("names: %d of people in no cluster, unseen for %d days, forgotten", forgotten,
+                     self.retention.days)
         return purged
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
