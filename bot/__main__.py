@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> None:
         sys.stdout.write(manifest_yaml(args.url))
         return
     if args.mode == "data-map":
-        from storage.data_map import listing as data_map
+        from commands.erasure import data_map
 
         sys.stdout.write(data_map())
         return

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from storage import erasure
 from storage.clock import wall_clock
+from storage.data_map import listing
 from storage.db import Database
 from storage.mentions import MENTION
 
@@ -32,6 +33,11 @@ def forget_everywhere(db: Database, user_id: str) -> Forgotten:
         if sole:
             return Forgotten(sole_lead_of=[f"{c.name} (channel {c.channel_id})" for c in sole])
         return Forgotten(erased=dict(erasure.erase(session=session, user_id=user_id)))
+
+
+def data_map() -> str:
+    """Every table and column holding personal data: what, why, how long, and what erasure does."""
+    return listing()
 
 
 def subject_access(db: Database, user_id: str) -> bytes:

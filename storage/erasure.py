@@ -184,7 +184,7 @@ def held_about(*, session: Session, user_id: str) -> list[Held]:
     by_table: dict[str, list[ColumnElement]] = {}
     for name, column, _p in data_map.person_ids():
         by_table.setdefault(name, []).append(_t(name).c[column] == user_id)
-    for name, column, via in data_map.keyed():
+    for name, _column, via in data_map.keyed():
         by_table.setdefault(name, []).append(_t(name).c[via] == user_id)
     by_table.setdefault("outbox", []).append(Outbox.channel == user_id)
     held = []

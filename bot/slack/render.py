@@ -2,7 +2,18 @@
 
 import json
 
-from commands.results import FORMER_MEMBER, FORMER_MEMBER_SHOWN, Audience, Button, Code, Person, Reply, Segment, Strong, Tone
+from commands.results import (
+    FORMER_MEMBER,
+    FORMER_MEMBER_SHOWN,
+    Audience,
+    Button,
+    Code,
+    Person,
+    Reply,
+    Segment,
+    Strong,
+    Tone,
+)
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
 ACTIONS_LIMIT = 25    # Slack's limit on elements in one actions block

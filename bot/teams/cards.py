@@ -9,7 +9,19 @@ import re
 from collections.abc import Callable
 
 from commands.registry import FAMILIES
-from commands.results import FORMER_MEMBER, FORMER_MEMBER_SHOWN, Button, Code, Form, FormField, Person, Reply, Strong, Tone, with_people
+from commands.results import (
+    FORMER_MEMBER,
+    FORMER_MEMBER_SHOWN,
+    Button,
+    Code,
+    Form,
+    FormField,
+    Person,
+    Reply,
+    Strong,
+    Tone,
+    with_people,
+)
 
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
