@@ -27,6 +27,7 @@ from commands.kept import Kept
 from commands.outbox_port import OutboxPort
 from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
 from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
+from storage import actions as action_store
 from storage import clusters as store
 from storage import events, names, outbox
 from storage.clock import Clock, wall_clock
@@ -225,6 +226,7 @@ class Clusterbot:
                 purged = outbox.purge(session=session, now=moment, keep=self.retention)
             with self.db.session() as session:  # names are stamped by the product's clock
                 forgotten = names.forget_names(session=session, before=self.clock() - self.retention)
+                action_store.forget_digest_days(session=session, before=(self.clock() - self.retention).date())
         except DatabaseUnavailable:
             return 0
         self._purged_at = moment

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, literal
+from sqlalchemy import case, delete, literal
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, func, select
 
@@ -118,6 +118,11 @@ def owners_with_actions_due(*, session: Session, until: date, not_sent_on: date)
         .order_by(Cluster.team_id, Action.owner)
     )
     return [tuple(row) for row in session.exec(query)]
+
+
+def forget_digest_days(*, session: Session, before: date) -> int:
+    """Forget which days people were sent a digest before `before`: only today's row is ever asked about."""
+    return session.execute(delete(DigestSent).where(col(DigestSent.day) < before)).rowcount
 
 
 def claim_digest(*, session: Session, team_id: str, user_id: str, day: date) -> bool:

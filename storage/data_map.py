@@ -74,7 +74,7 @@ PERSONAL: dict[tuple[str, str], Personal] = {
     ("action_note", "text"): TYPED,
     ("digest_sent", "user_id"): Personal(
         "that a person was sent the daily digest on a day", "the digest goes once a day",
-        "one row per person and day; erased on request", Erase.DELETE),
+        "RETENTION_DAYS, then purged by the scheduler; erased on request", Erase.DELETE),
     ("meeting", "created_by"): _by("scheduled the meeting"),
     ("meeting", "title"): TYPED, ("meeting", "place"): TYPED,
     ("agenda_item", "by"): _by("added the agenda item"),

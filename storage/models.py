@@ -301,6 +301,8 @@ class DigestSent(SQLModel, table=True):
     """The daily digest a person was sent: claimed by a unique insert, so it goes once a day."""
 
     __tablename__ = "digest_sent"
+    # The scheduler's purge of days older than the retention (only today's row is ever asked about).
+    __table_args__ = (Index("ix_digest_sent_day", "day"),)
 
     team_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True, index=True)

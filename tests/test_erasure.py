@@ -3,7 +3,7 @@ id remained in 7 tables, Teams display names were kept for ever, and a daily dig
 them). `/cluster forget` (a lead, their cluster), `python -m bot forget` and `subject-access` (the operator,
 the deployment), and the data map they are driven by, which fails here when a column is not classified."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -16,7 +16,7 @@ from commands import Clusterbot
 from commands.results import Direct, plain_text
 from storage import conversations, data_map, names
 from storage.mentions import FORMER_MEMBER
-from storage.models import Action, Ballot, Decision, Member, Outbox, PersonName, Topic
+from storage.models import Action, Ballot, Decision, DigestSent, Member, Outbox, PersonName, Topic
 from testkit import factories
 from testkit.driver import Driver, refused
 from testkit.helpers import statements
@@ -152,6 +152,7 @@ def test_only_a_lead_may_forget_and_a_cluster_keeps_a_lead(driver, db):
     ok(driver, f"/cluster lead remove <@{GP}>")
     refused(driver.say("/cluster forget <@ULEAD> confirm"), "always needs a lead")
     refused(driver.say("/cluster forget Jane confirm"), "isn't a mention")
+    assert "Nothing about that person is held" in driver.say("/cluster forget <@USTRANGER> confirm").text
     assert len(holders_of(db, GP)) >= 20
     with db.session(read_only=True) as session:
         assert session.exec(select(Member).where(Member.user_id == "UPM")).first() is not None
@@ -168,7 +169,7 @@ def test_member_remove_drops_what_is_queued_to_them(driver, db, product, clock):
     assert [e for e in product.tick() if isinstance(e, Direct) and e.user_id == GP] == []
 
 
-def test_names_of_people_in_no_cluster_are_purged_after_the_retention(db, clock):
+def test_names_of_people_in_no_cluster_and_digest_days_are_purged_after_the_retention(db, clock):
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     with time_machine.travel(datetime(2026, 11, 26, 9, 0, tzinfo=UTC), tick=False) as machine:
         product = Clusterbot(db, clock=clock, retention_days=30)
@@ -177,11 +178,15 @@ def test_names_of_people_in_no_cluster_are_purged_after_the_retention(db, clock)
         with db.session() as session:
             for user in ("UGP", "UGONE"):
                 names.save_name(session=session, user_id=user, name=f"Name of {user}")
+            session.add(DigestSent(team_id="T1", user_id="UGP", day=date(2026, 11, 26)))
+            session.add(DigestSent(team_id="T1", user_id="UGP", day=date(2026, 12, 26)))
         clock.advance(days=31)
         machine.shift(timedelta(days=31))
         product.tick()
         with db.session(read_only=True) as session:
+            # UGP is in the cluster: their name stays however old; UGONE is in none.
             assert [n.user_id for n in session.exec(select(PersonName)).scalars()] == ["UGP"]
+            assert [d.day for d in session.exec(select(DigestSent)).scalars()] == [date(2026, 12, 26)]
 
 
 # --- the operator: across the deployment -------------------------------------------------------------

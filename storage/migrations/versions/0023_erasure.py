@@ -2,7 +2,8 @@
 the whole database: every column holding a person's platform id is indexed (storage/data_map.py lists
 them), so `python -m bot forget` and `subject-access` find that person's rows across every cluster with
 one indexed statement per column. Also outbox.channel (a person's direct messages, a cluster's posts)
-and person_name.updated_at (the scheduler's purge of names of people in no cluster).
+person_name.updated_at (the scheduler's purge of names of people in no cluster) and digest_sent.day
+(the purge of the days a digest went, older than the retention).
 
 Revision ID: 0023
 Revises: 0020
@@ -22,7 +23,8 @@ PERSON_COLUMNS = (
     ("measure_point", "recorded_by"), ("measure_point_history", "recorded_by"),
     ("measure_point_history", "replaced_by"), ("measure_nudge", "user_id"), ("conversation_ref", "user_id"),
 )
-OTHERS = (("ix_outbox_channel", "outbox", "channel"), ("ix_person_name_updated_at", "person_name", "updated_at"))
+OTHERS = (("ix_outbox_channel", "outbox", "channel"), ("ix_person_name_updated_at", "person_name", "updated_at"),
+          ("ix_digest_sent_day", "digest_sent", "day"))
 
 
 def upgrade() -> None:
