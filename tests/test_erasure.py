@@ -20,7 +20,9 @@ from storage.models import Action, Ballot, Decision, DigestSent, Member, Outbox,
 from testkit import factories
 from testkit.driver import Driver, refused
 from testkit.helpers import statements
+from testkit.teams_ids import LEAD, PQL_A
 from tests.test_scale import _full_scans
+from tests.test_teams_flows import cluster, say  # noqa: F401  (cluster: the Teams set-up, a fixture)
 
 GP, NAME = "UGP", "Gail Pettigrew"
 SECOND = "CSECOND"
@@ -288,3 +290,22 @@ def test_a_former_member_is_never_a_mention_on_either_platform():
     assert _segment(Person(FORMER_MEMBER), lambda u: u, mentions, False) == "a former member"
     assert mentions == {}
     assert plain_text(type("R", (), {"lines": [(Person(FORMER_MEMBER),)]})()) == "a former member"
+
+
+# --- through Teams: its ids, its names, its words -----------------------------------------------------
+
+@pytest.mark.usefixtures("cluster")
+def test_a_lead_forgets_someone_through_teams(teams, teams_api, db):
+    say(teams, teams_api, PQL_A, "topic propose Asthma reviews after discharge")
+    shown = f"Person {PQL_A[-4:]}"  # the name Teams sends with their activities (the stand-in's)
+    assert {"person_name.name", "person_name.user_id"} <= set(holders_of(db, PQL_A, shown))  # kept by Teams
+    say(teams, teams_api, LEAD, "cluster forget @Jane", mentions={"Jane": PQL_A})
+    prompt = teams_api.wait_for(lambda s: s.targeted())[-1].text
+    assert "cluster forget @Jane confirm" in prompt and "/cluster" not in prompt
+    say(teams, teams_api, LEAD, "cluster forget @Jane confirm", mentions={"Jane": PQL_A})
+    posted = teams_api.wait_for(lambda s: [p for p in s.posts() if "erased a person" in p.text])
+    assert "Jane" not in posted[-1].text
+    assert teams.delivery.drain()
+    assert holders_of(db, PQL_A, shown, "Jane") == []
+    with db.session(read_only=True) as session:
+        assert session.exec(select(Topic)).scalars().one().proposed_by == FORMER_MEMBER
