@@ -152,13 +152,16 @@ def _mentions(session: Session, user_id: str, cluster_id: int) -> Counter:
 
 
 def _cluster_posts(session: Session, user_id: str, cluster_id: int) -> Counter:
-    """The cluster's posts in the outbox (queued, or sent and kept for the retention) naming the person:
-    their id becomes the marker, mentions in quoted text "a former member", and no one is told of a
-    refusal on their behalf."""
+    """The cluster's posts, and direct messages to its other members, in the outbox (queued, or sent and
+    kept for the retention) naming the person ("… gave you an action"): their id becomes the marker,
+    mentions in quoted text "a former member", and no one is told of a refusal on their behalf. Found by
+    the outbox's channel index: the cluster's channel and its members' ids."""
     channel = session.execute(select(Cluster.channel_id).where(Cluster.id == cluster_id)).scalar_one()
+    members = session.execute(select(Member.user_id).where(Member.cluster_id == cluster_id,
+                                                          Member.user_id != user_id)).scalars()
     quoted = json.dumps(user_id)
     found = session.execute(select(Outbox.id, Outbox.payload, Outbox.asker).where(
-        Outbox.channel == channel, or_(Outbox.payload.contains(user_id, autoescape=True),
+        Outbox.channel.in_([channel, *members]), or_(Outbox.payload.contains(user_id, autoescape=True),
                                        Outbox.asker.contains(user_id, autoescape=True)))).all()
     for row_id, payload, asker in found:
         payload = without_mentions_of(payload.replace(quoted, json.dumps(FORMER_MEMBER)), user_id)

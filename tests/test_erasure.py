@@ -60,6 +60,7 @@ def history(driver: Driver, db, channel: str | None = None) -> None:
         ("/measure add T1 Reviews within 2 weeks percent higher is better", "ULEAD"),
         ("/measure record D1 10/2026 44/100", GP),
         ("/measure record D1 10/2026 45/100", GP),                        # the first goes to history
+        ("/action add Bring the asthma list <@UNURSE> due 30/12/2026", GP),  # a DM to the nurse names GP
     ]:
         ok(driver, typed, user, channel)
     with db.session() as session:
