@@ -19,6 +19,7 @@ from commands.text import parsing
 from commands.text.dates import BACK, local_to_utc, local_today, parse_day
 from storage import audit as store
 from storage import clusters as cluster_store
+from storage.mentions import FORMER_MEMBER
 
 AUDIT_EXAMPLE = "/cluster audit since 1/11/2026"
 SHOWN = 40  # entries in one answer (a message has room for about 50 lines)
@@ -27,21 +28,22 @@ ITEM_ID = re.compile(r"^[A-Za-z]{1,2}\d{1,6}(?:\.\d{1,3})?$")  # T3, M12, D1, C4
 SEPARATORS = re.compile(r"[\s:|,;/]+")
 
 
-def note(ctx: Context, what: str, words: list[str]) -> None:
-    """Write the audit entry of a change `what` (e.g. "/cluster member add") that named `words`."""
+def note(ctx: Context, what: str, words: list[str], *, person: bool = True) -> None:
+    """Write the audit entry of a change `what` (e.g. "/cluster member add") that named `words`. `person`
+    False: the person named is kept as "a former member" (the entry of their own erasure)."""
     cluster = ctx.cluster or cluster_store.find_cluster_by_channel(session=ctx.session,
                                                                    channel_id=ctx.caller.channel_id)
     if cluster is None:  # nothing was made (a setup refused before it made the cluster)
         return
-    items, person = [], None
+    items, about = [], None
     for word in words:
         mention = parsing.MENTION.match(word)
         if mention:
-            person = person or mention.group(1)
+            about = about or (mention.group(1) if person else FORMER_MEMBER)
         elif ITEM_ID.match(word) or parsing.PRACTICE_CODE.match(word):
             items.append(word.upper())
     store.record(session=ctx.session, cluster_id=cluster.id, user_id=ctx.caller.user_id, what=what,
-                 items=items, person=person)
+                 items=items, person=about)
 
 
 def typed_words(rest: str) -> list[str]:

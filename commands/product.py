@@ -44,8 +44,9 @@ from commands.results import (
     reply_to_json,
 )
 from commands.text.parsing import refuse_posing_mentions
+from storage import actions as action_store
 from storage import clusters as store
-from storage import events, outbox
+from storage import events, names, outbox
 from storage.clock import Clock, wall_clock
 from storage.db import Conflict, Database, DatabaseUnavailable
 
@@ -256,11 +257,17 @@ class Clusterbot:
         try:
             with self.db.session() as session:
                 purged = outbox.purge(session=session, now=moment, keep=self.retention)
+            with self.db.session() as session:  # names are stamped by the product's clock
+                forgotten = names.forget_names(session=session, before=self.clock() - self.retention)
+                action_store.forget_digest_days(session=session, before=(self.clock() - self.retention).date())
         except DatabaseUnavailable:
             return 0
         self._purged_at = moment
         if purged:
             log.info("outbox: %d sent rows older than %d days forgotten", purged, self.retention.days)
+        if forgotten:
+            log.info("names: %d of people in no cluster, unseen for %d days, forgotten", forgotten,
+                     self.retention.days)
         return purged
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
@@ -356,7 +363,7 @@ class Clusterbot:
         # In the change's own unit of work: no entry without its change, nor the reverse. A reply that opens a
         # form has changed nothing yet: the form's submission is audited.
         if sub.in_audit and reply.form is None:
-            audit.note(ctx, " ".join((fam.command, *sub.words)), audit.typed_words(rest))
+            audit.note(ctx, " ".join((fam.command, *sub.words)), audit.typed_words(rest), person=sub.audit_person)
         return reply
 
 

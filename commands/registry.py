@@ -34,6 +34,7 @@ class Subcommand:
     read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
     personal: bool = False        # asked in a 1:1 chat with the bot, it answers for each of the person's clusters
     audited: bool = False         # changes the register, roles or record: an audit entry (leads_only ones too)
+    audit_person: bool = True     # False: its entry names "a former member", not the person (an erasure's own)
 
     @property
     def in_audit(self) -> bool:

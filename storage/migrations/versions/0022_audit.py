@@ -2,8 +2,8 @@
 and the ids it named (never the text typed). Read per cluster newest first, so indexed by (cluster, at);
 user_id and person indexed so that a person can be found (and erased) without reading the whole log.
 
-Revision ID: 0026
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0026"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 
 
 def upgrade() -> None:
