@@ -4,7 +4,7 @@ The owner, the creator and the cluster's leads may change an action; nobody else
 """
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from commands.context import Caller, Context
@@ -25,7 +25,15 @@ from commands.results import (
     line,
 )
 from commands.text import parsing
-from commands.text.dates import describe, describe_day, is_working_day, local_today, parse_day, reads_as_date
+from commands.text.dates import (
+    describe,
+    describe_day,
+    is_working_day,
+    local_to_utc,
+    local_today,
+    parse_day,
+    reads_as_date,
+)
 from commands.text.guard import refuse_beyond_horizon, refuse_patient_identifiers
 from storage import actions as store
 from storage import clusters as cluster_store
@@ -475,7 +483,8 @@ def _send_digest(ctx_for, session, item: tuple[str, str], now: datetime) -> list
                                                           channel=cluster.channel_id)
             reply.lines.append(line("• ", Code(action.short_id), " ", action.description,
                                     f" — {_due_text(action)} · {cluster.name}"))
-    return [Direct(owner, reply)]
+    # A morning's digest is not sent on another day: it says "Good morning" and what is due this week.
+    return [Direct(owner, reply, until=local_to_utc(today + timedelta(days=1), time(0, 0), ctx.time_zone))]
 
 
 TICKS.append((_digest_due, _send_digest))
