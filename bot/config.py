@@ -47,6 +47,7 @@ class Settings:
     teams_openid_url: str = BOT_FRAMEWORK_OPENID
     teams_token_url: str | None = None  # None until a tenant is known
     retention_days: int = 30  # RETENTION_DAYS: how long sent outbox rows are kept
+    delivery_lag_limit: int = 300  # DELIVERY_LAG_LIMIT: seconds a due message may wait before /healthz says 503
     teams_publisher_name: str | None = None  # TEAMS_PUBLISHER_NAME …: the app package's publisher and pages
     teams_website_url: str | None = None
     teams_privacy_url: str | None = None
@@ -121,6 +122,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         **(_teams_urls(get) if _calls_microsoft(mode, get) else {}),
         ballot_secret=get("BALLOT_KEY"),
         retention_days=_days(get("RETENTION_DAYS") or "30"),
+        delivery_lag_limit=_lag_limit(get("DELIVERY_LAG_LIMIT") or "300"),
         teams_publisher_name=get("TEAMS_PUBLISHER_NAME"),
         teams_website_url=get("TEAMS_WEBSITE_URL"),
         teams_privacy_url=get("TEAMS_PRIVACY_URL"),
@@ -220,6 +222,13 @@ def _days(value: str) -> int:
     if not value.isdecimal() or not 1 <= int(value) <= 3650:
         raise ConfigError(f"RETENTION_DAYS “{value}” is not a number of days: use a whole number from 1 to 3650, "
                           "e.g. 30")
+    return int(value)
+
+
+def _lag_limit(value: str) -> int:
+    if not value.isdecimal() or not value.isascii() or not 30 <= int(value) <= 86400:
+        raise ConfigError(f"DELIVERY_LAG_LIMIT “{value}” is not a number of seconds: use a whole number from 30 "
+                          "to 86400, e.g. 300")
     return int(value)
 
 
