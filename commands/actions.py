@@ -484,7 +484,10 @@ def _send_digest(ctx_for, session, item: tuple[str, str], now: datetime) -> list
             reply.lines.append(line("• ", Code(action.short_id), " ", action.description,
                                     f" — {_due_text(action)} · {cluster.name}"))
     # A morning's digest is not sent on another day: it says "Good morning" and what is due this week.
-    return [Direct(owner, reply, until=local_to_utc(today + timedelta(days=1), time(0, 0), ctx.time_zone))]
+    # Its team says whose platform sends it and which cluster it counts to (without it, every digest was
+    # queued for the default platform, Slack, and for no cluster).
+    return [Direct(owner, reply, team_id=team_id,
+                   until=local_to_utc(today + timedelta(days=1), time(0, 0), ctx.time_zone))]
 
 
 TICKS.append((_digest_due, _send_digest))
