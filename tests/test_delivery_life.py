@@ -115,12 +115,13 @@ def test_each_kind_of_message_is_queued_with_its_useful_life_and_its_cluster(riv
 
 # --- fairness between clusters --------------------------------------------------------------------------
 
-def flood(db, channel: str, cluster: int, n: int = 500) -> None:
+def flood(db, channel: str, cluster: int, n: int = 500, platform: str = "driver") -> None:
     """`n` posts of one cluster, queued first (a burst of announcements, results, a reminder storm)."""
     payload = reply_to_json(Reply.announce(line("news")))
     with db.session() as session:
         for _ in range(n):
-            outbox.enqueue(session=session, kind="post", channel=channel, payload=payload, cluster_id=cluster)
+            outbox.enqueue(session=session, kind="post", channel=channel, payload=payload, cluster_id=cluster,
+                           platform=platform)
 
 
 def wait_for(check, timeout: float = 30.0):
@@ -137,14 +138,14 @@ def test_a_clusters_reminder_goes_among_the_first_though_another_cluster_queued_
         riverside, clock, db):
     """Rows were claimed first in first out: the reminder waited behind all 500 (it went 501st)."""
     riverside.say("/cluster setup Bridge Cluster", channel=BRIDGE)
+    riverside.say("/meeting schedule 3/12/2026 12:30 Cluster QI meeting remind 1h", channel=BRIDGE)
     flood(db, "CCLUSTER", cluster_id(db, "CCLUSTER"))
-    reminder_queued(riverside, clock, channel=BRIDGE)
+    clock.set(datetime(2026, 12, 3, 11, 30, tzinfo=UTC))
+    assert riverside.product.tick()  # the reminder, queued after the 500
     platform = Recording(name=riverside.platform.name)
-    delivery = Delivery(platform, riverside.product, workers=1).start(refresh_cards=False)
-    try:
-        at = wait_for(lambda: next((n for n, (channel, _) in enumerate(platform.sent) if channel == BRIDGE), None))
-    finally:
-        delivery.stop()
+    Delivery(platform, riverside.product).flush(rounds=30)  # claimed and sent in turn, in this thread
+    assert len(platform.sent) == 501 and unsent_outbox(db) == 0
+    at = next(n for n, (channel, _) in enumerate(platform.sent) if channel == BRIDGE)
     assert at < 5, f"the other cluster's reminder went {at + 1}th"
 
 
@@ -185,7 +186,8 @@ def test_concurrent_claims_take_each_clusters_oldest_first_and_no_row_twice(db):
         for n in range(200):
             outbox.enqueue(session=session, kind="post", channel="CA", payload=payload, cluster_id=1)
         for cluster, channel in ((2, "CB"), (3, "CC"), (None, "CN")):
-            outbox.enqueue(session=session, kind="post", channel=channel, payload=payload, cluster_id=cluster)
+            outbox.enqueue(session=session, kind="post", channel=channel, payload=payload, cluster_id=cluster,
+                           platform=platform)
     now = wall_clock()
     with db.session() as session:
         first = outbox.claim_due(session=session, worker="w0", now=now, lease=timedelta(seconds=60), limit=20)
@@ -217,7 +219,8 @@ def test_the_fair_claim_reads_per_cluster_not_per_row(db):
     def claim_statements(n: int) -> int:
         flood(db, "CA", 1, n)
         with statements(db) as seen, db.session() as session:
-            outbox.claim_due(session=session, worker="w", now=wall_clock(), lease=timedelta(seconds=60))
+            outbox.claim_due(session=session, worker="w", now=wall_clock(), lease=timedelta(seconds=60),
+                             platform="driver")
         with db.session() as session:
             session.execute(Outbox.__table__.delete())
         return len(seen)
