@@ -87,7 +87,8 @@ _HEADS = _heads()
 # (PostgreSQL's FOR UPDATE SKIP LOCKED; SQLite, which has no FOR UPDATE and is left without it, has
 # one writer at a time, so the UPDATE and its subqueries see no other claim).
 _HEAD_ROWS = select(_C.id).where(_C.id.in_(bindparam("b_heads", expanding=True)), _CLAIMABLE)
-_OLDEST = select(_C.id).where(_CLAIMABLE, _C.id.not_in(bindparam("b_heads", expanding=True))).order_by(_C.not_before, _C.id).limit(bindparam("b_limit"))
+_OLDEST = (select(_C.id).where(_CLAIMABLE, _C.id.not_in(bindparam("b_heads", expanding=True)))
+           .order_by(_C.not_before, _C.id).limit(bindparam("b_limit")))
 _CLAIM = (_TABLE.update()
           .where(or_(_C.id.in_(_HEAD_ROWS.with_for_update(skip_locked=True)),
                      _C.id.in_(_OLDEST.with_for_update(skip_locked=True))), _CLAIMABLE)

@@ -15,7 +15,6 @@ from sqlmodel import select
 from bot.config import ConfigError, load_settings
 from bot.delivery import Delivery
 from bot.platform import Asker, NoAnswer
-from commands import Clusterbot
 from commands.product import USEFUL_FOR
 from commands.results import Reply, line, reply_to_json
 from storage import outbox
@@ -183,11 +182,10 @@ def test_concurrent_claims_take_each_clusters_oldest_first_and_no_row_twice(db):
     """PostgreSQL decides: workers claiming at once skip each other's locked rows (SKIP LOCKED)."""
     payload = reply_to_json(Reply.announce(line("news")))
     with db.session() as session:
-        for n in range(200):
+        for _ in range(200):
             outbox.enqueue(session=session, kind="post", channel="CA", payload=payload, cluster_id=1)
         for cluster, channel in ((2, "CB"), (3, "CC"), (None, "CN")):
-            outbox.enqueue(session=session, kind="post", channel=channel, payload=payload, cluster_id=cluster,
-                           platform=platform)
+            outbox.enqueue(session=session, kind="post", channel=channel, payload=payload, cluster_id=cluster)
     now = wall_clock()
     with db.session() as session:
         first = outbox.claim_due(session=session, worker="w0", now=now, lease=timedelta(seconds=60), limit=20)
