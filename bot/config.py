@@ -48,6 +48,7 @@ class Settings:
     teams_token_url: str | None = None  # None until a tenant is known
     retention_days: int = 30  # RETENTION_DAYS: how long sent outbox rows are kept
     rate_limit_per_minute: int = 20  # RATE_LIMIT_PER_MINUTE: posting commands per person per cluster; 0: off
+    delivery_lag_limit: int = 300  # DELIVERY_LAG_LIMIT: seconds a due message may wait before /healthz says 503
     teams_publisher_name: str | None = None  # TEAMS_PUBLISHER_NAME …: the app package's publisher and pages
     teams_website_url: str | None = None
     teams_privacy_url: str | None = None
@@ -123,6 +124,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         ballot_secret=get("BALLOT_KEY"),
         retention_days=_days(get("RETENTION_DAYS") or "30"),
         rate_limit_per_minute=_per_minute(get("RATE_LIMIT_PER_MINUTE") or "20"),
+        delivery_lag_limit=_lag_limit(get("DELIVERY_LAG_LIMIT") or "300"),
         teams_publisher_name=get("TEAMS_PUBLISHER_NAME"),
         teams_website_url=get("TEAMS_WEBSITE_URL"),
         teams_privacy_url=get("TEAMS_PRIVACY_URL"),
@@ -229,6 +231,13 @@ def _per_minute(value: str) -> int:
     if not value.isdecimal() or int(value) > 10_000:
         raise ConfigError(f"RATE_LIMIT_PER_MINUTE “{value}” is not a number of commands: use a whole number, "
                           "e.g. 20 (0 turns the limit off)")
+    return int(value)
+
+
+def _lag_limit(value: str) -> int:
+    if not value.isdecimal() or not value.isascii() or not 30 <= int(value) <= 86400:
+        raise ConfigError(f"DELIVERY_LAG_LIMIT “{value}” is not a number of seconds: use a whole number from 30 "
+                          "to 86400, e.g. 300")
     return int(value)
 
 

@@ -46,6 +46,11 @@ def wsgi_app(app: App, db: Database):
             delivery = getattr(app, "delivery", None)
             if delivery is not None and not delivery.is_running():
                 return _respond(start_response, "503 Service Unavailable", {"status": "delivery not running"})
+            lag = getattr(app, "lag", None)
+            behind = lag.behind() if lag is not None else None
+            if behind is not None:  # running, but a due message has waited past DELIVERY_LAG_LIMIT
+                return _respond(start_response, "503 Service Unavailable",
+                                {"status": "delivery behind", "oldest_due_seconds": int(behind)})
             return _respond(start_response, "200 OK", {"status": "ok"})
         if path == EVENTS_PATH:
             if method != "POST":

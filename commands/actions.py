@@ -4,7 +4,7 @@ The owner, the creator and the cluster's leads may change an action; nobody else
 """
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from commands import bounds
@@ -26,7 +26,15 @@ from commands.results import (
     line,
 )
 from commands.text import parsing
-from commands.text.dates import describe, describe_day, is_working_day, local_today, parse_day, reads_as_date
+from commands.text.dates import (
+    describe,
+    describe_day,
+    is_working_day,
+    local_to_utc,
+    local_today,
+    parse_day,
+    reads_as_date,
+)
 from commands.text.guard import refuse_beyond_horizon, refuse_patient_identifiers
 from storage import actions as store
 from storage import clusters as cluster_store
@@ -485,7 +493,11 @@ def _send_digest(ctx_for, session, item: tuple[str, str], now: datetime) -> list
                                                           channel=cluster.channel_id)
             reply.lines.append(line("• ", Code(action.short_id), " ", action.description,
                                     f" — {_due_text(action)} · {cluster.name}"))
-    return [Direct(owner, reply)]
+    # A morning's digest is not sent on another day: it says "Good morning" and what is due this week.
+    # Its team says whose platform sends it and which cluster it counts to (without it, every digest was
+    # queued for the default platform, Slack, and for no cluster).
+    return [Direct(owner, reply, team_id=team_id,
+                   until=local_to_utc(today + timedelta(days=1), time(0, 0), ctx.time_zone))]
 
 
 TICKS.append((_digest_due, _send_digest))

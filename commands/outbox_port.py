@@ -24,11 +24,17 @@ class OutboxPort:
     def __init__(self, db: Database, platform: str, worker: str):
         self.db, self.platform, self.worker = db, platform, worker
 
-    def claim(self, *, lease: timedelta, limit: int) -> list[Claimed]:
-        """Up to `limit` due rows, held by this worker for `lease`."""
+    def claim(self, *, lease: timedelta, limit: int) -> tuple[list[Claimed], list[Claimed]]:
+        """Up to `limit` due rows, held by this worker for `lease`, each cluster's oldest first (the
+        order to send them in); and, apart, those of them past their useful life, given up in the same
+        transaction: they are never sent."""
         with self.db.session() as session:
-            return outbox.claim_due(session=session, worker=self.worker, now=wall_clock(), lease=lease,
-                                    limit=limit, platform=self.platform)
+            now = wall_clock()
+            rows = outbox.claim_due(session=session, worker=self.worker, now=now, lease=lease, limit=limit,
+                                    platform=self.platform)
+            late = outbox.drop_late(session=session, rows=rows, worker=self.worker, now=now)
+        dropped = {row.id for row in late}
+        return [row for row in rows if row.id not in dropped], late
 
     def delivered(self, row_id: int, key: str | None, channel: str, ref: str | None) -> bool:
         """The platform took the row: marked sent and, for a kept message, its reference remembered, in
@@ -62,6 +68,13 @@ class OutboxPort:
         with self.db.session(read_only=True) as session:
             due = outbox.next_due(session=session, platform=self.platform)
         return due is not None and due <= wall_clock() + timedelta(seconds=seconds)
+
+    def oldest_due(self) -> float:
+        """Seconds the oldest due row has waited since it fell due (0 when none is due): one read of
+        ix_outbox_unsent, in order. /healthz's delivery lag."""
+        with self.db.session(read_only=True) as session:
+            due = outbox.next_due(session=session, platform=self.platform)
+        return 0.0 if due is None else max(0.0, (wall_clock() - due).total_seconds())
 
     @staticmethod
     def age(row: Claimed) -> timedelta:

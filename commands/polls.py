@@ -589,7 +589,7 @@ def remind(ctx: Context, rest: str) -> Reply:
     note.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}", channel=ctx.cluster.channel_id)
                     for n, o in enumerate(poll.options, start=1)]
     reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
-    reply.effects = [Direct(m.user_id, note) for m in waiting]
+    reply.effects = [Direct(m.user_id, note, until=poll.closes_at) for m in waiting]  # not sent once it closed
     return reply
 
 

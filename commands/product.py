@@ -57,6 +57,10 @@ log = logging.getLogger(__name__)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 PURGE_EVERY = timedelta(hours=1)
+# A message still unsent this long after it was queued is news nobody needs from a bot any more: dropped,
+# not sent late (as a scheduled post refused for a day is given up: bot/delivery/retry.py). Messages with
+# a time of their own say it (`Post.until`, `Direct.until`: a reminder's meeting, a digest's day).
+USEFUL_FOR = timedelta(days=1)
 UNAVAILABLE = "The cluster's database is temporarily unavailable. Nothing was changed: please try again shortly."
 OUR_FAULT = ("Something went wrong on our side and nothing was changed. "
              "Please try again; if it keeps happening, tell your cluster lead.")
@@ -242,7 +246,7 @@ class Clusterbot:
             for item in items:
                 try:
                     with self.db.session() as session:
-                        effects += _into_outbox(session, run(self._context_for, session, item, now), None)
+                        effects += _into_outbox(session, run(self._context_for, session, item, now), None, now)
                 except Exception:
                     log.exception("scheduled work on %s failed", type(item).__name__)
         self._purge()
@@ -293,7 +297,8 @@ class Clusterbot:
                         if limited and not read_only and _posts(reply):
                             turn = self._take_turn(caller)
                         if not read_only:
-                            reply.effects = _into_outbox(session, reply.effects, caller)
+                            reply.effects = _into_outbox(session, reply.effects, caller, self.clock(),
+                                                         cluster_.id if cluster_ is not None else None)
                         return reply
                 except Conflict:
                     self._give_back(caller, turn)
@@ -418,7 +423,7 @@ def _not_a_subcommand(fam: Family, words: list[str]) -> Reply:
                          line("Everything it can do: ", Code(f"{fam.command} help")))
 
 
-def _into_outbox(session, effects: list, caller: Caller | None) -> list:
+def _into_outbox(session, effects: list, caller: Caller | None, now: datetime, cluster_id: int | None = None) -> list:
     """Posts and DMs go into the outbox in the change's own transaction, so what is committed is sent
     even if this process dies next; each effect comes back marked with its row. A post made for the
     person who asked (a new poll's card) names them, so a refusal can be told to them.
@@ -426,25 +431,32 @@ def _into_outbox(session, effects: list, caller: Caller | None) -> list:
     Each row names the platform that must send it: the request's, or, for the scheduler's work (no
     caller), the platform of the cluster it is for. The scheduler's card updates go into the outbox
     too (kind "update"), so a poll closed by a Slack process's tick updates a Teams card through the
-    Teams process. A request's own updates stay in memory: its process serves that platform."""
+    Teams process. A request's own updates stay in memory: its process serves that platform.
+
+    Each row also names its cluster (the request's, or the one its channel or team belongs to), which
+    the fair claim takes turns between, and how long it is worth sending (`_useful_for`), measured
+    from `now` on the product's clock and kept as that long from now on the outbox's (the machine's)."""
     marked = []
     for effect in effects:
         if isinstance(effect, Post) and effect.outbox_id is None:
             asker = json.dumps([caller.user_id, caller.channel_id, caller.team_id]) if caller and effect.key else None
+            platform, whose = _home(session, caller, cluster_id, channel_id=effect.channel)
             row_id = outbox.enqueue(session=session, kind="post", key=effect.key, channel=effect.channel,
-                                     team_id=caller.team_id if caller else None, asker=asker,
-                                     platform=_platform(session, caller, channel_id=effect.channel),
-                                     payload=reply_to_json(effect.reply))
+                                     team_id=caller.team_id if caller else None, asker=asker, platform=platform,
+                                     payload=reply_to_json(effect.reply), cluster_id=whose,
+                                     useful_for=_useful_for(effect, now))
             effect = replace(effect, outbox_id=row_id)
         elif isinstance(effect, Direct) and effect.outbox_id is None:
             team_id = effect.team_id or (caller.team_id if caller else None)
+            platform, whose = _home(session, caller, cluster_id, team_id=team_id)
             row_id = outbox.enqueue(session=session, kind="direct", channel=effect.user_id, team_id=team_id,
-                                     platform=_platform(session, caller, team_id=team_id),
-                                     payload=reply_to_json(effect.reply))
+                                     platform=platform, payload=reply_to_json(effect.reply), cluster_id=whose,
+                                     useful_for=_useful_for(effect, now))
             effect = replace(effect, outbox_id=row_id, team_id=team_id)
         elif isinstance(effect, Update) and caller is None:
+            platform, whose = _home(session, None, cluster_id, channel_id=effect.channel)
             outbox.enqueue(session=session, kind="update", key=effect.key, channel=effect.channel, ref=effect.ref,
-                           platform=_platform(session, None, channel_id=effect.channel), payload="")
+                           platform=platform, payload="", cluster_id=whose, useful_for=_useful_for(effect, now))
             continue  # sent by the outbox, not by whoever ticked
         marked.append(effect)
     return marked
@@ -455,6 +467,19 @@ def _posts(reply: Reply) -> bool:
     return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct) for e in reply.effects)
 
 
+def _useful_for(effect, now: datetime) -> timedelta | None:
+    """How long from `now` a queued message is worth sending. Its own time if it has one (a reminder:
+    until its meeting starts; a digest: until its day ends; a poll's reminder: until the poll closes); a
+    posted card (a new poll's): no limit, since it shows its state when it is sent and its poll needs it;
+    anything else (a card update, an announcement, a result): USEFUL_FOR."""
+    until = getattr(effect, "until", None)
+    if until is not None:
+        return max(until - now, timedelta(0))
+    if isinstance(effect, Post) and effect.key:
+        return None
+    return USEFUL_FOR
+
+
 def _bounded_key(key: str | None) -> str | None:
     """A platform's submission id, made to fit its column (255): a longer one (no platform sends one,
     but the field comes from outside) is kept as its digest, still the same for a repeat."""
@@ -463,10 +488,13 @@ def _bounded_key(key: str | None) -> str | None:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _platform(session, caller: Caller | None, *, channel_id: str | None = None, team_id: str | None = None) -> str:
+def _home(session, caller: Caller | None, cluster_id: int | None, *, channel_id: str | None = None,
+          team_id: str | None = None) -> tuple[str, int | None]:
+    """The platform that sends a row and the cluster it is for: a request's own (no query), else the
+    cluster of the channel or team (the scheduler's work has no caller)."""
     if caller is not None:
-        return caller.platform
-    return store.platform_of(session=session, channel_id=channel_id, team_id=team_id)
+        return caller.platform, cluster_id
+    return store.home_of(session=session, channel_id=channel_id, team_id=team_id)
 
 
 def _reads_only(fam: Family, text: str) -> bool:

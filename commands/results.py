@@ -6,6 +6,7 @@ renderer escapes; the wrappers below mark what the renderer should show speciall
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from storage.mentions import FORMER_MEMBER, FORMER_MEMBER_SHOWN, MENTION
@@ -95,6 +96,9 @@ class Post:
     channel: str
     reply: "Reply"
     outbox_id: int | None = field(default=None, compare=False)  # set once it is in the outbox
+    # Not worth sending after this (the product's time: a reminder's meeting starting); None: the
+    # product's default for its kind (commands/product.py, `_useful_for`).
+    until: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Direct:
     reply: "Reply"
     team_id: str | None = field(default=None, compare=False)
     outbox_id: int | None = field(default=None, compare=False)
+    until: datetime | None = field(default=None, compare=False)  # as Post's
 
 
 @dataclass(frozen=True)

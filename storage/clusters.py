@@ -146,13 +146,21 @@ def find_cluster_by_channel(*, session: Session, channel_id: str) -> Cluster | N
 def platform_of(*, session: Session, channel_id: str | None = None, team_id: str | None = None) -> str:
     """The platform of the cluster in this channel, else of this team's clusters (a team or tenant is
     on one platform), else the default: where the scheduler's messages for them must be sent."""
+    return home_of(session=session, channel_id=channel_id, team_id=team_id)[0]
+
+
+def home_of(*, session: Session, channel_id: str | None = None, team_id: str | None = None
+            ) -> tuple[str, int | None]:
+    """The platform and id of the cluster in this channel, else of this team's first cluster, else
+    (the default platform, None): where the scheduler's messages must be sent, and whose they are."""
     for where in ((Cluster.channel_id == channel_id) if channel_id else None,
                   (Cluster.team_id == team_id) if team_id else None):
         if where is not None:
-            found = session.exec(select(Cluster.platform).where(where).limit(1)).first()
+            found = session.exec(select(Cluster.platform, Cluster.id).where(where).order_by(Cluster.id)
+                                 .limit(1)).first()
             if found:
-                return found
-    return DEFAULT_PLATFORM
+                return found[0], found[1]
+    return DEFAULT_PLATFORM, None
 
 
 def channels_on(*, session: Session, platform: str) -> set[str]:

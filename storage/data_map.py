@@ -147,7 +147,7 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "reminder": ("id", "meeting_id", "offset", "due_at", "claimed_at", "sent_at", "skipped"),
     "handled_event": ("event_id", "at"),
     "outbox": ("id", "kind", "platform", "key", "team_id", "created_at", "not_before", "claimed_by", "lease_until",
-               "attempts", "uncertain", "last_error", "ref", "sent_at", "failed_at"),
+               "attempts", "uncertain", "last_error", "ref", "sent_at", "failed_at", "cluster_id", "useful_until"),
     "measure": ("id", "cluster_id", "short_id", "topic_id", "unit", "rate_per", "higher_is_better", "frequency",
                 "goal", "chart", "rebases", "status", "revision", "created_at", "updated_at", "retired_at",
                 "submission_key"),

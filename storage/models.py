@@ -385,6 +385,9 @@ class HandledEvent(SQLModel, table=True):
     at: datetime = _created_at()
 
 
+WAITING = "sent_at IS NULL AND failed_at IS NULL"  # an outbox row not yet sent nor given up
+
+
 class Outbox(SQLModel, table=True):
     """A message a committed change must send (a post, a DM), written in the change's own transaction.
 
@@ -392,13 +395,18 @@ class Outbox(SQLModel, table=True):
     sent; a row whose lease ran out (its process died) is taken over by another worker."""
 
     __table_args__ = (
-        Index("ix_outbox_unsent", "not_before", postgresql_where=text("sent_at IS NULL"),
-              sqlite_where=text("sent_at IS NULL")),
+        # Due rows, oldest first (the claim's batch, /healthz's oldest due row); rows given up are not
+        # in it (migration 0023): during a long outage thousands may be, and every claim stepped over them.
+        Index("ix_outbox_unsent", "not_before", postgresql_where=text(WAITING), sqlite_where=text(WAITING)),
         # The hourly purge of what was sent (or given up) longer ago than the retention.
         Index("ix_outbox_sent_at", "sent_at"),
         Index("ix_outbox_failed_at", "failed_at"),
         # A person's direct messages, and a cluster's posts, found when a person is erased.
         Index("ix_outbox_channel", "channel"),
+        # The fair claim: each cluster's oldest due row, one index probe per cluster with rows waiting
+        # (storage/outbox.py), so one cluster's flood cannot hold another's reminder back.
+        Index("ix_outbox_fair", "platform", "cluster_id", "not_before", postgresql_where=text(WAITING),
+              sqlite_where=text(WAITING)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -420,6 +428,12 @@ class Outbox(SQLModel, table=True):
     ref: str | None = Field(default=None, max_length=255)
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The cluster the row is for (None: none, or queued before migration 0023): the claim takes each
+    # cluster's oldest due row first. Not a foreign key: the outbox is the sending machinery's.
+    cluster_id: int | None = None
+    # After this (the machine's clock) the row is not worth sending: dropped, never sent late (a reminder
+    # after its meeting began, a digest after its day). None: no limit.
+    useful_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 MEASURE_NAME_MAX = 150

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 MAX_QUEUE = 10000  # jobs (answers, uploads): beyond this the oldest are dropped
-SCAN = 256         # due jobs looked through for one whose bucket is not paused
 
 
 @dataclass(order=True)
@@ -35,6 +34,8 @@ class Jobs:
         self._seq = itertools.count()
         self._paused: dict[str, float] = {}  # bucket -> clock time it may be used again
         self._busy = 0                        # jobs running now
+        self._turns: dict[str, int] = {}      # bucket -> when (in jobs started) it last had a job started
+        self._started = itertools.count()
         self.stopping = threading.Event()
         self.errors = 0
 
@@ -115,26 +116,39 @@ class Jobs:
     def _next_job(self) -> Job | None:
         """The next due job whose bucket is not paused, a card update first: when answers back up
         (hundreds of clicks, each answer waiting on the network), the card everyone looks at must not
-        wait behind them. Updates are looked for in the whole queue: looked for only among the first
-        256 due jobs, a burst's final card waited about a second for the answers ahead of it to go.
-        Waits (with the lock released) when nothing is due."""
+        wait behind them (looked for among the first 256 due jobs only, a burst's final card waited
+        about a second for the answers ahead of it). Otherwise buckets take turns (`_fair`): one
+        channel's flood of answers cannot hold back another cluster's reminder. Waits (with the lock
+        released) when nothing is due."""
         now = self.clock()
 
         def ready(job: Job) -> bool:
             return job.due <= now and self._paused.get(job.bucket, 0) <= now
 
         chosen = min((job for job in self._heap if job.what == "update" and ready(job)), default=None)
-        if chosen is None:
-            for job in sorted(self._heap)[:SCAN]:
-                if job.due > now:
-                    break
-                if ready(job):
-                    chosen = job
-                    break
+        chosen = chosen or self._fair(ready)
         if chosen is not None:
             self._heap.remove(chosen)
             heapq.heapify(self._heap)
+            self._took_turn(chosen.bucket)
             return chosen
         waits = [j.due for j in self._heap if j.due > now] + [p for p in self._paused.values() if p > now]
         self.lock.wait(timeout=min(min(waits) - now, 0.5) if waits else 0.5)
         return None
+
+    def _fair(self, ready: Callable[[Job], bool]) -> Job | None:
+        """Of each bucket's earliest ready job, the one whose bucket has waited longest for a turn (a
+        bucket not served yet first), then the earliest: round-robin across buckets, first in first out
+        within one. One pass over the queue. Before, jobs ran strictly in order of arrival, and a
+        reminder queued behind one cluster's 500 answers waited for all of them."""
+        heads: dict[str, Job] = {}
+        for job in self._heap:
+            if ready(job) and (job.bucket not in heads or job < heads[job.bucket]):
+                heads[job.bucket] = job
+        return min(heads.values(), key=lambda job: (self._turns.get(job.bucket, -1), job), default=None)
+
+    def _took_turn(self, bucket: str) -> None:
+        self._turns[bucket] = next(self._started)
+        if len(self._turns) > 2 * MAX_QUEUE:  # forget buckets with nothing queued (people, channels come and go)
+            queued = {job.bucket for job in self._heap} | {bucket}
+            self._turns = {b: turn for b, turn in self._turns.items() if b in queued}

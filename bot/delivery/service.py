@@ -66,7 +66,9 @@ class Delivery:
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.outbox = product.outbox(platform.name, self.worker_id)
         self.poll_seconds = poll_seconds
-        self.stats = {"updates": 0, "rate_limited": 0, "no_answer": 0, "refused": 0, "sent": 0, "errors": 0}
+        # too_late: outbox rows dropped unsent, past their useful life (a reminder after its meeting began)
+        self.stats = {"updates": 0, "rate_limited": 0, "no_answer": 0, "refused": 0, "sent": 0, "errors": 0,
+                      "too_late": 0}
         self.jobs = Jobs(self._run, clock)
         self._cards = Coalescer(self.jobs, "update", update_interval, self.stats)
         self._homes = Coalescer(self.jobs, "home", home_interval, self.stats)
@@ -180,7 +182,7 @@ class Delivery:
     def flush(self, rounds: int = 20) -> None:
         """Send everything due now in the calling thread, with no workers (the console, one-shot tools)."""
         for _ in range(rounds):
-            rows = self._claim()
+            rows, full = self._claim()
             with self.jobs.lock:
                 self._claimed += len(rows)
             due = self.jobs.take_due()
@@ -190,7 +192,7 @@ class Delivery:
                 again = self._run(job)
                 if again is not None:
                     log.info("%s put off by %.1f s", job.what, again)
-            if not rows and not due:
+            if not rows and not due and not full:
                 return
 
     # --- what a job's failure means ------------------------------------------------------------
@@ -254,12 +256,20 @@ class Delivery:
 
     # --- the outbox ----------------------------------------------------------------------------
 
-    def _claim(self) -> list[Claimed]:
+    def _claim(self) -> tuple[list[Claimed], bool]:
+        """Due rows to send, in the order to send them, and whether the batch was full (more may be
+        due). Rows past their useful life were given up by the claim: counted and logged, not sent."""
         try:
-            return self.outbox.claim(lease=self.policy.lease, limit=CLAIM_BATCH)
+            rows, late = self.outbox.claim(lease=self.policy.lease, limit=CLAIM_BATCH)
         except DatabaseUnavailable:
             log.warning("database unavailable: outbox not read")
-            return []
+            return [], False
+        if late:
+            self.stats["too_late"] += len(late)
+            kinds = sorted({row.kind for row in late})
+            log.warning("outbox: %d %s row(s) dropped unsent, past their useful life (ids %s)", len(late),
+                        "/".join(kinds), ",".join(str(row.id) for row in late[:10]))
+        return rows, len(rows) + len(late) >= CLAIM_BATCH
 
     def _outbox_due(self, within: float = 0.0) -> bool:
         try:
@@ -274,7 +284,7 @@ class Delivery:
             self._wake.clear()
             if self.jobs.stopping.is_set():
                 return
-            rows = self._claim()
+            rows, full = self._claim()
             # Counting the backlog is a query of its own: once a minute at most, not after every empty
             # claim (under load that doubled the poller's work per click).
             if not rows and time.monotonic() - counted > 60:
@@ -286,7 +296,7 @@ class Delivery:
                 self._claimed += len(rows)
             for row in rows:
                 self.jobs.add(lambda r=row: self._send_row(r), bucket=row.channel, what=f"outbox {row.kind}")
-            if len(rows) == CLAIM_BATCH:
+            if full:
                 self._wake.set()  # a full batch: more may be due
 
     def _backlog(self) -> int:

@@ -10,6 +10,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.delivery.lag import Lag
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
@@ -43,6 +44,7 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     listeners.register(app, product, delivery)
     product.directory.serve(platform)  # names in exports: Slack looks them up
     app.delivery = delivery
+    app.lag = Lag(product.outbox(platform.name, "healthz"), settings.delivery_lag_limit)  # for /healthz
     return app
 
 

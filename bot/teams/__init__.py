@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from bot import front_door
 from bot.config import Settings
+from bot.delivery.lag import Lag
 from bot.platform import AfterAck
 from bot.teams.auth import ClientCredentialsToken
 from bot.teams.gate import BotFrameworkGate, Refused, SigningKeys, take_over_sdk_validator
@@ -53,12 +54,18 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
     web.state.gate = gate  # TeamsServer puts it in the SDK's validator slot once the SDK has made its own
     _guard(web, gate)
 
+    lag = Lag(product.outbox(platform.name, "healthz"), settings.delivery_lag_limit)
+
     @web.get("/healthz")
     async def healthz() -> Response:
         healthy = await asyncio.to_thread(product.db.is_healthy)
         sending = delivery.is_running()
-        return JSONResponse({"ok": healthy and sending, "database": healthy, "delivery": sending},
-                            status_code=200 if healthy and sending else 503)
+        behind = await asyncio.to_thread(lag.behind) if healthy and sending else None
+        ok = healthy and sending and behind is None
+        said = {"ok": ok, "database": healthy, "delivery": sending}
+        if behind is not None:  # running, but a due message has waited past DELIVERY_LAG_LIMIT
+            said["oldest_due_seconds"] = int(behind)
+        return JSONResponse(said, status_code=200 if ok else 503)
 
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,

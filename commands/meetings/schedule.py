@@ -560,7 +560,7 @@ def _send_reminder(ctx_for, session, item: int, now: datetime) -> list:
     reply.buttons = [Button("Full agenda", "meeting.agenda", meeting.short_id)]
     # The claim and the reminder in the outbox commit together: sent, as far as the scheduler goes.
     store.mark_reminder(session=session, reminder_id=item, now=now)
-    return [Post(None, cluster.channel_id, reply)]
+    return [Post(None, cluster.channel_id, reply, until=meeting.starts_at)]  # after that, not sent at all
 
 
 def _in(delta: timedelta) -> str:
