@@ -1,4 +1,5 @@
-"""The Teams adapter: Microsoft's Teams SDK for Python (microsoft-teams-apps) serving POST /api/messages.
+"""The Teams adapter: Microsoft's Teams SDK for Python (microsoft-teams-apps) serving POST /api/messages,
+and GET /files/<token> for files shared with a cluster's channel.
 
 The SDK checks every inbound activity's JWT (issuer, audience = our app id, signature against the
 keys published beside TEAMS_OPENID_URL, expiry, and the serviceurl claim against the activity's
@@ -10,7 +11,9 @@ request as soon as that committed, and hands everything else to the delivery com
 import asyncio
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -20,20 +23,27 @@ from bot.config import Settings
 from bot.platform import AfterAck
 from bot.teams.auth import ClientCredentialsToken
 from bot.teams.inbound import Outcome, Turn
-from bot.teams.platform import TeamsPlatform
+from bot.teams.platform import FILES, TeamsPlatform
 from commands import Clusterbot
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 MESSAGES = "/api/messages"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+NO_STORE = {"Cache-Control": "private, no-store"}
 BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smaller
 
 
 def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 10.0) -> TeamsPlatform:
     token = ClientCredentialsToken(settings.teams_token_url, settings.teams_app_id, settings.teams_app_password,
                                    timeout=timeout)
+    if not settings.teams_public_url:
+        log.warning("TEAMS_PUBLIC_URL is not set: charts and exports are offered only to the person who asked "
+                    "(in their 1:1 chat), not shown in the cluster's channel")
     return TeamsPlatform(db=product.db, app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
-                         token=token, timeout=timeout)
+                         token=token, timeout=timeout, public_url=settings.teams_public_url, share=product.share,
+                         share_days=settings.shared_file_days)
 
 
 def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: AfterAck):
@@ -51,6 +61,10 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         sending = delivery.is_running()
         return JSONResponse({"ok": healthy and sending, "database": healthy, "delivery": sending},
                             status_code=200 if healthy and sending else 503)
+
+    @web.get(FILES + "{token}")
+    async def shared_file(token: str) -> Response:
+        return await asyncio.to_thread(serve_file, product, token)
 
     cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
@@ -90,6 +104,26 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         return outcome.body
 
     return app, web
+
+
+def serve_file(product: Clusterbot, token: str) -> Response:
+    """GET /files/<token>: a file shared with a cluster's channel, to whoever holds the link (it is the
+    only key: 256 random bits, looked up by its hash, until it expires). Unknown, malformed and expired
+    tokens look alike (404). Never cached by a browser or a proxy, and never logged."""
+    if not TOKEN.fullmatch(token):
+        return Response(status_code=404, headers=NO_STORE)
+    try:
+        found = product.shared_file(token)
+    except DatabaseUnavailable:
+        return Response(status_code=503, headers={**NO_STORE, "Retry-After": "30"})
+    if found is None:
+        return Response(status_code=404, headers=NO_STORE)
+    how = "inline" if found.content_type.startswith("image/") else "attachment"
+    name = quote(found.file_name, safe="")
+    return Response(found.content, media_type=found.content_type, headers={
+        **NO_STORE, "Content-Disposition": f"{how}; filename=\"{name}\"; filename*=UTF-8''{name}",
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Referrer-Policy": "no-referrer"})
 
 
 def check_credentials(platform: TeamsPlatform) -> str | None:
