@@ -38,9 +38,6 @@ BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smalle
 def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 10.0) -> TeamsPlatform:
     token = ClientCredentialsToken(settings.teams_token_url, settings.teams_app_id, settings.teams_app_password,
                                    timeout=timeout)
-    if not settings.teams_public_url:
-        log.warning("TEAMS_PUBLIC_URL is not set: charts and exports are offered only to the person who asked "
-                    "(in their 1:1 chat), not shown in the cluster's channel")
     return TeamsPlatform(db=product.db, app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
                          token=token, timeout=timeout, public_url=settings.teams_public_url, share=product.share,
                          share_days=settings.shared_file_days)
