@@ -17,6 +17,7 @@ from commands.results import Audience, Reply, Upload, line
 from storage.models import SharedFile
 from testkit.teams_app import serve_teams
 from testkit.teams_ids import CHANNEL, LEAD, PQL_A, PQL_B, TEAM
+from testkit.teams_standin import Fault
 from tests.test_teams_flows import cluster, rows, say  # noqa: F401  (cluster: a fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -66,6 +67,8 @@ def test_a_chart_is_shown_in_the_channel_from_the_bots_own_link(cluster, teams, 
     assert answer.content.startswith(PNG)
     width, height = struct.unpack(">II", answer.content[16:24])  # the IHDR chunk
     assert width >= 1000 and height >= 500
+    looked = httpx.head(url)  # what an image service may ask first
+    assert looked.status_code == 200 and looked.headers["content-length"] == str(len(answer.content))
     [stored] = rows(db, SharedFile)
     assert stored.content == answer.content and stored.content_type == "image/png"
     token = url.rsplit("/", 1)[1]
@@ -136,3 +139,14 @@ def test_the_public_address_and_the_days_are_checked():
         load_settings("teams", environ={**base, "TEAMS_PUBLIC_URL": "http://clusterbot.example.scot"})
     with pytest.raises(ConfigError, match="SHARED_FILE_DAYS"):
         load_settings("teams", environ={**base, "SHARED_FILE_DAYS": "0"})
+
+
+def test_a_card_put_off_by_the_bot_connector_shows_the_file_kept_on_the_first_try(cluster, teams, teams_api,  # noqa: F811
+                                                                                  db):
+    teams_api.faults["post"] = Fault(status=429, retry_after=0.5)
+    say(teams, teams_api, LEAD, "action export")
+    _, url = shared_card(teams_api, "Download")
+    assert teams.delivery.drain()
+    assert teams.delivery.stats["rate_limited"] == 1
+    assert len(rows(db, SharedFile)) == 1  # kept once, shown once
+    assert httpx.get(url).status_code == 200

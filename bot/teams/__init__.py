@@ -59,7 +59,7 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         return JSONResponse({"ok": healthy and sending, "database": healthy, "delivery": sending},
                             status_code=200 if healthy and sending else 503)
 
-    @web.get(FILES + "{token}")
+    @web.api_route(FILES + "{token}", methods=["GET", "HEAD"])
     async def shared_file(token: str) -> Response:
         return await asyncio.to_thread(serve_file, product, token)
 

@@ -42,6 +42,7 @@ from storage.models import PERSON_NAME_MAX
 log = logging.getLogger(__name__)
 
 FILES = "/files/"  # GET /files/<token>: a file shared with a channel (bot/teams/__init__.py serves it)
+KEPT_FOR_RETRY = 32  # files kept whose card is still to be posted (held in memory for a retry)
 OFFER_LIFETIME = 24 * 3600.0  # seconds a file offered by consent card can still be accepted
 REFUSALS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "too_large"}
 # What the Bot Connector answers a targeted message where they are not available (not enabled for the
@@ -64,6 +65,7 @@ class TeamsPlatform:
         # server's GET /files/<token> at `public_url`; without one, they are offered 1:1 as before.
         self.public_url = public_url.rstrip("/") if public_url else None
         self._share = share
+        self._kept: dict[int, tuple[Upload, str]] = {}  # files kept but not yet shown: id -> (file, token)
         self.share_for = timedelta(days=share_days)
         self.bot_id = f"28:{app_id}"
         self._token = token
@@ -233,9 +235,17 @@ class TeamsPlatform:
         random bits that expires) and the channel gets a card showing it, a picture inline, any other
         file with a download button. Why not the channel's own files: a bot can put a file there only
         through Microsoft Graph, with permissions this bot does not ask for (README, tenant admin)."""
-        token = self._share(upload, self.share_for)  # DatabaseUnavailable: delivery tries again shortly
+        with self._lock:  # a retry (after a 429, or the database) reuses the file kept on the first try
+            kept = self._kept.get(id(upload))
+        token = kept[1] if kept is not None and kept[0] is upload else None
         if token is None:
-            raise Refused("not_a_cluster", "That channel isn't a cluster any more, so the file wasn't shared.")
+            token = self._share(upload, self.share_for)  # DatabaseUnavailable: delivery tries again shortly
+            if token is None:
+                raise Refused("not_a_cluster", "That channel isn't a cluster any more, so the file wasn't shared.")
+            with self._lock:
+                while len(self._kept) >= KEPT_FOR_RETRY:
+                    del self._kept[next(iter(self._kept))]
+                self._kept[id(upload)] = (upload, token)
         card, _ = cards.reply_card(upload.comment, self.display_name, channel=upload.channel)
         cards.show_file(card, f"{self.public_url}{FILES}{token}", upload.filename, upload.title,
                         len(upload.content), self.share_for.days)
@@ -244,6 +254,8 @@ class TeamsPlatform:
             "attachments": [cards.attachment(card)]})
         self._call(lambda api: api.conversations.create_activity(upload.channel, message),
                    self._service_url(upload.channel), bucket=upload.channel)
+        with self._lock:
+            self._kept.pop(id(upload), None)
 
     def accept_file(self, conversation: str, service_url: str, consent: dict) -> None:
         """The person accepted (or declined) a file offer: put the file where Teams said, then show it."""
