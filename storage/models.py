@@ -626,4 +626,3 @@ class PersonName(SQLModel, table=True):
     user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     name: str = Field(max_length=PERSON_NAME_MAX)
     updated_at: datetime = _created_at()
-
