@@ -141,7 +141,11 @@ def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot)
     except OSError as error:
         raise StartupError(f"Cannot listen on {host}:{port} ({error.strerror}): "
                            "choose another with --port or PORT") from None
-    log.info("clusterbot for Teams listening on http://%s:%s (POST /api/messages, GET /healthz)", host, server.port)
+    log.info("clusterbot for Teams listening on http://%s:%s (POST /api/messages, GET /healthz, GET /files/…)",
+             host, server.port)
+    if not settings.teams_public_url:
+        log.warning("TEAMS_PUBLIC_URL is not set: charts and exports are offered only to the person who asked "
+                    "(in their 1:1 chat), not shown in the cluster's channel")
     if settings.scheduler:
         from bot.scheduler import start_in_background
 

@@ -53,6 +53,10 @@ class Settings:
     teams_website_url: str | None = None
     teams_privacy_url: str | None = None
     teams_terms_url: str | None = None
+    # TEAMS_PUBLIC_URL: the https:// address people's Teams reach this server at (the messaging endpoint's
+    # scheme and host): charts and exports shared with a cluster are served from <it>/files/<token>.
+    teams_public_url: str | None = None
+    shared_file_days: int = 7  # SHARED_FILE_DAYS: how long a shared file's link works
 
 
 # What each Slack mode needs, and where people find it.
@@ -129,6 +133,8 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_website_url=get("TEAMS_WEBSITE_URL"),
         teams_privacy_url=get("TEAMS_PRIVACY_URL"),
         teams_terms_url=get("TEAMS_TERMS_URL"),
+        teams_public_url=_public_url(get("TEAMS_PUBLIC_URL")),
+        shared_file_days=_shared_days(get("SHARED_FILE_DAYS") or "7"),
     )
 
 
@@ -244,4 +250,24 @@ def _lag_limit(value: str) -> int:
 def _port(value: str) -> int:
     if not value.isdecimal() or not 0 < int(value) < 65536:
         raise ConfigError(f"PORT “{value}” is not a port number: use a number from 1 to 65535, e.g. 3000")
+    return int(value)
+
+
+def _public_url(value: str | None) -> str | None:
+    """Where shared files' links point. https only (the link is the file's only key, and Teams shows
+    pictures only from https), except on this machine, for trying the bot locally."""
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    local = parsed.scheme == "http" and parsed.hostname in ("localhost", "127.0.0.1", "::1")
+    if not (parsed.scheme == "https" or local) or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigError(f"TEAMS_PUBLIC_URL “{value}” should be the https:// address Teams reaches this server "
+                          "at, e.g. https://clusterbot.example.scot (the one in your Azure Bot's messaging endpoint)")
+    return value.rstrip("/")
+
+
+def _shared_days(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 90:
+        raise ConfigError(f"SHARED_FILE_DAYS “{value}” is not a number of days: use a whole number from 1 to 90, "
+                          "e.g. 7")
     return int(value)

@@ -22,7 +22,7 @@ ORDER = (
     ("commands.exports", "/action export, /cluster export, /cluster report"),
     ("commands.audit", "/cluster audit: who changed the register, roles and record"),
     ("commands.home", "the Home and the welcome"),
-    ("commands.housekeeping", "the tick's upkeep: old event ids forgotten"),
+    ("commands.housekeeping", "the tick's upkeep: old event ids and expired shared files forgotten"),
 )
 
 MODULES = tuple(importlib.import_module(name) for name, _ in ORDER)

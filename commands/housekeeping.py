@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from commands.registry import TICKS
-from storage import events
+from storage import events, shared_files
 
 KEEP_EVENT_IDS = timedelta(days=1)  # platforms retry a delivery for minutes, not days
 
@@ -17,4 +17,15 @@ def _forget_old_events(ctx_for, session, item: str, now) -> list:
     return []
 
 
+def _expired_files(session, now, time_zone: str) -> list[str]:
+    return ["shared files"] if shared_files.has_expired(session=session, now=now) else []
+
+
+def _forget_expired_files(ctx_for, session, item: str, now) -> list:
+    """Files shared by link (commands/shared.py) are gone once their link has expired: one indexed DELETE."""
+    shared_files.forget_expired(session=session, now=now)
+    return []
+
+
 TICKS.append((_old_events, _forget_old_events))
+TICKS.append((_expired_files, _forget_expired_files))

@@ -20,6 +20,7 @@ from commands import (
     exports,
     families,  # noqa: F401  (importing it registers every family, in the declared order)
     home,
+    shared,
 )
 from commands.cluster import usage_lines
 from commands.context import Caller, Context
@@ -47,6 +48,7 @@ from commands.text.parsing import refuse_posing_mentions
 from storage import actions as action_store
 from storage import clusters as store
 from storage import events, names, outbox
+from storage import shared_files as shared_store
 from storage.clock import Clock, wall_clock
 from storage.db import Conflict, Database, DatabaseUnavailable
 
@@ -165,6 +167,18 @@ class Clusterbot:
                 return None
             ctx = self._context_for(session, found, Caller("clusterbot", channel_id, found.team_id))
             return exports.cluster_workbook(ctx).effects[0]
+
+    def share(self, upload: Upload, keep_for: timedelta) -> str | None:
+        """Keep a file shared with the cluster in `upload.channel` for `keep_for`, to be served by link
+        (commands/shared.py): the link's token, or None when that channel is no cluster. Raises
+        DatabaseUnavailable (the platform's delivery says so to the person)."""
+        with self.db.session() as session:
+            return shared.keep(session, upload, keep_for)
+
+    def shared_file(self, token: str) -> "shared_store.Served | None":
+        """The file a shared link's token opens, until it expires. Raises DatabaseUnavailable."""
+        with self.db.session(read_only=True) as session:
+            return shared_store.find(session=session, token=token)
 
     def press(self, action: str, value: str, caller: Caller) -> Reply:
         """A button click."""

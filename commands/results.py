@@ -136,13 +136,15 @@ class HomeChanged:
 
 @dataclass(frozen=True)
 class Upload:
-    """A file for the channel (an Excel export), with a short message."""
+    """A file for the channel (an Excel export), with a short message. `audience`: the cluster's channel
+    (everyone in it sees the file), or only the person who asked (Teams: offered in their 1:1 chat)."""
 
     channel: str
     filename: str
     title: str
     content: bytes
     comment: "Reply"
+    audience: Audience = Audience.CHANNEL
 
 
 @dataclass

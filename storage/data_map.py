@@ -20,6 +20,8 @@ class Erase(StrEnum):
     MENTIONS = "mentions of them (<@id>) are written as “a former member”; the rest of the text stays"
     WITH_ROW = "goes with its row, deleted by the person's id beside it"
     OUTBOX = "their direct messages are deleted; in the cluster's queued posts their id becomes the marker"
+    EXPIRES = ("not rewritten: a chart or workbook already shared with the channel is deleted when its link "
+               "expires (SHARED_FILE_DAYS after it was shared), as a copy someone downloaded would stay")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,10 @@ PERSONAL: dict[tuple[str, str], Personal] = {
     ("audit_entry", "person"): Personal(
         "the platform user id of the person a change was about (added, removed, made a lead)",
         "accountability in the cluster's record", RECORD, Erase.ATTRIBUTE),
+    ("shared_file", "content"): Personal(
+        "a chart or workbook shared with a Teams channel: it names people and quotes what they typed",
+        "everyone in the channel sees what was shared (served by its link)",
+        "SHARED_FILE_DAYS (default 7), then deleted by the tick", Erase.EXPIRES),
     ("outbox", "channel"): Personal(
         "the person a direct message goes to (a channel for posts)", "delivery after the request is answered",
         "sent rows RETENTION_DAYS; unsent rows to a person no longer in any cluster are dropped", Erase.OUTBOX),
@@ -162,6 +168,7 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "decision": ("id", "cluster_id", "meeting_id", "topic_id", "at"),
     "person_name": ("updated_at",),
     "audit_entry": ("id", "cluster_id", "at", "what", "items"),
+    "shared_file": ("id", "token_hash", "cluster_id", "file_name", "content_type", "created_at", "expires_at"),
 }
 
 # How a table's rows belong to a cluster, for a lead's erasure in their own cluster: "cluster_id",

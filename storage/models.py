@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -561,6 +561,32 @@ class ConversationRef(SQLModel, table=True):
     team_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)  # whose 1:1 chat (personal only)
     updated_at: datetime = _created_at()
+
+
+SHARED_FILE_NAME_MAX = 255
+TOKEN_HASH_LENGTH = 64  # a SHA-256, in hex
+
+
+class SharedFile(SQLModel, table=True):
+    """A chart or export shared with a cluster where the platform cannot hold the file for the channel
+    (a Teams bot cannot put a file in a channel without Microsoft Graph): served from the bot's own
+    endpoint to whoever holds its link, until it expires. Only the link's token's hash is kept, so the
+    table alone opens nothing."""
+
+    __tablename__ = "shared_file"
+    __table_args__ = (
+        Index("ix_shared_file_token_hash", "token_hash", unique=True),
+        Index("ix_shared_file_expires_at", "expires_at"),  # the tick's one DELETE of what has expired
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=TOKEN_HASH_LENGTH)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    file_name: str = Field(max_length=SHARED_FILE_NAME_MAX)
+    content_type: str = Field(max_length=100)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 MINUTE_TEXT_MAX = 1000  # a minute line or a decision

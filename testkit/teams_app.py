@@ -28,14 +28,17 @@ class Running:
         return self.client.post("/api/messages", json=activity, headers=headers)
 
 
-def serve_teams(db, product, teams_api):
-    """The app on a loopback port until the generator is closed (the `teams` fixture in conftest.py)."""
+def serve_teams(db, product, teams_api, *, public: bool = False):
+    """The app on a loopback port until the generator is closed (the `teams` fixture in conftest.py).
+    `public`: its own address is its TEAMS_PUBLIC_URL, so files for a channel are shown there by link."""
     teams_api.reset()
     settings = teams_settings(db, teams_api)
     platform = make_platform(settings, product, timeout=2.0)
     delivery = Delivery(platform, product, update_interval=0.2).start()
     app, web = build_app(settings, product, platform, delivery)
     server = TeamsServer(app, web, "127.0.0.1", 0).start_in_thread()
+    if public:  # known only once the port is bound
+        platform.public_url = f"http://127.0.0.1:{server.port}"
     try:  # `finally`: a test that closes the generator early (a restart) must not leave the app running
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=10) as client:
             yield Running(client, platform, delivery)

@@ -1,4 +1,5 @@
-"""The Teams adapter: Microsoft's Teams SDK for Python (microsoft-teams-apps) serving POST /api/messages.
+"""The Teams adapter: Microsoft's Teams SDK for Python (microsoft-teams-apps) serving POST /api/messages,
+and GET /files/<token> for files shared with a cluster's channel.
 
 Every inbound activity passes `gate.BotFrameworkGate` before the SDK sees it: a JWT the Bot Framework
 signed for this app (issuer, audience = our app id, `exp`, signature against the keys published beside
@@ -11,7 +12,9 @@ request as soon as that committed, and hands everything else to the delivery com
 import asyncio
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -23,12 +26,15 @@ from bot.platform import AfterAck
 from bot.teams.auth import ClientCredentialsToken
 from bot.teams.gate import BotFrameworkGate, Refused, SigningKeys, take_over_sdk_validator
 from bot.teams.inbound import Outcome, Turn
-from bot.teams.platform import TeamsPlatform
+from bot.teams.platform import FILES, TeamsPlatform
 from commands import Clusterbot
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 MESSAGES = "/api/messages"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+NO_STORE = {"Cache-Control": "private, no-store"}
 BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smaller
 REFUSED = {401: "Unauthorized", 403: "Forbidden", 503: "Unavailable"}
 
@@ -37,7 +43,8 @@ def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 1
     token = ClientCredentialsToken(settings.teams_token_url, settings.teams_app_id, settings.teams_app_password,
                                    timeout=timeout)
     return TeamsPlatform(db=product.db, app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
-                         token=token, timeout=timeout)
+                         token=token, timeout=timeout, public_url=settings.teams_public_url, share=product.share,
+                         share_days=settings.shared_file_days)
 
 
 def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: AfterAck):
@@ -66,6 +73,10 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         if behind is not None:  # running, but a due message has waited past DELIVERY_LAG_LIMIT
             said["oldest_due_seconds"] = int(behind)
         return JSONResponse(said, status_code=200 if ok else 503)
+
+    @web.api_route(FILES + "{token}", methods=["GET", "HEAD"])
+    async def shared_file(token: str) -> Response:
+        return await asyncio.to_thread(serve_file, product, token)
 
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
@@ -104,6 +115,26 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         return outcome.body
 
     return app, web
+
+
+def serve_file(product: Clusterbot, token: str) -> Response:
+    """GET /files/<token>: a file shared with a cluster's channel, to whoever holds the link (it is the
+    only key: 256 random bits, looked up by its hash, until it expires). Unknown, malformed and expired
+    tokens look alike (404). Never cached by a browser or a proxy, and never logged."""
+    if not TOKEN.fullmatch(token):
+        return Response(status_code=404, headers=NO_STORE)
+    try:
+        found = product.shared_file(token)
+    except DatabaseUnavailable:
+        return Response(status_code=503, headers={**NO_STORE, "Retry-After": "30"})
+    if found is None:
+        return Response(status_code=404, headers=NO_STORE)
+    how = "inline" if found.content_type.startswith("image/") else "attachment"
+    name = quote(found.file_name, safe="")
+    return Response(found.content, media_type=found.content_type, headers={
+        **NO_STORE, "Content-Disposition": f"{how}; filename=\"{name}\"; filename*=UTF-8''{name}",
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Referrer-Policy": "no-referrer"})
 
 
 def check_credentials(platform: TeamsPlatform) -> str | None:

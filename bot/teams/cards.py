@@ -1,4 +1,4 @@
-"""Replies as Adaptive Cards, forms as dialogs (task modules), exports as file-consent cards.
+"""Replies as Adaptive Cards, forms as dialogs (task modules), files shown by link or offered by consent.
 
 Free text is escaped: Teams' card markdown would otherwise turn a practice name with * or _ into
 emphasis, and a typed "<at>…</at>" into something that looks like a mention. A Person is an <at>
@@ -198,3 +198,30 @@ def file_info(upload_info: dict) -> dict:
     return {"contentType": "application/vnd.microsoft.teams.card.file.info",
             "contentUrl": upload_info.get("contentUrl"), "name": upload_info.get("name"),
             "content": {"uniqueId": upload_info.get("uniqueId"), "fileType": upload_info.get("fileType")}}
+
+
+def size_words(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def show_file(card: dict, url: str, filename: str, title: str, size: int, days: int) -> dict:
+    """A file shared with the channel, added to the card that announces it: a picture shown inline (the
+    link opens it full size), any other file as its name, size and a download button. Both are served
+    by the bot's own endpoint (`url`), for `days`."""
+    body = [block for block in card["body"] if block.get("text") != " "]
+    if filename.lower().endswith(".png"):
+        body.append({"type": "Image", "url": url, "altText": title[:200], "size": "Stretch",
+                     "selectAction": {"type": "Action.OpenUrl", "title": "Open the picture", "url": url}})
+        label = "Open full size"
+    else:
+        body.append({"type": "TextBlock", "text": f"📎 **{escape(filename)}** ({size_words(size)})", "wrap": True})
+        label = "Download"
+    body.append({"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": label, "url": url}]})
+    body.append({"type": "TextBlock", "text": f"The link works for {days} day{'' if days == 1 else 's'}.",
+                 "wrap": True, "size": "Small", "isSubtle": True, "spacing": "None"})
+    card["body"] = body
+    return card

@@ -20,8 +20,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 
 import httpx
 from microsoft_teams.api import Account, ApiClient, MessageActivityInput
@@ -39,6 +41,8 @@ from storage.models import PERSON_NAME_MAX
 
 log = logging.getLogger(__name__)
 
+FILES = "/files/"  # GET /files/<token>: a file shared with a channel (bot/teams/__init__.py serves it)
+KEPT_FOR_RETRY = 32  # files kept whose card is still to be posted (held in memory for a retry)
 OFFER_LIFETIME = 24 * 3600.0  # seconds a file offered by consent card can still be accepted
 REFUSALS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "too_large"}
 # What the Bot Connector answers a targeted message where they are not available (not enabled for the
@@ -54,8 +58,15 @@ class TeamsPlatform:
     has_home = False  # Teams has no Home tab: a person's lists answer in their 1:1 chat
 
     def __init__(self, *, db: Database, app_id: str, tenant_id: str, token, timeout: float = 10.0,
-                 default_service_url: str | None = None):
+                 default_service_url: str | None = None, public_url: str | None = None,
+                 share: "Callable[[Upload, timedelta], str | None] | None" = None, share_days: int = 7):
         self.db, self.app_id, self.tenant_id, self.timeout = db, app_id, tenant_id, timeout
+        # Files for a whole channel are kept by the product (`share`: Clusterbot.share) and shown from this
+        # server's GET /files/<token> at `public_url`; without one, they are offered 1:1 as before.
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._share = share
+        self._kept: dict[int, tuple[Upload, str]] = {}  # files kept but not yet shown: id -> (file, token)
+        self.share_for = timedelta(days=share_days)
         self.bot_id = f"28:{app_id}"
         self._token = token
         self._default_service_url = default_service_url
@@ -197,8 +208,12 @@ class TeamsPlatform:
         self._call(lambda api: api.conversations.create_activity(chat, message), service_url, bucket=chat)
 
     def upload(self, upload: Upload, *, team_id: str | None = None, user_id: str | None = None) -> None:
-        """Teams bots send files only into a 1:1 chat, after the person accepts (FileConsentCard): the
-        file is offered there and the channel gets a line saying so."""
+        """A file for the channel is shown there by link (`_share_in_channel`). A file for one person (or
+        any file, where no TEAMS_PUBLIC_URL is set): Teams bots send files only into a 1:1 chat, after the
+        person accepts (FileConsentCard): the file is offered there and the channel gets a line saying so."""
+        if upload.audience == Audience.CHANNEL and self.public_url and self._share is not None:
+            self._share_in_channel(upload)
+            return
         if not user_id:
             raise Refused("no_person", "Teams can only send a file to the person who asked for it.")
         token = secrets.token_urlsafe(16)
@@ -214,6 +229,33 @@ class TeamsPlatform:
                                                         " in a chat with me: accept it there to download it.")],
                      audience=Audience.CHANNEL, tone=upload.comment.tone)
         self.post(upload.channel, note, team_id=team_id)
+
+    def _share_in_channel(self, upload: Upload) -> None:
+        """Everyone in the channel sees what is shared: the file is kept in the database (a link of 256
+        random bits that expires) and the channel gets a card showing it, a picture inline, any other
+        file with a download button. Why not the channel's own files: a bot can put a file there only
+        through Microsoft Graph, with permissions this bot does not ask for (README, tenant admin)."""
+        with self._lock:  # a retry (after a 429, or the database) reuses the file kept on the first try
+            kept = self._kept.get(id(upload))
+        token = kept[1] if kept is not None and kept[0] is upload else None
+        if token is None:
+            token = self._share(upload, self.share_for)  # DatabaseUnavailable: delivery tries again shortly
+            if token is None:
+                raise Refused("not_a_cluster", "That channel isn't a cluster any more, so the file wasn't shared.")
+            with self._lock:
+                while len(self._kept) >= KEPT_FOR_RETRY:
+                    del self._kept[next(iter(self._kept))]
+                self._kept[id(upload)] = (upload, token)
+        card, _ = cards.reply_card(upload.comment, self.display_name, channel=upload.channel)
+        cards.show_file(card, f"{self.public_url}{FILES}{token}", upload.filename, upload.title,
+                        len(upload.content), self.share_for.days)
+        message = MessageActivityInput.model_validate({
+            "type": "message", "summary": cards.teams_words(plain_text(upload.comment), personal=False)[:200],
+            "attachments": [cards.attachment(card)]})
+        self._call(lambda api: api.conversations.create_activity(upload.channel, message),
+                   self._service_url(upload.channel), bucket=upload.channel)
+        with self._lock:
+            self._kept.pop(id(upload), None)
 
     def accept_file(self, conversation: str, service_url: str, consent: dict, user_id: str) -> None:
         """The person accepted (or declined) a file offer: put the file where Teams said, then show it.
