@@ -15,7 +15,6 @@ from bot.platform import AfterAck, Asker
 from commands.context import Caller
 from commands.results import Reply
 
-
 log = logging.getLogger(__name__)
 
 GUEST_KEEP = 3600.0         # seconds an answer about a person is kept: guests rarely become staff, or back
