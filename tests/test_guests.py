@@ -70,6 +70,7 @@ def test_a_guest_lead_is_marked_in_the_leads_line_and_takes_files_as_a_lead(hscp
     assert hscp.say("/cluster export", user=GUEST).reply.tone != "problem"  # a lead is trusted by the cluster
 
 
+@pytest.mark.database  # the setting's column (a server default false) and its update, on both databases
 def test_a_lead_allows_guests_files_and_turns_it_off_again(hscp, db):
     allowed = hscp.say("/cluster guests export on")
     assert allowed.in_channel and "allowed guests of the cluster to take files of its data" in allowed.text
@@ -112,6 +113,7 @@ def test_a_platform_that_could_not_say_refuses_files_only_and_changes_nothing_st
     assert "@UNEW (guest)" not in hscp.say("/cluster who").text
 
 
+@pytest.mark.database  # one UPDATE that writes only when the row disagrees: NULL and booleans on both databases
 def test_a_member_known_later_to_be_a_guest_is_marked_when_they_next_act(hscp, db):
     hscp.say("/cluster member add <@UCOUNCIL> 80789")  # added by a lead: the platform was not asked
     assert _member(db, "UCOUNCIL").guest is None
