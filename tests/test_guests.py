@@ -148,3 +148,16 @@ def test_the_roster_asks_once_per_person_and_retries_soon_after_no_answer():
     now[0] = 4000.0
     roster.guest("UGP")
     assert asked.count("UGP") == 2  # an answer expires
+
+
+def test_the_console_plays_a_guest_with_as_guest(product):
+    from bot.console import run_line
+    from commands.context import Caller
+
+    caller = Caller("alice", "console", "T-CONSOLE")
+    run_line(product, "/cluster setup Console Cluster", caller)
+    run_line(product, "/cluster practice add 80123 Riverside", caller)
+    assert "@sam joined" in run_line(product, "as guest @sam /cluster join 80123", caller)
+    assert "Guests can join" in run_line(product, "as guest sam /cluster export", caller)
+    assert "@sam (guest)" in run_line(product, "/cluster who", caller)
+    assert "Guests can join" not in run_line(product, "as bob /cluster export", caller)

@@ -1,6 +1,8 @@
 """Guests in Teams (issue 22 #9), through the real Teams app: the Bot Connector stand-in's roster says who
 is the tenant's guest (userRole "guest": an Entra B2B guest from the HSCP) or fails to answer."""
 
+import pytest
+
 from storage.models import Ballot, Member
 from testkit.teams_ids import CHANNEL, LEAD, NURSE, PQL_A, TEAM
 from testkit.teams_standin import Fault, submit
@@ -58,8 +60,11 @@ def test_a_lead_allowing_guests_lets_the_guest_export(cluster, teams, teams_api,
     teams_api.wait_for(lambda s: _offers(s))
 
 
-def test_no_answer_from_the_roster_refuses_the_export_politely_and_accepts_the_vote(cluster, teams, teams_api, db):  # noqa: F811
-    teams_api.faults["member"] = Fault(status=503, times=1000)  # the roster is down
+@pytest.mark.parametrize("fault", [Fault(status=503, times=1000), Fault(status=429, times=1000, retry_after=30),
+                                   Fault(delay=4.0)], ids=["refused", "rate limited", "slow"])
+def test_no_answer_from_the_roster_refuses_the_export_politely_and_accepts_the_vote(cluster, teams, teams_api, db,  # noqa: F811
+                                                                                     fault):
+    teams_api.faults["member"] = fault  # slow: past the 3 s the adapter waits (ROSTER_TIMEOUT)
     votes = _poll_votes(teams, teams_api)
     assert teams.send(submit(teams_api, PQL_A, votes[0]), teams_api.headers()).status_code == 200
     teams_api.wait_for(lambda s: rows(db, Ballot))
