@@ -150,8 +150,10 @@ def test_the_roster_asks_once_per_person_and_retries_soon_after_no_answer():
     assert asked.count("UGP") == 2  # an answer expires
 
 
-def test_the_console_plays_a_guest_with_as_guest(product):
+def test_the_console_plays_a_guest_with_as_guest(product, tmp_path, monkeypatch):
     from bot.console import run_line
+
+    monkeypatch.chdir(tmp_path)  # the console saves an export's file in the working folder
     from commands.context import Caller
 
     caller = Caller("alice", "console", "T-CONSOLE")
@@ -161,3 +163,4 @@ def test_the_console_plays_a_guest_with_as_guest(product):
     assert "Guests can join" in run_line(product, "as guest sam /cluster export", caller)
     assert "@sam (guest)" in run_line(product, "/cluster who", caller)
     assert "Guests can join" not in run_line(product, "as bob /cluster export", caller)
+    assert [p.suffix for p in tmp_path.iterdir()] == [".xlsx"]  # bob's, the only file
