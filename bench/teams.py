@@ -56,13 +56,16 @@ def settings_for(db: Database, standin: TeamsStandIn) -> Settings:
 def cluster(product: Clusterbot, channel: str, voters: int) -> list[str]:
     """The cluster, its practices and members; a per-practice poll, posted. Returns the voters' ids."""
     lead = user(0)
-    say = lambda text, command="/cluster": product.handle(command, text, Caller(lead, channel, TEAM, TENANT))  # noqa: E731
+    say = lambda text, command="/cluster", platform="slack": product.handle(  # noqa: E731
+        command, text, Caller(lead, channel, TEAM, TENANT, platform=platform))
     say("setup Benchmark Cluster")
     for p in range(PRACTICES):
         say(f"practice add {80100 + p} Practice {p}")
     people = [f"{user(1)}-{n}" for n in range(voters)]
     for n, person in enumerate(people):
-        say(f"member add <@{person}> {80100 + n % PRACTICES}")
+        # Mentions must look like the caller's platform's people (Teams ids here); the cluster itself stays
+        # where this benchmark has always set it up, so what it measures is unchanged.
+        say(f"member add <@{person}> {80100 + n % PRACTICES}", platform="teams")
     created = say('"Which topic first?" "Asthma" "Frailty" "Polypharmacy"', "/poll")
     product.remember(created.effects[0].key, channel, "1732000000001")
     return people

@@ -52,6 +52,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     manifest = modes.add_parser("manifest", help="print the Slack app manifest (YAML)")
     manifest.add_argument("--url", help="HTTP mode: your https://…/slack/events URL (default: Socket Mode)")
     modes.add_parser("commands", help="every command, button and form, with the module that holds it")
+    forget = modes.add_parser("forget", help="erase a person's name and id from every cluster and table "
+                              "(UK GDPR right to erasure); their items stay, shown as by a former member")
+    forget.add_argument("--person", required=True, help="their platform user id, e.g. U0123ABCD or 29:1abc…")
+    access = modes.add_parser("subject-access", help="write everything held about a person to a workbook (.xlsx)")
+    access.add_argument("--person", required=True, help="their platform user id, e.g. U0123ABCD or 29:1abc…")
+    access.add_argument("--out", required=True, help="the file to write, e.g. person.xlsx")
+    modes.add_parser("data-map", help="every table and column holding personal data: purpose, retention, erasure")
     return parser.parse_args(argv)
 
 
@@ -144,6 +151,37 @@ def run_teams(args: argparse.Namespace, settings: Settings, product: Clusterbot)
     server.run()
 
 
+def run_person(args: argparse.Namespace, settings: Settings) -> None:
+    """The operator's erasure or subject access for one person, across the deployment."""
+    from commands import erasure
+
+    user_id = erasure.person_id(args.person)
+    if user_id is None:
+        raise StartupError(f"--person “{args.person[:40]}” isn't a user id: give it as the platform shows it, "
+                           "e.g. U0123ABCD (Slack) or 29:1abc… (Teams)")
+    db = Database(settings.database_url)
+    db.migrate()
+    if args.mode == "subject-access":
+        content = erasure.subject_access(db, user_id)
+        try:
+            Path(args.out).write_bytes(content)
+        except OSError as error:
+            raise StartupError(f"Cannot write {args.out} ({error.strerror})") from None
+        print(f"Wrote {args.out}: everything held about {user_id}, one sheet per kind of data")
+        return
+    forgotten = erasure.forget_everywhere(db, user_id)
+    if forgotten.sole_lead_of:
+        raise StartupError(f"{user_id} is the only lead of " + "; ".join(forgotten.sole_lead_of)
+                           + ": nothing was erased. Ask that cluster to make someone else a lead first "
+                           "(/cluster lead add), then run this again")
+    if not forgotten.erased:
+        print(f"Nothing is held about {user_id}")
+        return
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(forgotten.erased.items()))
+    print(f"Erased {user_id} from every cluster (rows changed or deleted: {rows}); "
+          "their items are shown as by a former member")
+
+
 def run(args: argparse.Namespace) -> None:
     if args.mode == "commands":
         from commands.registry import listing
@@ -155,7 +193,15 @@ def run(args: argparse.Namespace) -> None:
 
         sys.stdout.write(manifest_yaml(args.url))
         return
+    if args.mode == "data-map":
+        from commands.erasure import data_map
+
+        sys.stdout.write(data_map())
+        return
     settings = load_settings(args.mode)
+    if args.mode in ("forget", "subject-access"):
+        run_person(args, settings)
+        return
     if args.mode == "teams-package":
         from bot.teams.package import Publisher, write_package
 
@@ -176,7 +222,7 @@ def run(args: argparse.Namespace) -> None:
         return
     db = start_database(settings)
     product = Clusterbot(db, settings.cluster_tz, ballot_key=ballot_key(settings),
-                         retention_days=settings.retention_days)
+                         retention_days=settings.retention_days, rate_limit=settings.rate_limit_per_minute)
     if args.mode == "export":
         upload = product.export(args.channel)
         if upload is None:

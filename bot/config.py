@@ -47,6 +47,7 @@ class Settings:
     teams_openid_url: str = BOT_FRAMEWORK_OPENID
     teams_token_url: str | None = None  # None until a tenant is known
     retention_days: int = 30  # RETENTION_DAYS: how long sent outbox rows are kept
+    rate_limit_per_minute: int = 20  # RATE_LIMIT_PER_MINUTE: posting commands per person per cluster; 0: off
     teams_publisher_name: str | None = None  # TEAMS_PUBLISHER_NAME …: the app package's publisher and pages
     teams_website_url: str | None = None
     teams_privacy_url: str | None = None
@@ -121,6 +122,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         **(_teams_urls(get) if _calls_microsoft(mode, get) else {}),
         ballot_secret=get("BALLOT_KEY"),
         retention_days=_days(get("RETENTION_DAYS") or "30"),
+        rate_limit_per_minute=_per_minute(get("RATE_LIMIT_PER_MINUTE") or "20"),
         teams_publisher_name=get("TEAMS_PUBLISHER_NAME"),
         teams_website_url=get("TEAMS_WEBSITE_URL"),
         teams_privacy_url=get("TEAMS_PRIVACY_URL"),
@@ -220,6 +222,13 @@ def _days(value: str) -> int:
     if not value.isdecimal() or not 1 <= int(value) <= 3650:
         raise ConfigError(f"RETENTION_DAYS “{value}” is not a number of days: use a whole number from 1 to 3650, "
                           "e.g. 30")
+    return int(value)
+
+
+def _per_minute(value: str) -> int:
+    if not value.isdecimal() or int(value) > 10_000:
+        raise ConfigError(f"RATE_LIMIT_PER_MINUTE “{value}” is not a number of commands: use a whole number, "
+                          "e.g. 20 (0 turns the limit off)")
     return int(value)
 
 

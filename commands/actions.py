@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from commands import bounds
 from commands.context import Caller, Context
 from commands.errors import Refusal
 from commands.registry import FAMILIES, TICKS, button, form, item_command, subcommand
@@ -270,7 +271,8 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     if ctx.submission_key and store.find_submitted_action(session=ctx.session, cluster=cluster,
                                                            submission_key=ctx.submission_key):
         return Reply()
-    owner = values.get("owner") or ctx.caller.user_id
+    owner = parsing.person(values.get("owner", ""), ctx.caller.platform, "owner",
+                           "the action is yours") or ctx.caller.user_id
     action = Action(cluster_id=cluster.id, short_id="", description=_description(values.get("description", ""),
                     "description"), owner=owner, created_by=ctx.caller.user_id,
                     source_link=_source_link(context.get("link")), submission_key=ctx.submission_key)
@@ -349,7 +351,10 @@ def show(ctx: Context, rest: str) -> Reply:
     notes = store.action_notes(session=ctx.session, action=action)
     if notes:
         reply.lines.append(line(Strong("Notes")))
-    for note in notes:
+    if len(notes) > bounds.SHOWN:  # the latest; every note is in the action log
+        reply.lines.append(line(f"The first {len(notes) - bounds.SHOWN} notes are in the action log: ",
+                                Code("/action export all")))
+    for note in notes[-bounds.SHOWN:]:
         reply.lines.append(line(f"• {describe(note.at, ctx.time_zone)} ", Person(note.by), ": ", note.text))
     if _may_change(ctx, action):
         reply.buttons = _buttons(action)
@@ -429,6 +434,11 @@ def note(ctx: Context, rest: str) -> Reply:
     if not text.strip():
         raise Refusal("Write the note after the action id.", example=example)
     _require_change(ctx, action)
+    bounds.refuse_when_full(
+        store.count_notes(session=ctx.session, action=action), bounds.ACTION_NOTES,
+        f"{action.short_id} has {bounds.ACTION_NOTES} notes, the most an action keeps, so this one wasn't added. "
+        "If the work has moved on, mark it done and add a new action for what remains.",
+        example=f"/action done {action.short_id}")
     saved = store.add_note(session=ctx.session, action=action, by=ctx.caller.user_id, text=_description(text))
     return Reply.announce(line(Person(ctx.caller.user_id), " noted on ", Code(action.short_id), ": ", saved.text))
 

@@ -6,6 +6,7 @@ from commands.registry import FAMILIES, Subcommand, help_lines, subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
 from commands.text import parsing
 from storage import clusters as store
+from storage import erasure
 from storage.models import Member, Practice, Role
 
 CLUSTER = FAMILIES["/cluster"]
@@ -34,7 +35,8 @@ def _known_member(ctx: Context, user_id: str) -> Member:
 
 
 @subcommand(CLUSTER, "setup <cluster name>", SETUP_EXAMPLE,
-            "make this channel a cluster; you become its first lead", needs_cluster=False)
+            "make this channel a cluster; you become its first lead", needs_cluster=False,
+            audited=True)
 def setup(ctx: Context, rest: str) -> Reply:
     if ctx.caller.conversation == "personal":
         raise Refusal("A cluster lives in a channel of its team, where everyone in it sees what is shared: "
@@ -102,7 +104,8 @@ def practice_list(ctx: Context, rest: str) -> Reply:
     return Reply.tell(*lines)
 
 
-@subcommand(CLUSTER, "join <5-digit code>", "/cluster join 80123", "join your practice (or move to another)")
+@subcommand(CLUSTER, "join <5-digit code>", "/cluster join 80123", "join your practice (or move to another)",
+            audited=True)
 def join(ctx: Context, rest: str) -> Reply:
     example = "/cluster join 80123"
     code = parsing.practice_code(parsing.split_first(rest)[0], example)
@@ -136,6 +139,36 @@ def member_remove(ctx: Context, rest: str) -> Reply:
         _keep_one_lead(ctx)
     store.remove_member(session=ctx.session, member=member)
     return Reply.announce(line(Person(ctx.caller.user_id), " took ", Person(user_id), " out of the cluster."))
+
+
+FORGET_EXAMPLE = "/cluster forget @Jane"
+CONFIRM = "confirm"
+
+
+@subcommand(CLUSTER, "forget @person", FORGET_EXAMPLE,
+            "erase someone's name and id from this cluster's records (UK GDPR right to erasure)", leads_only=True,
+            audit_person=False)
+def forget(ctx: Context, rest: str) -> Reply:
+    """Only this cluster's rows: the person's rows in other clusters are those clusters' leads' (or the
+    operator's `python -m bot forget`, which erases across the deployment). Nothing is undone afterwards,
+    so the first time it only says what will happen."""
+    token, rest = parsing.split_first(rest)
+    user_id = parsing.mention(token, FORGET_EXAMPLE)
+    if rest.strip().lower() != CONFIRM:
+        return Reply.tell(
+            line("This erases ", Person(user_id), " from ", Strong(ctx.cluster.name), "'s records for good: "
+                 "they leave the cluster, and what they proposed, owned, wrote or recorded stays, shown as by "
+                 "a former member. Their practice's ballots stay the practice's. It cannot be undone."),
+            line("To go ahead, type the same with ", Code(CONFIRM), " at the end: ",
+                 Code(f"{FORGET_EXAMPLE} {CONFIRM}")))
+    member = store.find_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id)
+    if member is not None and member.role == Role.LEAD:
+        _keep_one_lead(ctx)
+    erased = erasure.erase(session=ctx.session, user_id=user_id, cluster_id=ctx.cluster.id)
+    if not erased:
+        return Reply.tell(line("Nothing about that person is held in this cluster's records."))
+    return Reply.announce(line(Person(ctx.caller.user_id), " erased a person from the cluster's records at "
+                               "their request: what they did is now shown as by a former member."))
 
 
 @subcommand(CLUSTER, "lead add @person", "/cluster lead add @Jane", "make someone a lead", leads_only=True)

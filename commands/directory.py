@@ -9,6 +9,8 @@ one knows it. A person no platform knows is shown by their id.
 import threading
 from collections.abc import Callable
 
+from storage.mentions import FORMER_MEMBER, FORMER_MEMBER_SHOWN
+
 
 class Directory:
     def __init__(self) -> None:
@@ -36,6 +38,9 @@ class Directory:
 
 
 def _asked(lookup: Callable[[str], str], user_id: str) -> str | None:
-    """The platform's name for the person, or None if it could only say their id back."""
+    """The platform's name for the person, or None if it could only say their id back. An erased
+    person's marker is not asked of any platform."""
+    if user_id == FORMER_MEMBER:
+        return FORMER_MEMBER_SHOWN
     name = lookup(user_id)
     return name if name and name != user_id else None

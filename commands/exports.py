@@ -21,10 +21,11 @@ from commands.measures.workbook import measures_content
 from commands.registry import subcommand
 from commands.results import Person, Reply, Strong, Upload, line
 from commands.text.dates import BACK, describe_day, local_to_utc, local_today, parse_day
-from commands.text.guard import find_patient_identifiers
+from commands.text.guard import find_patient_identifiers, normalise
 from commands.text.recurrence import describe_rule
 from reports import lazily
 from storage import actions as action_store
+from storage import audit as audit_store
 from storage import clusters as cluster_store
 from storage import measures as measure_store
 from storage import meeting_record as record_store
@@ -38,14 +39,17 @@ board = lazily("reports.board")
 workbook = lazily("reports.workbook")
 
 XLSX, DOCX = "xlsx", "docx"
-# A cheap first look (one C-level regex search per cell): ten digits, whatever separates them. Only
-# text that passes it gets the guard's full check, so 100,000 rows stay within the export's target.
-TEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){9}")
+# A cheap first look (one C-level regex match per cell, on the text as the guard reads it, which for
+# ASCII text is the text itself): at least ten digits, however far apart. Only text that passes it gets
+# the guard's full check, so 100,000 rows stay within the export's target. It must never be narrower
+# than the guard: digits in circles (❶) and long runs of look-alike separators once slipped past a
+# "ten digits at most three characters apart" look.
+TEN_DIGITS = re.compile(r"(?:\D*\d){10}")
 
 
 def looks_identifying(text: str) -> bool:
     """True for text the identifier guard would refuse (such text is withheld from every file)."""
-    return bool(TEN_DIGITS.search(text)) and bool(find_patient_identifiers(text))
+    return bool(TEN_DIGITS.match(normalise(text))) and bool(find_patient_identifiers(text))
 
 
 # --- /action export ----------------------------------------------------------------------------------
@@ -155,6 +159,7 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
         content.meetings = [replace(m, repeats=describe_rule(m.repeats) if m.repeats else None)
                             for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
         content.extra["measures"] = measures_content(ctx, cluster, suppress=False)
+        content.extra["audit"] = audit_store.rows(session=ctx.session, cluster_id=cluster.id)
     return content
 
 

@@ -20,6 +20,7 @@ ORDER = (
     ("commands.measures.charts", "/measure chart"),
     ("commands.measures.export", "/measure export"),
     ("commands.exports", "/action export, /cluster export, /cluster report"),
+    ("commands.audit", "/cluster audit: who changed the register, roles and record"),
     ("commands.home", "the Home and the welcome"),
     ("commands.housekeeping", "the tick's upkeep: old event ids forgotten"),
 )

@@ -513,7 +513,7 @@ def vote_button(ctx: Context, value: str) -> Reply:
 # --- closing, results, reminders -----------------------------------------------------------
 
 @item_command(POLL, "close P2", "/poll close P2", "close a poll now (its creator or a lead)", find=_poll,
-              action="poll.close")
+              action="poll.close", audited=True)
 def close(ctx: Context, poll: Poll) -> Reply:
     if poll.closed_at:
         return Reply.tell(line(Code(poll.short_id), f" already closed on {describe(poll.closed_at, ctx.time_zone)}."))
@@ -594,7 +594,7 @@ def remind(ctx: Context, rest: str) -> Reply:
 
 
 @subcommand(POLL, "extend P2 <date> [HH:MM]", "/poll extend P2 friday week",
-            "give a poll a later deadline (its creator or a lead)")
+            "give a poll a later deadline (its creator or a lead)", audited=True)
 def extend(ctx: Context, rest: str) -> Reply:
     example = "/poll extend P2 friday week"
     token, rest = parsing.split_first(rest)

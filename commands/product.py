@@ -8,6 +8,7 @@ import difflib
 import hashlib
 import json
 import logging
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from commands import (
+    audit,
     exports,
     families,  # noqa: F401  (importing it registers every family, in the declared order)
     home,
@@ -25,10 +27,26 @@ from commands.directory import Directory
 from commands.errors import Refusal
 from commands.kept import Kept
 from commands.outbox_port import OutboxPort
-from commands.registry import BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
-from commands.results import Button, Code, Direct, Post, Reply, Strong, Update, Upload, line, plain_text, reply_to_json
+from commands.rate import DEFAULT_PER_MINUTE, PostingRate
+from commands.registry import AUDITED, BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
+from commands.results import (
+    Audience,
+    Button,
+    Code,
+    Direct,
+    Post,
+    Reply,
+    Strong,
+    Update,
+    Upload,
+    line,
+    plain_text,
+    reply_to_json,
+)
+from commands.text.parsing import refuse_posing_mentions
+from storage import actions as action_store
 from storage import clusters as store
-from storage import events, outbox
+from storage import events, names, outbox
 from storage.clock import Clock, wall_clock
 from storage.db import Conflict, Database, DatabaseUnavailable
 
@@ -47,7 +65,8 @@ class Clusterbot:
     """The whole product behind a few calls. None of them raises: every failure is a Reply."""
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
-                 clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30):
+                 clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30,
+                 rate_limit: int = DEFAULT_PER_MINUTE):
         self.db = db
         db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
         # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
@@ -62,6 +81,8 @@ class Clusterbot:
         # (`product.directory.serve(platform)`), never replace the directory.
         self.directory = Directory()
         self.kept = Kept()  # run-chart signals, by measure revision
+        # Commands that post, per person per channel per minute (RATE_LIMIT_PER_MINUTE; 0: no limit)
+        self.posting = PostingRate(rate_limit)
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
@@ -71,7 +92,8 @@ class Clusterbot:
             return Reply.problem(line(f"I don't know {command}. Try ", Code("/cluster help")))
         # A command that only reads (who, list, show) neither waits for nor holds up the writers.
         return self._unit_of_work(caller, lambda ctx: self._run(fam, text, ctx),
-                                  f"{command} ({len(text)} characters)", read_only=_reads_only(fam, text))
+                                  f"{command} ({len(text)} characters)", read_only=_reads_only(fam, text),
+                                  limited=True)
 
     def only_reads(self, command: str, text: str) -> bool:
         """Whether the command only reads (who, list, show): a registry lookup, no database."""
@@ -147,8 +169,14 @@ class Clusterbot:
         if handler is None:
             return Reply.problem(line("That button doesn't do anything any more. Try ", Code("/cluster help")))
         value = printable(value)
-        return self._unit_of_work(caller, lambda ctx: handler(ctx, value),
-                                  f"button {action} ({len(value)} characters)")
+
+        def work(ctx: Context) -> Reply:
+            reply = handler(ctx, value)
+            if f"button {action}" in AUDITED and reply.form is None:
+                audit.note(ctx, f"button {action}", audit.value_words(value))
+            return reply
+
+        return self._unit_of_work(caller, work, f"button {action} ({len(value)} characters)")
 
     def submit(self, form: str, values: dict[str, str], context: dict, caller: Caller,
                submission_key: str | None = None) -> Reply:
@@ -160,8 +188,14 @@ class Clusterbot:
         # private_metadata comes back from the platform as the person's client sent it: only strings kept.
         context = {str(k): printable(v) for k, v in context.items() if isinstance(v, str)} \
             if isinstance(context, dict) else {}
-        return self._unit_of_work(caller, lambda ctx: handler(ctx, values, context), f"form {form}",
-                                  _bounded_key(submission_key))
+
+        def work(ctx: Context) -> Reply:
+            reply = handler(ctx, _no_posing_mentions(values, caller), context)
+            if f"form {form}" in AUDITED and reply.form is None:
+                audit.note(ctx, f"form {form}", audit.value_words(*context.values(), *values.values()))
+            return reply
+
+        return self._unit_of_work(caller, work, f"form {form}", _bounded_key(submission_key), limited=True)
 
     def remember(self, key: str, channel: str, ref: str) -> None:
         """The platform posted the message `key` (from a Post effect) as `ref` in `channel`."""
@@ -224,11 +258,17 @@ class Clusterbot:
         try:
             with self.db.session() as session:
                 purged = outbox.purge(session=session, now=moment, keep=self.retention)
+            with self.db.session() as session:  # names are stamped by the product's clock
+                forgotten = names.forget_names(session=session, before=self.clock() - self.retention)
+                action_store.forget_digest_days(session=session, before=(self.clock() - self.retention).date())
         except DatabaseUnavailable:
             return 0
         self._purged_at = moment
         if purged:
             log.info("outbox: %d sent rows older than %d days forgotten", purged, self.retention.days)
+        if forgotten:
+            log.info("names: %d of people in no cluster, unseen for %d days, forgotten", forgotten,
+                     self.retention.days)
         return purged
 
     def _context_for(self, session, cluster_, caller: Caller, member=None, submission_key=None) -> Context:
@@ -239,31 +279,62 @@ class Clusterbot:
                        self.ballot_key, self.kept)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
-                      submission_key: str | None = None, read_only: bool = False) -> Reply:
+                      submission_key: str | None = None, read_only: bool = False, limited: bool = False) -> Reply:
         """One session: committed when `work` returns, rolled back whole when it refuses or fails.
-        A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner."""
+        A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner.
+        `limited`: a typed command or a form, refused (rolled back) past the person's posting rate when
+        what it did would post to the channel or send messages (see `_take_turn`)."""
+        turn: datetime | None = None
         try:
             for attempt in (1, 2):
                 try:
                     with self.db.session(read_only) as session:
                         cluster_, member = self._whereabouts(session, caller)
                         reply = work(self._context_for(session, cluster_, caller, member, submission_key))
+                        if limited and not read_only and _posts(reply):
+                            turn = self._take_turn(caller)
                         if not read_only:
                             _note_guest(session, caller, member)
                             reply.effects = _into_outbox(session, reply.effects, caller)
                         return reply
                 except Conflict:
+                    self._give_back(caller, turn)
+                    turn = None
                     if attempt == 2:
                         raise
         except Refusal as refusal:
+            self._give_back(caller, turn)
             return _refusal_reply(refusal)
         except DatabaseUnavailable:
+            self._give_back(caller, turn)
             log.warning("database unavailable during %s", what)
             return Reply.problem(line(UNAVAILABLE))
         except Exception:
+            self._give_back(caller, turn)
             log.exception("%s failed", what)
             return Reply.problem(line(OUR_FAULT))
         raise AssertionError("unreachable")
+
+    def _take_turn(self, caller: Caller) -> datetime:
+        """Count one posting command for the caller in this channel, or refuse it politely (the unit of
+        work rolls back: nothing is kept). Only what posts is counted: lists and other answers for the
+        person alone never are, so a person held back can still read. Buttons are not limited (`press`):
+        a click acts on a message already posted, a vote replaces the practice's ballot and its card is
+        updated in place at most once per interval, and a meeting agreeing ten topics in a row is work."""
+        now = self.clock()
+        again = self.posting.take(caller.channel_id, caller.user_id, now)
+        if again is None:
+            return now
+        wait = max(1, math.ceil((again - now).total_seconds()))
+        log.info("posting rate: a person refused (%d a minute)", self.posting.per_minute)
+        raise Refusal(f"You've posted here {self.posting.per_minute} times in the last minute, the most the bot "
+                      "takes from one person, so this wasn't done and nothing was changed. Please try again in "
+                      f"{wait} second{'s' if wait != 1 else ''}. Lists and anything shown only to you still work.")
+
+    def _give_back(self, caller: Caller, turn: datetime | None) -> None:
+        """A counted command whose change was not committed does not count."""
+        if turn is not None:
+            self.posting.give_back(caller.channel_id, caller.user_id, turn)
 
     def _whereabouts(self, session, caller: Caller):
         found, member = store.whereabouts(session=session, channel_id=caller.channel_id, user_id=caller.user_id)
@@ -282,6 +353,7 @@ class Clusterbot:
         sub, taken = fam.find(words) if words else fam.find([fam.default])
         if sub is None:
             return _not_a_subcommand(fam, words)
+        refuse_posing_mentions(text, ctx.caller.platform)  # for every command: no id taken from posing text
         if sub.personal and ctx.cluster is None and ctx.caller.conversation == "personal":
             return self._in_each_cluster(sub, _after(text, taken), ctx)
         if sub.needs_cluster:
@@ -290,7 +362,12 @@ class Clusterbot:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         rest = _after(text, taken)
         _may_take_files(sub, fam, rest, ctx)
-        return sub.handler(ctx, rest)
+        reply = sub.handler(ctx, rest)
+        # In the change's own unit of work: no entry without its change, nor the reverse. A reply that opens a
+        # form has changed nothing yet: the form's submission is audited.
+        if sub.in_audit and reply.form is None:
+            audit.note(ctx, " ".join((fam.command, *sub.words)), audit.typed_words(rest), person=sub.audit_person)
+        return reply
 
 
     def _in_each_cluster(self, sub, rest: str, ctx: Context) -> Reply:
@@ -391,6 +468,11 @@ def _into_outbox(session, effects: list, caller: Caller | None) -> list:
     return marked
 
 
+def _posts(reply: Reply) -> bool:
+    """Whether a reply reaches beyond the person who asked: shown in the channel, posted, or sent to others."""
+    return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct) for e in reply.effects)
+
+
 def _bounded_key(key: str | None) -> str | None:
     """A platform's submission id, made to fit its column (255): a longer one (no platform sends one,
     but the field comes from outside) is kept as its digest, still the same for a repeat."""
@@ -416,6 +498,14 @@ def _after(text: str, words: int) -> str:
     """The text after its first `words` words (the subcommand's own)."""
     parts = text.strip().split(None, words)
     return parts[words] if len(parts) > words else ""
+
+
+def _no_posing_mentions(values: dict[str, str], caller: Caller) -> dict[str, str]:
+    """The form's values, each checked as typed commands are (a mention must be one of the platform's
+    people), the problem shown on its field."""
+    for name, value in values.items():
+        refuse_posing_mentions(value, caller.platform, field=name)
+    return values
 
 
 def printable(text: str) -> str:

@@ -37,6 +37,12 @@ class Subcommand:
     # leads allow it (Context.require_may_take_files). A function of the text after its words when only
     # some of its forms do (`minutes M1 word`).
     files: bool | Callable[[str], bool] = False
+    audited: bool = False         # changes the register, roles or record: an audit entry (leads_only ones too)
+    audit_person: bool = True     # False: its entry names "a former member", not the person (an erasure's own)
+
+    @property
+    def in_audit(self) -> bool:
+        return (self.audited or self.leads_only) and not self.read_only
 
     def takes_files(self, rest: str) -> bool:
         return self.files(rest) if callable(self.files) else self.files
@@ -76,6 +82,7 @@ FAMILIES: dict[str, Family] = {}
 SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message into a cluster action")]
 BUTTONS: dict[str, ButtonHandler] = {}  # action name -> its handler
 FORMS: dict[str, FormHandler] = {}      # form name -> its handler
+AUDITED: set[str] = set()               # "button <action>" and "form <name>" that write an audit entry
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,8 @@ def item_command(fam: Family, usage: str, example: str, summary: str, *, find: H
         # Named after the handler they wrap, so listings and logs name the family's module.
         subcommand(fam, usage, example, summary, **options)(functools.update_wrapper(typed, handler))
         if action:
-            button(action)(functools.update_wrapper(pressed, handler))
+            audited = options.get("audited", False) or options.get("leads_only", False)
+            button(action, audited=audited)(functools.update_wrapper(pressed, handler))
         return handler
 
     return plug
@@ -157,21 +165,26 @@ def help_lines() -> list[Line]:
     return [line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)) for fam in FAMILIES.values()]
 
 
-def button(action: str) -> Callable[[Handler], Handler]:
-    """Decorator: the handler for a button's action name (e.g. "topic.agree")."""
+def button(action: str, *, audited: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a button's action name (e.g. "topic.agree"); `audited`: a click that
+    changes the register, roles or record writes an audit entry."""
 
     def plug(handler: Handler) -> Handler:
         BUTTONS[action] = handler
+        if audited:
+            AUDITED.add(f"button {action}")
         return handler
 
     return plug
 
 
-def form(name: str) -> Callable[[Handler], Handler]:
-    """Decorator: the handler for a submitted form."""
+def form(name: str, *, audited: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a submitted form; `audited` as for a button."""
 
     def plug(handler: Handler) -> Handler:
         FORMS[name] = handler
+        if audited:
+            AUDITED.add(f"form {name}")
         return handler
 
     return plug

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from storage.mentions import MENTION
+from storage.mentions import FORMER_MEMBER, FORMER_MEMBER_SHOWN, MENTION
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def plain_text(reply: Reply) -> str:
 
 def _plain(segment: Segment) -> str:
     if isinstance(segment, Person):
-        return f"@{segment.user_id}"
+        return FORMER_MEMBER_SHOWN if segment.user_id == FORMER_MEMBER else f"@{segment.user_id}"
     if isinstance(segment, Code):
         return segment.text
     text = segment.text if isinstance(segment, Strong) else segment

@@ -7,6 +7,7 @@ topics, back as well as forward; a proposer may edit their own topic while it is
 import re
 from datetime import datetime
 
+from commands import bounds
 from commands.context import Context
 from commands.errors import Refusal, on_field
 from commands.registry import FAMILIES, button, form, item_command, subcommand
@@ -259,7 +260,10 @@ def list_topics(ctx: Context, rest: str) -> Reply:
         group = [t for t in topics if t.status == status]
         if group:
             lines.append(line(Strong(f"{status.capitalize()} ({len(group)})")))
-            lines.extend(_summary(ctx, t) for t in group)
+            lines += [_summary(ctx, t) for t in group[:LISTED]]
+            if len(group) > LISTED:
+                lines.append(line(f"…and {len(group) - LISTED} more {status} topics: every topic is in ",
+                                  Code("/cluster export")))
     return Reply.tell(*lines)
 
 
@@ -275,7 +279,10 @@ def show(ctx: Context, topic: Topic) -> Reply:
     notes = store.topic_notes(session=ctx.session, topic=topic)
     if notes:
         lines.append(line(Strong("Notes")))
-    for number, note in enumerate(notes, start=1):
+    if len(notes) > NOTES_SHOWN:  # the latest, numbered as ever (withdraw note <n>); all are in the workbook
+        lines.append(line(f"The first {len(notes) - NOTES_SHOWN} notes are in the cluster's workbook: ",
+                          Code("/cluster export")))
+    for number, note in list(enumerate(notes, start=1))[-NOTES_SHOWN:]:
         step = f"[{note.step.upper()}] " if note.step else ""
         lines.append(line(f"{number}. {_when(ctx, note.at)} ", Person(note.by), f": {step}", note.text))
     reply = Reply.tell(*lines)
@@ -283,6 +290,8 @@ def show(ctx: Context, topic: Topic) -> Reply:
     return reply
 
 
+LISTED = 50  # topics of one status in /topic list: a flood of proposals still makes one message
+NOTES_SHOWN = 20  # a topic's card shows its latest notes: 100 notes of 2,000 characters are more than a message takes
 EDIT_EXAMPLE = "/topic edit T3 aim 90% reviewed within 2 weeks by June"
 EDIT_FIELDS = ("title", "why", "aim", "measure", "source", "practice")
 
@@ -331,7 +340,7 @@ def _practice_by_code(ctx: Context, code: str) -> Practice:
 
 
 @subcommand(TOPIC, "withdraw T3 [note <n>]", "/topic withdraw T3",
-            "withdraw your proposed topic, or one of your notes (leads: anyone's)")
+            "withdraw your proposed topic, or one of your notes (leads: anyone's)", audited=True)
 def withdraw(ctx: Context, rest: str) -> Reply:
     example = "/topic withdraw T3"
     token, rest = parsing.split_first(rest)
@@ -381,7 +390,7 @@ def _move(ctx: Context, topic: Topic, to: TopicStatus, reason: str = "") -> Repl
                                f" from {before} to ", Strong(to), *((": ", reason) if reason else ()), "."))
 
 
-@button("topic.agree")
+@button("topic.agree", audited=True)
 def agree_button(ctx: Context, value: str) -> Reply:
     ctx.require_lead("/topic move")
     return _move(ctx, _topic(ctx, value, "/topic move T3 agreed"), TopicStatus.AGREED)
@@ -398,7 +407,7 @@ def drop_button(ctx: Context, value: str) -> Reply:
                  form=Form("topic.drop", f"Drop {topic.short_id}", "Drop", (reason,), {"topic": topic.short_id}))
 
 
-@form("topic.drop")
+@form("topic.drop", audited=True)
 def submit_drop(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     ctx.require_lead("/topic move")
     topic = _topic(ctx, context.get("topic", ""), "/topic move T3 dropped <reason>")
@@ -419,6 +428,11 @@ def note(ctx: Context, rest: str) -> Reply:
     if not text.strip():
         raise Refusal("Write the note after the topic id.", example=example)
     ctx.require_member("add notes")
+    bounds.refuse_when_full(
+        store.count_notes(session=ctx.session, topic=topic), bounds.TOPIC_NOTES,
+        f"{topic.short_id} has {bounds.TOPIC_NOTES} notes, the most a topic keeps, so this one wasn't added. "
+        "Withdraw one you no longer need first, or put the progress so far in the topic's aim or measure.",
+        example=f"/topic withdraw {topic.short_id} note 1")
     saved = store.add_note(session=ctx.session, topic=topic, by=ctx.caller.user_id,
                            text=_text(text, "note", TOPIC_TEXT_MAX),
                            step=PdsaStep(step.group(1).lower()) if step else None)

@@ -86,8 +86,14 @@ class Book:
         self.content = content
         self.tz = ZoneInfo(content.time_zone)
         self.workbook = Workbook(write_only=True)
-        self.name = lru_cache(maxsize=4096)(lambda user_id: name_of(user_id) if user_id else "")
         self.looks_identifying = screen
+        self.name = lru_cache(maxsize=4096)(lambda user_id: self._screened_name(name_of, user_id))
+
+    def _screened_name(self, name_of: Callable[[str], str], user_id: str) -> str:
+        """A person's name, or their id when the platform has none. A "person" stored before user ids had
+        to look like the platform's (a typed <@0101011237> became an action's owner) is withheld too."""
+        name = name_of(user_id) if user_id else ""
+        return WITHHELD if name and self.looks_identifying(name) else name
 
     def screen(self, value):
         """Free text as it may be written: a value the identifier guard would refuse is withheld
@@ -394,9 +400,24 @@ def meetings_sheet(book: Book) -> None:
         m.agenda_items, name(m.created_by)])
 
 
+AUDIT_COLUMNS = [Column("When", 17, "datetime"), Column("Who", 24, "code"), Column("What", 28, "code"),
+                 Column("Items", 24, "code"), Column("About", 24, "code")]
+
+
+def audit_sheet(book: Book) -> None:
+    """The audit log (`content.extra["audit"]`): who changed the register, roles and record, oldest first.
+    Ids and names only: no text typed is kept in it."""
+    rows = book.content.extra.get("audit")
+    if rows is None:
+        return
+    name = book.name
+    book.table("Audit", AUDIT_COLUMNS, rows, "Nothing audited yet.", lambda r: [
+        r.at, name(r.user_id), r.what, r.items, name(r.person) if r.person else ""])
+
+
 # The cluster workbook's sheets, in order. Each writes nothing when its part of the content is None.
 SHEETS: list[SheetWriter] = [summary_sheet, actions_sheet, topics_sheet, topic_notes_sheet, polls_sheet,
-                             ballots_sheet, meetings_sheet]
+                             ballots_sheet, meetings_sheet, audit_sheet]
 
 
 def write_workbook(out: BinaryIO, content: WorkbookContent, name_of: Callable[[str], str],

@@ -4,12 +4,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, literal
+from sqlalchemy import case, delete, literal
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
-from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Meeting, Practice, Topic
+from storage.models import Action, ActionNote, ActionStatus, Cluster, DigestSent, Meeting, Member, Practice, Topic
 from storage.short_ids import next_short_id
 from storage.types import upsert
 
@@ -93,26 +93,41 @@ def add_note(*, session: Session, action: Action, by: str, text: str) -> ActionN
     return note
 
 
+def count_notes(*, session: Session, action: Action) -> int:
+    """How many notes the action has (one count on the action_id index)."""
+    return session.exec(select(func.count()).select_from(ActionNote).where(ActionNote.action_id == action.id)).one()
+
+
 def action_notes(*, session: Session, action: Action) -> list[ActionNote]:
     return list(session.exec(select(ActionNote).where(ActionNote.action_id == action.id).order_by(ActionNote.id)))
 
 
 # --- the daily digest ------------------------------------------------------------------------
 
+_OWNER_IS_MEMBER = (col(Member.cluster_id) == Action.cluster_id) & (col(Member.user_id) == Action.owner)
+
+
 def owners_with_actions_due(*, session: Session, until: date, not_sent_on: date) -> list[tuple[str, str]]:
-    """(team id, owner) of everyone with an open action due on or before `until` (or overdue) who has
-    not had a digest on `not_sent_on`."""
+    """(team id, owner) of everyone in the action's cluster with an open action due on or before `until`
+    (or overdue) who has not had a digest on `not_sent_on`. Someone taken out of the cluster, or erased
+    (their actions' owner is then no one), is sent nothing."""
     sent = (col(DigestSent.team_id) == Cluster.team_id) & (col(DigestSent.user_id) == Action.owner) & (
         col(DigestSent.day) == not_sent_on)
     query = (
         select(Cluster.team_id, Action.owner)
         .join(Cluster, col(Action.cluster_id) == Cluster.id)
+        .join(Member, _OWNER_IS_MEMBER)
         .join(DigestSent, sent, isouter=True)
         .where(Action.status == ActionStatus.OPEN, col(Action.due_on) <= until, col(DigestSent.user_id).is_(None))
         .distinct()
         .order_by(Cluster.team_id, Action.owner)
     )
     return [tuple(row) for row in session.exec(query)]
+
+
+def forget_digest_days(*, session: Session, before: date) -> int:
+    """Forget which days people were sent a digest before `before`: only today's row is ever asked about."""
+    return session.execute(delete(DigestSent).where(col(DigestSent.day) < before)).rowcount
 
 
 def claim_digest(*, session: Session, team_id: str, user_id: str, day: date) -> bool:
@@ -128,6 +143,7 @@ def digest_actions(*, session: Session, team_id: str, owner: str, until: date) -
     query = (
         select(Action, Cluster)
         .join(Cluster, col(Action.cluster_id) == Cluster.id)
+        .join(Member, _OWNER_IS_MEMBER)
         .where(Cluster.team_id == team_id, Action.owner == owner, Action.status == ActionStatus.OPEN,
                col(Action.due_on) <= until)
         .order_by(col(Action.due_on), col(Action.id))

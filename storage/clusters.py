@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, or_, update
 from sqlmodel import Session, col, func, select
 
+from storage import erasure
 from storage.clock import now as now_of
 from storage.models import DEFAULT_PLATFORM, Cluster, Member, Practice, Role
 
@@ -277,8 +278,12 @@ def save_member(
 
 
 def remove_member(*, session: Session, member: Member) -> None:
+    """Out of the cluster; and if that was their last cluster, nothing queued to them is sent (a digest
+    or reminder queued this morning would otherwise still reach someone who has left)."""
     session.delete(member)
     session.flush()
+    if not erasure.in_any_cluster(session=session, user_id=member.user_id):
+        erasure.drop_direct_messages(session=session, user_id=member.user_id, queued_only=True)
 
 
 def count_leads(*, session: Session, cluster: Cluster) -> int:

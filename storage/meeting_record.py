@@ -59,6 +59,16 @@ def add_minute(*, session: Session, meeting: Meeting, by: str, text: str, at: da
     return row
 
 
+def count_minutes(*, session: Session, meeting: Meeting) -> int:
+    """How many minute lines the meeting has (one count on the meeting_id index)."""
+    return session.exec(select(func.count()).select_from(MinuteLine).where(MinuteLine.meeting_id == meeting.id)).one()
+
+
+def count_decisions(*, session: Session, meeting: Meeting) -> int:
+    """How many decisions were recorded at the meeting (one count on the meeting_id index)."""
+    return session.exec(select(func.count()).select_from(Decision).where(Decision.meeting_id == meeting.id)).one()
+
+
 def minute_lines(*, session: Session, meeting: Meeting) -> list[MinuteLine]:
     return list(session.exec(select(MinuteLine).where(MinuteLine.meeting_id == meeting.id).order_by(MinuteLine.id)))
 

@@ -75,6 +75,11 @@ def add_item(*, session: Session, meeting: Meeting, by: str, text: str) -> Agend
     return item
 
 
+def count_items(*, session: Session, meeting: Meeting) -> int:
+    """How many agenda items the meeting has (one count on the meeting_id index)."""
+    return session.exec(select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)).one()
+
+
 def agenda_items(*, session: Session, meeting: Meeting) -> list[AgendaItem]:
     return list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.id)))
 

@@ -48,7 +48,7 @@ class Cluster(ClusterBase, table=True):
     team_id: str = Field(max_length=PLATFORM_ID_MAX)
     enterprise_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     channel_id: str = Field(max_length=PLATFORM_ID_MAX)
-    created_by: str = Field(max_length=PLATFORM_ID_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     created_at: datetime = _created_at()
     # The platform its channel is on ("slack", "teams", "console"): its posts go out through that
     # platform's process, whichever process (a scheduler, another platform's server) made them.
@@ -145,7 +145,7 @@ class Topic(TopicBase, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
     short_id: str = Field(max_length=12)
     status: str = Field(default=TopicStatus.PROPOSED, max_length=16)
-    proposed_by: str = Field(max_length=PLATFORM_ID_MAX)
+    proposed_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     # The form submission that created it (Slack's view id), so a double submit creates one topic.
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     created_at: datetime = _created_at()
@@ -159,7 +159,7 @@ class TopicMove(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(foreign_key="topic.id", index=True)
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
     reason: str = Field(default="", max_length=TOPIC_TEXT_MAX)
@@ -180,7 +180,7 @@ class TopicNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(foreign_key="topic.id", index=True)
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     step: str | None = Field(default=None, max_length=8)
     text: str = Field(max_length=TOPIC_TEXT_MAX)
     at: datetime = _created_at()
@@ -212,10 +212,10 @@ class Poll(SQLModel, table=True):
     hidden: bool = False  # results shown only once closed
     pick: int = 1         # how many options a ballot may choose
     closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
-    created_by: str = Field(max_length=PLATFORM_ID_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     created_at: datetime = _created_at()
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    closed_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)  # a user id, or "deadline"
+    closed_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)  # a user id, or "deadline"
     # When the result of a poll closed at its deadline went into the outbox (claimed and queued in one
     # transaction: exactly once, whatever number of processes tick).
     announced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -239,7 +239,7 @@ class Ballot(SQLModel, table=True):
     # "practice:<id>", "person:<user id>", "anon:<hash>" or "closed:<ballot id>"
     voter_key: str = Field(max_length=VOTER_KEY_MAX)
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
-    cast_by: str = Field(default="", max_length=PLATFORM_ID_MAX)  # left empty on anonymous polls
+    cast_by: str = Field(default="", max_length=PLATFORM_ID_MAX, index=True)  # left empty on anonymous polls
     choices: str = Field(default="", max_length=64)  # option numbers, "1" or "1,3"
     cast_at: datetime = _created_at()
 
@@ -252,7 +252,7 @@ class BallotCaster(SQLModel, table=True):
     __tablename__ = "ballot_caster"
 
     poll_id: int = Field(foreign_key="poll.id", primary_key=True)
-    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True, index=True)
     practice_id: int = Field(foreign_key="practice.id")
 
 
@@ -286,11 +286,11 @@ class Action(SQLModel, table=True):
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
     meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
     source_link: str | None = Field(default=None, max_length=500)  # the Slack message it came from
-    created_by: str = Field(max_length=PLATFORM_ID_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    done_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    done_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
 
 
@@ -299,7 +299,7 @@ class ActionNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     action_id: int = Field(foreign_key="action.id", index=True)
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     text: str = Field(max_length=ACTION_TEXT_MAX)
     at: datetime = _created_at()
 
@@ -308,9 +308,11 @@ class DigestSent(SQLModel, table=True):
     """The daily digest a person was sent: claimed by a unique insert, so it goes once a day."""
 
     __tablename__ = "digest_sent"
+    # The scheduler's purge of days older than the retention (only today's row is ever asked about).
+    __table_args__ = (Index("ix_digest_sent_day", "day"),)
 
     team_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
-    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True, index=True)
     day: date = Field(primary_key=True)
     sent_at: datetime = _created_at()
 
@@ -348,7 +350,7 @@ class Meeting(SQLModel, table=True):
     recurrence: str | None = Field(default=None, max_length=200)
     reminders: str = Field(default=DEFAULT_REMINDERS, max_length=64)
     status: str = Field(default=MeetingStatus.SCHEDULED, max_length=12)
-    created_by: str = Field(max_length=PLATFORM_ID_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     created_at: datetime = _created_at()
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
@@ -359,7 +361,7 @@ class AgendaItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     text: str = Field(max_length=AGENDA_ITEM_MAX)
     at: datetime = _created_at()
 
@@ -402,6 +404,8 @@ class Outbox(SQLModel, table=True):
         # The hourly purge of what was sent (or given up) longer ago than the retention.
         Index("ix_outbox_sent_at", "sent_at"),
         Index("ix_outbox_failed_at", "failed_at"),
+        # A person's direct messages, and a cluster's posts, found when a person is erased.
+        Index("ix_outbox_channel", "channel"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -471,11 +475,11 @@ class Measure(SQLModel, table=True):
     status: str = Field(default=MeasureStatus.ACTIVE, max_length=8)
     # Counted up whenever its data or settings change: what its stored run-chart signals were worked out from.
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    created_by: str = Field(max_length=PLATFORM_ID_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
     retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    retired_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    retired_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
 
 
@@ -492,7 +496,7 @@ class MeasurePoint(SQLModel, table=True):
     numerator: float | None = None
     denominator: float | None = None
     value: float
-    recorded_by: str = Field(max_length=PLATFORM_ID_MAX)
+    recorded_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     recorded_at: datetime = _created_at()
 
 
@@ -506,9 +510,9 @@ class MeasurePointHistory(SQLModel, table=True):
     numerator: float | None = None
     denominator: float | None = None
     value: float
-    recorded_by: str = Field(max_length=PLATFORM_ID_MAX)
+    recorded_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    replaced_by: str = Field(max_length=PLATFORM_ID_MAX)
+    replaced_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     replaced_at: datetime = _created_at()
 
 
@@ -519,7 +523,7 @@ class MeasureNudge(SQLModel, table=True):
     __tablename__ = "measure_nudge"
 
     cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
-    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True, index=True)
     period: date = Field(primary_key=True)
     sent_at: datetime = _created_at()
 
@@ -548,7 +552,7 @@ class ConversationRef(SQLModel, table=True):
     tenant_id: str = Field(max_length=PLATFORM_ID_MAX)
     bot_id: str = Field(max_length=PLATFORM_ID_MAX)
     team_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
-    user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)  # whose 1:1 chat (personal only)
+    user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)  # whose 1:1 chat (personal only)
     updated_at: datetime = _created_at()
 
 
@@ -565,9 +569,9 @@ class Attendance(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     attendee: str = Field(max_length=PLATFORM_ID_MAX + 8)  # "practice:<id>" or "person:<user id>"
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
-    user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
     present: bool = True  # False: apologies
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     at: datetime = _created_at()
 
 
@@ -578,7 +582,7 @@ class MinuteLine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     text: str = Field(max_length=MINUTE_TEXT_MAX)
     at: datetime = _created_at()
 
@@ -590,7 +594,7 @@ class Decision(SQLModel, table=True):
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     topic_id: int | None = Field(default=None, foreign_key="topic.id")
-    by: str = Field(max_length=PLATFORM_ID_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     text: str = Field(max_length=MINUTE_TEXT_MAX)
     at: datetime = _created_at()
 
@@ -603,7 +607,30 @@ class PersonName(SQLModel, table=True):
     mentions, and has no cheap lookup by id): kept so exports and minutes show names after a restart."""
 
     __tablename__ = "person_name"
+    # The scheduler's purge of names not refreshed within the retention (commands/housekeeping.py).
+    __table_args__ = (Index("ix_person_name_updated_at", "updated_at"),)
 
     user_id: str = Field(max_length=PLATFORM_ID_MAX, primary_key=True)
     name: str = Field(max_length=PERSON_NAME_MAX)
     updated_at: datetime = _created_at()
+
+
+AUDIT_WHAT_MAX = 64     # "/cluster member add", "form meeting.decision"
+AUDIT_ITEMS_MAX = 200   # the ids and practice codes a change named: "M2 80123"
+
+
+class AuditEntry(SQLModel, table=True):
+    """A change to a cluster's register, roles or record, or any command only its leads may use: who, what,
+    when, and the ids and codes it named. Never the text typed: that may hold a patient identifier."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_cluster_at", "cluster_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id")
+    at: datetime = _created_at()
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    what: str = Field(max_length=AUDIT_WHAT_MAX)
+    items: str = Field(default="", max_length=AUDIT_ITEMS_MAX)
+    # The person it was about (a member added, a lead removed, an action assigned), if one was named.
+    person: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)

@@ -79,6 +79,11 @@ def topic_moves(*, session: Session, topic: Topic) -> list[TopicMove]:
     return list(session.exec(select(TopicMove).where(TopicMove.topic_id == topic.id).order_by(TopicMove.id)))
 
 
+def count_notes(*, session: Session, topic: Topic) -> int:
+    """How many notes the topic has (one count on the topic_id index)."""
+    return session.exec(select(func.count()).select_from(TopicNote).where(TopicNote.topic_id == topic.id)).one()
+
+
 def topic_notes(*, session: Session, topic: Topic) -> list[TopicNote]:
     return list(session.exec(select(TopicNote).where(TopicNote.topic_id == topic.id).order_by(TopicNote.id)))
 

@@ -141,10 +141,15 @@ class TeamsStandIn:
     # --- inbound JWTs ----------------------------------------------------------------------------
 
     def sign(self, *, audience: str = APP_ID, issuer: str = ISSUER, service_url: str | None = None,
-             expires_in: float = 3600, key: rsa.RSAPrivateKey | None = None, kid: str = KID) -> str:
+             expires_in: float | None = 3600, key: rsa.RSAPrivateKey | None = None, kid: str = KID,
+             extra: dict | None = None, without: tuple[str, ...] = ()) -> str:
+        """`expires_in=None` leaves out `exp`; `extra` adds claims (an Entra token's `tid`, `azp` …);
+        `without` leaves out the claims named."""
         now = int(time.time())
         claims = {"iss": issuer, "aud": audience, "serviceurl": service_url or self.service_url,
-                  "nbf": now - 5, "iat": now - 5, "exp": int(now + expires_in)}
+                  "nbf": now - 5, "iat": now - 5, **({} if expires_in is None else {"exp": int(now + expires_in)}),
+                  **(extra or {})}
+        claims = {name: value for name, value in claims.items() if name not in without}
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
 
     def headers(self, **claims) -> dict:

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from commands.exports import looks_identifying
 from storage.models import Action
 from testkit import factories
 from testkit.slack_requests import dispatch_command
@@ -22,7 +23,7 @@ def cluster(app):
     return app
 
 
-WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Measures"]
+WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "Polls", "Ballots", "Meetings", "Audit", "Measures"]
 
 
 def uploaded_workbook(slack_api):
@@ -235,6 +236,15 @@ def test_text_the_guard_would_refuse_never_reaches_a_workbook(cluster, db, slack
     cells = [c.value for row in workbook["Actions"].iter_rows() for c in row if isinstance(c.value, str)]
     assert "[withheld: looked like a patient identifier]" in cells
     assert not any("943" in value for value in cells)
+
+
+@pytest.mark.parametrize("stored", ["⓿❶⓿❶⓿❶❶❷❸❼", "010 - - - 101 - - - 1237", "010101ー1237",
+                                    "0101\u3164\u3164\u316401 1237"])
+def test_the_files_screen_is_never_narrower_than_the_guard(stored):
+    # Its cheap first look once wanted ten digits at most three characters apart: circled digits and long
+    # runs of separators, refused at the door, would have been written into a file had they been stored.
+    assert looks_identifying(f"Call back {stored} about results")
+    assert not looks_identifying("Meeting 2026-12-03 at 14:30, room 12")
 
 
 @pytest.mark.database

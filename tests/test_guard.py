@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from commands.errors import Refusal
 from commands.text.guard import (
     find_patient_identifiers,
+    normalise,
     passes_modulus_10,
     passes_modulus_11,
     refuse_patient_identifiers,
@@ -154,3 +155,43 @@ def test_a_platform_mention_is_a_reference_but_digits_posing_as_one_are_text():
     assert find_patient_identifiers("Ask <@29:1AbC0101011237xyz> to call the practice") == []
     assert find_patient_identifiers("Ask <@0101011237> to call") == ["0101011237"]
     assert find_patient_identifiers("Ask <@U0G9QF9C6> about 0101011237") == ["0101011237"]
+
+
+# Issue 26: what an attacker found still passed. Letters without case (Japanese, Korean, Chinese, Lisu, Latin
+# clicks, modifier letters, Arabic tatweel) look like dashes, bars and colons; the Hangul fillers are invisible.
+LOOK_ALIKE_SEPARATORS = ["ー", "ㅡ", "一", "ꓸ", "ǀ", "ˍ", "ː", "ـ", "\u3164", "\u115f", "\u1160", "\uffa0",
+                         "\u3164\u3164", " ー ", "\u200bㅡ\u200b"]
+
+
+@pytest.mark.parametrize("separator", LOOK_ALIKE_SEPARATORS)
+def test_look_alike_separators_and_invisible_fillers_are_seen_through(separator):
+    assert find_patient_identifiers(f"010101{separator}1237") == ["0101011237"]
+    assert find_patient_identifiers(f"pt 010{separator}101{separator}1237 seen") == ["0101011237"]
+
+
+@pytest.mark.parametrize("text", [
+    "⓿❶⓿❶⓿❶❶❷❸❼",                       # dingbat negative circled digits
+    "⓪➀⓪➊0❶⓵2 3 7",                      # circled, sans-serif circled, double circled, mixed with ASCII
+    "0➀0➀ 0➀ ➀➁➂➆",
+    "⒈⒉ ⓪⑴⓪⑴⓪⑴ ①②③⑦",                # full-stop, parenthesised and circled digits (NFKC) as before
+])
+def test_digits_of_every_style_are_read_as_digits(text):
+    assert find_patient_identifiers(text) == ["0101011237"]
+
+
+def test_a_figure_in_a_circle_is_read_as_its_figures():
+    assert normalise("❿ and ⓫") == "10 and 11"
+    assert normalise("⒈⒉ ⑴") == "1.2. (1)"
+
+
+@pytest.mark.parametrize("text", ["N H S 010101 1238", "C.H.I 0101011238", "c h i: 0101011238", "N-H-S n o. 0101011238",
+                                  "NHS\u3164 0101011238", "N\u3164H\u3164S 0101011238", "C H I number 010 101 1238"])
+def test_chi_and_nhs_spelt_out_letter_by_letter_still_name_a_number(text):
+    # 0101011238 fails both checks: only the word before it makes it a patient's number.
+    assert find_patient_identifiers(text) == ["0101011238"]
+
+
+@pytest.mark.parametrize("text", ["Kim chief 0101011238", "which 0101011238", "Room 2026年12月05日 at 14:00",
+                                  "Phone ㅡ 0131 123 4567", "Chapter ❶ of 3"])
+def test_the_new_readings_do_not_make_everyday_text_a_number(text):
+    assert find_patient_identifiers(text) == []

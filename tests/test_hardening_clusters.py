@@ -39,13 +39,13 @@ def test_two_leads_removing_each_other_at_once_leave_a_lead(db, clock, second):
     one, two = Clusterbot(db, clock=clock), Clusterbot(db, clock=clock)
     for n in range(CLUSTERS):
         channel = f"CRACE{n}"
-        one.handle("/cluster", "setup Race Cluster", Caller("UA", channel, "T0001"))
-        one.handle("/cluster", "lead add <@UB>", Caller("UA", channel, "T0001"))
+        one.handle("/cluster", "setup Race Cluster", Caller("ULA", channel, "T0001"))
+        one.handle("/cluster", "lead add <@ULB>", Caller("ULA", channel, "T0001"))
     for n in range(CLUSTERS):
         channel = f"CRACE{n}"
         replies = run_together(
-            lambda c=channel: one.handle("/cluster", "lead remove <@UB>", Caller("UA", c, "T0001")),
-            lambda c=channel: two.handle("/cluster", f"{second} <@UA>", Caller("UB", c, "T0001")),
+            lambda c=channel: one.handle("/cluster", "lead remove <@ULB>", Caller("ULA", c, "T0001")),
+            lambda c=channel: two.handle("/cluster", f"{second} <@ULA>", Caller("ULB", c, "T0001")),
         )
         assert sum(r.audience.value == "channel" for r in replies) == 1, [r.lines for r in replies]
     with db.session() as session:

@@ -16,7 +16,10 @@ from testkit.slack_requests import button_payload, dispatch_command, dispatch_pa
 
 HIDDEN = ["010.101.1237", "010/101/1237", "010_101_1237", "010\u2212101\u22121237", "010\u2013101\u20141237",
           "010\u00a0101\u20091237", "010\u200b101\u200b1237", "010\n101\n\n1237", "010     101   1237",
-          "０１０１０１１２３７", "CHI 0101011238", "nhs no. 010 101 1238"]
+          "０１０１０１１２３７", "CHI 0101011238", "nhs no. 010 101 1238",
+          # issue 26: look-alike separators, an invisible filler, dingbat digits, the word spelt out
+          "010101ー1237", "010ㅡ101一1237", "010ǀ101ː1237", "010ـ101ˍ1237", "010ꓸ101ꓸ1237", "0101\u316401 1237",
+          "⓿❶⓿❶⓿❶❶❷❸❼", "N H S 010 101 1238"]
 
 
 @pytest.fixture

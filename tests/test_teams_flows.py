@@ -129,6 +129,33 @@ def test_an_action_exported_by_file_consent(cluster, teams, teams_api, db):
     assert info[0].body["attachments"][0]["name"] == consent["name"]
 
 
+def test_a_file_offer_is_answered_only_by_the_person_offered(cluster, teams, teams_api, db):
+    """Another person's answer to the lead's offer (a copied card's context) uploads nothing to them and
+    leaves the offer for the lead; their decline cannot cancel it either."""
+    say(teams, teams_api, LEAD, "action export")
+    offer = teams_api.wait_for(lambda s: [p for p in s.posts() if p.body.get("attachments", [{}])[0].get(
+        "contentType") == "application/vnd.microsoft.teams.card.file.consent"])[0]
+    consent = offer.body["attachments"][0]
+    theirs = "a:1personalchatofjaneAbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+
+    def answer(user, action, url, chat):
+        return invoke(teams_api, user, "fileConsent/invoke", {
+            "type": "fileUpload", "action": action, "context": consent["content"]["acceptContext"],
+            "uploadInfo": {"name": consent["name"], "uploadUrl": url, "contentUrl": "https://x/contents",
+                           "uniqueId": "u9", "fileType": "xlsx"}}, personal=chat)
+
+    assert teams.send(answer(PQL_A, "decline", "", theirs), teams_api.headers()).status_code == 200
+    assert teams.send(answer(PQL_A, "accept", f"{teams_api.base}/upload/jane", theirs),
+                      teams_api.headers()).status_code == 200
+    told = teams_api.wait_for(lambda s: len([p for p in s.posts(theirs) if "offered to someone else" in p.text]) == 2)
+    assert told
+    assert "/upload/jane" not in teams_api.uploads
+    accepted = answer(LEAD, "accept", f"{teams_api.base}/upload/lead", offer.conversation)
+    assert teams.send(accepted, teams_api.headers()).status_code == 200
+    assert teams_api.wait_for(lambda s: s.uploads.get("/upload/lead"))
+    assert "/upload/jane" not in teams_api.uploads
+
+
 def test_a_meeting_reminder_is_sent_proactively(cluster, teams, teams_api, product, clock):
     say(teams, teams_api, LEAD, "meeting schedule 2026-12-09 13:00 Cluster QI meeting remind 1d")
     channel_posts(teams_api)

@@ -2,7 +2,18 @@
 
 import json
 
-from commands.results import Audience, Button, Code, Person, Reply, Segment, Strong, Tone
+from commands.results import (
+    FORMER_MEMBER,
+    FORMER_MEMBER_SHOWN,
+    Audience,
+    Button,
+    Code,
+    Person,
+    Reply,
+    Segment,
+    Strong,
+    Tone,
+)
 
 SECTION_LIMIT = 3000  # Slack's limit on a section block's text
 ACTIONS_LIMIT = 25    # Slack's limit on elements in one actions block
@@ -39,8 +50,8 @@ def escape(text: str) -> str:
 def mrkdwn(segment: Segment) -> str:
     if type(segment) is str:  # plain text, the commonest segment
         return escape(segment)
-    if isinstance(segment, Person):
-        return f"<@{segment.user_id}>"
+    if isinstance(segment, Person):  # an erased person is no one to mention
+        return FORMER_MEMBER_SHOWN if segment.user_id == FORMER_MEMBER else f"<@{segment.user_id}>"
     if isinstance(segment, Strong):
         return f"*{escape(segment.text)}*"
     if isinstance(segment, Code):

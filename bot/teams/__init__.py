@@ -1,8 +1,9 @@
 """The Teams adapter: Microsoft's Teams SDK for Python (microsoft-teams-apps) serving POST /api/messages.
 
-The SDK checks every inbound activity's JWT (issuer, audience = our app id, signature against the
-keys published beside TEAMS_OPENID_URL, expiry, and the serviceurl claim against the activity's
-serviceUrl); anything else is 401 before our code runs. Our one handler runs the activity through
+Every inbound activity passes `gate.BotFrameworkGate` before the SDK sees it: a JWT the Bot Framework
+signed for this app (issuer, audience = our app id, `exp`, signature against the keys published beside
+TEAMS_OPENID_URL, the serviceurl claim equal to the activity's serviceUrl), else 401; from this tenant
+(TEAMS_TENANT_ID), else 403. The same gate takes the SDK's own validator slot. Our one handler runs the activity through
 `inbound.Turn` on a worker thread (the product and its database are synchronous), answers the HTTP
 request as soon as that committed, and hands everything else to the delivery component (bot/delivery/).
 """
@@ -19,6 +20,7 @@ from bot import front_door
 from bot.config import Settings
 from bot.platform import AfterAck
 from bot.teams.auth import ClientCredentialsToken
+from bot.teams.gate import BotFrameworkGate, Refused, SigningKeys, take_over_sdk_validator
 from bot.teams.inbound import Outcome, Turn
 from bot.teams.platform import TeamsPlatform
 from commands import Clusterbot
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES = "/api/messages"
 BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smaller
+REFUSED = {401: "Unauthorized", 403: "Forbidden", 503: "Unavailable"}
 
 
 def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 10.0) -> TeamsPlatform:
@@ -43,7 +46,12 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
     from microsoft_teams.apps.http import FastAPIAdapter
 
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    _guard(web)
+    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
+    keys = SigningKeys(settings.teams_openid_url, timeout=platform.timeout)
+    gate = BotFrameworkGate(app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
+                            issuer=cloud.token_issuer, keys=keys)
+    web.state.gate = gate  # TeamsServer puts it in the SDK's validator slot once the SDK has made its own
+    _guard(web, gate)
 
     @web.get("/healthz")
     async def healthz() -> Response:
@@ -52,7 +60,6 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         return JSONResponse({"ok": healthy and sending, "database": healthy, "delivery": sending},
                             status_code=200 if healthy and sending else 503)
 
-    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
               dangerously_allow_unauthenticated_requests=False, telemetry={"agent365": False})
@@ -77,7 +84,7 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
         if outcome.consent is not None:
             consent = outcome.consent
             platform.background.submit(platform.accept_file, consent["conversation"], consent["service_url"],
-                                       consent["value"])
+                                       consent["value"], consent["user"])
 
     @app.on_activity
     async def on_activity(ctx):
@@ -105,9 +112,10 @@ def check_credentials(platform: TeamsPlatform) -> str | None:
     return None
 
 
-def _guard(web: FastAPI) -> None:
+def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
     """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413;
-    not a JSON object → 400 (the SDK would answer such a body with a 500)."""
+    not a JSON object → 400 (the SDK would answer such a body with a 500); then the gate (gate.py):
+    not the Bot Framework's token for this app → 401, another tenant → 403, one log line each."""
 
     @web.middleware("http")
     async def check(request: Request, call_next):
@@ -127,6 +135,11 @@ def _guard(web: FastAPI) -> None:
             parsed = None
         if not isinstance(parsed, dict):
             return JSONResponse({"error": "Not an activity"}, status_code=400)
+        try:
+            await gate.check(request.headers["authorization"].removeprefix("Bearer "), parsed)
+        except Refused as refused:
+            log.warning("teams activity refused (%d): %s", refused.status, refused.reason)
+            return JSONResponse({"error": REFUSED.get(refused.status, "Refused")}, status_code=refused.status)
         return await call_next(request)
 
 
@@ -138,7 +151,7 @@ class TeamsServer:
 
         import uvicorn
 
-        self.app = app
+        self.app, self.gate = app, web.state.gate
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))  # here, so a busy port is the caller's one clear line
@@ -149,6 +162,7 @@ class TeamsServer:
 
     async def _serve(self) -> None:
         await self.app.initialize()
+        take_over_sdk_validator(self.app, self.gate)
         await self.server.serve(sockets=[self.socket])
 
     def run(self) -> None:

@@ -9,7 +9,19 @@ import re
 from collections.abc import Callable
 
 from commands.registry import FAMILIES
-from commands.results import Button, Code, Form, FormField, Person, Reply, Strong, Tone, with_people
+from commands.results import (
+    FORMER_MEMBER,
+    FORMER_MEMBER_SHOWN,
+    Button,
+    Code,
+    Form,
+    FormField,
+    Person,
+    Reply,
+    Strong,
+    Tone,
+    with_people,
+)
 
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -41,6 +53,8 @@ def escape(text: str) -> str:
 
 
 def _segment(segment, name_of: NameOf, mentions: dict[str, dict], personal: bool) -> str:
+    if isinstance(segment, Person) and segment.user_id == FORMER_MEMBER:
+        return escape(FORMER_MEMBER_SHOWN)  # an erased person is no one to mention
     if isinstance(segment, Person):
         name = name_of(segment.user_id) or segment.user_id
         text = f"<at>{escape(name)}</at>"

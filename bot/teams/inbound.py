@@ -41,7 +41,7 @@ class Outcome:
     reply: Reply | None = None
     asker: Asker | None = None
     later: tuple[str, str, Caller] | None = None  # a command's slow part (an export), run after the ack
-    consent: dict | None = None                    # a file offer answered: (conversation, service URL, value)
+    consent: dict | None = None  # a file offer answered: conversation, service URL, value, who answered
 
 
 @dataclass
@@ -97,7 +97,7 @@ class Turn:
         if kind == "invoke" and name == "fileConsent/invoke":
             value = activity.get("value") or {}
             return Outcome(consent={"conversation": _conversation(activity), "service_url": activity.get("serviceUrl"),
-                                    "value": value})
+                                    "value": value, "user": str((activity.get("from") or {}).get("id") or "")})
         return Outcome()
 
     # --- where and who ------------------------------------------------------------------------

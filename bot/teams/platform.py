@@ -236,11 +236,22 @@ class TeamsPlatform:
                      audience=Audience.CHANNEL, tone=upload.comment.tone)
         self.post(upload.channel, note, team_id=team_id)
 
-    def accept_file(self, conversation: str, service_url: str, consent: dict) -> None:
-        """The person accepted (or declined) a file offer: put the file where Teams said, then show it."""
-        context = consent.get("context") or {}
+    def accept_file(self, conversation: str, service_url: str, consent: dict, user_id: str) -> None:
+        """The person accepted (or declined) a file offer: put the file where Teams said, then show it.
+        Only the person it was offered to can answer it: anyone else's answer (a copied card, a replayed
+        context) is refused, uploads nothing and leaves the offer for its person."""
+        context = consent.get("context") if isinstance(consent.get("context"), dict) else {}
+        token = str(context.get("offer"))
         with self._lock:
-            offer = self._offers.pop(str(context.get("offer")), None)
+            offer = self._offers.get(token)
+            someone_else = offer is not None and offer[1] != user_id
+            if not someone_else:
+                self._offers.pop(token, None)
+        if someone_else:
+            log.warning("a file offer was answered by someone it was not offered to: refused")
+            self._say(conversation, service_url, "That file was offered to someone else, so I haven't sent it to "
+                      "you. Ask for the export yourself if you need it.")
+            return
         if consent.get("action") != "accept":
             return
         if offer is None or offer[2] < time.monotonic():

@@ -37,7 +37,7 @@ SYSTEM = "clusterbot"
 
 
 @subcommand(MEASURE, "edit D1 <what> <new value>", EDIT_EXAMPLE,
-            "change a measure's name, definition, goal, direction of good or chart")
+            "change a measure's name, definition, goal, direction of good or chart", audited=True)
 def edit(ctx: Context, rest: str) -> Reply:
     token, rest = parsing.split_first(rest)
     measure = find_measure(ctx, token, EDIT_EXAMPLE)
@@ -65,7 +65,7 @@ def edit(ctx: Context, rest: str) -> Reply:
     return reply
 
 
-@subcommand(MEASURE, "retire D1", "/measure retire D1", "stop collecting a measure (its data stays)")
+@subcommand(MEASURE, "retire D1", "/measure retire D1", "stop collecting a measure (its data stays)", audited=True)
 def retire(ctx: Context, rest: str) -> Reply:
     measure = find_measure(ctx, parsing.split_first(rest)[0], "/measure retire D1")
     _require_change(ctx, measure)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from commands import bounds
 from commands.cluster import CLUSTER
 from commands.context import Context
 from commands.errors import Refusal, on_field
@@ -88,7 +89,7 @@ def _meeting_and_text(ctx: Context, rest: str, example: str, doing: str) -> tupl
 # --- /meeting record ----------------------------------------------------------------------------------
 
 @subcommand(MEETING, "record <date> <HH:MM> <title> [for <length>] [at <place>]", RECORD_EXAMPLE,
-            "record a meeting that has already happened (no reminders; with nothing after it, a form)")
+            "record a meeting that has already happened (no reminders; with nothing after it, a form)", audited=True)
 def record(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     if not rest.strip():
@@ -143,7 +144,7 @@ def _record_form(ctx: Context) -> Reply:
                  form=Form("meeting.record", "Record a past meeting", "Record", fields))
 
 
-@form("meeting.record")
+@form("meeting.record", audited=True)
 def submit_record_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
     if ctx.submission_key and meeting_store.find_submitted_meeting(session=ctx.session, cluster=cluster,
@@ -258,13 +259,13 @@ def represented(ctx: Context, meeting: Meeting) -> str:
 
 
 @subcommand(MEETING, "attended M1 <practice codes or @people>", ATTENDED_EXAMPLE,
-            "record who came (organiser or leads; with no names, a form of the practices)")
+            "record who came (organiser or leads; with no names, a form of the practices)", audited=True)
 def attended(ctx: Context, rest: str) -> Reply:
     return _mark(ctx, rest, present=True)
 
 
 @subcommand(MEETING, "apologies M1 <practice codes or @people>", APOLOGIES_EXAMPLE,
-            "record apologies (organiser or leads; with no names, the same form)")
+            "record apologies (organiser or leads; with no names, the same form)", audited=True)
 def apologies(ctx: Context, rest: str) -> Reply:
     return _mark(ctx, rest, present=False)
 
@@ -298,7 +299,7 @@ def attendance_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting attended", ATTENDED_EXAMPLE, _attendance_form)
 
 
-@form("meeting.attendance")
+@form("meeting.attendance", audited=True)
 def submit_attendance(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     meeting = _submitted_meeting(ctx, context, "/meeting attended")
     if not _first_submission(ctx):
@@ -342,7 +343,8 @@ def _named(label: str, practices: list[Practice]) -> Line:
 # --- minute lines and decisions -------------------------------------------------------------------------
 
 @subcommand(MEETING, "note M1 <text>", NOTE_EXAMPLE,
-            "add a line to the minutes, in order (organiser or leads; several lines: one each; no text: a form)")
+            "add a line to the minutes, in order (organiser or leads; several lines: one each; no text: a form)",
+            audited=True)
 def note(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, NOTE_EXAMPLE, "/meeting note")
     if not text.strip():
@@ -355,8 +357,20 @@ def note(ctx: Context, rest: str) -> Reply:
         texts = [_minute_line(t, n) for n, t in enumerate(typed, 1)]
     else:
         texts = [parsing.name(text, "minute line", NOTE_EXAMPLE, MINUTE_TEXT_MAX)]
+    _room_for_minutes(ctx, meeting, len(texts))
     return _minuted(ctx, meeting, [store.add_minute(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
                                                     at=ctx.now(), text=t) for t in texts])
+
+
+def _room_for_minutes(ctx: Context, meeting: Meeting, adding: int, field: str | None = None) -> None:
+    """Refuse lines that would take the meeting's minutes past their most (nothing of them is added)."""
+    count = store.count_minutes(session=ctx.session, meeting=meeting)
+    if count + adding > bounds.MINUTE_LINES:
+        room = bounds.MINUTE_LINES - count
+        raise Refusal(f"{meeting.short_id}'s minutes have {count} lines, and a meeting's minutes take at most "
+                      f"{bounds.MINUTE_LINES}: " + (f"there is room for {room} more. " if room else "") +
+                      "Nothing was added. Put several points in one line, or record the rest in the minutes' "
+                      "Word file.", example=f"/meeting minutes {meeting.short_id} word", field=field)
 
 
 def _minuted(ctx: Context, meeting: Meeting, saved: list[MinuteLine]) -> Reply:
@@ -385,12 +399,13 @@ def note_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting note", NOTE_EXAMPLE, _note_form)
 
 
-@form("meeting.note")
+@form("meeting.note", audited=True)
 def submit_note(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     meeting = _submitted_meeting(ctx, context, "/meeting note")
     if not _first_submission(ctx):
         return Reply()
     texts = [_minute_line(text, n) for n, text in enumerate(_lines(values.get("text", "")), 1)]
+    _room_for_minutes(ctx, meeting, len(texts), field="text")
     return _minuted(ctx, meeting, [store.add_minute(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
                                                     at=ctx.now(), text=text) for text in texts])
 
@@ -414,7 +429,8 @@ def _minute_line(text: str, number: int) -> str:
 
 
 @subcommand(MEETING, "decision M1 <text> [topic T3]", DECISION_EXAMPLE,
-            "record a decision, for the cluster's decision log (organiser or leads; with no text, a form)")
+            "record a decision, for the cluster's decision log (organiser or leads; with no text, a form)",
+            audited=True)
 def decision(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, DECISION_EXAMPLE, "/meeting decision")
     if not text.strip():
@@ -433,6 +449,10 @@ def _topic(ctx: Context, token: str) -> Topic:
 
 
 def _decided(ctx: Context, meeting: Meeting, text: str, topic: Topic | None) -> Reply:
+    bounds.refuse_when_full(
+        store.count_decisions(session=ctx.session, meeting=meeting), bounds.DECISIONS,
+        f"{meeting.short_id} has {bounds.DECISIONS} decisions, the most one meeting records, so this one wasn't "
+        "added. Record the rest as minute lines.", example=f"/meeting note {meeting.short_id} <minute line>")
     saved = store.add_decision(session=ctx.session, meeting=meeting, topic=topic, by=ctx.caller.user_id,
                                at=ctx.now(), text=text)
     return Reply.announce(line(Person(ctx.caller.user_id), " recorded a decision at ", Code(meeting.short_id), ": ",
@@ -459,7 +479,7 @@ def decision_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting decision", DECISION_EXAMPLE, _decision_form)
 
 
-@form("meeting.decision")
+@form("meeting.decision", audited=True)
 def submit_decision(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     meeting = _submitted_meeting(ctx, context, "/meeting decision")
     if not _first_submission(ctx):

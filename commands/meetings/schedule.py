@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import polls
+from commands import bounds, polls
 from commands.context import Caller, Context
 from commands.errors import Refusal, on_field
 from commands.measures import news as measure_news
@@ -55,6 +55,7 @@ DURATION = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,3})m?)?$")
 SYSTEM = "clusterbot"
 LENGTH_CHOICES = tuple(Choice(str(m), f"{m} minutes") for m in (30, 45, 60, 90, 120))  # the forms' lengths
 MAX_OFFSET = timedelta(days=60)
+REMINDER_TEXT = 200  # a reminder shows free text to this length (the full agenda shows it whole)
 
 
 # --- reading what people type ------------------------------------------------------------------
@@ -75,7 +76,11 @@ def parse_offsets(text: str, example: str) -> list[str]:
                           "like 7d, 1d, 2h or 30m.", example=example)
         if _offset_delta(offset) > MAX_OFFSET:
             raise Refusal(f"“{offset}” is more than 60 days before the meeting.", example=example)
-    return list(dict.fromkeys(offsets))
+    offsets = list(dict.fromkeys(offsets))
+    if len(offsets) > bounds.REMINDERS:  # one meeting once took 399, each a post to the channel
+        raise Refusal(f"That is {len(offsets)} reminders; a meeting takes at most {bounds.REMINDERS}. "
+                      "Keep the ones that matter most, like 7d,1d,1h.", example=example)
+    return offsets
 
 
 def _offset_delta(offset: str) -> timedelta:
@@ -328,35 +333,45 @@ def show(ctx: Context, rest: str) -> Reply:
     return reply
 
 
-def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
-    """The agenda, built now from live data: items, topics, polls, actions."""
+def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS,
+                 text_most: int | None = None) -> list[Line]:
+    """The agenda, built now from live data: items, topics, polls, actions. Each part shows at most `most`
+    entries, then how many more and where to see them; `text_most`: free text shortened to it (a reminder),
+    so whatever the data, the message stays within what every platform takes."""
     cluster = ctx.session.get(Cluster, meeting.cluster_id)
+    m = meeting.short_id
+    cut = (lambda text: text) if text_most is None else (lambda text: parsing.shorten(text, text_most))
     lines: list[Line] = []
     items = store.agenda_items(session=ctx.session, meeting=meeting)
     lines.append(line(Strong("Agenda items")))
-    lines += [line(f"{n}. ", item.text, " (", Person(item.by), ")") for n, item in enumerate(items, 1)] or [
-        line("None yet: add one with ", Code(f"/meeting item {meeting.short_id} <text>"))]
+    numbered = [line(f"{n}. ", cut(item.text), " (", Person(item.by), ")") for n, item in enumerate(items, 1)]
+    lines += bounds.at_most(numbered, most, _more("agenda items", f"/meeting agenda {m}")) or [
+        line("None yet: add one with ", Code(f"/meeting item {m} <text>"))]
     working = topic_store.list_topics(session=ctx.session, cluster=cluster,
                                       statuses=[TopicStatus.AGREED, TopicStatus.ACTIVE])
     if working:
         lines.append(line(Strong("Topics agreed or active")))
-        lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status})") for t in working]
+        lines += bounds.at_most([line("• ", Code(t.short_id), f" {cut(t.title)} ({t.status})") for t in working],
+                                most, _more("topics", "/topic list"))
     previous = store.previous_meeting(session=ctx.session, meeting=meeting)
     fresh = [t for t in topic_store.list_topics(session=ctx.session, cluster=cluster, statuses=[TopicStatus.PROPOSED])
              if previous is None or t.created_at > previous.starts_at]
     if fresh:
         lines.append(line(Strong("New topics since the last meeting" if previous else "Proposed topics")))
-        lines += [line("• ", Code(t.short_id), " ", t.title, " (", Person(t.proposed_by), ")") for t in fresh]
+        lines += bounds.at_most([line("• ", Code(t.short_id), " ", cut(t.title), " (", Person(t.proposed_by), ")")
+                                 for t in fresh], most, _more("topics", "/topic list proposed"))
     lines += measure_news.signal_lines(ctx, cluster, previous.starts_at if previous else None)
     open_polls = [p for p in poll_store.list_polls(session=ctx.session, cluster=cluster, closed_since=ctx.now())
                   if p.closed_at is None]
     if open_polls:
         lines.append(line(Strong("Open polls")))
-        turnout = polls.turnouts(ctx, open_polls, cluster)
-        for poll in open_polls:
+        shown = open_polls[:most]
+        turnout = polls.turnouts(ctx, shown, cluster)
+        for poll in shown:
             n = turnout[poll.id].voted
             noun = ("practice" if n == 1 else "practices") if poll.per_practice else ("person" if n == 1 else "people")
-            lines.append(line("• ", Code(poll.short_id), " ", poll.question, f" — {n} {noun} voted so far"))
+            lines.append(line("• ", Code(poll.short_id), " ", cut(poll.question), f" — {n} {noun} voted so far"))
+        lines += [_more("open polls", "/poll list")(len(open_polls) - len(shown))][:len(open_polls) > len(shown)]
     meeting_day = meeting.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()
     due = action_store.list_actions(
         session=ctx.session, cluster=cluster, limit=30,
@@ -364,11 +379,18 @@ def agenda_lines(ctx: Context, meeting: Meeting) -> list[Line]:
     if due:
         today = local_today(ctx.now(), ctx.time_zone)
         lines.append(line(Strong("Actions due by the meeting, by owner")))
+        shown_actions = []
         for action in sorted(due, key=lambda a: (a.owner, a.due_on)):
             flag = " ⚠️ overdue" if action.due_on < today else ""
-            lines.append(line("• ", Person(action.owner), ": ", Code(action.short_id), " ", action.description,
-                              f" — due {describe_day(action.due_on)}{flag}"))
+            shown_actions.append(line("• ", Person(action.owner), ": ", Code(action.short_id), " ",
+                                      cut(action.description), f" — due {describe_day(action.due_on)}{flag}"))
+        lines += bounds.at_most(shown_actions, most, _more("actions", "/action list overdue"))
     return lines
+
+
+def _more(what: str, command: str):
+    """"…and 40 more agenda items: /meeting agenda M2", for `bounds.at_most`."""
+    return lambda k: line(f"…and {k} more {what}: ", Code(command))
 
 
 @item_command(MEETING, "agenda M1", "/meeting agenda M1", "the agenda, from live cluster data", find=_meeting,
@@ -386,6 +408,12 @@ def item(ctx: Context, rest: str) -> Reply:
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refusal(f"{meeting.short_id} is cancelled.", example="/meeting list")
     ctx.require_member("add agenda items")
+    bounds.refuse_when_full(
+        store.count_items(session=ctx.session, meeting=meeting), bounds.AGENDA_ITEMS,
+        f"{meeting.short_id} has {bounds.AGENDA_ITEMS} agenda items, the most a meeting takes, so this one wasn't "
+        "added. Take one off first with ", Code(f"/meeting withdraw {meeting.short_id} item <n>"),
+        " (a lead can take off anyone's), or add it to the next meeting.",
+        example=f"/meeting agenda {meeting.short_id}")
     added = store.add_item(session=ctx.session, meeting=meeting, by=ctx.caller.user_id,
                            text=parsing.name(text, "agenda item", example, AGENDA_ITEM_MAX))
     return Reply.announce(line(Person(ctx.caller.user_id), " added to the agenda of ", Code(meeting.short_id), ": ",
@@ -418,7 +446,8 @@ def _require_organiser(ctx: Context, meeting: Meeting, doing: str) -> None:
     ctx.require_owner_or_lead(meeting.created_by, f"scheduled {meeting.short_id}", doing)
 
 
-@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)")
+@subcommand(MEETING, "cancel M1", "/meeting cancel M1", "cancel a meeting (whoever scheduled it, or a lead)",
+            audited=True)
 def cancel(ctx: Context, rest: str) -> Reply:
     meeting = _meeting(ctx, parsing.split_first(rest)[0], "/meeting cancel M1")
     if meeting.status == MeetingStatus.CANCELLED:
@@ -432,7 +461,7 @@ def cancel(ctx: Context, rest: str) -> Reply:
 
 
 @subcommand(MEETING, "move M1 <date> <HH:MM>", "/meeting move M1 10/12/2026 13:00",
-            "move a meeting; its reminders are planned again")
+            "move a meeting; its reminders are planned again", audited=True)
 def move(ctx: Context, rest: str) -> Reply:
     example = "/meeting move M1 10/12/2026 13:00"
     token, rest = parsing.split_first(rest)
@@ -526,7 +555,8 @@ def _send_reminder(ctx_for, session, item: int, now: datetime) -> list:
     ctx, cluster = _system(ctx_for, session, meeting)
     reply = Reply.announce(line("⏰ Reminder: ", Strong(f"{meeting.short_id} · {meeting.title}"),
                                 f" — {_in(meeting.starts_at - now)}"),
-                           *_card(ctx, meeting)[1:2], *agenda_lines(ctx, meeting))
+                           *_card(ctx, meeting)[1:2],
+                           *agenda_lines(ctx, meeting, most=bounds.SHOWN, text_most=REMINDER_TEXT))
     reply.buttons = [Button("Full agenda", "meeting.agenda", meeting.short_id)]
     # The claim and the reminder in the outbox commit together: sent, as far as the scheduler goes.
     store.mark_reminder(session=session, reminder_id=item, now=now)

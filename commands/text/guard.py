@@ -4,18 +4,23 @@ Every command that stores free text passes it through `refuse_patient_identifier
 
 A CHI (Scotland) or NHS (England, Wales) number is 10 digits, and people write them every way:
 "010101 1237", "010-101-1237", "010.101.1237", with a non-breaking or thin space pasted from Word, a
-zero-width space, a minus sign, a new line. So the text is first normalised (NFKC, so full-width and
-other compatibility digits become 0-9; format characters such as zero-width spaces dropped; every
-decimal digit as its ASCII digit), and then ANY run of characters that are neither letters nor digits
-between two digit groups counts as a separator. We look at each run of digit groups and test every
-stretch of whole groups that holds exactly 10 digits, so an 11-digit phone number ("0131 123 4567") is
-not mistaken for one, while a number beside other figures still is.
+zero-width space, a minus sign, a new line, a look-alike dash or bar from another script ("010101ー1237",
+"010101ǀ1237"), an invisible filler (U+3164), digits in circles ("❶"). So the text is first normalised
+(`normalise`: NFKC, so full-width and other compatibility digits become 0-9; format characters such as
+zero-width spaces dropped; every digit of any style as its ASCII digit; every letter that has no case
+(modifier letters, Hangul fillers and jamo, CJK, Lisu …) read as a space, since between digits those are
+look-alike dashes and bars, while cased letters (Latin, Greek, Cyrillic) stay letters), and then ANY run
+of characters that are neither letters nor digits between two digit groups counts as a separator.
+We look at each run of digit groups and test every stretch of whole groups that holds exactly 10
+digits, so an 11-digit phone number ("0131 123 4567") is not mistaken for one, while a number beside
+other figures still is.
 A stretch is refused when it passes either check:
 - modulus 11 (NHS numbers and CHI until now): weights 10 down to 2 on the first nine digits;
   check digit = 11 − (sum mod 11), where 11 means 0 and 10 means the number cannot exist;
 - modulus 10, Luhn style (the scheme CHI added for new numbers in 2025–26) on all ten digits.
-Ten digits written right after the word CHI or NHS ("CHI 010101 1238", "NHS no: 943 476 5918") are
-refused whatever their check digit: a typo in a patient's number is still that patient's number.
+Ten digits written right after the word CHI or NHS ("CHI 010101 1238", "NHS no: 943 476 5918", also
+spelt out "N H S" or "C.H.I.") are refused whatever their check digit: a typo in a patient's number is
+still that patient's number.
 The price of catching every separator: ten digits of unrelated figures that happen to pass a check
 ("scores 12, 34, 56, 78, 91") are refused too; the message says how to write them instead.
 """
@@ -23,26 +28,55 @@ The price of catching every separator: ten digits of unrelated figures that happ
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 from commands.errors import Refusal
 from storage.mentions import MENTION
 
 SEPARATOR = r"[\W_]+"  # after normalisation: anything that is neither a letter nor a digit
+CASED = {"Lu", "Ll", "Lt"}  # letters with case (Latin, Greek, Cyrillic …): the only letters kept as letters
 DIGIT_RUN = re.compile(rf"\d+(?:{SEPARATOR}\d+)*")
 SEPARATORS = re.compile(SEPARATOR)
+
+
+def _spelt(*words: str) -> str:
+    """The words as a pattern that also matches them letter by letter ("N H S", "C.H.I", "n-o")."""
+    return "|".join(SEPARATOR.replace("+", "*").join(re.escape(letter) for letter in word) for word in words)
+
+
 # The word CHI or NHS (not inside another word), perhaps "no", "number" or "#", then digits.
-NAMED = re.compile(r"(?<![^\W\d_])(?:CHI|NHS)(?:[\W_]*(?:no|num|number|nr)(?![^\W\d_]))?[\W_]*(?=\d)",
-                   re.IGNORECASE)
+NAMED = re.compile(rf"(?<![^\W\d_])(?:{_spelt('CHI', 'NHS')})"
+                   rf"(?:[\W_]*(?:{_spelt('number', 'num', 'no', 'nr')})(?![^\W\d_]))?[\W_]*(?=\d)", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
     """The text as the guard reads it: NFKC, no format characters (zero-width spaces, joiners, bidi
-    marks), and every decimal digit (Arabic-Indic, Devanagari …) as its ASCII digit."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(
-        str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
-        for ch in text if unicodedata.category(ch) != "Cf"
-    )
+    marks), every digit of any style (Arabic-Indic, Devanagari, ❶, ⓵, ➀ …) as its ASCII digits, and
+    every letter without case, number that is not a digit, or combining mark as a space."""
+    if text.isascii():
+        return text
+    return "".join(map(_read, unicodedata.normalize("NFKC", text)))
+
+
+@lru_cache(maxsize=8192)
+def _read(char: str) -> str:
+    """One character as the guard reads it (see `normalise`)."""
+    if char.isascii():
+        return char
+    category = unicodedata.category(char)
+    if category == "Cf":
+        return ""
+    if category in CASED:
+        return char
+    if category == "Nd":
+        return str(unicodedata.decimal(char))
+    value = unicodedata.numeric(char, None) if category == "No" else None
+    if value is not None and value == int(value):
+        return str(int(value))  # ❶ ⓵ ➀ ➊ ⓿, and ❿ or ⓫ as the figures they show
+    # A letter with no case (ー ㅡ 一 ꓸ ǀ ˍ ː ـ, the Hangul fillers U+115F U+1160 U+3164 U+FFA0), a number
+    # that is no digit (〡) or a mark: between digits, a look-alike separator; elsewhere, no word the
+    # guard reads.
+    return " " if category[0] in "LMN" else char
 
 
 def passes_modulus_11(digits: str) -> bool:
@@ -69,8 +103,9 @@ def is_patient_identifier(digits: str) -> bool:
 def find_patient_identifiers(text: str) -> list[str]:
     """Each 10-digit stretch of whole digit groups in `text` that passes either check, and the ten
     digits written right after the word CHI or NHS. A person mentioned by the platform (<@id>) is a
-    reference, not text: a Teams id can hold ten digits in a row. (Adapters make sure a typed "<@…>"
-    never becomes one.)"""
+    reference, not text: a Teams id can hold ten digits in a row. (A typed "<@…>" never becomes one:
+    the Teams adapter neutralises it, Slack escapes it, and the product refuses any mention that does
+    not look like one of the platform's people, `parsing.refuse_posing_mentions`.)"""
     text = normalise(MENTION.sub(_reference_only, text) if "<@" in text else text)
     found = _named(text)
     for run in DIGIT_RUN.finditer(text):

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from commands.errors import Refusal
-from commands.text.guard import refuse_patient_identifiers
+from commands.text.guard import find_patient_identifiers, refuse_patient_identifiers
+from storage.mentions import MENTION as MENTIONED
 from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 
 # Slack escapes a typed @mention to <@U123ABC|name> (or <@U123ABC>) when the command has
@@ -14,6 +15,16 @@ from storage.models import NAME_MAX, PRACTICE_CODE_LENGTH
 # Teams user ids look like 29:1AbC… (a colon), AAD object ids like GUIDs; the console's people may be
 # Seònaid or o'neill (letters of any alphabet, apostrophes).
 MENTION = re.compile(r"^<@([\w.:'’-]+)(?:\|[^>]*)?>$")
+# What a person's id looks like on each platform. A "<@…>" or a form's person whose id does not is text
+# posing as a person: a typed <@0101011237> (or a CHI number typed into the Teams dialog's Owner box)
+# once became an action's owner, stored unscreened and written into the workbook.
+PERSON_IDS = {
+    "slack": re.compile(r"[UW][A-Z0-9]{2,20}"),          # U0G9QF9C6, W012A3CDE (Enterprise Grid)
+    "teams": re.compile(r"29:[A-Za-z0-9_-]{1,250}"),     # the Bot Framework's ids of people: 29:1AbC…
+    "console": re.compile(r"[\w.'’-]{0,80}[^\W\d_][\w.'’-]{0,80}"),  # a name: at least one letter
+}
+NOT_A_PERSON = ("Something written as a mention (<@…>) isn't a person. Type @ and pick the person from the list, "
+                "so their name turns blue.")
 QUOTES = {'"': '"', "“": "”", "”": "”", "„": "“"}
 PRACTICE_CODE = re.compile(rf"^\d{{{PRACTICE_CODE_LENGTH}}}$")
 
@@ -37,6 +48,43 @@ def mention(token: str, example: str) -> str:
             example=example,
         )
     return found.group(1)
+
+
+def looks_like_person(user_id: str, platform: str) -> bool:
+    """Whether `user_id` has the shape of a person's id on `platform` (on a platform not listed here, the
+    tests' driver, any listed platform's shape). A console name is also screened by the guard: it is text
+    the person typed."""
+    shapes = [PERSON_IDS[platform]] if platform in PERSON_IDS else list(PERSON_IDS.values())
+    for shape in shapes:
+        if shape.fullmatch(user_id):
+            return shape is not PERSON_IDS["console"] or not find_patient_identifiers(user_id)
+    return False
+
+
+def refuse_posing_mentions(text: str, platform: str, field: str | None = None) -> str:
+    """`text` unchanged, or a Refusal when a mention in it is not a person of `platform`: checked once for
+    every command typed and every form value, whichever adapter it came through, so no command can take
+    a user id from text posing as a mention."""
+    if "<@" in text:
+        for found in MENTIONED.finditer(text):
+            if not looks_like_person(found.group(1), platform):
+                raise Refusal(NOT_A_PERSON, field=field)
+    return text
+
+
+def person(value: str, platform: str, field: str, if_empty: str) -> str | None:
+    """A form's person field (Slack's user picker gives an id; Teams' dialog has a box people type in):
+    the user id, None when left empty, or a Refusal on `field` when it is not a person of `platform`. What
+    was typed is not repeated back: it may be a patient's number."""
+    value = value.strip()
+    found = MENTION.match(value)
+    user_id = found.group(1) if found else value
+    if not user_id:
+        return None
+    if not looks_like_person(user_id, platform):
+        raise Refusal(f"That isn't a person this platform knows. Leave it empty ({if_empty}), or pick the "
+                      "person: where you can only type, mention them with @ in a message instead.", field=field)
+    return user_id
 
 
 def practice_code(token: str, example: str) -> str:

@@ -7,14 +7,14 @@ guest could export the whole cluster workbook like its staff.
   reports, Word minutes); off by default.
 
 Revision ID: 0027
-Revises: 0020
+Revises: 0022
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0020"
+down_revision = "0022"
 
 
 def upgrade() -> None:
