@@ -25,7 +25,9 @@ CONSOLE_TEAM = "T-CONSOLE"
 # People's names as typed: letters of any alphabet (Seònaid), apostrophes (o'neill), dots and dashes.
 NAME = r"[\w.'’-]+"
 AT_NAME = re.compile(rf"(?<![<\w])@({NAME})")
-ACT_AS = re.compile(rf"^as\s+@?({NAME})\s+(.*)$", re.IGNORECASE)
+# "as @sam /cluster who"; "as guest @sam /cluster export": Sam as a guest of the organisation (the console
+# has no roster to ask, so this is how to try what a guest may do).
+ACT_AS = re.compile(rf"^as\s+(guest\s+)?@?({NAME})\s+(.*)$", re.IGNORECASE)
 BANNER = ("clusterbot console: type a slash command (try /cluster help), /home for your Home, or 'quit'.\n"
           "This channel's id is `{channel}` (for python -m bot export --channel {channel}).")
 _refs = itertools.count(1)
@@ -112,8 +114,8 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
     caller = replace(caller, platform=ConsolePlatform.name)  # what it posts, the console shows
     acting = ACT_AS.match(text)
     if acting:
-        caller = replace(caller, user_id=acting.group(1))
-        text = acting.group(2).strip()
+        caller = replace(caller, user_id=acting.group(2), guest=bool(acting.group(1)))
+        text = acting.group(3).strip()
     if text.lower() in ("/home", "home"):
         return f"[Home of @{caller.user_id}]\n" + plain_text(product.home(caller.user_id, caller.team_id))
     if not text.startswith("/"):
@@ -131,7 +133,8 @@ def run_line(product: Clusterbot, raw: str, caller: Caller) -> str | None:
 
 def run_console(product: Clusterbot, *, user: str, channel: str, stdin: TextIO = sys.stdin,
                 stdout: TextIO = sys.stdout) -> None:
-    caller = front_door.caller(platform=ConsolePlatform.name, user_id=user, team_id=CONSOLE_TEAM, here=channel)
+    caller = front_door.caller(platform=ConsolePlatform.name, user_id=user, team_id=CONSOLE_TEAM, here=channel,
+                               guest=False)
     interactive = stdin.isatty()
     if interactive:
         print(BANNER.format(channel=channel), file=stdout)

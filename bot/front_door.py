@@ -5,9 +5,21 @@ Last round the Teams adapter built its caller its own way and never marked a cha
 card's data as claimed: anyone in the tenant could read any cluster's polls from a 1:1 chat.
 """
 
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
 from bot.platform import AfterAck, Asker
 from commands.context import Caller
 from commands.results import Reply
+
+log = logging.getLogger(__name__)
+
+GUEST_KEEP = 3600.0         # seconds an answer about a person is kept: guests rarely become staff, or back
+GUEST_RETRY = 20.0          # seconds before a platform that did not answer is asked about that person again
+GUEST_PEOPLE = 10_000       # people remembered at most (the oldest answers go first)
 
 
 class NoWhere(ValueError):
@@ -15,7 +27,7 @@ class NoWhere(ValueError):
 
 
 def caller(*, platform: str, user_id: str, team_id: str, here: str | None, named: str | None = None,
-           enterprise_id: str | None = None, personal: bool = False) -> Caller:
+           enterprise_id: str | None = None, personal: bool = False, guest: bool | None = None) -> Caller:
     """Who asks, and in which cluster's channel.
 
     `here`: the conversation the platform itself vouches for (where a command was typed or a button
@@ -23,14 +35,54 @@ def caller(*, platform: str, user_id: str, team_id: str, here: str | None, named
     content names (a button's value, a form's private data, a card's data), which anyone can forge.
     The claimed-channel rule: a named channel that is not `here` is claimed, and the product then
     requires the person to be a member of the cluster there (`Clusterbot._whereabouts`). `personal`: the
-    request came from a 1:1 chat with the bot (a Slack DM)."""
+    request came from a 1:1 chat with the bot (a Slack DM). `guest`: whether the platform says the person
+    is a guest (a `Roster`'s answer); None when it did not say."""
     named = named if isinstance(named, str) and named else None
     channel = named or here
     if not user_id or not channel:
         raise NoWhere("a request without a person or a conversation")
     return Caller(user_id=user_id, channel_id=channel, team_id=team_id or "", enterprise_id=enterprise_id or None,
                   claimed=named is not None and named != here, platform=platform,
-                  conversation="personal" if personal else "channel")
+                  conversation="personal" if personal else "channel", guest=guest)
+
+
+class Roster:
+    """Whether a person is a guest of their platform, asked of it at most once per person per GUEST_KEEP
+    (a busy channel makes no call per message), for every adapter alike.
+
+    `ask(user_id, where)` is the platform's lookup (Teams: the conversation member's userRole; Slack:
+    users.info); it returns True or False, or raises when the platform did not answer (slow, refused,
+    rate limited). Then the answer is None, for GUEST_RETRY seconds: the product refuses files of the
+    cluster's data to a caller it cannot place, and nothing else, so joining and voting never wait on it."""
+
+    def __init__(self, ask: Callable[[str, object], bool], *, keep: float = GUEST_KEEP, retry: float = GUEST_RETRY,
+                 people: int = GUEST_PEOPLE, clock: Callable[[], float] = time.monotonic):
+        self._ask, self._keep, self._retry, self._people, self._clock = ask, keep, retry, people, clock
+        self._known: OrderedDict[str, tuple[bool | None, float]] = OrderedDict()  # user -> (answer, until)
+        self._lock = threading.Lock()
+
+    def guest(self, user_id: str, where: object = None) -> bool | None:
+        """True for a guest, False for a member of the organisation, None if the platform did not say."""
+        now = self._clock()
+        with self._lock:
+            known = self._known.get(user_id)
+            if known is not None and known[1] > now:
+                return known[0]
+        try:
+            answer: bool | None = bool(self._ask(user_id, where))
+        except Exception as error:  # the platform's trouble: said as "couldn't check", never a failed request
+            log.warning("could not ask whether a person is a guest: %s", type(error).__name__)
+            answer = None
+        with self._lock:
+            self._known.pop(user_id, None)
+            self._known[user_id] = (answer, now + (self._keep if answer is not None else self._retry))
+            while len(self._known) > self._people:
+                self._known.popitem(last=False)
+        return answer
+
+    def forget(self) -> None:
+        with self._lock:
+            self._known.clear()
 
 
 def hand_on(delivery: AfterAck, reply: Reply, asker: Asker | None, *, answered: bool = False) -> None:

@@ -1,6 +1,6 @@
 """/cluster: set up the cluster, its practices, its people and its leads; and help for everything."""
 
-from commands.context import SETUP_EXAMPLE, Context, people_list
+from commands.context import GUESTS_EXPORT_ON, SETUP_EXAMPLE, Context, people_list
 from commands.errors import Refusal
 from commands.registry import FAMILIES, Subcommand, help_lines, subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
@@ -193,14 +193,39 @@ def lead_remove(ctx: Context, rest: str) -> Reply:
     return Reply.announce(line(Person(ctx.caller.user_id), " made ", Person(user_id), " an ordinary member."))
 
 
-@subcommand(CLUSTER, "who", "/cluster who", "the practices, their people and the leads", read_only=True)
+@subcommand(CLUSTER, "guests export on|off", GUESTS_EXPORT_ON,
+            "let guests (people from outside the organisation) take exports and reports, or not (off at first)",
+            leads_only=True)
+def guests_export(ctx: Context, rest: str) -> Reply:
+    word = parsing.split_first(rest)[0].lower()
+    now = "allowed" if ctx.cluster.guests_export else "not allowed"
+    if word not in ("on", "off"):
+        raise Refusal(f"Say on or off. Guests' exports and reports are {now} now.", example=GUESTS_EXPORT_ON)
+    allowed = word == "on"
+    if allowed == ctx.cluster.guests_export:
+        return Reply.tell(line(f"Guests' exports and reports are already {now}. Nothing was changed."))
+    store.set_guests_export(session=ctx.session, cluster_id=ctx.cluster.id, allowed=allowed)
+    files = _run_together([Code(f"{fam.command} {' '.join(sub.words)}") for fam in FAMILIES.values()
+                           for sub in fam.subcommands if sub.files])
+    if allowed:
+        return Reply.announce(
+            line(Person(ctx.caller.user_id), " allowed guests of the cluster to take files of its data: ", *files, "."),
+            line("To stop it: ", Code("/cluster guests export off")))
+    return Reply.announce(
+        line(Person(ctx.caller.user_id), " turned off guests' exports and reports: ", *files,
+             " are for the cluster's own staff and its leads again."),
+        line("Guests still join, vote and add actions. To allow them files again: ", Code(GUESTS_EXPORT_ON)))
+
+
+@subcommand(CLUSTER, "who", "/cluster who", "the practices, their people and the leads (guests marked)",
+            read_only=True)
 def who(ctx: Context, rest: str) -> Reply:
     members = store.roster(session=ctx.session, cluster=ctx.cluster)
     by_practice = _members_by_practice(members)
-    leads = [m.user_id for m in members if m.role == Role.LEAD]
+    leads = [m for m in members if m.role == Role.LEAD]
     lines: list[Line] = [
         line(Strong(ctx.cluster.name)),
-        line("Leads: ", *people_list(leads)),
+        line("Leads: ", *(_run_together([(Person(m.user_id), *_guest_mark(m)) for m in leads]) or ("none",))),
     ]
     for practice in store.practice_rows(session=ctx.session, cluster=ctx.cluster):
         people = by_practice.get(practice.id, [])
@@ -250,10 +275,20 @@ def _members_by_practice(members: list[Member]) -> dict[int | None, list[Member]
 
 
 def _roster(members: list[Member]) -> tuple:
-    """People with leads marked, as a comma-separated run of segments."""
+    """People with leads and guests marked, as a comma-separated run of segments."""
+    return _run_together([(Person(m.user_id), *([" (lead)"] if m.role == Role.LEAD else []), *_guest_mark(m))
+                          for m in members])
+
+
+def _guest_mark(member) -> tuple:
+    """A guest of the platform (their organisation's guest, as it said when they last acted here)."""
+    return (" (guest)",) if member.guest else ()
+
+
+def _run_together(items: list) -> tuple:
+    """Items (a segment, or a tuple of segments each) as one comma-separated run of segments."""
     segments: list = []
-    for i, m in enumerate(members):
+    for i, item in enumerate(items):
         segments.extend([", "] if i else [])
-        segments.append(Person(m.user_id))
-        segments.extend([" (lead)"] if m.role == Role.LEAD else [])
+        segments.extend(item if isinstance(item, tuple) else [item])
     return tuple(segments)

@@ -14,6 +14,7 @@ from storage.clock import wall_clock
 from storage.models import Cluster, Member, Role
 
 SETUP_EXAMPLE = "/cluster setup Riverside Cluster"
+GUESTS_EXPORT_ON = "/cluster guests export on"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class Caller:
     # "personal" (a 1:1 chat with the bot, Slack's DM): there, personal commands answer for each of the
     # person's clusters, and no cluster can be set up.
     conversation: str = "channel"
+    # Whether the person is a guest of their platform (a Teams tenant's B2B guest: HSCP, council staff; a
+    # Slack guest account): True, False, or None when the platform was asked and did not say (a roster
+    # call that failed). Guests take part but take no files of the cluster's data unless a lead allows it;
+    # None is refused those files too, and nothing else. Work of the product's own (the scheduler) is no guest.
+    guest: bool | None = False
 
 
 @dataclass
@@ -81,6 +87,24 @@ class Context:
                  if m.role == Role.LEAD]
         raise Refusal(f"Only whoever {role} (", Person(owner), ") or one of the cluster's leads (",
                       *people_list(leads), ") can use ", Code(doing), ".")
+
+    def require_may_take_files(self, doing: str) -> None:
+        """Refuse a guest of the platform a file of the cluster's data (an export, a report) unless the
+        cluster's leads allow it; leads themselves are trusted whoever they are. A caller the
+        platform could not place (guest None) is refused too, with a "try again": for this only."""
+        if self.caller.guest is False or self.is_lead:
+            return
+        cluster = self.require_cluster()
+        if cluster.guests_export:
+            return
+        if self.caller.guest is None:
+            raise Refusal("I couldn't check whether you're a guest in this organisation (guests take files of "
+                          "the cluster's data only if a lead allows it), so ", Code(doing),
+                          " wasn't run. Nothing else is affected: please try again shortly.")
+        leads = [m.user_id for m in store.list_members(session=self.session, cluster=cluster) if m.role == Role.LEAD]
+        raise Refusal("Guests can join, vote and add actions here, but files of the cluster's data (",
+                      Code(doing), ") are for its own staff unless a lead allows them for guests with ",
+                      Code(GUESTS_EXPORT_ON), ". Ask a lead: ", *people_list(leads), ".")
 
     def require_lead(self, doing: str) -> None:
         """Refuse unless the caller leads this cluster, naming who can do it instead. Leads' work on a

@@ -73,7 +73,7 @@ def _export_filter(ctx: Context, rest: str) -> tuple[str, action_store.ActionFil
 
 @subcommand(ACTION, "export [open|all] [since <date>]", "/action export all",
             "the action log as an Excel workbook in the channel",
-            later=lambda ctx, rest: _action_log(ctx, rest))
+            later=lambda ctx, rest: _action_log(ctx, rest), files=True)
 def action_export(ctx: Context, rest: str) -> Reply:
     label, which = _export_filter(ctx, rest)
     size = {"actions": action_store.count_actions(session=ctx.session, cluster=ctx.require_cluster(), which=which)}
@@ -90,7 +90,7 @@ def _action_log(ctx: Context, rest: str) -> Reply:
 
 @subcommand(CLUSTER, "export", "/cluster export",
             "the whole cluster as an Excel workbook: actions, topics, polls (in the channel)",
-            later=lambda ctx, rest: cluster_workbook(ctx))
+            later=lambda ctx, rest: cluster_workbook(ctx), files=True)
 def cluster_export(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     size = {"actions": action_store.count_actions(session=ctx.session, cluster=cluster,
@@ -213,7 +213,7 @@ def _period(ctx: Context, rest: str) -> Period:
 
 @subcommand(CLUSTER, "report [since <date>|year <yyyy>] [word]", REPORT_EXAMPLE,
             "the Board report: topics, meetings, actions, polls and engagement as a workbook (word: and a "
-            "one-page Word summary)", later=lambda ctx, rest: board_report(ctx, rest))
+            "one-page Word summary)", later=lambda ctx, rest: board_report(ctx, rest), files=True)
 def cluster_report(ctx: Context, rest: str) -> Reply:
     period = _period(ctx, rest)
     also = " and a one-page Word summary" if period.word else ""

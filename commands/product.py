@@ -123,6 +123,7 @@ class Clusterbot:
 
         def work(ctx: Context) -> Reply:
             try:
+                _may_take_files(sub, fam, rest, ctx)  # checked again: the slow part runs on its own
                 return sub.later(ctx, rest)
             except Refusal:
                 return Reply()  # the quick part has already told the person what was wrong
@@ -311,6 +312,7 @@ class Clusterbot:
                         if limited and not read_only and _posts(reply):
                             turn = self._take_turn(caller)
                         if not read_only:
+                            _note_guest(session, caller, member)
                             reply.effects = _into_outbox(session, reply.effects, caller, self.clock(),
                                                          cluster_.id if cluster_ is not None else None)
                         return reply
@@ -378,6 +380,7 @@ class Clusterbot:
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
         rest = _after(text, taken)
+        _may_take_files(sub, fam, rest, ctx)
         reply = sub.handler(ctx, rest)
         # In the change's own unit of work: no entry without its change, nor the reverse. A reply that opens a
         # form has changed nothing yet: the form's submission is audited.
@@ -406,6 +409,21 @@ class Clusterbot:
                                         for at, button in reply.line_buttons.items()})
             answer.buttons += [_for_channel(button, cluster_.channel_id) for button in reply.buttons]
         return answer
+
+
+def _may_take_files(sub, fam: Family, rest: str, ctx: Context) -> None:
+    """The one rule for files of the cluster's data (the registry marks which subcommands hand them out)."""
+    if sub.takes_files(rest):
+        ctx.require_may_take_files(f"{fam.command} {' '.join(sub.words)}")
+
+
+def _note_guest(session, caller: Caller, member) -> None:
+    """What the platform says about the person goes on their membership, for `/cluster who`: when they
+    join (they had none before this unit of work) or when it no longer says what the platform says. A
+    platform that did not say changes nothing; a member whose row already agrees costs no statement."""
+    if caller.guest is None or (member is not None and member.guest == caller.guest):
+        return
+    store.note_guest(session=session, channel_id=caller.channel_id, user_id=caller.user_id, guest=caller.guest)
 
 
 def _for_channel(button: Button, channel: str) -> Button:

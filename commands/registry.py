@@ -33,12 +33,19 @@ class Subcommand:
     later: CommandHandler | None = None  # slow work (an export) done after the quick answer
     read_only: bool = False       # only reads: runs without the writers' lock (SQLite) and commits nothing
     personal: bool = False        # asked in a 1:1 chat with the bot, it answers for each of the person's clusters
+    # It hands out a file of the cluster's data (an export, a report): refused to guests unless the cluster's
+    # leads allow it (Context.require_may_take_files). A function of the text after its words when only
+    # some of its forms do (`minutes M1 word`).
+    files: bool | Callable[[str], bool] = False
     audited: bool = False         # changes the register, roles or record: an audit entry (leads_only ones too)
     audit_person: bool = True     # False: its entry names "a former member", not the person (an erasure's own)
 
     @property
     def in_audit(self) -> bool:
         return (self.audited or self.leads_only) and not self.read_only
+
+    def takes_files(self, rest: str) -> bool:
+        return self.files(rest) if callable(self.files) else self.files
 
 
 @dataclass

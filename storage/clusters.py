@@ -66,6 +66,7 @@ class ClusterRow:
     created_by: str
     created_at: datetime
     platform: str
+    guests_export: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class MemberRow:
     practice_id: int | None
     role: str
     created_at: datetime
+    guest: bool | None
 
 
 def _columns(row_type, table, prefix: str) -> list:
@@ -94,7 +96,7 @@ _WHEREABOUTS = (
     .outerjoin(Member.__table__, and_(Member.cluster_id == Cluster.id, Member.user_id == bindparam("user_id")))
     .where(Cluster.channel_id == bindparam("channel_id"))
 )
-_ROSTER = (select(Member.user_id, Member.practice_id, Member.role)
+_ROSTER = (select(Member.user_id, Member.practice_id, Member.role, Member.guest)
            .where(Member.cluster_id == bindparam("cluster_id")).order_by(Member.created_at, Member.id))
 _PRACTICE_ROWS = (select(Practice.id, Practice.code, Practice.name)
                   .where(Practice.cluster_id == bindparam("cluster_id"), col(Practice.archived_at).is_(None))
@@ -103,6 +105,15 @@ _PRACTICE_ROWS = (select(Practice.id, Practice.code, Practice.name)
 _PRACTICE_NAME = select(Practice.name).where(Practice.id == bindparam("practice_id"))
 _SET_REMINDERS = update(Cluster.__table__).where(Cluster.id == bindparam("cluster_id")) \
     .values(reminders=bindparam("reminders"))
+_SET_GUESTS_EXPORT = update(Cluster.__table__).where(Cluster.id == bindparam("cluster_id")) \
+    .values(guests_export=bindparam("allowed"))
+# By the unique (cluster_id, user_id) key; a row already saying so is left alone (no write).
+_NOTE_GUEST = (update(Member.__table__)
+               .where(Member.user_id == bindparam("b_user_id"),
+                      Member.cluster_id == select(Cluster.id).where(Cluster.channel_id == bindparam("b_channel_id"))
+                      .scalar_subquery(),
+                      or_(col(Member.guest).is_(None), Member.guest != bindparam("b_guest")))
+               .values(guest=bindparam("b_guest")))
 
 
 def whereabouts(*, session: Session, channel_id: str, user_id: str) -> tuple[ClusterRow | None, MemberRow | None]:
@@ -121,8 +132,19 @@ def set_reminders(*, session: Session, cluster_id: int, offsets: str) -> None:
     session.connection().execute(_SET_REMINDERS, {"cluster_id": cluster_id, "reminders": offsets})
 
 
+def set_guests_export(*, session: Session, cluster_id: int, allowed: bool) -> None:
+    """Whether the cluster's guests may take files of its data (exports, reports, Word minutes)."""
+    session.connection().execute(_SET_GUESTS_EXPORT, {"cluster_id": cluster_id, "allowed": allowed})
+
+
+def note_guest(*, session: Session, channel_id: str, user_id: str, guest: bool) -> None:
+    """Record whether the person is a guest on their membership of the cluster in this channel (if they
+    have one): one indexed update, which writes only when the row said otherwise or nothing."""
+    session.connection().execute(_NOTE_GUEST, {"b_channel_id": channel_id, "b_user_id": user_id, "b_guest": guest})
+
+
 def roster(*, session: Session, cluster: Cluster) -> list:
-    """Every member as a row of (user_id, practice_id, role), in the order they joined: for showing."""
+    """Every member as a row of (user_id, practice_id, role, guest), in the order they joined: for showing."""
     return list(session.connection().execute(_ROSTER, {"cluster_id": cluster.id}))
 
 

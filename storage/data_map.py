@@ -47,7 +47,8 @@ def _by(what: str) -> Personal:
 PERSONAL: dict[tuple[str, str], Personal] = {
     ("cluster", "created_by"): _by("set the cluster up"),
     ("member", "user_id"): Personal(
-        "the platform user id of a person in the cluster (with their practice and role)",
+        "the platform user id of a person in the cluster (with their practice, role and whether their "
+        "platform counts them a guest)",
         "who may act in the cluster, as which practice; leads", "while they are in the cluster: "
         "`/cluster member remove` deletes the row", Erase.DELETE),
     ("topic", "proposed_by"): _by("proposed the topic"),
@@ -131,9 +132,9 @@ PERSONAL: dict[tuple[str, str], Personal] = {
 NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     # Organisations and their platform ids; times; statuses; counts; practices' measured values.
     "cluster": ("id", "name", "time_zone", "reminders", "team_id", "enterprise_id", "channel_id", "created_at",
-                "platform"),
+                "platform", "guests_export"),
     "practice": ("id", "code", "name", "cluster_id", "created_at", "archived_at"),
-    "member": ("id", "cluster_id", "practice_id", "role", "created_at"),
+    "member": ("id", "cluster_id", "practice_id", "role", "created_at", "guest"),  # deleted with the person's row
     "short_id_counter": ("cluster_id", "prefix", "last"),
     "topic": ("id", "cluster_id", "short_id", "source", "practice_id", "status", "submission_key", "created_at",
               "updated_at"),

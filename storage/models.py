@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -54,6 +54,9 @@ class Cluster(ClusterBase, table=True):
     # platform's process, whichever process (a scheduler, another platform's server) made them.
     platform: str = Field(default=DEFAULT_PLATFORM, sa_column_kwargs={"server_default": DEFAULT_PLATFORM},
                           max_length=PLATFORM_NAME_MAX)
+    # Whether guests (a Teams tenant's B2B guests, Slack's guest accounts) may take files of the cluster's
+    # data (exports, reports, Word minutes): off unless a lead turns it on (`/cluster guests export on`).
+    guests_export: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class PracticeBase(SQLModel):
@@ -83,6 +86,10 @@ class Member(SQLModel, table=True):
     practice_id: int | None = Field(default=None, foreign_key="practice.id")
     role: str = Field(default=Role.MEMBER, max_length=16)
     created_at: datetime = _created_at()
+    # A guest of the platform (Teams' userRole "guest", a Slack guest account), as their platform said when
+    # they last acted here; None: not known yet (added by a lead and not seen since, or the platform did
+    # not answer). Shown in `/cluster who`; what guests may do is decided by what the platform says now.
+    guest: bool | None = None
 
 
 class ShortIdCounter(SQLModel, table=True):

@@ -151,6 +151,9 @@ class Driver:
         self.delivery = Delivery(self.platform, product, update_interval=0, home_interval=0)
         product.directory.serve(self.platform)  # names in exports: the product asks each platform it serves
         self._keys = itertools.count(1)
+        # What the platform says of a person: `driver.guests["UHSCP"] = True` makes them a guest; None, a
+        # platform that could not say (a roster call that failed). Everyone else is the organisation's own.
+        self.guests: dict[str, bool | None] = {}
 
     # --- acting -------------------------------------------------------------------------------
 
@@ -162,7 +165,8 @@ class Driver:
         # (a button in a DM, a form's context), not vouched for by the platform.
         where = channel or self.channel
         return front_door.caller(platform=self.platform.name, user_id=user, team_id=self.team,
-                                 here=None if claimed else where, named=where if claimed else None, personal=personal)
+                                 here=None if claimed else where, named=where if claimed else None, personal=personal,
+                                 guest=self.guests.get(user, False))
 
     def say(self, typed: str, *, user: str = "ULEAD", channel: str | None = None, personal: bool = False) -> Said:
         """A typed command, "/topic propose …": its answer, and (for an export) its slow part too.

@@ -42,6 +42,9 @@ class SlackStandIn:
         self.limit_scope: dict[str, str] = {}    # method -> "channel", "user" or "workspace"
         self._last_call: dict[tuple[str, str], float] = {}
         self.uploads: dict[str, bytes] = {}
+        # user -> "restricted" (a multi-channel guest) or "ultra_restricted" (a single-channel guest), as
+        # users.info says of a Slack guest account; everyone else is a full member
+        self.guests: dict[str, str] = {}
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
         self._lock = threading.Lock()
         self._counter = 0
@@ -58,6 +61,7 @@ class SlackStandIn:
             self.throttled.clear()
             self.delays.clear()
             self.uploads.clear()
+            self.guests.clear()
             self.latency = 0.0
             for event in self.holds.values():
                 event.set()
@@ -153,8 +157,11 @@ class SlackStandIn:
                     "permalink": f"https://example.slack.com/archives/{args.get('channel')}/p{args.get('message_ts')}"}
         if method == "users.info":
             user = args.get("user")
+            guest = self.guests.get(user)
             return {"ok": True, "user": {"id": user, "name": user, "real_name": f"Person {user}",
-                                         "tz": "Europe/London", "profile": {"display_name": user}}}
+                                         "tz": "Europe/London", "profile": {"display_name": user},
+                                         "is_restricted": guest is not None,
+                                         "is_ultra_restricted": guest == "ultra_restricted"}}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).split(",")[0]}}
         if method == "files.getUploadURLExternal":

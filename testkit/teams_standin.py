@@ -6,6 +6,8 @@
 - a client-credentials token endpoint (/<tenant>/oauth2/v2.0/token);
 - a Bot Connector (/connector/v3/…) recording activities, targeted activities, updates, created
   conversations and file uploads to consent URLs (/upload/…), checking the bot's bearer token;
+- the conversation members roster (GET …/v3/conversations/{id}/members/{user}): each person's userRole,
+  "user" unless `roles` says otherwise ("guest" for an Entra B2B guest); `roster_asks` counts the calls;
 - faults per route: slow answers, 429 + Retry-After, refusals; and a tenant without targeted messages
   (`targeted_refusal`: every targeted message refused with that status, as long as it is set).
 
@@ -75,7 +77,10 @@ class TeamsStandIn:
         self.sent: list[Sent] = []
         self.conversations: list[dict] = []
         self.uploads: dict[str, bytes] = {}
-        self.faults: dict[str, Fault] = {}  # "post", "put", "create", "targeted", "token", "keys", "upload"
+        # "post", "put", "create", "targeted", "token", "keys", "upload", "member" (the roster)
+        self.faults: dict[str, Fault] = {}
+        self.roles: dict[str, str] = {}   # user id -> userRole the roster answers ("user" otherwise)
+        self.roster_asks: list[tuple[str, str]] = []  # (conversation, user) asked of the roster
         # Targeted messages are a preview feature: a tenant without them has every one refused, with this
         # status (the adapter treats 400, 403, 404, 405 and 501 alike: bot/teams/platform.py).
         self.targeted_refusal = 0
@@ -106,6 +111,8 @@ class TeamsStandIn:
             self.targeted_refusal = self.targeted_refused = 0
             self.token_requests.clear()
             self.bad_tokens = 0
+            self.roles.clear()
+            self.roster_asks.clear()
 
     # --- what was sent ---------------------------------------------------------------------------
 
@@ -215,7 +222,27 @@ class TeamsStandIn:
                     with standin._lock:
                         standin.key_fetches += 1
                     return self._answer(200, standin._jwks())
+                path = self.path.partition("?")[0]
+                if "/v3/conversations/" in path and "/members/" in path:
+                    return self._member(path)
                 return self._answer(404, {"error": "not found"})
+
+            def _member(self, path: str):
+                """One member of a conversation, as the Bot Connector answers it (TeamsChannelAccount)."""
+                if not self._authorised():
+                    return None
+                from urllib.parse import unquote
+
+                conversation, _, user = path.split("/v3/conversations/", 1)[1].partition("/members/")
+                conversation, user = unquote(conversation), unquote(user)
+                with standin._lock:
+                    standin.roster_asks.append((conversation, user))
+                if self._faulted("member"):
+                    return None
+                with standin._lock:
+                    role = standin.roles.get(user, "user")
+                return self._answer(200, {"id": user, "name": f"Person {user[-4:]}", "aadObjectId": str(uuid.uuid4()),
+                                          "userRole": role, "tenantId": TENANT})
 
             def do_POST(self):
                 raw = self._body()

@@ -39,3 +39,26 @@ def test_help_lists_every_family_with_an_example(app):
     for command in ("/cluster", "/topic", "/poll", "/action", "/meeting"):
         assert f"`{command}`" in response.text
     assert "`/cluster practice add &lt;5-digit code&gt; &lt;name&gt;`" in response.text
+
+
+def test_a_slack_guest_account_joins_and_votes_is_marked_in_who_and_refused_the_export(app, db, slack_api):
+    """users.info's is_restricted (a multi-channel guest) makes a guest (issue 22 #9)."""
+    from testkit.slack_requests import button_payload, dispatch_payload
+
+    setup_cluster(app)
+    dispatch_command(app, "/cluster", "practice add 80456 Hillview Surgery")
+    slack_api.guests["UHSCP"] = "restricted"
+    assert "joined" in dispatch_command(app, "/cluster", "join 80456", user="UHSCP").text
+    dispatch_command(app, "/poll", '"Which audit first?" "Asthma" "Frailty"')
+    voted = dispatch_payload(app, button_payload("poll.vote|1", "P1:2", user="UHSCP",
+                                                 response_url=slack_api.response_url))
+    assert voted.status == 200
+    assert "now: 2. Frailty" in slack_api.calls_to("response_url")[-1].args["text"]
+
+    refused = dispatch_command(app, "/cluster", "export", user="UHSCP")
+    assert "Guests can join, vote and add actions" in refused.text and "/cluster guests export on" in refused.text
+    assert slack_api.calls_to("files.completeUploadExternal") == []
+    assert "<@UHSCP> (guest)" in dispatch_command(app, "/cluster", "who").text
+    assert {m.user_id: m.guest for m in rows(db, Member)} == {"ULEAD": False, "UHSCP": True}
+    # users.info asked once per person, whatever they do next
+    assert [c.args["user"] for c in slack_api.calls_to("users.info")].count("UHSCP") == 1

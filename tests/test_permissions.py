@@ -26,6 +26,7 @@ MATRIX = [
     ("/cluster", "lead add <@UOTHER>", LEADS),
     ("/cluster", "lead remove <@ULEAD2>", LEADS),
     ("/cluster", "join 80456", EVERYONE),
+    ("/cluster", "guests export on", LEADS),
     ("/topic", "propose Frailty register", EVERYONE),
     ("/topic", "edit T1", OWNER_OR_LEAD),
     ("/topic", "edit T1 aim reviews within 2 weeks", OWNER_OR_LEAD),

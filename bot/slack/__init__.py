@@ -8,6 +8,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
 
+from bot import front_door
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.delivery.lag import Lag
@@ -41,7 +42,7 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
     app.middleware(RefuseUnrecognised())
-    listeners.register(app, product, delivery)
+    listeners.register(app, product, delivery, front_door.Roster(platform.is_guest))
     product.directory.serve(platform)  # names in exports: Slack looks them up
     app.delivery = delivery
     app.lag = Lag(product.outbox(platform.name, "healthz"), settings.delivery_lag_limit)  # for /healthz

@@ -20,6 +20,9 @@ TRANSIENT = ("internal_error", "fatal_error", "service_unavailable", "request_ti
 INVITE = "/invite @clusterbot"
 MARKER_EVENT = "clusterbot_delivery"   # message metadata: lets a timed-out post be found afterwards
 HISTORY_LOOKBACK = 100                 # messages searched for a marker
+# Seconds a request waits for users.info to say whether its sender is a guest: asked before the ack
+# (within Slack's 3 s), so bot/front_door.Roster keeps answers and says None when none came in time.
+ROSTER_TIMEOUT = 1.5
 
 
 class SlackPlatform:
@@ -28,6 +31,8 @@ class SlackPlatform:
 
     def __init__(self, client: WebClient):
         self.client = client
+        self._quick = WebClient(token=client.token, base_url=client.base_url, timeout=ROSTER_TIMEOUT,
+                                retry_handlers=[])  # the roster's: on the request's path
 
     # --- effects --------------------------------------------------------------------------------
 
@@ -89,6 +94,13 @@ class SlackPlatform:
             return user_id
         profile = user.get("profile") or {}
         return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user_id
+
+    def is_guest(self, user_id: str, where: object = None) -> bool:
+        """Whether the person has a Slack guest account: users.info's is_restricted (a multi-channel
+        guest) or is_ultra_restricted (a single-channel guest). Raises when Slack does not say (an error,
+        a timeout, a rate limit): bot/front_door.Roster makes that None and keeps answers per person."""
+        user = self._quick.users_info(user=user_id)["user"]
+        return bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
 
     def permalink(self, channel: str, ts: str) -> str | None:
         """A link to a message (for an action made from it); None if Slack won't say."""

@@ -81,7 +81,8 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
               dangerously_allow_unauthenticated_requests=False, telemetry={"agent365": False})
-    turn = Turn(product, platform.bot_id, learn_name=platform.learn_name, remember=platform.remember_conversation)
+    turn = Turn(product, platform.bot_id, learn_name=platform.learn_name, remember=platform.remember_conversation,
+                roster=front_door.Roster(platform.is_guest))
     product.directory.serve(platform)  # names in exports: those Teams has shown us (stored)
     slow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-later")
 

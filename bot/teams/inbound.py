@@ -52,6 +52,9 @@ class Turn:
     # (conversation, kind, service_url, tenant, bot_id, team_id, user_id) -> None: where to answer
     # (TeamsPlatform.remember_conversation, which keeps them in memory and in the database)
     remember: "object" = None
+    # Whether a sender is the tenant's guest (bot/front_door.Roster over TeamsPlatform.is_guest); without
+    # one, the caller's guest is None (not said): only files of a cluster's data are then refused.
+    roster: "front_door.Roster | None" = None
 
     def run(self, activity: dict) -> Outcome:
         try:
@@ -110,9 +113,17 @@ class Turn:
         if named and named != here:
             team = self.product.team_of(named) or team  # a 1:1 chat's button names a channel of a team
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
-        return front_door.caller(platform="teams", user_id=str((activity.get("from") or {}).get("id") or ""),
-                                 team_id=team or tenant, here=here, named=named, enterprise_id=tenant,
-                                 personal=personal)
+        user_id = str((activity.get("from") or {}).get("id") or "")
+        return front_door.caller(platform="teams", user_id=user_id, team_id=team or tenant, here=here, named=named,
+                                 enterprise_id=tenant, personal=personal, guest=self._guest(activity, user_id))
+
+    def _guest(self, activity: dict, user_id: str) -> bool | None:
+        """The sender's userRole, asked of the team they wrote in (else the chat), as Microsoft's own
+        TeamsInfo.getMember does; kept per person by the roster."""
+        if self.roster is None or not user_id:
+            return None
+        team = ((activity.get("channelData") or {}).get("team") or {}).get("id")
+        return self.roster.guest(user_id, (team or _conversation(activity), str(activity.get("serviceUrl") or "")))
 
     def asker(self, activity: dict, caller: Caller) -> Asker:
         # The answer goes back to the conversation (a channel's thread, a chat) where they asked.

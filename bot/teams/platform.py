@@ -50,6 +50,10 @@ REFUSALS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not
 TARGETED_UNAVAILABLE = {400, 403, 404, 405, 501}
 TARGETED_RETRY_AFTER = 3600.0  # seconds a conversation gets 1:1 answers before a targeted one is tried again
 NAME_MISS_TTL = 60.0  # seconds before the database is asked again for a name it did not have
+# Seconds a request waits for the Bot Connector to say whether its sender is a guest: asked before the
+# answer, so a slow roster must not hold it up long (bot/front_door.Roster keeps answers and says None).
+ROSTER_TIMEOUT = 3.0
+GUEST_ROLES = {"guest", "anonymous"}  # userRole: "user" is the tenant's own; anonymous, a meeting's visitor
 UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
@@ -132,6 +136,23 @@ class TeamsPlatform:
                     self._no_name = {k: until for k, until in self._no_name.items() if until > now}
                 self._no_name[user_id] = now + NAME_MISS_TTL
         return name or user_id
+
+    # --- guests ---------------------------------------------------------------------------------
+
+    def is_guest(self, user_id: str, where: tuple[str, str]) -> bool:
+        """Whether the tenant counts the person a guest (Entra B2B: HSCP and council staff): the Bot
+        Connector's conversation member's userRole, asked of `where` = (conversation, service URL): the
+        team, for a channel's message, or the chat. Raises when it does not say (no answer in
+        ROSTER_TIMEOUT, refused, rate limited, no userRole): bot/front_door.Roster makes that None."""
+        conversation, service_url = where
+        if not conversation or not service_url:
+            raise NoAnswer("no conversation to ask")
+        member = self._call(lambda api: api.conversations.get_member_by_id(conversation, user_id), service_url,
+                            bucket=f"roster:{conversation}", timeout=ROSTER_TIMEOUT)
+        role = (getattr(member, "user_role", None) or "").lower()
+        if not role:
+            raise NoAnswer("no userRole")
+        return role in GUEST_ROLES
 
     def form_hint(self, form: Form) -> str:
         return f"This takes a form: press “{cards.OPEN_FORM}” on my card to fill it in."
@@ -389,13 +410,15 @@ class TeamsPlatform:
                 self._apis[service_url] = api
             return api
 
-    def _call(self, make, service_url: str, *, bucket: str, raw_statuses: frozenset | set = frozenset()):
+    def _call(self, make, service_url: str, *, bucket: str, raw_statuses: frozenset | set = frozenset(),
+              timeout: float | None = None):
         """Run one SDK call on the private loop; its outcome as the platform seam's outcomes (an HTTP
-        status in `raw_statuses` is raised as it came, for the caller to handle)."""
+        status in `raw_statuses` is raised as it came, for the caller to handle). `timeout`: a shorter
+        wait than the client's own, for a call on a request's path."""
         api = self._api(service_url)
         future = asyncio.run_coroutine_threadsafe(make(api), self._loop)
         try:
-            return future.result(timeout=self.timeout + 2)
+            return future.result(timeout=timeout if timeout is not None else self.timeout + 2)
         except FutureTimeout:
             future.cancel()
             raise NoAnswer("timed out") from None

@@ -21,7 +21,7 @@ workbook = lazily("reports.workbook")
 EXPORT_EXAMPLE = "/measure export suppress"
 @subcommand(MEASURE, "export [suppress]", EXPORT_EXAMPLE,
             "the measures as an Excel workbook with a chart per measure (suppress: counts 1 to 4 as <5)",
-            later=lambda ctx, rest: _export(ctx, rest))
+            later=lambda ctx, rest: _export(ctx, rest), files=True)
 def export(ctx: Context, rest: str) -> Reply:
     suppress = _suppress(rest)
     size = {"data points": store.count_cluster_points(session=ctx.session, cluster=ctx.require_cluster())}

@@ -31,6 +31,11 @@ MINUTES_EXAMPLE = "/meeting minutes M1 word"
 DOCX = "docx"
 
 
+def _wants_word(rest: str) -> bool:
+    """The minutes as a file (`minutes M1 word`); in the chat, they are no file."""
+    return parsing.split_first(rest)[1].strip().lower() in ("word", "docx")
+
+
 def _parse(ctx: Context, rest: str) -> tuple[Meeting, bool]:
     token, more = parsing.split_first(rest)
     meeting = find_meeting(ctx, token, MINUTES_EXAMPLE)
@@ -42,7 +47,7 @@ def _parse(ctx: Context, rest: str) -> tuple[Meeting, bool]:
 
 @subcommand(MEETING, "minutes M1 [word]", MINUTES_EXAMPLE,
             "the minutes: attendance, items, minute lines, decisions, actions (word: a Word file in the channel)",
-            later=lambda ctx, rest: _word(ctx, rest))
+            later=lambda ctx, rest: _word(ctx, rest), files=lambda rest: _wants_word(rest))
 def minutes(ctx: Context, rest: str) -> Reply:
     meeting, word = _parse(ctx, rest)
     if word:

@@ -6,7 +6,7 @@ import re
 
 from slack_bolt import Ack, App
 
-from bot.front_door import hand_on
+from bot.front_door import Roster, hand_on
 from bot.platform import AfterAck, Asker
 from bot.slack.listeners.payloads import MalformedPayload, required, slack_caller
 from bot.slack.render import action_name, read_button_value
@@ -20,20 +20,21 @@ ANY = re.compile(r".*")  # every action and view: the product says what an unkno
 log = logging.getLogger(__name__)
 
 
-def _caller(body: dict, *, here: str | None, named: str | None = None) -> Caller:
+def _caller(body: dict, *, here: str | None, named: str | None = None, roster: Roster | None = None) -> Caller:
     user = body.get("user") or {}
     (user_id,) = required(user, "id")
     team_id = (body.get("team") or {}).get("id") or user.get("team_id")
     if not team_id:
         raise MalformedPayload("missing team")
     return slack_caller(user_id=user_id, team_id=team_id, here=here, named=named,
-                        enterprise_id=(body.get("enterprise") or {}).get("id"))
+                        enterprise_id=(body.get("enterprise") or {}).get("id"), roster=roster)
 
 
-def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, delivery: AfterAck) -> None:
+def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, delivery: AfterAck,
+                  roster: Roster | None = None) -> None:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     cluster_channel, value = read_button_value(action.get("value", ""))
-    caller = _caller(body, here=channel or None, named=cluster_channel)
+    caller = _caller(body, here=channel or None, named=cluster_channel, roster=roster)
     reply = product.press(action_name(action.get("action_id", "")), value, caller)
     ack()
     on_home = (body.get("view") or {}).get("type") == "home"
@@ -45,11 +46,12 @@ def handle_button(*, ack: Ack, body: dict, action: dict, product: Clusterbot, de
     hand_on(delivery, reply, asker)
 
 
-def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, delivery: AfterAck) -> None:
+def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, delivery: AfterAck,
+                      roster: Roster | None = None) -> None:
     """Committed before the ack; field problems go back in the ack (Slack shows them on the fields
     and keeps the modal open), so they are the one thing not sent later."""
     channel, context = origin(view)
-    caller = _caller(body, here=None, named=channel)  # the channel is private_metadata's word only
+    caller = _caller(body, here=None, named=channel, roster=roster)  # the channel is private_metadata's word only
     reply = product.submit(view.get("callback_id", ""), submitted_values(view), context, caller,
                            submission_key=view.get("id"))
     if reply.field_errors:
@@ -59,12 +61,13 @@ def handle_submission(*, ack: Ack, body: dict, view: dict, product: Clusterbot, 
     hand_on(delivery, reply, Asker(caller.user_id, channel, caller.team_id))
 
 
-def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, delivery: AfterAck) -> None:
+def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, delivery: AfterAck,
+                            roster: Roster | None = None) -> None:
     """"Create cluster action" on a message: acknowledged at once; the message's permalink is fetched
     and the prefilled form opened after."""
     ack()
     channel = (shortcut.get("channel") or {}).get("id", "")
-    caller = _caller(shortcut, here=channel)
+    caller = _caller(shortcut, here=channel, roster=roster)
     asker = Asker(caller.user_id, channel, caller.team_id, trigger=shortcut.get("trigger_id"))
     text = (shortcut.get("message") or {}).get("text", "")
 
@@ -75,15 +78,15 @@ def handle_message_shortcut(*, ack: Ack, shortcut: dict, product: Clusterbot, de
     delivery.run_now(open_prefilled, bucket=channel)
 
 
-def register(app: App, product: Clusterbot, delivery: AfterAck) -> None:
+def register(app: App, product: Clusterbot, delivery: AfterAck, roster: Roster | None = None) -> None:
     def on_button(ack: Ack, body: dict, action: dict) -> None:
-        handle_button(ack=ack, body=body, action=action, product=product, delivery=delivery)
+        handle_button(ack=ack, body=body, action=action, product=product, delivery=delivery, roster=roster)
 
     def on_submission(ack: Ack, body: dict, view: dict) -> None:
-        handle_submission(ack=ack, body=body, view=view, product=product, delivery=delivery)
+        handle_submission(ack=ack, body=body, view=view, product=product, delivery=delivery, roster=roster)
 
     def on_shortcut(ack: Ack, shortcut: dict) -> None:
-        handle_message_shortcut(ack=ack, shortcut=shortcut, product=product, delivery=delivery)
+        handle_message_shortcut(ack=ack, shortcut=shortcut, product=product, delivery=delivery, roster=roster)
 
     app.action(ANY)(on_button)
     app.view(ANY)(on_submission)

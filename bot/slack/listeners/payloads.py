@@ -15,17 +15,20 @@ def required(payload: dict, *keys: str) -> list[str]:
     return [payload[k] for k in keys]
 
 
-def command_caller(command: dict) -> Caller:
+def command_caller(command: dict, roster: front_door.Roster | None = None) -> Caller:
     user_id, channel_id, team_id = required(command, "user_id", "channel_id", "team_id")
     return slack_caller(user_id=user_id, team_id=team_id, here=channel_id, enterprise_id=command.get("enterprise_id"),
-                        personal=command.get("channel_name") == "directmessage")
+                        personal=command.get("channel_name") == "directmessage", roster=roster)
 
 
 def slack_caller(*, user_id: str, team_id: str, here: str | None, named: str | None = None,
-                 enterprise_id: str | None = None, personal: bool = False) -> Caller:
-    """The front door's caller for a Slack request; a request that names no channel is malformed."""
+                 enterprise_id: str | None = None, personal: bool = False,
+                 roster: front_door.Roster | None = None) -> Caller:
+    """The front door's caller for a Slack request; a request that names no channel is malformed.
+    `roster`: asked whether the person has a guest account (without one, the platform did not say)."""
     try:
         return front_door.caller(platform="slack", user_id=user_id, team_id=team_id, here=here, named=named,
-                                 enterprise_id=enterprise_id, personal=personal)
+                                 enterprise_id=enterprise_id, personal=personal,
+                                 guest=roster.guest(user_id) if roster is not None and user_id else None)
     except front_door.NoWhere as error:
         raise MalformedPayload(str(error)) from error
