@@ -7,16 +7,14 @@ What is audited is the registry's to say (a subcommand's `audited` or `leads_onl
 when its change was committed. Votes are never audited: an entry would say who voted when."""
 
 import re
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from commands.cluster import CLUSTER
 from commands.context import Context
-from commands.errors import Refusal
 from commands.registry import subcommand
 from commands.results import Code, Person, Reply, Strong, line
 from commands.text import parsing
-from commands.text.dates import BACK, local_to_utc, local_today, parse_day
+from commands.text.dates import since_setting
 from storage import audit as store
 from storage import clusters as cluster_store
 from storage.mentions import FORMER_MEMBER
@@ -66,14 +64,7 @@ def value_words(*values) -> list[str]:
             "who changed the register, roles and record, and when (leads)", leads_only=True, read_only=True)
 def audit(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
-    since: datetime | None = None
-    word, when = parsing.split_first(rest)
-    if word.lower() == "since":
-        day = parse_day(when, local_today(ctx.now(), ctx.time_zone), AUDIT_EXAMPLE, BACK)
-        since = local_to_utc(day, datetime.min.time(), ctx.time_zone)
-    elif word:
-        raise Refusal(f"“{parsing.shorten(word)}” isn't an audit setting: say since <date>, or nothing.",
-                      example=AUDIT_EXAMPLE)
+    since = since_setting(rest, ctx.now(), ctx.time_zone, "an audit", AUDIT_EXAMPLE)
     rows, total = store.latest(session=ctx.session, cluster_id=cluster.id, since=since, limit=SHOWN)
     if not rows:
         return Reply.tell(line("Nothing audited", " since then" if since else " yet",

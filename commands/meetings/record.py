@@ -28,7 +28,7 @@ from commands.meetings.schedule import (
 from commands.registry import button, form, subcommand
 from commands.results import Choice, Code, Form, FormField, Line, Person, Reply, Strong, line
 from commands.text import parsing
-from commands.text.dates import BACK, describe, local_to_utc, local_today, parse_clock, parse_day
+from commands.text.dates import BACK, describe, local_to_utc, local_today, parse_clock, parse_day, since_setting
 from storage import clusters as cluster_store
 from storage import events
 from storage import meeting_record as store
@@ -546,13 +546,7 @@ def _count(n: int, noun: str) -> str:
 def decisions(ctx: Context, rest: str) -> Reply:
     example = "/cluster decisions since 1/4/2026"
     cluster = ctx.require_cluster()
-    since: datetime | None = None
-    word, when = parsing.split_first(rest)
-    if word.lower() == "since":
-        day = parse_day(when, local_today(ctx.now(), ctx.time_zone), example, BACK)
-        since = local_to_utc(day, datetime.min.time(), ctx.time_zone)
-    elif word:
-        raise Refusal(f"“{word[:40]}” isn't a decisions setting: say since <date>, or nothing.", example=example)
+    since = since_setting(rest, ctx.now(), ctx.time_zone, "a decisions", example)
     rows = store.decisions(session=ctx.session, cluster=cluster, since=since)
     if not rows:
         return Reply.tell(line("No decisions recorded", " since then" if since else "", ". Record one: ",

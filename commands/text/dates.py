@@ -288,3 +288,15 @@ def deadline(words: list[str], *, now: datetime, tz: str, example: str, default:
     if moment > now + timedelta(days=400):
         raise Refusal(f"{describe(moment, tz)} is more than a year away.", example=example)
     return moment
+
+
+def since_setting(rest: str, now: datetime, tz: str, what: str, example: str) -> datetime | None:
+    """`since <date>` (or nothing) after a log's command: the start of that day where the cluster is, or
+    None for the whole log. `what` names the log in the refusal ("an audit", "a decisions")."""
+    word, when = rest.strip().partition(" ")[::2]
+    if word.lower() == "since":
+        day = parse_day(when.strip(), local_today(now, tz), example, BACK)
+        return local_to_utc(day, datetime.min.time(), tz)
+    if word:
+        raise Refusal(f"“{word[:40]}” isn't {what} setting: say since <date>, or nothing.", example=example)
+    return None
