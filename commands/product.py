@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -50,10 +49,10 @@ class Clusterbot:
                  clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30):
         self.db = db
         db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
-        # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
-        # sharing a database must share it (bot/__main__ derives it from settings); a random one suits
-        # a single process, until it restarts.
-        self.ballot_key = ballot_key or secrets.token_bytes(32)
+        # The key behind anonymous ballots (voter hashes, sealed choices): outside the database by design,
+        # the same in every process of a deployment and never derived from a secret that is rotated
+        # (bot/config.ballot_key: BALLOT_KEY only). None: no anonymous polls (commands/polls.py says why).
+        self.ballot_key = ballot_key
         self.time_zone = time_zone
         self.clock = clock  # tests turn it; everything the product calls "now" comes from here
         self.retention = timedelta(days=retention_days)  # sent outbox rows are kept this long

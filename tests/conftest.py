@@ -157,7 +157,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def product(db, clock) -> Clusterbot:
-    return Clusterbot(db, "Europe/London", clock=clock)
+    return Clusterbot(db, "Europe/London", clock=clock, ballot_key=factories.BALLOT_KEY)
 
 
 @pytest.fixture
