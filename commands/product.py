@@ -167,6 +167,17 @@ class Clusterbot:
         with self.db.session() as session:
             POSTED[kind].remember(session, int(item), channel, ref)
 
+    def open_anonymous_polls(self) -> int | None:
+        """How many anonymous polls are open in the whole database (None: it is unreachable). A process
+        asks once, at start, whether it may run without a ballot key (bot/__main__)."""
+        from storage import polls
+
+        try:
+            with self.db.session(read_only=True) as session:
+                return polls.open_anonymous_polls(session=session)
+        except DatabaseUnavailable:
+            return None
+
     def outbox(self, platform: str, worker: str) -> OutboxPort:
         """The outbox as `platform`'s delivery `worker` sees it: the one way delivery reaches it."""
         return OutboxPort(self.db, platform, worker)
