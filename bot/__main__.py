@@ -75,7 +75,8 @@ def check_no_anonymous_polls(product: Clusterbot) -> None:
     so in one line, and refuses to make anonymous polls (commands/polls.py) until the key is set."""
     open_polls = product.open_anonymous_polls()
     if open_polls:
-        raise StartupError(f"BALLOT_KEY is not set and {open_polls} anonymous poll{'s are' if open_polls > 1 else ' is'} "
+        are = "polls are" if open_polls > 1 else "poll is"
+        raise StartupError(f"BALLOT_KEY is not set and {open_polls} anonymous {are} "
                            "open: set it to the key they were opened with (before this version it was "
                            "derived from SLACK_BOT_TOKEN, else TEAMS_APP_PASSWORD: set BALLOT_KEY to that value) "
                            "in the environment or .env")
@@ -198,6 +199,8 @@ def run(args: argparse.Namespace) -> None:
     db = start_database(settings)
     key = console_ballot_key(settings) if args.mode == "console" else ballot_key(settings)
     product = Clusterbot(db, settings.cluster_tz, ballot_key=key, retention_days=settings.retention_days)
+    if args.mode == "scheduler":
+        teams_configured(settings)  # half a Teams bot is its one line, before any other
     if key is None and args.mode in SERVES_VOTERS:
         check_no_anonymous_polls(product)
     if args.mode == "export":

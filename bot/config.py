@@ -4,6 +4,7 @@ A bad setting is a ConfigError whose message is the one line the person needs: t
 what is wrong, and what to do.
 """
 
+import hashlib
 import os
 import re
 import secrets
@@ -15,8 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-from storage.anonymity import key_from
 
 DEFAULT_DATABASE_URL = "sqlite:///clusterbot.db"
 SLACK_PUBLIC_API = "https://slack.com/api/"
@@ -141,6 +140,12 @@ def ballot_key(settings: Settings) -> bytes | None:
     when unset: then no anonymous poll can be made (bot/__main__ refuses to start servers without it
     while one is open)."""
     return key_from(settings.ballot_secret) if settings.ballot_secret else None
+
+
+def key_from(secret: str) -> bytes:
+    """The ballot key from BALLOT_KEY's text (or the console's key file): the same derivation as when
+    it could also come from a token, so hashes made under a given text stay valid."""
+    return hashlib.sha256(b"clusterbot anonymous ballots\0" + secret.encode()).digest()
 
 
 def console_ballot_key(settings: Settings) -> bytes | None:

@@ -23,12 +23,6 @@ _MASK_BYTES = 4  # a ballot's choices as a bit mask: the same length for one opt
 _NONCE_BYTES = 12
 
 
-def key_from(secret: str) -> bytes:
-    """The key of anonymous ballots from the text of BALLOT_KEY (or the console's key file). The same
-    derivation as before BALLOT_KEY was the only source, so hashes made under a given text stay valid."""
-    return hashlib.sha256(b"clusterbot anonymous ballots\0" + secret.encode()).digest()
-
-
 def anonymous_key(secret: bytes, poll_id: int, voter: str) -> str:
     """An anonymous ballot's voter key: a keyed hash of "practice:<id>" or "person:<user id>". The secret
     is not in the database, so the table alone cannot say whose a ballot is; it still lets the same voter
