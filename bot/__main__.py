@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bot import logs
-from bot.config import ConfigError, Settings, ballot_key, load_settings, teams_configured
+from bot.config import ConfigError, Settings, ballot_key, console_ballot_key, load_settings, teams_configured
 from commands import Clusterbot
 from storage.db import Database, DatabaseUnavailable
 
@@ -70,6 +70,28 @@ def start_database(settings: Settings) -> Database:
     except DatabaseUnavailable as error:
         log.warning("database unavailable at start (%s); will retry on each request", str(error).splitlines()[0])
     return db
+
+
+# Modes whose product takes votes or closes polls, so needs BALLOT_KEY once anonymous polls are open.
+SERVES_VOTERS = ("http", "socket", "teams", "scheduler", "console")
+
+
+def check_no_anonymous_polls(product: Clusterbot) -> None:
+    """With no BALLOT_KEY a server starts only while no anonymous poll is open: their ballots need the key
+    they were opened under (a new one would let everyone vote again). Without open ones it starts, says
+    so in one line, and refuses to make anonymous polls (commands/polls.py) until the key is set."""
+    open_polls = product.open_anonymous_polls()
+    if open_polls:
+        are = "polls are" if open_polls > 1 else "poll is"
+        raise StartupError(f"BALLOT_KEY is not set and {open_polls} anonymous {are} "
+                           "open: set it to the key they were opened with (before this version it was "
+                           "derived from SLACK_BOT_TOKEN, else TEAMS_APP_PASSWORD: set BALLOT_KEY to that value) "
+                           "in the environment or .env")
+    if open_polls is None:
+        log.warning("BALLOT_KEY is not set, and the database could not say whether anonymous polls are open: "
+                    "those can be neither voted on nor closed until it is set")
+    else:
+        log.warning("BALLOT_KEY is not set: anonymous polls cannot be made until it is (see the README's settings)")
 
 
 def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False, serving: bool = True):
@@ -225,8 +247,13 @@ def run(args: argparse.Namespace) -> None:
         print(f"Database is up to date: {db.engine.url.render_as_string(hide_password=True)}")
         return
     db = start_database(settings)
-    product = Clusterbot(db, settings.cluster_tz, ballot_key=ballot_key(settings),
-                         retention_days=settings.retention_days, rate_limit=settings.rate_limit_per_minute)
+    key = console_ballot_key(settings) if args.mode == "console" else ballot_key(settings)
+    product = Clusterbot(db, settings.cluster_tz, ballot_key=key, retention_days=settings.retention_days,
+                         rate_limit=settings.rate_limit_per_minute)
+    if args.mode == "scheduler":
+        teams_configured(settings)  # half a Teams bot is its one line, before any other
+    if key is None and args.mode in SERVES_VOTERS:
+        check_no_anonymous_polls(product)
     if args.mode == "export":
         upload = product.export(args.channel)
         if upload is None:

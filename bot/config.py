@@ -7,6 +7,7 @@ what is wrong, and what to do.
 import hashlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -125,7 +126,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_app_password=get("TEAMS_APP_PASSWORD"),
         teams_tenant_id=get("TEAMS_TENANT_ID"),
         **(_teams_urls(get) if _calls_microsoft(mode, get) else {}),
-        ballot_secret=get("BALLOT_KEY"),
+        ballot_secret=_ballot_secret(get("BALLOT_KEY")),
         retention_days=_days(get("RETENTION_DAYS") or "30"),
         rate_limit_per_minute=_per_minute(get("RATE_LIMIT_PER_MINUTE") or "20"),
         delivery_lag_limit=_lag_limit(get("DELIVERY_LAG_LIMIT") or "300"),
@@ -138,12 +139,65 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
     )
 
 
+BALLOT_KEY_MIN = 32  # characters: the voter hashes and seals are only as strong as this key
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
 def ballot_key(settings: Settings) -> bytes | None:
-    """The key of anonymous ballots' voter hashes, never stored in the database: from BALLOT_KEY, else
-    derived from the bot token or the Teams app password (secrets every process of one deployment
-    shares). None (a random key per process) when none is set, as in console mode."""
-    secret = settings.ballot_secret or settings.bot_token or settings.teams_app_password
-    return hashlib.sha256(b"clusterbot anonymous ballots\0" + secret.encode()).digest() if secret else None
+    """The key of anonymous ballots (voter hashes, sealed choices), never stored in the database: from
+    BALLOT_KEY only. Never derived from the bot token or the Teams client secret: those are rotated (an
+    Entra client secret expires), and a changed key would let a practice that voted vote again. None
+    when unset: then no anonymous poll can be made (bot/__main__ refuses to start servers without it
+    while one is open)."""
+    return key_from(settings.ballot_secret) if settings.ballot_secret else None
+
+
+def key_from(secret: str) -> bytes:
+    """The ballot key from BALLOT_KEY's text (or the console's key file): the same derivation as when
+    it could also come from a token, so hashes made under a given text stay valid."""
+    return hashlib.sha256(b"clusterbot anonymous ballots\0" + secret.encode()).digest()
+
+
+def console_ballot_key(settings: Settings) -> bytes | None:
+    """The console's key: BALLOT_KEY if set, else its own settings file beside its SQLite database
+    (`<database>.ballot-key`, readable by its owner only), made on first use and kept, so the next run
+    knows the ballots of the last. An in-memory database dies with its process, and so may its key;
+    a PostgreSQL console has no file of its own, so it needs BALLOT_KEY like the servers."""
+    if settings.ballot_secret:
+        return ballot_key(settings)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    if url.database in (None, "", ":memory:"):
+        return key_from(secrets.token_urlsafe(32))
+    path = Path(url.database + ".ballot-key")
+    try:
+        return key_from(_read_or_make_key(path))
+    except OSError as error:
+        raise ConfigError(f"Cannot read or write the console's ballot key {path} ({error.strerror}): "
+                          "check the folder's permissions, or set BALLOT_KEY") from None
+
+
+def _read_or_make_key(path: Path) -> str:
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < BALLOT_KEY_MIN:
+            raise ConfigError(f"The console's ballot key {path} holds no key of {BALLOT_KEY_MIN} characters or "
+                              "more: put one back from a backup, or set BALLOT_KEY") from None
+        return key
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key + "\n")
+    return key
+
+
+def _ballot_secret(value: str | None) -> str | None:
+    if value is not None and len(value) < BALLOT_KEY_MIN:
+        raise ConfigError(f"BALLOT_KEY is {len(value)} characters; use at least {BALLOT_KEY_MIN} random ones, "
+                          f"e.g. from {MAKE_A_KEY}")
+    return value
 
 
 def teams_configured(settings: Settings) -> bool:

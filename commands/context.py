@@ -56,7 +56,9 @@ class Context:
     submission_key: str | None = None
     clock: "Callable[[], datetime]" = wall_clock
     directory: "Callable[[str], str]" = field(default=lambda user_id: user_id)  # user id -> name
-    ballot_key: bytes = b""  # keys anonymous ballots' voter hashes; never stored (storage.polls.anonymous_key)
+    # BALLOT_KEY's key: anonymous ballots' voter hashes and sealed choices (storage.anonymity); never stored.
+    # None: this deployment has none, so no anonymous poll can be made, voted on or closed.
+    ballot_key: bytes | None = None
     kept: Kept = field(default_factory=Kept)  # what was worked out from rarely changing data (the product's)
 
     def now(self) -> datetime:

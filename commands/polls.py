@@ -3,6 +3,7 @@
 Votes are ballots with a unique key (the practice, or the person); tallies are counted from them.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +43,8 @@ from storage.models import (
     Practice,
     TopicStatus,
 )
+
+log = logging.getLogger(__name__)
 
 POLL = FAMILIES["/poll"]
 POLL.example = '/poll "Which topic next?" "Asthma reviews" "Frailty register" closes friday'
@@ -153,9 +156,29 @@ def _practices(ctx: Context, cluster: Cluster) -> list[Practice]:
     return cluster_store.list_practices(session=ctx.session, cluster=cluster)
 
 
+# Said when an anonymous poll is asked for and the deployment has no ballot key (bot/__main__ starts no
+# server without one while anonymous polls are open, so people meet this only before any exists).
+NO_BALLOT_KEY = ("Anonymous polls are not available on this bot yet: its administrator must set BALLOT_KEY "
+                 "first (a secret key the bot keeps outside its database).")
+
+
 def voter_key(ctx: Context, poll: Poll, voter: str) -> str:
     """The ballot key of "practice:<id>" or "person:<user id>" on this poll: a keyed hash when anonymous."""
-    return store.anonymous_key(ctx.ballot_key, poll, voter) if poll.anonymous else voter
+    if not poll.anonymous:
+        return voter
+    return store.anonymous_key(_ballot_secret(ctx), poll, voter)
+
+
+def _ballot_secret(ctx: Context) -> bytes:
+    """The ballot key, which an anonymous poll cannot be voted on or closed without."""
+    if ctx.ballot_key is None:
+        raise Refusal(NO_BALLOT_KEY + " Nothing was changed.", example="/poll list")
+    return ctx.ballot_key
+
+
+def _secret_of(ctx: Context, poll: Poll) -> bytes | None:
+    """The key that seals an open anonymous poll's choices; None for other polls."""
+    return _ballot_secret(ctx) if poll.anonymous else None
 
 
 def voted_practices(ctx: Context, poll: Poll, cluster: Cluster, keys: set[str] | None = None,
@@ -163,6 +186,8 @@ def voted_practices(ctx: Context, poll: Poll, cluster: Cluster, keys: set[str] |
     """The cluster's current practices whose ballot is cast: a removed practice's ballot still counts in
     the tally but not in turnout. (A closed anonymous poll no longer knows whose ballots it holds.)
     `keys` and `practices`, when the caller has read them for several polls already."""
+    if poll.anonymous and ctx.ballot_key is None:
+        return set()  # no key, no way to tell (a process started while the database was down: bot/__main__)
     keys = store.voter_keys(session=ctx.session, poll=poll) if keys is None else keys
     practices = _practices(ctx, cluster) if practices is None else practices
     return {p.id for p in practices if voter_key(ctx, poll, f"practice:{p.id}") in keys}
@@ -171,7 +196,7 @@ def voted_practices(ctx: Context, poll: Poll, cluster: Cluster, keys: set[str] |
 def has_voted(ctx: Context, poll: Poll, member: Member, keys: set[str] | None = None) -> bool:
     """Whether this person's ballot (their practice's, on a per-practice poll) is cast; `keys`, the poll's
     voter keys when the caller has read them for several polls already."""
-    if poll.per_practice and member.practice_id is None:
+    if poll.per_practice and member.practice_id is None or poll.anonymous and ctx.ballot_key is None:
         return False
     voter = voter_key(ctx, poll, f"practice:{member.practice_id}" if poll.per_practice else f"person:{member.user_id}")
     if keys is not None:
@@ -308,6 +333,8 @@ def _refresh(poll: Poll) -> list[Update]:
 
 def _create(ctx: Context, draft: Draft) -> Reply:
     cluster = ctx.require_cluster()
+    if draft.anonymous and ctx.ballot_key is None:
+        raise Refusal(NO_BALLOT_KEY + " A poll that isn't anonymous works now.", example=CREATE_EXAMPLE)
     poll = store.create_poll(session=ctx.session, cluster=cluster, poll=Poll(
         cluster_id=cluster.id, short_id="", question=draft.question, options=draft.options,
         per_practice=draft.per_practice, anonymous=draft.anonymous, hidden=draft.hidden, pick=draft.pick,
@@ -426,22 +453,28 @@ def vote(ctx: Context, poll: Poll, choose: int = 0, exactly: list[int] | None = 
             raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.",
                           example=f"/poll vote {poll.short_id} 1")
     voter, member = _voter(ctx, poll)
+    secret = _secret_of(ctx, poll)
+    if poll.anonymous and not store.still_open(session=ctx.session, poll_id=poll.id):
+        raise Refusal(f"{poll.short_id} closed a moment ago; it takes no more votes.",
+                      example=f"/poll results {poll.short_id}")
     if poll.per_practice:
         _one_practice_per_person(ctx, poll, member)
     key = voter_key(ctx, poll, voter)
     whose = "Your practice's ballot" if poll.per_practice else "Your ballot"
-    previous = store.current_ballot(session=ctx.session, poll=poll, voter_key=key)
+    previous = store.current_ballot(session=ctx.session, poll=poll, voter_key=key, secret=secret)
     before, before_by = previous or ([], "")
     if exactly is not None and len(set(exactly)) > poll.pick:
         raise Refusal(f"A ballot on {poll.short_id} chooses up to {poll.pick} option{'s' if poll.pick > 1 else ''}; "
                       f"you typed {len(set(exactly))}. Nothing was changed: {whose.lower()} still reads "
                       f"{_choices_text(poll, before)}.", example=f"/poll vote {poll.short_id} 1")
     try:
-        # An anonymous ballot holds no identity: a keyed voter hash, no practice, no caster, no time of its own.
+        # An anonymous ballot holds no identity: a keyed voter hash, no practice, no caster, no time of its own,
+        # and its choice sealed until the close (storage.anonymity).
         chosen = store.cast_ballot(session=ctx.session, poll=poll, voter_key=key,
                                    practice_id=member.practice_id if poll.per_practice and not poll.anonymous else None,
                                    cast_by="" if poll.anonymous else member.user_id, choose=choose,
-                                   now=poll.created_at if poll.anonymous else ctx.now(), exactly=exactly)
+                                   now=poll.created_at if poll.anonymous else ctx.now(), exactly=exactly,
+                                   secret=secret)
     except store.TooManyChoices as full:
         by = (" (cast by ", Person(before_by), ")") if before_by and before_by != ctx.caller.user_id else ()
         raise Refusal(f"Nothing was changed: {whose.lower()} on {poll.short_id} already chooses "
@@ -518,7 +551,8 @@ def close(ctx: Context, poll: Poll) -> Reply:
     if poll.closed_at:
         return Reply.tell(line(Code(poll.short_id), f" already closed on {describe(poll.closed_at, ctx.time_zone)}."))
     ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll close")
-    if not store.close_poll(session=ctx.session, poll=poll, by=ctx.caller.user_id, now=ctx.now()):
+    if not store.close_poll(session=ctx.session, poll=poll, by=ctx.caller.user_id, now=ctx.now(),
+                            secret=_secret_of(ctx, poll)):
         return Reply.tell(line(Code(poll.short_id), " was closed a moment ago."))
     return _closing(ctx, poll, line(Person(ctx.caller.user_id), " closed ", Code(poll.short_id), ": ", poll.question))
 
@@ -622,7 +656,14 @@ def _due(session, now: datetime, time_zone: str) -> list[int]:
 
 def _close_at_deadline(ctx_for, session, item: int, now: datetime) -> list:
     poll = session.get(Poll, item)
-    if not store.close_poll(session=session, poll=poll, by="deadline", now=now):
+    secret = None
+    if poll.anonymous:
+        cluster = session.get(Cluster, poll.cluster_id)
+        secret = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id)).ballot_key
+        if secret is None:  # left open, due, until a process with the key closes it
+            log.warning("poll %s is due to close but is anonymous and BALLOT_KEY is not set", poll.id)
+            return []
+    if not store.close_poll(session=session, poll=poll, by="deadline", now=now, secret=secret):
         return []  # another process closed it first
     return _refresh(poll) + _announce(ctx_for, session, item, now)
 

@@ -10,7 +10,6 @@ import json
 import logging
 import math
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -75,10 +74,10 @@ class Clusterbot:
                  rate_limit: int = DEFAULT_PER_MINUTE):
         self.db = db
         db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
-        # The secret behind anonymous ballots' voter hashes: outside the database by design. Processes
-        # sharing a database must share it (bot/__main__ derives it from settings); a random one suits
-        # a single process, until it restarts.
-        self.ballot_key = ballot_key or secrets.token_bytes(32)
+        # The key behind anonymous ballots (voter hashes, sealed choices): outside the database by design,
+        # the same in every process of a deployment and never derived from a secret that is rotated
+        # (bot/config.ballot_key: BALLOT_KEY only). None: no anonymous polls (commands/polls.py says why).
+        self.ballot_key = ballot_key
         self.time_zone = time_zone
         self.clock = clock  # tests turn it; everything the product calls "now" comes from here
         self.retention = timedelta(days=retention_days)  # sent outbox rows are kept this long
@@ -220,6 +219,17 @@ class Clusterbot:
         kind, _, item = key.partition(":")
         with self.db.session() as session:
             POSTED[kind].remember(session, int(item), channel, ref)
+
+    def open_anonymous_polls(self) -> int | None:
+        """How many anonymous polls are open in the whole database (None: it is unreachable). A process
+        asks once, at start, whether it may run without a ballot key (bot/__main__)."""
+        from storage import polls
+
+        try:
+            with self.db.session(read_only=True) as session:
+                return polls.open_anonymous_polls(session=session)
+        except DatabaseUnavailable:
+            return None
 
     def outbox(self, platform: str, worker: str) -> OutboxPort:
         """The outbox as `platform`'s delivery `worker` sees it: the one way delivery reaches it."""

@@ -1,14 +1,13 @@
 """Data functions for polls and ballots. Tallies are always counted from the ballots."""
 
-import hashlib
-import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, bindparam, cast, delete, literal, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import Session, col, func, or_, select
 
+from storage import anonymity
 from storage.models import Ballot, BallotCaster, Cluster, Poll, Practice
 from storage.short_ids import next_short_id
 from storage.types import built_upsert, upsert
@@ -98,49 +97,82 @@ def discard_unposted(*, session: Session, poll_id: int) -> None:
         session.flush()
 
 
-def current_ballot(*, session: Session, poll: Poll, voter_key: str) -> tuple[list[int], str] | None:
+def current_ballot(*, session: Session, poll: Poll, voter_key: str,
+                   secret: bytes | None = None) -> tuple[list[int], str] | None:
     """The ballot's choices and who cast it, before a change (row-locked on PostgreSQL until the change
-    commits, so the colleague told "changed from …" is told what really was there)."""
+    commits, so the colleague told "changed from …" is told what really was there). `secret`: the ballot
+    key, which opens an open anonymous poll's sealed choices."""
     row = session.connection().execute(_CURRENT_BALLOT, {"poll_id": poll.id, "voter_key": voter_key}).first()
-    return (parse_choices(row[0]), row[1]) if row else None
+    return (_read(secret, poll, row[0]), row[1]) if row else None
 
 
 def cast_ballot(*, session: Session, poll: Poll, voter_key: str, practice_id: int | None, cast_by: str,
-                choose: int, now: datetime, exactly: list[int] | None = None) -> list[int]:
+                choose: int, now: datetime, exactly: list[int] | None = None,
+                secret: bytes | None = None) -> list[int]:
     """Record a choice atomically and return the ballot's choices afterwards.
 
     pick 1: the ballot becomes this option (an upsert: concurrent clicks leave exactly one ballot).
     pick N: the option is toggled in the ballot, under a row lock, so concurrent toggles are not lost.
     Raises TooManyChoices when a toggle would exceed `pick`.
+    `secret` (anonymous polls): the choices are sealed with it (storage.anonymity), and a ballot that
+    comes to choose nothing is deleted rather than kept empty (an empty seal would count as a ballot).
     """
     values = dict(poll_id=poll.id, voter_key=voter_key, practice_id=practice_id, cast_by=cast_by, cast_at=now)
     if poll.pick == 1 or exactly is not None:  # the ballot becomes exactly these options (typed votes)
         chosen = sorted(set(exactly)) if exactly is not None else [choose]
+        if secret is not None and not chosen:
+            session.execute(delete(Ballot).where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key))
+            return chosen
         session.connection().execute(built_upsert(session, _set_ballot),
-                                     {**values, "choices": ",".join(map(str, chosen))})
+                                     {**values, "choices": _written(secret, poll, chosen)})
         return chosen
-    session.execute(upsert(session, Ballot).values(**values, choices="").on_conflict_do_nothing())
+    session.execute(upsert(session, Ballot).values(**values, choices=_written(secret, poll, []))
+                    .on_conflict_do_nothing())
     ballot = session.exec(
         select(Ballot).where(Ballot.poll_id == poll.id, Ballot.voter_key == voter_key).with_for_update()
     ).one()
-    chosen = parse_choices(ballot.choices)
+    chosen = _read(secret, poll, ballot.choices)
     if choose in chosen:
         chosen.remove(choose)
     elif len(chosen) >= poll.pick:
         raise TooManyChoices(chosen)
     else:
         chosen = sorted([*chosen, choose])
-    ballot.choices, ballot.cast_by, ballot.cast_at = ",".join(map(str, chosen)), cast_by, now
-    session.add(ballot)
+    if secret is not None and not chosen:
+        session.delete(ballot)
+    else:
+        ballot.choices, ballot.cast_by, ballot.cast_at = _written(secret, poll, chosen), cast_by, now
+        session.add(ballot)
     session.flush()
     return chosen
 
 
+def _written(secret: bytes | None, poll: Poll, chosen: list[int]) -> str:
+    """Choices as stored: sealed on an open anonymous poll (given its key), plain option numbers otherwise."""
+    return anonymity.seal(secret, poll.id, chosen) if secret is not None else ",".join(map(str, chosen))
+
+
+def _read(secret: bytes | None, poll: Poll, text: str) -> list[int]:
+    return anonymity.unseal(secret, poll.id, text) if secret is not None else parse_choices(text)
+
+
 def anonymous_key(secret: bytes, poll: Poll, voter: str) -> str:
-    """An anonymous ballot's voter key: a keyed hash of "practice:<id>" or "person:<user id>". The secret
-    is not in the database, so the table alone cannot say whose a ballot is; it still lets the same voter
-    change their ballot while the poll is open. Replaced at the close (`close_poll`)."""
-    return "anon:" + hmac.new(secret, f"{poll.id}:{voter}".encode(), hashlib.sha256).hexdigest()[:40]
+    """An anonymous ballot's voter key (storage.anonymity.anonymous_key)."""
+    return anonymity.anonymous_key(secret, poll.id, voter)
+
+
+def still_open(*, session: Session, poll_id: int) -> bool:
+    """Whether the poll is still open, holding it open until this unit of work ends: a share lock on
+    PostgreSQL, so a close (whose UPDATE waits for it) cannot read the ballots while this vote writes one
+    and leave it sealed for ever. (SQLite's writers are serialised already.)"""
+    closed_at = session.execute(select(Poll.closed_at).where(Poll.id == poll_id).with_for_update(read=True)).first()
+    return closed_at is not None and closed_at[0] is None
+
+
+def open_anonymous_polls(*, session: Session) -> int:
+    """How many anonymous polls are open in the whole deployment (asked once, at start: is a key needed?)."""
+    return session.exec(select(func.count()).select_from(Poll)
+                        .where(col(Poll.anonymous).is_(True), col(Poll.closed_at).is_(None))).one()
 
 
 def voter_keys(*, session: Session, poll: Poll) -> set[str]:
@@ -214,7 +246,7 @@ def tally(poll: Poll, cast: list[Ballot]) -> list[int]:
     benchmarks check `count` against."""
     counts = [0] * len(poll.options)
     for ballot in cast:
-        for choice in parse_choices(ballot.choices):
+        for choice in _countable(ballot.choices):
             counts[choice - 1] += 1
     return counts
 
@@ -240,12 +272,18 @@ def _counted(options_count: int, rows) -> Count:
     """A Count from (choices, practice id, ballots) groups."""
     options, ballots_cast, practices = [0] * options_count, 0, set()
     for choices, practice_id, n in rows:
-        for choice in parse_choices(choices):
+        for choice in _countable(choices):
             options[choice - 1] += n
         ballots_cast += n
         if practice_id is not None:
             practices.add(practice_id)
     return Count(options, ballots_cast, practices)
+
+
+def _countable(choices: str) -> list[int]:
+    """A ballot's options for a tally: none while sealed (an open anonymous poll shows no counts; its
+    ballots still count as ballots)."""
+    return [] if anonymity.is_sealed(choices) else parse_choices(choices)
 
 
 def extend_poll(*, session: Session, poll: Poll, closes_at: datetime) -> bool:
@@ -256,23 +294,36 @@ def extend_poll(*, session: Session, poll: Poll, closes_at: datetime) -> bool:
     return moved
 
 
-def close_poll(*, session: Session, poll: Poll, by: str, now: datetime) -> bool:
-    """Close the poll if nobody has yet. True for exactly one caller, however many race."""
+def close_poll(*, session: Session, poll: Poll, by: str, now: datetime, secret: bytes | None = None) -> bool:
+    """Close the poll if nobody has yet. True for exactly one caller, however many race. An anonymous
+    poll needs `secret`, its ballot key, to open its sealed choices."""
     claimed = session.execute(
         update(Poll).where(Poll.id == poll.id, col(Poll.closed_at).is_(None)).values(closed_at=now, closed_by=by)
     ).rowcount == 1
     session.refresh(poll)
     if claimed and poll.anonymous:
-        forget_anonymous_voters(session=session, poll=poll)
+        forget_anonymous_voters(session=session, poll=poll, secret=secret)
     return claimed
 
 
-def forget_anonymous_voters(*, session: Session, poll: Poll) -> None:
-    """At the close nothing may link an anonymous ballot to anyone, even with the secret: each voter key
-    becomes "closed:<ballot id>", and who cast which practice's ballot is deleted."""
-    session.execute(update(Ballot).where(Ballot.poll_id == poll.id)
-                    .values(voter_key=literal("closed:", String) + cast(col(Ballot.id), String)))
+def forget_anonymous_voters(*, session: Session, poll: Poll, secret: bytes | None) -> None:
+    """At the close nothing may link an anonymous ballot to anyone, even with the key. The sealed ballots
+    are opened and deleted, and the choices written afresh as new rows in the order of the choices
+    themselves (so their ids and places carry nothing else), each "closed:<n>"; who cast which practice's
+    ballot is deleted. (On SQLite, secure_delete overwrites what is deleted: storage.db.)"""
+    opened = []
+    for text in session.exec(select(Ballot.choices).where(Ballot.poll_id == poll.id)):
+        if anonymity.is_sealed(text) and secret is None:
+            raise ValueError("closing an anonymous poll needs its ballot key")
+        chosen = anonymity.unseal(secret or b"", poll.id, text)
+        if chosen:
+            opened.append(",".join(map(str, chosen)))
+    session.execute(delete(Ballot).where(Ballot.poll_id == poll.id))
     session.execute(delete(BallotCaster).where(BallotCaster.poll_id == poll.id))
+    if opened:
+        session.execute(insert(Ballot), [
+            dict(poll_id=poll.id, voter_key=f"closed:{n}", practice_id=None, cast_by="", choices=choices,
+                 cast_at=poll.created_at) for n, choices in enumerate(sorted(opened), start=1)])
 
 
 _ANNOUNCEABLE = (Poll.closed_by == "deadline", col(Poll.announced_at).is_(None))

@@ -18,6 +18,8 @@ from commands.results import Tone
 from testkit.slack_requests import dispatch_command
 
 LEAD = "ULEAD"
+# The ballot key of test products (BALLOT_KEY's derived key in a deployment): anonymous polls need one.
+BALLOT_KEY = b"test ballot key, never a deployment's".ljust(32, b".")
 CHANNEL = "CCLUSTER"
 NAME = "Riverside Cluster"
 PRACTICES = (("80123", "Riverside Medical Practice"), ("80456", "Hillview Surgery"),

@@ -159,7 +159,8 @@ def clock() -> Clock:
 def product(db, clock) -> Clusterbot:
     # No posting rate: the suite's set-ups do a year of a cluster's work in one instant of the tests' clock.
     # tests/test_bounds.py tests the rate with a product of its own, as deployed (20 a minute).
-    return Clusterbot(db, "Europe/London", clock=clock, rate_limit=0)
+    return Clusterbot(db, "Europe/London", clock=clock, rate_limit=0,
+                      ballot_key=factories.BALLOT_KEY)
 
 
 @pytest.fixture
