@@ -14,7 +14,7 @@ pytestmark = pytest.mark.wall_clock  # a server in another process
 
 
 def teams_env(teams_api, tmp_path, **more):
-    return dict(TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD=PASSWORD, TEAMS_TENANT_ID=TENANT,
+    return dict(BALLOT_KEY="k" * 32, TEAMS_APP_ID=APP_ID, TEAMS_APP_PASSWORD=PASSWORD, TEAMS_TENANT_ID=TENANT,
                 TEAMS_OPENID_URL=teams_api.openid_url, TEAMS_TOKEN_URL=teams_api.token_url,
                 DATABASE_URL=f"sqlite:///{tmp_path / 'teams.db'}", **more)
 
