@@ -35,6 +35,12 @@ HOST = "127.0.0.1"
 LEAD = "ULEAD"
 CLUSTER_NAME = "Benchmark Cluster"
 TIME_ZONE = "Europe/London"
+
+
+def product(db: Database) -> Clusterbot:
+    """The product as deployed, but with no posting rate (RATE_LIMIT_PER_MINUTE=0): a benchmark's set-up does
+    a cluster's months of work in a moment, and what the benchmarks time (votes, lists) is never limited."""
+    return Clusterbot(db, TIME_ZONE, rate_limit=0)
 BOT_TOKEN = "xoxb-bench-token"
 SERVER_THREADS: int | None = None  # None: make_server's default for the database, as `python -m bot http`
 THREADS_TEXT = "its default request threads: 1 on SQLite, 2 on PostgreSQL"

@@ -38,7 +38,6 @@ import common  # noqa: E402
 import votes  # noqa: E402
 from remote_standin import RemoteStandIn  # noqa: E402
 
-from commands import Clusterbot  # noqa: E402
 from storage.db import Database  # noqa: E402
 
 LATENCIES_MS = (0, 100, 300)
@@ -105,7 +104,7 @@ def run_real(name: str, url: str, standin: RemoteStandIn, latency_ms: int, deliv
     try:
         db.migrate()
         setup_standin(standin, 0)
-        product = Clusterbot(db, common.TIME_ZONE)
+        product = common.product(db)
         members = voters()
         votes.fill_cluster(product, channel, members)
         app = common.real_app(product, standin, delivery_process)

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     db = Database(f"sqlite:///{Path(workdir.name) / 'profile.db'}")
     try:
         db.migrate()
-        product = Clusterbot(db, common.TIME_ZONE)
+        product = common.product(db)
         cluster(product)
         app = common.real_app(product, standin)
         bare = common.bare_app(standin)

@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 
 import common  # noqa: E402
 
-from commands import Clusterbot  # noqa: E402
 from storage.db import Database  # noqa: E402
 from testkit.slack_requests import slash_body  # noqa: E402
 from testkit.slack_standin import SlackStandIn  # noqa: E402
@@ -179,7 +178,7 @@ def run(seconds: float, warmup: float, rounds: int) -> tuple[list[Result], int]:
     servers = []
     try:
         db.migrate()
-        real = common.start_server(common.real_app(Clusterbot(db, common.TIME_ZONE), standin), db)
+        real = common.start_server(common.real_app(common.product(db), standin), db)
         servers.append(real)
         bare = common.start_server(floor_app(standin), db, common.FLOOR_THREADS)
         servers.append(bare)

@@ -111,14 +111,15 @@ def run_load(port: int, standin: TeamsStandIn, people: list[str], channel: str) 
 def floor_app(settings: Settings, platform):
     """The SDK App configured like ours (same JWT checks), whose handler only answers."""
     from fastapi import FastAPI
-    from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
     from microsoft_teams.apps import App
     from microsoft_teams.apps.http import FastAPIAdapter
 
+    from bot.teams import gated
+
     web = FastAPI()
     app = App(client_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id, token=platform._token,
-              cloud=with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url),
-              http_server_adapter=FastAPIAdapter(app=web), telemetry={"agent365": False})
+              cloud=gated(web, settings, timeout=5), http_server_adapter=FastAPIAdapter(app=web),
+              telemetry={"agent365": False})
 
     @app.on_activity
     async def answer(ctx):
@@ -130,7 +131,7 @@ def floor_app(settings: Settings, platform):
 def measure(label: str, url: str, standin: TeamsStandIn, voters: int) -> list[tuple[str, ...]]:
     db = Database(url)
     db.migrate()
-    product = Clusterbot(db, common.TIME_ZONE)
+    product = common.product(db)
     channel = f"19:{uuid.uuid4().hex}@thread.tacv2"
     people = cluster(product, channel, voters)
     settings = settings_for(db, standin)

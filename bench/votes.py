@@ -331,7 +331,7 @@ def run_database(name: str, url: str, standin: RemoteStandIn, voters: list[Voter
     try:
         db.migrate()
         began = time.perf_counter()
-        product = Clusterbot(db, common.TIME_ZONE)
+        product = common.product(db)
         fill_cluster(product, channel, voters)
         app = common.real_app(product, standin, delivery_process=True)  # as `python -m bot http` runs it
         served = common.start_server(app, db)

@@ -49,17 +49,11 @@ def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 1
 
 def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: AfterAck):
     """The SDK App (with its FastAPI server) wired to the product. Returns (app, fastapi)."""
-    from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
     from microsoft_teams.apps import App
     from microsoft_teams.apps.http import FastAPIAdapter
 
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
-    keys = SigningKeys(settings.teams_openid_url, timeout=platform.timeout)
-    gate = BotFrameworkGate(app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
-                            issuer=cloud.token_issuer, keys=keys)
-    web.state.gate = gate  # TeamsServer puts it in the SDK's validator slot once the SDK has made its own
-    _guard(web, gate)
+    cloud = gated(web, settings, timeout=platform.timeout)
 
     lag = Lag(product.outbox(platform.name, "healthz"), settings.delivery_lag_limit)
 
@@ -148,6 +142,20 @@ def check_credentials(platform: TeamsPlatform) -> str | None:
     except TokenUnavailable as error:
         return str(error)
     return None
+
+
+def gated(web: FastAPI, settings: Settings, *, timeout: float):
+    """Put the gate in front of `web`'s messaging endpoint (`_guard`) and return the SDK's cloud settings
+    for an App served by `web` (bench/teams.py's floor is gated the same way)."""
+    from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+
+    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
+    keys = SigningKeys(settings.teams_openid_url, timeout=timeout)
+    gate = BotFrameworkGate(app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
+                            issuer=cloud.token_issuer, keys=keys)
+    web.state.gate = gate  # TeamsServer puts it in the SDK's validator slot once the SDK has made its own
+    _guard(web, gate)
+    return cloud
 
 
 def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
