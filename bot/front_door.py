@@ -5,11 +5,14 @@ Last round the Teams adapter built its caller its own way and never marked a cha
 card's data as claimed: anyone in the tenant could read any cluster's polls from a 1:1 chat.
 """
 
+import contextlib
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from bot.platform import AfterAck, Asker
 from commands.context import Caller
@@ -27,7 +30,8 @@ class NoWhere(ValueError):
 
 
 def caller(*, platform: str, user_id: str, team_id: str, here: str | None, named: str | None = None,
-           enterprise_id: str | None = None, personal: bool = False, guest: bool | None = None) -> Caller:
+           enterprise_id: str | None = None, personal: bool = False, guest: bool | None = None,
+           roster: "Roster | None" = None, where: object = None) -> Caller:
     """Who asks, and in which cluster's channel.
 
     `here`: the conversation the platform itself vouches for (where a command was typed or a button
@@ -36,14 +40,21 @@ def caller(*, platform: str, user_id: str, team_id: str, here: str | None, named
     The claimed-channel rule: a named channel that is not `here` is claimed, and the product then
     requires the person to be a member of the cluster there (`Clusterbot._whereabouts`). `personal`: the
     request came from a 1:1 chat with the bot (a Slack DM). `guest`: whether the platform says the person
-    is a guest (a `Roster`'s answer); None when it did not say."""
+    is a guest; None when it did not say. With a `roster` (asked about the person `where` they are), the
+    guest is what the roster already knows, never waited for: a vote must not wait on a platform call.
+    The caller can still ask and wait (`Caller.ask_guest`) where the answer decides something: a file of
+    the cluster's data, a person joining."""
     named = named if isinstance(named, str) and named else None
     channel = named or here
     if not user_id or not channel:
         raise NoWhere("a request without a person or a conversation")
+    ask_guest = None
+    if roster is not None:
+        guest = roster.known(user_id, where)
+        ask_guest = functools.partial(roster.guest, user_id, where)
     return Caller(user_id=user_id, channel_id=channel, team_id=team_id or "", enterprise_id=enterprise_id or None,
                   claimed=named is not None and named != here, platform=platform,
-                  conversation="personal" if personal else "channel", guest=guest)
+                  conversation="personal" if personal else "channel", guest=guest, ask_guest=ask_guest)
 
 
 class Roster:
@@ -60,14 +71,51 @@ class Roster:
         self._ask, self._keep, self._retry, self._people, self._clock = ask, keep, retry, people, clock
         self._known: OrderedDict[str, tuple[bool | None, float]] = OrderedDict()  # user -> (answer, until)
         self._lock = threading.Lock()
+        self._asking: dict[str, Future] = {}  # people being looked up in the background
+        self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="roster")
 
     def guest(self, user_id: str, where: object = None) -> bool | None:
-        """True for a guest, False for a member of the organisation, None if the platform did not say."""
-        now = self._clock()
+        """True for a guest, False for a member of the organisation, None if the platform did not say.
+        Waits for the answer: a lookup already under way for the person is waited for, not repeated."""
         with self._lock:
-            known = self._known.get(user_id)
-            if known is not None and known[1] > now:
+            known = self._cached(user_id)
+            pending = self._asking.get(user_id)
+        if known is not None:
+            return known[0]
+        if pending is not None:
+            with contextlib.suppress(Exception):  # the lookup itself logged and cached what it could
+                pending.result()
+            with self._lock:
+                known = self._cached(user_id)
+            return known[0] if known is not None else None
+        return self._lookup(user_id, where)
+
+    def known(self, user_id: str, where: object = None) -> bool | None:
+        """What is known about the person now, without waiting: not known (None), their answer is fetched
+        in the background, one lookup per person at a time, so the next request knows."""
+        with self._lock:
+            known = self._cached(user_id)
+            if known is not None:
                 return known[0]
+            if user_id in self._asking or len(self._asking) >= self._people:
+                return None
+            with contextlib.suppress(RuntimeError):  # shutting down
+                self._asking[user_id] = self._background.submit(self._fetch, user_id, where)
+        return None
+
+    def _cached(self, user_id: str) -> tuple[bool | None, float] | None:
+        known = self._known.get(user_id)
+        return known if known is not None and known[1] > self._clock() else None
+
+    def _fetch(self, user_id: str, where: object) -> None:
+        try:
+            self._lookup(user_id, where)
+        finally:
+            with self._lock:
+                self._asking.pop(user_id, None)
+
+    def _lookup(self, user_id: str, where: object) -> bool | None:
+        now = self._clock()
         try:
             answer: bool | None = bool(self._ask(user_id, where))
         except Exception as error:  # the platform's trouble: said as "couldn't check", never a failed request

@@ -40,6 +40,9 @@ class Caller:
     # call that failed). Guests take part but take no files of the cluster's data unless a lead allows it;
     # None is refused those files too, and nothing else. Work of the product's own (the scheduler) is no guest.
     guest: bool | None = False
+    # Asks the platform and waits (the front door's roster): only where the answer decides something (a file
+    # of the cluster's data, a person joining), since `guest` is what was known without waiting.
+    ask_guest: Callable[[], bool | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -90,16 +93,22 @@ class Context:
         raise Refusal(f"Only whoever {role} (", Person(owner), ") or one of the cluster's leads (",
                       *people_list(leads), ") can use ", Code(doing), ".")
 
+    def guest(self) -> bool | None:
+        """Whether the caller is a guest, asking the platform (and waiting) if it was not yet known."""
+        if self.caller.guest is None and self.caller.ask_guest is not None:
+            return self.caller.ask_guest()
+        return self.caller.guest
+
     def require_may_take_files(self, doing: str) -> None:
         """Refuse a guest of the platform a file of the cluster's data (an export, a report) unless the
         cluster's leads allow it; leads themselves are trusted whoever they are. A caller the
         platform could not place (guest None) is refused too, with a "try again": for this only."""
-        if self.caller.guest is False or self.is_lead:
+        if self.is_lead or self.guest() is False:
             return
         cluster = self.require_cluster()
         if cluster.guests_export:
             return
-        if self.caller.guest is None:
+        if self.guest() is None:
             raise Refusal("I couldn't check whether you're a guest in this organisation (guests take files of "
                           "the cluster's data only if a lead allows it), so ", Code(doing),
                           " wasn't run. Nothing else is affected: please try again shortly.")

@@ -431,9 +431,12 @@ def _note_guest(session, caller: Caller, member) -> None:
     """What the platform says about the person goes on their membership, for `/cluster who`: when they
     join (they had none before this unit of work) or when it no longer says what the platform says. A
     platform that did not say changes nothing; a member whose row already agrees costs no statement."""
-    if caller.guest is None or (member is not None and member.guest == caller.guest):
+    guest = caller.guest
+    if guest is None and member is None and caller.ask_guest is not None:
+        guest = caller.ask_guest()  # someone joining: worth the one wait, so `/cluster who` says it at once
+    if guest is None or (member is not None and member.guest == guest):
         return
-    store.note_guest(session=session, channel_id=caller.channel_id, user_id=caller.user_id, guest=caller.guest)
+    store.note_guest(session=session, channel_id=caller.channel_id, user_id=caller.user_id, guest=guest)
 
 
 def _for_channel(button: Button, channel: str) -> Button:

@@ -115,15 +115,8 @@ class Turn:
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         user_id = str((activity.get("from") or {}).get("id") or "")
         return front_door.caller(platform="teams", user_id=user_id, team_id=team or tenant, here=here, named=named,
-                                 enterprise_id=tenant, personal=personal, guest=self._guest(activity, user_id))
-
-    def _guest(self, activity: dict, user_id: str) -> bool | None:
-        """The sender's userRole, asked of the team they wrote in (else the chat), as Microsoft's own
-        TeamsInfo.getMember does; kept per person by the roster."""
-        if self.roster is None or not user_id:
-            return None
-        team = ((activity.get("channelData") or {}).get("team") or {}).get("id")
-        return self.roster.guest(user_id, (team or _conversation(activity), str(activity.get("serviceUrl") or "")))
+                                 enterprise_id=tenant, personal=personal, guest=None,
+                                 roster=self.roster if user_id else None, where=_roster_where(activity))
 
     def asker(self, activity: dict, caller: Caller) -> Asker:
         # The answer goes back to the conversation (a channel's thread, a chat) where they asked.
@@ -289,3 +282,10 @@ def _with_opener(reply: Reply, opener: dict) -> Reply:
     if reply.form is not None:
         reply.teams_opener = opener
     return reply
+
+
+def _roster_where(activity: dict) -> tuple[str, str]:
+    """Where the sender's userRole is asked: the team they wrote in (else the chat), as Microsoft's own
+    TeamsInfo.getMember does, through the activity's service URL."""
+    team = ((activity.get("channelData") or {}).get("team") or {}).get("id")
+    return team or _conversation(activity), str(activity.get("serviceUrl") or "")
