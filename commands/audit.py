@@ -44,6 +44,14 @@ def note(ctx: Context, what: str, words: list[str], *, person: bool = True) -> N
                  items=items, person=about)
 
 
+def after(ctx: Context, reply: Reply, what: str, words: list[str], *, person: bool = True) -> Reply:
+    """The audit entry of a change that `reply` answers; none when the reply opens a form, which has
+    changed nothing yet (its submission is audited)."""
+    if reply.form is None:
+        note(ctx, what, words, person=person)
+    return reply
+
+
 def typed_words(rest: str) -> list[str]:
     return rest.split()[:SCANNED]
 

@@ -189,9 +189,9 @@ class Clusterbot:
 
         def work(ctx: Context) -> Reply:
             reply = handler(ctx, value)
-            if f"button {action}" in AUDITED and reply.form is None:
-                audit.note(ctx, f"button {action}", audit.value_words(value))
-            return reply
+            if f"button {action}" not in AUDITED:
+                return reply
+            return audit.after(ctx, reply, f"button {action}", audit.value_words(value))
 
         return self._unit_of_work(caller, work, f"button {action} ({len(value)} characters)")
 
@@ -208,9 +208,9 @@ class Clusterbot:
 
         def work(ctx: Context) -> Reply:
             reply = handler(ctx, _no_posing_mentions(values, caller), context)
-            if f"form {form}" in AUDITED and reply.form is None:
-                audit.note(ctx, f"form {form}", audit.value_words(*context.values(), *values.values()))
-            return reply
+            if f"form {form}" not in AUDITED:
+                return reply
+            return audit.after(ctx, reply, f"form {form}", audit.value_words(*context.values(), *values.values()))
 
         return self._unit_of_work(caller, work, f"form {form}", _bounded_key(submission_key), limited=True)
 
@@ -392,11 +392,11 @@ class Clusterbot:
         rest = _after(text, taken)
         _may_take_files(sub, fam, rest, ctx)
         reply = sub.handler(ctx, rest)
-        # In the change's own unit of work: no entry without its change, nor the reverse. A reply that opens a
-        # form has changed nothing yet: the form's submission is audited.
-        if sub.in_audit and reply.form is None:
-            audit.note(ctx, " ".join((fam.command, *sub.words)), audit.typed_words(rest), person=sub.audit_person)
-        return reply
+        if not sub.in_audit:
+            return reply
+        # In the change's own unit of work: no entry without its change, nor the reverse.
+        return audit.after(ctx, reply, " ".join((fam.command, *sub.words)), audit.typed_words(rest),
+                           person=sub.audit_person)
 
 
     def _in_each_cluster(self, sub, rest: str, ctx: Context) -> Reply:
