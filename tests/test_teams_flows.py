@@ -266,3 +266,23 @@ def test_names_survive_a_restart_into_exports(cluster, teams, teams_api, db, clo
         assert not any(PQL_B in c or LEAD in c for c in cells)
     finally:
         restarted.close()
+
+
+def test_a_malformed_file_consent_answer_is_refused_not_a_500(cluster, teams, teams_api, db):
+    """A signed answer whose uploadInfo is not an object is a 400 (the SDK's model cannot read it; it used
+    to be the SDK's 500); one with no upload URL gets a short message. No file goes anywhere."""
+    say(teams, teams_api, LEAD, "action export")
+    offer = teams_api.wait_for(lambda s: [p for p in s.posts() if p.body.get("attachments", [{}])[0].get(
+        "contentType") == "application/vnd.microsoft.teams.card.file.consent"])[0]
+    consent = offer.body["attachments"][0]
+
+    def answer(info):
+        return invoke(teams_api, LEAD, "fileConsent/invoke", {
+            "type": "fileUpload", "action": "accept", "context": consent["content"]["acceptContext"],
+            "uploadInfo": info}, personal=offer.conversation)
+
+    assert teams.send(answer("https://x/upload"), teams_api.headers()).status_code == 400
+    assert teams.send(answer({"name": consent["name"]}), teams_api.headers()).status_code == 200
+    assert teams_api.wait_for(lambda s: [p for p in s.posts(offer.conversation)
+                                         if "couldn't upload the file" in p.text])
+    assert not teams_api.uploads

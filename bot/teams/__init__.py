@@ -161,7 +161,8 @@ def gated(web: FastAPI, settings: Settings, *, timeout: float):
 def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
     """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413;
     not a JSON object → 400 (the SDK would answer such a body with a 500); then the gate (gate.py):
-    not the Bot Framework's token for this app → 401, another tenant → 403, one log line each."""
+    not the Bot Framework's token for this app → 401, another tenant → 403; then a signed activity the
+    SDK's model cannot read → 400, not the SDK's 500. One log line each."""
 
     @web.middleware("http")
     async def check(request: Request, call_next):
@@ -186,7 +187,23 @@ def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
         except Refused as refused:
             log.warning("teams activity refused (%d): %s", refused.status, refused.reason)
             return JSONResponse({"error": REFUSED.get(refused.status, "Refused")}, status_code=refused.status)
+        if not _is_activity(parsed):
+            log.warning("teams activity refused (400): not an activity the SDK can read")
+            return JSONResponse({"error": "Not an activity"}, status_code=400)
         return await call_next(request)
+
+
+def _is_activity(parsed: dict) -> bool:
+    """The SDK reads the body with its own activity model and answers a 500 when it cannot (an
+    uploadInfo that is not an object, say); a signed but malformed activity is the sender's fault: 400."""
+    from microsoft_teams.api.activities import ActivityTypeAdapter
+    from pydantic import ValidationError
+
+    try:
+        ActivityTypeAdapter.validate_python(parsed)
+    except ValidationError:
+        return False
+    return True
 
 
 class TeamsServer:

@@ -299,10 +299,16 @@ class TeamsPlatform:
         if offer is None or offer[2] < time.monotonic():
             self._say(conversation, service_url, "That file offer has expired. Ask for the export again.")
             return
-        upload, info = offer[0], consent.get("uploadInfo") or {}
+        upload, info = offer[0], consent.get("uploadInfo")
         size = len(upload.content)
+        url = info.get("uploadUrl") if isinstance(info, dict) else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            # Teams always sends an upload URL; anything else is a malformed answer, not a crash.
+            log.warning("a file consent answer had no usable upload URL: refused")
+            self._say(conversation, service_url, "I couldn't upload the file. Please ask for the export again.")
+            return
         try:
-            answer = httpx.put(str(info.get("uploadUrl")), content=upload.content, timeout=self.timeout * 3,
+            answer = httpx.put(url, content=upload.content, timeout=self.timeout * 3,
                                headers={"Content-Range": f"bytes 0-{size - 1}/{size}",
                                         "Content-Length": str(size)})
             answer.raise_for_status()
