@@ -135,6 +135,21 @@ def test_names_seen_are_kept_across_a_restart(platform, db, teams_api):
         third.close()
 
 
+def test_an_erased_name_leaves_the_servers_memory_within_its_lifetime(platform, db, monkeypatch):
+    """`python -m bot forget` runs in another process: the server's memory of a name is only kept for
+    NAME_TTL, after which the database (where the name is gone) decides."""
+    import bot.teams.platform as teams_platform
+    from commands.erasure import forget_everywhere
+
+    platform.learn_name(PQL_A, "Jane Smith")
+    forget_everywhere(db, PQL_A)
+    assert platform.display_name(PQL_A) == "Jane Smith"  # within its lifetime, memory answers
+    monkeypatch.setattr(teams_platform, "NAME_TTL", -1.0)  # names learned from now on are already stale
+    platform.learn_name(PQL_B, "Sam Ng")  # stored in the database as ever
+    forget_everywhere(db, PQL_B)
+    assert platform.display_name(PQL_B) == PQL_B
+
+
 def test_an_unknown_name_is_not_asked_of_the_database_each_time(platform, db, teams_api, monkeypatch):
     asked = []
     monkeypatch.setattr(names, "find_name", lambda **kw: asked.append(kw["user_id"]))

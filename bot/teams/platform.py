@@ -50,6 +50,7 @@ REFUSALS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not
 TARGETED_UNAVAILABLE = {400, 403, 404, 405, 501}
 TARGETED_RETRY_AFTER = 3600.0  # seconds a conversation gets 1:1 answers before a targeted one is tried again
 NAME_MISS_TTL = 60.0  # seconds before the database is asked again for a name it did not have
+NAME_TTL = 3600.0  # seconds a name is shown from memory: an erasure (another process) reaches it within this
 # Seconds a request waits for the Bot Connector to say whether its sender is a guest: asked before the
 # answer, so a slow roster must not hold it up long (bot/front_door.Roster keeps answers and says None).
 ROSTER_TIMEOUT = 3.0
@@ -75,7 +76,7 @@ class TeamsPlatform:
         self._token = token
         self._default_service_url = default_service_url
         self._apis: dict[str, ApiClient] = {}
-        self._names: dict[str, str] = {}      # user id -> name: a cache of storage/names.py
+        self._names: dict[str, tuple[str, float]] = {}  # user id -> (name, until): a cache of storage/names.py
         self._no_name: dict[str, float] = {}  # user id -> when to ask the database again
         self._untargeted: dict[str, float] = {}  # conversation -> until when answers there go 1:1
         # conversation -> (service URL, kind): a cache of storage/conversations.py, so an answer still
@@ -102,7 +103,7 @@ class TeamsPlatform:
         if not user_id or not name:
             return
         with self._lock:
-            if self._names.get(user_id) == name:
+            if self._remembered(user_id, time.monotonic()) == name:
                 return
         try:
             with self.db.session(read_only=True) as session:
@@ -113,14 +114,14 @@ class TeamsPlatform:
         except (DatabaseUnavailable, Conflict):  # shown from memory until the next time they are seen
             log.warning("a person's name could not be stored (database unavailable)")
         with self._lock:
-            self._names[user_id] = name
+            self._remember(user_id, name)
             self._no_name.pop(user_id, None)
 
     def display_name(self, user_id: str) -> str:
         """The name Teams last showed us, from the cache or the database; the id if it never has."""
         now = time.monotonic()
         with self._lock:
-            name = self._names.get(user_id)
+            name = self._remembered(user_id, now)
             if name is not None or self._no_name.get(user_id, 0.0) > now:
                 return name or user_id
         try:
@@ -130,12 +131,24 @@ class TeamsPlatform:
             return user_id
         with self._lock:
             if name:
-                self._names[user_id] = name
+                self._remember(user_id, name)
             else:
                 if len(self._no_name) > 10_000:
                     self._no_name = {k: until for k, until in self._no_name.items() if until > now}
                 self._no_name[user_id] = now + NAME_MISS_TTL
         return name or user_id
+
+    def _remembered(self, user_id: str, now: float) -> str | None:
+        """The name in memory while it is fresh (call with the lock held)."""
+        found = self._names.get(user_id)
+        return found[0] if found is not None and found[1] > now else None
+
+    def _remember(self, user_id: str, name: str) -> None:
+        """Keep a name for NAME_TTL (call with the lock held); expired names are swept as the cache grows."""
+        now = time.monotonic()
+        if len(self._names) > 10_000:
+            self._names = {k: v for k, v in self._names.items() if v[1] > now}
+        self._names[user_id] = (name, now + NAME_TTL)
 
     # --- guests ---------------------------------------------------------------------------------
 
