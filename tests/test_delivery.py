@@ -221,6 +221,41 @@ def test_a_card_update_goes_ahead_of_hundreds_of_answers_queued_before_it(db):
         delivery.stop()
 
 
+class Stuck(Recording):
+    """A platform that takes every post and answers none until let go: rows pile up in hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.go = threading.Event()
+
+    def post(self, channel, reply, *, team_id=None, marker=None):
+        self.go.wait(10)
+        return super().post(channel, reply, team_id=team_id, marker=marker)
+
+
+def test_a_slow_platform_is_not_handed_the_whole_backlog_to_outlive_its_leases(db):
+    """Claimed rows wait in memory for the platform; claim them all and their leases run out while they
+    wait, and another worker sends them again. No more than IN_HAND are claimed at once."""
+    from bot.delivery.service import IN_HAND
+    from storage.models import Outbox
+
+    fill_outbox(db, IN_HAND * 3)
+    platform = Stuck()
+    delivery = Delivery(platform, Clusterbot(db), workers=4, poll_seconds=0.02).start(refresh_cards=False)
+    try:
+        time.sleep(1.0)  # fifty polls: time enough to claim everything, as it used to
+        with db.session() as session:
+            held = len(session.exec(select(Outbox).where(Outbox.claimed_by.is_not(None),
+                                                         Outbox.sent_at.is_(None))).all())
+        assert 0 < held <= IN_HAND
+        platform.go.set()
+        assert delivery.drain(timeout=30)
+    finally:
+        platform.go.set()
+        delivery.stop()
+    assert len(platform.sent) == IN_HAND * 3 and unsent_outbox(db) == 0
+
+
 def test_two_processes_share_the_outbox_and_each_row_is_sent_once(db):
     fill_outbox(db, 60)
     platforms = [Recording(), Recording()]

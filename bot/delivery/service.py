@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 BACKLOG_WARNING = 1000  # unsent outbox rows worth a warning (a long outage)
 CLAIM_BATCH = 20        # outbox rows claimed at once
+IN_HAND = 3 * CLAIM_BATCH  # claimed and not yet finished: no more is claimed past this (see _poll_outbox)
 HOME_WATCH = 900.0      # seconds after opening their Home that a person's Home is kept fresh
 JOB_DB_WAIT = 5.0       # seconds before a job that found the database down runs again
 
@@ -256,11 +257,11 @@ class Delivery:
 
     # --- the outbox ----------------------------------------------------------------------------
 
-    def _claim(self) -> tuple[list[Claimed], bool]:
+    def _claim(self, limit: int = CLAIM_BATCH) -> tuple[list[Claimed], bool]:
         """Due rows to send, in the order to send them, and whether the batch was full (more may be
         due). Rows past their useful life were given up by the claim: counted and logged, not sent."""
         try:
-            rows, late = self.outbox.claim(lease=self.policy.lease, limit=CLAIM_BATCH)
+            rows, late = self.outbox.claim(lease=self.policy.lease, limit=limit)
         except DatabaseUnavailable:
             log.warning("database unavailable: outbox not read")
             return [], False
@@ -269,7 +270,7 @@ class Delivery:
             kinds = sorted({row.kind for row in late})
             log.warning("outbox: %d %s row(s) dropped unsent, past their useful life (ids %s)", len(late),
                         "/".join(kinds), ",".join(str(row.id) for row in late[:10]))
-        return rows, len(rows) + len(late) >= CLAIM_BATCH
+        return rows, len(rows) + len(late) >= limit
 
     def _outbox_due(self, within: float = 0.0) -> bool:
         try:
@@ -284,7 +285,14 @@ class Delivery:
             self._wake.clear()
             if self.jobs.stopping.is_set():
                 return
-            rows, full = self._claim()
+            with self.jobs.lock:
+                room = IN_HAND - self._claimed
+            if room <= 0:
+                # A slow or rate-limiting platform: rows claimed now would only wait in memory while
+                # their lease runs out, and another worker would take them over and send them again.
+                # The poller is woken when a row finishes (_send_row).
+                continue
+            rows, full = self._claim(min(room, CLAIM_BATCH))
             # Counting the backlog is a query of its own: once a minute at most, not after every empty
             # claim (under load that doubled the poller's work per click).
             if not rows and time.monotonic() - counted > 60:
@@ -329,6 +337,9 @@ class Delivery:
                 self._db_waits.pop(row.id, None)
                 with self.jobs.lock:
                     self._claimed -= 1
+                    had_no_room = self._claimed == IN_HAND - 1
+                if had_no_room:
+                    self._wake.set()
         return wait
 
     def _attempt_row(self, row: Claimed) -> None:
