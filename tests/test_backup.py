@@ -110,9 +110,13 @@ def test_a_backup_from_newer_code_is_refused(driver, db, tmp_path, monkeypatch, 
     assert main(["backup", "--out", str(out)]) == 0
     wipe(db)
     capsys.readouterr()
-    assert main(["restore", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "newer clusterbot" in err and "9999" in err and "Traceback" not in err
+    try:
+        assert main(["restore", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "newer clusterbot" in err and "9999" in err and "Traceback" not in err
+    finally:
+        if db.engine.dialect.name != "sqlite":
+            db.migrate()  # the session's PostgreSQL database, left with its tables for the next test
 
 
 def test_an_older_backup_is_brought_up_to_date(db, tmp_path, monkeypatch, capsys):
