@@ -5,11 +5,13 @@
 # BASE is any Debian bookworm image with or without Python: python:3.11-slim by default (its Python
 # is /usr/local/bin/python3.11); where no image registry can be reached, scripts/container-check
 # builds from a debootstrapped bookworm imported locally, and Debian's own python3 (3.11) is installed.
-# PIP_ARGS lets a build use a local package index (scripts/container-check mounts one read-only).
+# PIP_ARGS: extra pip options (a mirror: --index-url …). PIP_CERT: a CA bundle for a machine whose HTTPS goes
+# through an inspecting proxy (scripts/container-check mounts the host's); pip and its build subprocess read it.
 ARG BASE=python:3.11-slim
 
 FROM ${BASE} AS build
 ARG PIP_ARGS=""
+ARG PIP_CERT
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 # Debian's python3 only where the base has no Python (the debootstrapped base); python:3.11-slim has one.
 RUN if ! command -v python3 >/dev/null; then \
@@ -24,7 +26,6 @@ COPY reports reports
 COPY storage storage
 # Every dependency is a binary wheel (psycopg[binary], cryptography, pillow, matplotlib): no compiler here either.
 RUN python3 -m venv /opt/clusterbot \
-    && /opt/clusterbot/bin/pip install ${PIP_ARGS} --upgrade pip \
     && /opt/clusterbot/bin/pip install ${PIP_ARGS} . \
     && /opt/clusterbot/bin/python -c "import bot, commands, storage, reports, analysis"
 
