@@ -75,7 +75,7 @@ def add_backup_modes(modes) -> None:
 
 def run_backup(args: argparse.Namespace, settings: Settings) -> None:
     """`backup` and `restore`: every expected failure is one line (storage/backup.py's BackupError)."""
-    from storage import backup
+    from commands import backups as backup
 
     try:
         if args.mode == "backup":
