@@ -59,7 +59,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     access.add_argument("--person", required=True, help="their platform user id, e.g. U0123ABCD or 29:1abc…")
     access.add_argument("--out", required=True, help="the file to write, e.g. person.xlsx")
     modes.add_parser("data-map", help="every table and column holding personal data: purpose, retention, erasure")
+    add_backup_modes(modes)
     return parser.parse_args(argv)
+
+
+def add_backup_modes(modes) -> None:
+    backup = modes.add_parser("backup", help="copy the whole database to a file (SQLite's online backup; "
+                              "pg_dump's custom format on PostgreSQL)")
+    backup.add_argument("--out", required=True, help="the file to write, e.g. clusterbot-2026-12-05.backup")
+    restore = modes.add_parser("restore", help="replace the database with a backup; refuses a database "
+                               "holding data unless --force")
+    restore.add_argument("file", help="a file written by `python -m bot backup`")
+    restore.add_argument("--force", action="store_true", help="replace a database that already holds data")
+
+
+def run_backup(args: argparse.Namespace, settings: Settings) -> None:
+    """`backup` and `restore`: every expected failure is one line (storage/backup.py's BackupError)."""
+    from commands import backups as backup
+
+    try:
+        if args.mode == "backup":
+            backup.backup(settings.database_url, Path(args.out))
+            print(f"Wrote {args.out}: a backup of the whole database")
+            return
+        revision = backup.restore(settings.database_url, Path(args.file), force=args.force)
+    except backup.BackupError as error:
+        raise StartupError(str(error)) from None
+    print(f"Restored {args.file} (schema {revision}), then brought the schema up to date")
 
 
 def start_database(settings: Settings) -> Database:
@@ -240,6 +266,9 @@ def run(args: argparse.Namespace) -> None:
         except OSError as error:
             raise StartupError(f"Cannot write {args.out} ({error.strerror})") from None
         print(f"Wrote {args.out}: upload it in Teams (Apps › Manage your apps › Upload an app)")
+        return
+    if args.mode in ("backup", "restore"):
+        run_backup(args, settings)
         return
     if args.mode == "migrate":
         db = Database(settings.database_url)
