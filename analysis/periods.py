@@ -25,7 +25,7 @@ DAY_FIRST = re.compile(r"^(\d{1,2})" + SEP + r"(\d{1,2})" + SEP + YEAR + r"$")
 ISO_DAY = re.compile(r"^(\d{4})" + SEP + r"(\d{1,2})" + SEP + r"(\d{1,2})$")
 DAY_MONTH_WORD = re.compile(r"^(?:[a-z]{3,9},?\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\.?,?"
                             r"(?:[\s\-]+'?" + YEAR + r")?$")
-MONTH_WORD_DAY = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th),?(?:\s+(\d{4}))?$")  # November 30th
+MONTH_WORD_DAY = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2})(?:(?:st|nd|rd|th),?(?:\s+(\d{4}))?|,?\s+(\d{4}))$")
 RELATIVE_MONTHS = {"this month": 0, "current month": 0, "last month": -1, "previous month": -1}
 RELATIVE_WEEKS = {"this week": 0, "current week": 0, "last week": -1, "previous week": -1}
 
@@ -127,9 +127,10 @@ def _day(text: str, typed: str) -> date | None:
                               "2026, or give just the month, like Nov 2026.")
         parts = (_year(found.group(3)), month, int(found.group(1)))
     elif (found := MONTH_WORD_DAY.match(text)) and (month := _month_number(found.group(1))) is not None:
-        if found.group(3) is None:
+        year = found.group(3) or found.group(4)  # November 30th 2026, November 30 2026
+        if year is None:
             raise PeriodError(f"“{typed}” has no year: add it, or give just the month, like Nov 2026.")
-        parts = (int(found.group(3)), month, int(found.group(2)))
+        parts = (int(year), month, int(found.group(2)))
     if parts is None:
         return None
     try:
