@@ -53,11 +53,10 @@ def parse_period(text: str, frequency: str, today: date | None = None) -> date:
 def _month(text: str, typed: str, today: date | None) -> date:
     if text in RELATIVE_MONTHS:
         return following(_today(today).replace(day=1), MONTHLY, RELATIVE_MONTHS[text])
-    if found := MONTH_WORD.match(text):
-        if (month := _month_number(found.group(1))) is not None:
-            if found.group(2) is None:
-                return _latest(month, _today(today))
-            return _checked(_year(found.group(2)), month, typed)
+    if (found := MONTH_WORD.match(text)) and (month := _month_number(found.group(1))) is not None:
+        if found.group(2) is None:
+            return _latest(month, _today(today))
+        return _checked(_year(found.group(2)), month, typed)
     if found := YEAR_FIRST.match(text):
         return _checked(int(found.group(1)), int(found.group(2)), typed)
     if found := MONTH_NUMBERS.match(text):
@@ -81,8 +80,9 @@ def _month_and_year(first: int, second: str, typed: str, today: date | None) -> 
                           f"{date(2000, number, 1):%B}: write the month as a word, like "
                           f"{date(_year(second), first, 1):%b %Y}, or the date with its year.")
     if 1 <= number <= 12 and 1 <= first <= 31:
-        raise PeriodError(f"“{typed}” is a day and month with no year: add the year, like "
-                          f"{first}/{number}/{(today or date(2026, 1, 1)).year}, or write the month as a word, like Nov 2026.")
+        year = today.year if today else "YYYY"
+        raise PeriodError(f"“{typed}” is a day and month with no year: add the year, like {first}/{number}/{year}, "
+                          "or write the month as a word, like Nov 2026.")
     raise PeriodError(f"I couldn't read the month “{typed}”. Write it like {MONTH_FORMS}.")
 
 

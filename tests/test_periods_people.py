@@ -96,7 +96,8 @@ def say(product):
     """Riverside with a percent measure D1; today is Thu 26 Nov 2026 (the tests' clock)."""
     driver = Driver(product)
     factories.riverside(driver.say, practices=2, members=MEMBERS, channel="CCLUSTER")
-    for typed in ("/topic propose HbA1c at or under 58", "/measure add T1 HbA1c at or under 58 percent higher is better"):
+    for typed in ("/topic propose HbA1c at or under 58",
+                  "/measure add T1 HbA1c at or under 58 percent higher is better"):
         assert driver.say(typed, user="ULEAD", channel="CCLUSTER").reply.tone == Tone.DONE
     return lambda typed, user="ULEAD": driver.say(f"/measure {typed}", user=user, channel="CCLUSTER").reply
 
