@@ -92,13 +92,19 @@ MEMBERS = {"ULEAD": "80123", "UGP": "80123", "UNURSE": "80456"}
 
 
 @pytest.fixture
-def say(product):
+def riverside_d1(product) -> Driver:
     """Riverside with a percent measure D1; today is Thu 26 Nov 2026 (the tests' clock)."""
     driver = Driver(product)
     factories.riverside(driver.say, practices=2, members=MEMBERS, channel="CCLUSTER")
     for typed in ("/topic propose HbA1c at or under 58",
                   "/measure add T1 HbA1c at or under 58 percent higher is better"):
         assert driver.say(typed, user="ULEAD", channel="CCLUSTER").reply.tone == Tone.DONE
+    return driver
+
+
+@pytest.fixture
+def say(riverside_d1):
+    driver = riverside_d1
     return lambda typed, user="ULEAD": driver.say(f"/measure {typed}", user=user, channel="CCLUSTER").reply
 
 
@@ -153,3 +159,13 @@ def test_a_refusal_names_the_part_it_could_not_read(say, db, typed, says):
     assert says in plain_text(reply), plain_text(reply)
     assert "/measure record D1 Oct 2026 42/120" in plain_text(reply)  # an example that works
     assert snapshot(db) == before
+
+
+def test_the_lead_s_form_reads_the_same_months(riverside_d1, db):
+    form = riverside_d1.say("/measure enter D1", channel="CCLUSTER").reply.form
+    assert "last month" in dict((f.name, f.hint) for f in form.fields)["period"]  # the forms, shown as the hint
+    wrong = riverside_d1.submit(form, {"period": "30/11", "p80123": "4/10"}, channel="CCLUSTER")
+    assert "add the year" in wrong.reply.field_errors["period"]
+    assert riverside_d1.submit(form, {"period": "last month", "p80123": "4 / 10", "p80456": "57 %"},
+                               channel="CCLUSTER").reply.tone == Tone.DONE
+    assert stored(db) == [(date(2026, 10, 1), 4, 10), (date(2026, 10, 1), None, None)]
