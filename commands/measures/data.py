@@ -110,7 +110,7 @@ def _period_end(words: list[str], measure: Measure, today: date) -> int:
 
 
 def _period_text(words: list[str]) -> str:
-    return " ".join(words).rstrip(":=,")  # "Nov 2025: 57%"
+    return " ".join(words).rstrip(":=,-– ")  # "Nov 2025: 57%", "Nov 2025 - 57%"
 
 
 def _period_without_value(text: str, measure: Measure, today: date) -> str:
