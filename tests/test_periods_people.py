@@ -130,7 +130,8 @@ def test_a_record_typed_in_mixed_formats_stores_the_months_worked_out_by_hand(sa
                 "last month 19/20")
     assert reply.tone == Tone.DONE, plain_text(reply)
     assert stored(db) == [
-        (date(2025, 7, 1), 9, 20), (date(2025, 11, 1), 229, 402), (date(2025, 12, 1), None, None), (date(2026, 1, 1), 10, 20),
+        (date(2025, 7, 1), 9, 20), (date(2025, 11, 1), 229, 402), (date(2025, 12, 1), None, None),
+        (date(2026, 1, 1), 10, 20),
         (date(2026, 2, 1), 11, 20), (date(2026, 3, 1), 12, 20), (date(2026, 4, 1), 13, 20),
         (date(2026, 5, 1), 14, 20), (date(2026, 6, 1), 15, 20), (date(2026, 7, 1), 16, 20),
         (date(2026, 8, 1), 17, 20), (date(2026, 9, 1), 18, 20), (date(2026, 10, 1), 19, 20)]
