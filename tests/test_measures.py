@@ -152,8 +152,8 @@ def test_a_period_given_twice_in_one_message_is_refused(with_measure, db):
 
 
 @pytest.mark.parametrize(("typed", "says"), [
-    ("record D1 Smarch 2026 4/10", "“smarch 2026” isn't a month I can read. Write it like Oct 2026"),
-    ("record D1 13/2026 4/10", "isn't a month I can read"),
+    ("record D1 Smarch 2026 4/10", "I couldn't read the month “Smarch 2026”. Write it like Nov 2026"),
+    ("record D1 13/2026 4/10", "I couldn't read the month “13/2026”"),
     ("record D1 Dec 2026 4/10", "Dec 2026 is in the future"),
     ("record D1 Oct 2026 31/30", "the numerator (31) is more than the denominator (30)"),
     ("record D1 Oct 2026 -3/30", "counts can't be negative"),

@@ -147,7 +147,7 @@ def _check_plain(measure: Measure, value: float, example: str, field: str | None
 def read_period(ctx: Context, measure: Measure, text: str, example: str, field: str | None = None) -> date:
     """A period that can be read and has started (the current one counts; the future does not)."""
     try:
-        period = period_tools.parse_period(text, measure.frequency)
+        period = period_tools.parse_period(text, measure.frequency, local_today(ctx.now(), ctx.time_zone))
     except period_tools.PeriodError as problem:
         raise Refusal(str(problem), example=example, field=field) from None
     current = period_tools.period_of(local_today(ctx.now(), ctx.time_zone), measure.frequency)

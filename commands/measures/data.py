@@ -21,11 +21,13 @@ from commands.measures.core import (
 from commands.registry import form, subcommand
 from commands.results import Code, Form, FormField, Line, Person, Reply, Strong, line
 from commands.text import parsing
+from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import Measure, MeasureStatus, Practice, Topic, TopicStatus
 
 MAX_LINES = 60
+MAX_PERIOD_WORDS = 6  # the longest period people type: "Mon 30th of November 2026"
 ENTER_EXAMPLE = "/measure enter D1 Oct 2026"
 
 
@@ -69,7 +71,7 @@ def _practice_for(ctx: Context, code: str | None, example: str) -> Practice:
 
 
 def _parse_line(ctx: Context, text: str, measure: Measure | None, example: str) -> Entry:
-    words = text.split()
+    words = _tokens(text)
     if words and words[0][:1] in "Dd" and words[0][1:].isdigit():
         measure = recordable(ctx, find_measure(ctx, words[0], example))
         words = words[1:]
@@ -81,16 +83,49 @@ def _parse_line(ctx: Context, text: str, measure: Measure | None, example: str) 
         at = lowered.index("practice")
         code = words[at + 1] if at + 1 < len(words) else ""
         words = words[:at] + words[at + 2:]
-    if len(words) < 2 or _is_period(" ".join(words), measure):
-        raise Refusal("Give the period and then the value.", example=example)
-    period = read_period(ctx, measure, " ".join(words[:-1]), example)
-    value, numerator, denominator = read_value(measure, words[-1], example)
+    today = local_today(ctx.now(), ctx.time_zone)
+    if len(words) < 2 or _is_period(" ".join(words), measure, today):
+        raise Refusal(_period_without_value(" ".join(words), measure, today), example=example)
+    split = _period_end(words, measure, today)
+    period = read_period(ctx, measure, _period_text(words[:split]), example)
+    value, numerator, denominator = read_value(measure, " ".join(words[split:]), example)
     return Entry(measure, _practice_for(ctx, code, example), period, value, numerator, denominator)
 
 
-def _is_period(text: str, measure: Measure) -> bool:
+def _tokens(text: str) -> list[str]:
+    """The words of a line, with a value's spaces closed up: `229 / 402` is `229/402`, `57 %` is `57%`."""
+    text = re.sub(r"(?<=\d)\s*/\s*(?=\d)", "/", text)
+    return re.sub(r"(?<=\d)\s+%", "%", text).split()
+
+
+def _period_end(words: list[str], measure: Measure, today: date) -> int:
+    """Where the period ends: before the last word, unless only a shorter start of the line is a period
+    (then what follows it is a value that could not be read, and the refusal names the value)."""
+    if _is_period(_period_text(words[:-1]), measure, today):
+        return len(words) - 1
+    for end in range(min(len(words) - 2, MAX_PERIOD_WORDS), 0, -1):
+        if _is_period(_period_text(words[:end]), measure, today):
+            return end
+    return len(words) - 1
+
+
+def _period_text(words: list[str]) -> str:
+    return " ".join(words).rstrip(":=,-– ")  # "Nov 2025: 57%", "Nov 2025 - 57%"
+
+
+def _period_without_value(text: str, measure: Measure, today: date) -> str:
+    """The whole line reads as a period: say which one, so `November 25` meant as a value is noticed."""
     try:
-        period_tools.parse_period(text, measure.frequency)
+        period = period_tools.parse_period(text, measure.frequency, today)
+    except period_tools.PeriodError:
+        return "Give the period and then the value."
+    return (f"“{text}” reads as {period_tools.label(period, measure.frequency)} with no value. "
+            "Give the period and then the value.")
+
+
+def _is_period(text: str, measure: Measure, today: date) -> bool:
+    try:
+        period_tools.parse_period(text, measure.frequency, today)
     except period_tools.PeriodError:
         return False
     return True
