@@ -123,7 +123,8 @@ def _store(ctx: Context, entries: list[Entry]) -> Reply:
             raise Refusal(f"{label} appears twice for {entry.practice.name} on {entry.measure.short_id}: "
                           "give each period once.", example=RECORD_EXAMPLE)
         seen.add(key)
-    reply = Reply.announce(line(Person(ctx.caller.user_id), " recorded:"))
+    named = {e.measure.id: f"{e.measure.short_id} {e.measure.name}" for e in entries}
+    reply = Reply.announce(line(Person(ctx.caller.user_id), f" recorded on {', '.join(named.values())}:"))
     for entry in entries:
         if entry.removal:
             gone = store.remove_point(session=ctx.session, measure=entry.measure, practice=entry.practice,
