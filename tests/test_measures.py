@@ -113,7 +113,8 @@ def test_unknown_setting_and_missing_name(measured):
 def test_record_a_fraction_for_your_own_practice(with_measure, db):
     reply = with_measure.measure("record D1 Oct 2026 42/120", user="UNURSE")
     assert reply.audience == Audience.CHANNEL
-    assert "recorded on D1 Asthma reviews within 2 weeks:\n• D1 · 80456 · Oct 2026 · 42/120 = 35.0%" in plain_text(reply)
+    said = "recorded on D1 Asthma reviews within 2 weeks:\n• D1 · 80456 · Oct 2026 · 42/120 = 35.0%"
+    assert said in plain_text(reply)
     [point] = points(db)
     assert (point.period, point.numerator, point.denominator, point.value) == (date(2026, 10, 1), 42, 120, 35.0)
 
@@ -136,7 +137,8 @@ def test_several_lines_record_several_periods_and_a_second_value_replaces_the_fi
     with_measure.measure("record D1 Aug 2026 30/100\nSep 2026 33/100; Oct 2026 36/100")  # `;` as in the console
     reply = with_measure.measure("record D1 Sep 2026 34/100", user="UGP")
     text = plain_text(reply)
-    assert "Sep 2026 · 34/100 = 34.0% — replaced 80123's figure 33/100 = 33.0% → 34/100 = 34.0%, recorded by @ULEAD" in text
+    assert ("Sep 2026 · 34/100 = 34.0% — replaced 80123's figure 33/100 = 33.0% → 34/100 = 34.0%, "
+            "recorded by @ULEAD") in text
     assert [p.value for p in points(db)] == [30.0, 34.0, 36.0]
     with db.session() as session:
         [old] = session.exec(select(MeasurePointHistory)).all()
