@@ -181,3 +181,14 @@ def test_is_complete_period():
     assert is_complete_period(measure, date(2026, 10, 1), date(2026, 11, 26))
     assert not is_complete_period(measure, date(2026, 11, 1), date(2026, 11, 26))
     assert is_complete_period(measure, date(2026, 11, 1), date(2026, 12, 1))
+
+
+def test_the_form_for_every_practice_keeps_the_same_rules(d1, db):
+    form = {"period": "Nov 2026", "p80123": "10/40", "p80456": "12/40"}
+    reply = d1.driver.submit("measure.enter", form, context={"measure": "D1"}).reply
+    assert reply.tone == Tone.DONE and "incomplete: Nov 2026 hasn't ended" in plain_text(reply), plain_text(reply)
+    old = d1.driver.submit("measure.enter", {"period": "Dec 1999", "p80123": "1/4"}, context={"measure": "D1"})
+    assert "before 2000" in old.field_errors["period"]
+    huge = d1.driver.submit("measure.enter", {"period": "Oct 2026", "p80123": "9" * 40}, context={"measure": "D1"})
+    assert "characters long" in huge.field_errors["p80123"]
+    assert set(stored(db)) == {("80123", date(2026, 11, 1)), ("80456", date(2026, 11, 1))}

@@ -288,12 +288,15 @@ def _read_line(ctx: Context, text: str, measure: Measure, today: date) -> Entry:
     placeholder = _as_removal(text)
     entry = _parse_line(ctx, placeholder or text, measure, RECORD_EXAMPLE)
     entry.removal = placeholder is not None
-    label = period_tools.label(entry.period, entry.measure.frequency)
-    if entry.period < EARLIEST:
-        raise Refusal(f"{label} is before 2000: figures can be recorded from "
-                      f"{period_tools.label(EARLIEST, period_tools.MONTHLY)} on.", example=RECORD_EXAMPLE)
+    _not_before_2000(entry.measure, entry.period, RECORD_EXAMPLE)
     entry.incomplete = not entry.removal and not is_complete_period(entry.measure, entry.period, today)
     return entry
+
+
+def _not_before_2000(measure: Measure, period: date, example: str, field: str | None = None) -> None:
+    if period < EARLIEST:
+        raise Refusal(f"{period_tools.label(period, measure.frequency)} is before 2000: figures can be recorded "
+                      f"from {period_tools.label(EARLIEST, period_tools.MONTHLY)} on.", example=example, field=field)
 
 
 def _plausible(entry: Entry, typed: str) -> str | None:
@@ -408,12 +411,14 @@ def submit_enter(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     ctx.require_lead("/measure enter")
     measure = recordable(ctx, find_measure(ctx, context.get("measure", ""), ENTER_EXAMPLE), field="period")
     period = read_period(ctx, measure, values.get("period") or "", ENTER_EXAMPLE, field="period")
+    _not_before_2000(measure, period, ENTER_EXAMPLE, field="period")
+    incomplete = not is_complete_period(measure, period, local_today(ctx.now(), ctx.time_zone))
     entries = []
     for practice in cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster()):
         typed = (values.get(f"p{practice.code}") or "").strip()
         if typed:
             value, numerator, denominator = read_value(measure, typed, field=f"p{practice.code}")
-            entries.append(Entry(measure, practice, period, value, numerator, denominator))
+            entries.append(Entry(measure, practice, period, value, numerator, denominator, incomplete=incomplete))
     if not entries:
         raise Refusal("Fill in at least one practice's figure.", field="period")
     return _store(ctx, entries)
