@@ -200,7 +200,7 @@ def _new_signals(ctx: Context, entries: list[Entry]) -> list[Line]:
 
 
 @subcommand(MEASURE, "record D1 <period> <value or n/d> [practice <code>]", RECORD_EXAMPLE,
-            "record a period's figure (one line each for several periods)")
+            "record a period's figure (one line each for several periods; none removes one)")
 def record(ctx: Context, rest: str) -> Reply:
     lines = [text for text in re.split(r"[\n;]", rest) if text.strip()]  # `;` for one-line adapters (the console)
     if not lines:
