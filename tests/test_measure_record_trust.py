@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from commands.measures.data import is_complete_period
 from commands.results import Tone, plain_text
-from storage.models import Measure, MeasureChange, MeasurePoint
+from storage.mentions import FORMER_MEMBER
+from storage.models import Measure, MeasureChange, MeasurePoint, Practice
 from tests.test_measures import ADD, refused, set_up
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -27,7 +28,6 @@ def d1(product):
 
 def stored(db) -> dict[tuple[str, date], tuple]:
     """(practice code, period) → (value, numerator, denominator) of every point."""
-    from storage.models import Practice
     with db.session() as session:
         rows = session.exec(select(MeasurePoint, Practice).join(Practice, MeasurePoint.practice_id == Practice.id))
         return {(p.code, m.period): (round(m.value, 1), m.numerator, m.denominator) for m, p in rows}
@@ -192,3 +192,13 @@ def test_the_form_for_every_practice_keeps_the_same_rules(d1, db):
     huge = d1.driver.submit("measure.enter", {"period": "Oct 2026", "p80123": "9" * 40}, context={"measure": "D1"})
     assert "characters long" in huge.field_errors["p80123"]
     assert set(stored(db)) == {("80123", date(2026, 11, 1)), ("80456", date(2026, 11, 1))}
+
+
+def test_forgetting_a_person_keeps_the_history_without_them(d1, db):
+    d1.measure("record D1 Sep 2026 5/40", user="UNURSE")
+    d1.measure("record D1 Sep 2026 none practice 80456")
+    forgot = d1.run("/cluster", "forget <@UNURSE> confirm")
+    assert forgot.tone == Tone.DONE, plain_text(forgot)
+    with db.session() as session:
+        assert {c.by for c in session.exec(select(MeasureChange))} == {FORMER_MEMBER, "ULEAD"}
+    assert "removed · 80456 · Sep 2026 · 5/40 = 12.5% → no data" in plain_text(d1.measure("history D1"))
