@@ -144,7 +144,9 @@ def test_a_denominator_far_from_the_practices_median_asks_and_multi_line_stores_
     assert reply.tone == Tone.PROBLEM, text
     assert "Line 2: the denominator 1943 is far from 80123's usual 412" in text.replace(",", ""), text
     assert len(stored(db)) == 3  # all or nothing: line 1 was fine but waits too
-    assert d1.measure("record D1 Sep 2026 210/414\nOct 2026 230/1943 confirm").tone == Tone.DONE
+    again = "/measure record D1 Sep 2026 210/414; Oct 2026 230/1943 confirm"
+    assert again in text  # the example it gives is the whole message, and it works
+    assert d1.measure(again.removeprefix("/measure ")).tone == Tone.DONE
     assert len(stored(db)) == 5
 
 

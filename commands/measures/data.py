@@ -37,6 +37,7 @@ EARLIEST = date(2000, 1, 1)
 DENOMINATOR_DRIFT = 0.5  # a denominator this far from the practice's median asks to be confirmed
 DENOMINATORS_NEEDED = 3  # recorded denominators before a median says what is usual
 HISTORY_SHOWN = 20
+CONFIRM_EXAMPLE_MAX = 240  # characters: a longer message is not said back whole
 
 
 @dataclass
@@ -124,7 +125,8 @@ def _store(ctx: Context, entries: list[Entry]) -> Reply:
                           "give each period once.", example=RECORD_EXAMPLE)
         seen.add(key)
     named = {e.measure.id: f"{e.measure.short_id} {e.measure.name}" for e in entries}
-    reply = Reply.announce(line(Person(ctx.caller.user_id), f" recorded on {', '.join(named.values())}:"))
+    did = "removed figures of" if all(e.removal for e in entries) else "recorded on"
+    reply = Reply.announce(line(Person(ctx.caller.user_id), f" {did} {', '.join(named.values())}:"))
     for entry in entries:
         if entry.removal:
             gone = store.remove_point(session=ctx.session, measure=entry.measure, practice=entry.practice,
@@ -228,7 +230,7 @@ def record(ctx: Context, rest: str) -> Reply:
     if not confirmed:
         questions += _unusual_denominators(ctx, entries, lines)
     if questions:
-        return _ask_to_confirm(questions, len(lines))
+        return _ask_to_confirm(questions, lines)
     return _store(ctx, entries)
 
 
@@ -333,20 +335,20 @@ def _typed(entry: Entry, text: str) -> str:
     return text if first == entry.measure.short_id.upper() else f"{entry.measure.short_id} {text}"
 
 
-def _ask_to_confirm(questions: list[tuple[int, str, str]], count: int) -> Reply:
+def _ask_to_confirm(questions: list[tuple[int, str, str]], lines: list[str]) -> Reply:
     """Nothing is stored: say what looks wrong and how to store it as typed."""
-    first, text, _ = questions[0]
-    again = f"/measure record {text} {CONFIRM}"
-    reply = Reply.problem(line(Strong("Please check before anything is recorded"), " (nothing was recorded yet):"))
+    reply = Reply.problem(line(Strong("Nothing was recorded yet"), ": please check"
+                               + (" these lines:" if len(lines) > 1 else " this figure:")))
     for at, _, question in questions:
-        reply.lines.append(line(f"• Line {at}: " if count > 1 else "• ", question))
-    if count > 1:
-        reply.lines.append(line("If the figures are right as typed, send the whole message again with ",
-                                Code(CONFIRM), " at the end of any line, e.g. line ", str(first), " as ",
-                                Code(again)))
-    else:
-        reply.lines.append(line("If the figure is right as typed, send it again with ", Code(CONFIRM),
-                                " at the end: ", Code(again)))
+        reply.lines.append(line(f"• Line {at}: " if len(lines) > 1 else "• ", question))
+    if len(lines) == 1:
+        reply.lines.append(line("If it is right as typed, send it again with ", Code(CONFIRM), " at the end: ",
+                                Code(f"/measure record {questions[0][1]} {CONFIRM}")))
+        return reply
+    again = f"/measure record {'; '.join(lines)} {CONFIRM}"
+    reply.lines.append(line("If they are right as typed, send the whole message again with ", Code(CONFIRM),
+                            " at the end of any line",
+                            *((", e.g. ", Code(again)) if len(again) <= CONFIRM_EXAMPLE_MAX else ("",)), "."))
     return reply
 
 
