@@ -97,6 +97,7 @@ PERSONAL: dict[tuple[str, str], Personal] = {
     ("measure_point", "recorded_by"): _by("entered the practice's value"),
     ("measure_point_history", "recorded_by"): _by("entered a replaced value"),
     ("measure_point_history", "replaced_by"): _by("replaced it"),
+    ("measure_history", "by"): _by("recorded, replaced or removed a practice's figure (the measure's history)"),
     ("measure_nudge", "user_id"): Personal(
         "that a person was sent the data-due reminder for a period", "the reminder goes once a period",
         RECORD, Erase.DELETE),
@@ -161,6 +162,8 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "measure_point": ("id", "measure_id", "practice_id", "period", "numerator", "denominator", "value",
                       "recorded_at"),
     "measure_point_history": ("id", "point_id", "numerator", "denominator", "value", "recorded_at", "replaced_at"),
+    "measure_history": ("id", "measure_id", "practice_id", "period", "action", "old_numerator", "old_denominator",
+                        "old_value", "new_numerator", "new_denominator", "new_value", "at"),
     "measure_nudge": ("cluster_id", "period", "sent_at"),
     "measure_settings": ("cluster_id", "nudge_working_day", "nudged_month"),
     "conversation_ref": ("kind", "service_url", "tenant_id", "bot_id", "team_id", "updated_at"),
@@ -183,7 +186,7 @@ SCOPE: dict[str, str | tuple[str, str]] = {
     "ballot_caster": ("poll_id", "poll"), "action_note": ("action_id", "action"),
     "agenda_item": ("meeting_id", "meeting"), "attendance": ("meeting_id", "meeting"),
     "minute_line": ("meeting_id", "meeting"), "measure_point": ("measure_id", "measure"),
-    "measure_point_history": ("point_id", "measure_point"),
+    "measure_point_history": ("point_id", "measure_point"), "measure_history": ("measure_id", "measure"),
 }
 
 

@@ -13,6 +13,7 @@ from storage.clock import now as now_of
 from storage.models import (
     Cluster,
     Measure,
+    MeasureChange,
     MeasureNudge,
     MeasurePoint,
     MeasurePointHistory,
@@ -100,6 +101,7 @@ def record_point(*, session: Session, measure: Measure, practice: Practice, peri
                 session.add(point)
                 session.flush()
             _revised(session, measure)
+            _changed(session, point, "recorded", None, by, at)
             return Recorded(point, None)
         except IntegrityError:
             existing = _point(session, measure, practice, period)  # someone recorded it a moment ago
@@ -113,7 +115,66 @@ def record_point(*, session: Session, measure: Measure, practice: Practice, peri
     session.add_all([old, existing])
     session.flush()
     _revised(session, measure)
+    _changed(session, existing, "replaced", old, by, at)
     return Recorded(existing, old)
+
+
+def remove_point(*, session: Session, measure: Measure, practice: Practice, period: date, by: str,
+                 at: datetime) -> MeasurePoint | None:
+    """Remove one practice's figure for one period (None: there was none). Its removal, with the figure it
+    held, goes into the measure's history; the measure's revision moves on, so nothing worked out from the
+    old figure is served again."""
+    existing = _point(session, measure, practice, period)
+    if existing is None:
+        return None
+    gone = MeasurePoint(measure_id=existing.measure_id, practice_id=existing.practice_id, period=existing.period,
+                        value=existing.value, numerator=existing.numerator, denominator=existing.denominator,
+                        recorded_by=existing.recorded_by, recorded_at=existing.recorded_at)
+    session.add(MeasureChange(measure_id=measure.id, practice_id=practice.id, period=period, action="removed",
+                              old_numerator=gone.numerator, old_denominator=gone.denominator, old_value=gone.value,
+                              by=by, at=at))
+    for replaced in session.exec(select(MeasurePointHistory).where(MeasurePointHistory.point_id == existing.id)):
+        session.delete(replaced)  # tied to the point; its story stays in measure_history from now on
+    session.flush()
+    session.delete(existing)
+    session.flush()
+    _revised(session, measure)
+    return gone
+
+
+def _changed(session: Session, point: MeasurePoint, action: str, old: MeasurePointHistory | None, by: str,
+             at: datetime) -> None:
+    session.add(MeasureChange(measure_id=point.measure_id, practice_id=point.practice_id, period=point.period,
+                              action=action, old_numerator=old.numerator if old else None,
+                              old_denominator=old.denominator if old else None,
+                              old_value=old.value if old else None, new_numerator=point.numerator,
+                              new_denominator=point.denominator, new_value=point.value, by=by, at=at))
+    session.flush()
+
+
+def changes(*, session: Session, measure: Measure, practice: Practice | None = None,
+            limit: int = 20) -> tuple[list[MeasureChange], int]:
+    """The measure's latest changes, newest first, at most `limit`, and how many there are in all."""
+    where = [MeasureChange.measure_id == measure.id]
+    if practice is not None:
+        where.append(MeasureChange.practice_id == practice.id)
+    rows = list(session.exec(select(MeasureChange).where(*where)
+                             .order_by(col(MeasureChange.at).desc(), col(MeasureChange.id).desc()).limit(limit)))
+    total = session.exec(select(func.count()).select_from(MeasureChange).where(*where)).one()
+    return rows, total
+
+
+def denominators(*, session: Session, measure: Measure, practice_ids: set[int]) -> dict[int, list[float]]:
+    """Each of `practice_ids`' recorded denominators of the measure, in one query."""
+    found: dict[int, list[float]] = {p: [] for p in practice_ids}
+    if not practice_ids:
+        return found
+    for practice_id, denominator in session.exec(
+            select(MeasurePoint.practice_id, MeasurePoint.denominator).where(
+                MeasurePoint.measure_id == measure.id, col(MeasurePoint.practice_id).in_(practice_ids),
+                col(MeasurePoint.denominator).is_not(None))):
+        found[practice_id].append(denominator)
+    return found
 
 
 def _point(session: Session, measure: Measure, practice: Practice, period: date) -> MeasurePoint | None:

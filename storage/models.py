@@ -530,6 +530,27 @@ class MeasurePointHistory(SQLModel, table=True):
     replaced_at: datetime = _created_at()
 
 
+class MeasureChange(SQLModel, table=True):
+    """One change to a practice's figure (recorded, replaced or removed): who, when, old and new. A removed
+    figure leaves no point behind, so the history is kept by measure, practice and period, not by point."""
+
+    __tablename__ = "measure_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    measure_id: int = Field(foreign_key="measure.id", index=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    period: date
+    action: str = Field(max_length=16)  # recorded | replaced | removed
+    old_numerator: float | None = None
+    old_denominator: float | None = None
+    old_value: float | None = None
+    new_numerator: float | None = None
+    new_denominator: float | None = None
+    new_value: float | None = None
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    at: datetime = _created_at()
+
+
 class MeasureNudge(SQLModel, table=True):
     """The data-due reminder a person was sent for a cluster and period: claimed by a unique insert,
     so it goes once however many processes tick."""

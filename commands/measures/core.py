@@ -5,6 +5,7 @@ practice. The cluster's leads, the topic's proposer and whoever added a measure 
 only leads rebase its median. Data quality problems are refused with the reason, and nothing is stored.
 """
 
+import math
 import re
 from datetime import date
 
@@ -48,6 +49,9 @@ CHART_NAMES = {Method.IHI: "run chart (IHI rules)", Method.ANHOEJ: "run chart (A
                Method.XMR: "XmR chart", Method.P: "P chart"}
 NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
 DATA_ROWS = 24  # periods shown by /measure data
+MAX_COUNT = 10_000_000  # a count, numerator or denominator: more people than Scotland has is a typing slip
+MAX_NUMBER = 1e9        # any other value: finite and within what a practice's figure could be
+MAX_VALUE_CHARS = 20    # "1,234,567.5/9,876,543" fits; a 400-digit number does not
 MAX_LINES = 60  # lines one /measure record may carry
 
 
@@ -102,12 +106,18 @@ def read_value(measure: Measure, token: str, example: str = RECORD_EXAMPLE,
                field: str | None = None) -> tuple[float, float | None, float | None]:
     """(value, numerator, denominator) from `35`, `35%` or `42/120`, refusing data that cannot be right."""
     cleaned = token.strip()
+    if len(cleaned) > MAX_VALUE_CHARS:
+        raise Refusal(f"That value is {len(cleaned)} characters long, which no practice's figure is: give a "
+                      "number or numerator/denominator, like 42/120.", example=example, field=field)
     if "/" in cleaned:
         top, _, bottom = cleaned.partition("/")
         numerator, denominator = _number(top), _number(bottom)
         if numerator is None or denominator is None:
             raise Refusal(f"“{cleaned}” isn't a value I can read: give a number or numerator/denominator, "
                           "like 42/120.", example=example, field=field)
+        if max(numerator, denominator) > MAX_COUNT:
+            raise Refusal(f"“{cleaned}”: a numerator or denominator over {MAX_COUNT:,} can't be one practice's "
+                          "count. Check the figures.", example=example, field=field)
         if measure.unit == MeasureUnit.COUNT:
             raise Refusal(f"{measure.short_id} is a count: give one whole number, like 42.", example=example,
                           field=field)
@@ -134,6 +144,12 @@ def read_value(measure: Measure, token: str, example: str = RECORD_EXAMPLE,
 
 
 def _check_plain(measure: Measure, value: float, example: str, field: str | None, what: str = "value") -> None:
+    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+        raise Refusal(f"“{value:g}” is too large to be a {what} of {measure.short_id or 'a measure'}. "
+                      "Check the figure.", example=example, field=field)
+    if measure.unit == MeasureUnit.COUNT and value > MAX_COUNT:
+        raise Refusal(f"A count over {MAX_COUNT:,} ({value:,.0f}) can't be one practice's. Check the figure.",
+                      example=example, field=field)
     if measure.unit in (MeasureUnit.PERCENT, MeasureUnit.COUNT, MeasureUnit.RATE) and value < 0:
         raise Refusal(f"A {measure.unit} can't be negative ({value:g}).", example=example, field=field)
     if measure.unit == MeasureUnit.COUNT and not value.is_integer():

@@ -2,8 +2,10 @@
 every practice in a form. Every line is checked before anything is stored: one bad line stores nothing."""
 
 import re
+import statistics
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from analysis import periods as period_tools
 from commands.context import Context
@@ -24,11 +26,19 @@ from commands.text import parsing
 from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
-from storage.models import Measure, MeasureStatus, Practice, Topic, TopicStatus
+from storage.models import Measure, MeasureStatus, MeasureUnit, Practice, Topic, TopicStatus
 
 MAX_LINES = 60
 MAX_PERIOD_WORDS = 6  # the longest period people type: "Mon 30th of November 2026"
 ENTER_EXAMPLE = "/measure enter D1 Oct 2026"
+HISTORY_EXAMPLE = "/measure history D1 practice 80123"
+REMOVE_WORDS = ("none", "delete", "-", "—")  # and "no data": the figure goes, and the period shows as a gap
+CONFIRM = "confirm"
+EARLIEST = date(2000, 1, 1)
+DENOMINATOR_DRIFT = 0.5  # a denominator this far from the practice's median asks to be confirmed
+DENOMINATORS_NEEDED = 3  # recorded denominators before a median says what is usual
+HISTORY_SHOWN = 20
+CONFIRM_EXAMPLE_MAX = 240  # characters: a longer message is not said back whole
 
 
 @dataclass
@@ -39,6 +49,14 @@ class Entry:
     value: float
     numerator: float | None
     denominator: float | None
+    removal: bool = False     # `none`: take the figure away
+    incomplete: bool = False  # the period has not ended yet
+
+
+def is_complete_period(measure: Measure, period: date, today: date) -> bool:
+    """Whether `period` has ended on `today` (the cluster's local date): a figure for the current period is
+    kept but is incomplete, and must never feed signals."""
+    return period < period_tools.period_of(today, measure.frequency)
 
 
 def recordable(ctx: Context, measure: Measure, field: str | None = None) -> Measure:
@@ -140,28 +158,64 @@ def _store(ctx: Context, entries: list[Entry]) -> Reply:
             raise Refusal(f"{label} appears twice for {entry.practice.name} on {entry.measure.short_id}: "
                           "give each period once.", example=RECORD_EXAMPLE)
         seen.add(key)
-    reply = Reply.announce(line(Person(ctx.caller.user_id), " recorded:"))
+    named = {e.measure.id: f"{e.measure.short_id} {e.measure.name}" for e in entries}
+    did = "removed figures of" if all(e.removal for e in entries) else "recorded on"
+    reply = Reply.announce(line(Person(ctx.caller.user_id), f" {did} {', '.join(named.values())}:"))
     for entry in entries:
+        if entry.removal:
+            gone = store.remove_point(session=ctx.session, measure=entry.measure, practice=entry.practice,
+                                      period=entry.period, by=ctx.caller.user_id, at=ctx.now())
+            reply.lines.append(_removed_line(entry, gone))
+            continue
         done = store.record_point(session=ctx.session, measure=entry.measure, practice=entry.practice,
                                   period=entry.period, value=entry.value, numerator=entry.numerator,
                                   denominator=entry.denominator, by=ctx.caller.user_id, at=ctx.now())
         reply.lines.append(_recorded_line(entry, done))
-    reply.lines += _new_signals(ctx, entries)
+    reply.lines += _new_signals(ctx, [e for e in entries if not e.removal and not e.incomplete])
     return reply
+
+
+def _figure(measure: Measure, value: float, numerator: float | None, denominator: float | None) -> str:
+    """`210/330 = 63.6%`, or the value alone."""
+    shown = series_tools.format_value(measure, value)
+    if numerator is None or denominator is None:
+        return shown
+    return f"{series_tools.format_count(numerator)}/{series_tools.format_count(denominator)} = {shown}"
+
+
+def _where(entry: Entry) -> list:
+    """`D1 · 80567 · Sep 2026 · `: which measure, practice and period a line is about."""
+    return ["• ", Code(entry.measure.short_id), f" · {entry.practice.code} · ",
+            Strong(period_tools.label(entry.period, entry.measure.frequency)), " · "]
+
+
+def _incomplete(entry: Entry) -> list:
+    if not entry.incomplete:
+        return []
+    label = period_tools.label(entry.period, entry.measure.frequency)
+    return [f" (incomplete: {label} hasn't ended, so it is kept but not used for signals until it has)"]
 
 
 def _recorded_line(entry: Entry, done: store.Recorded) -> Line:
     measure = entry.measure
-    text = series_tools.format_point(measure, entry.value, entry.numerator, entry.denominator)
-    segments: list = ["• ", Code(measure.short_id), f" {measure.name} · {entry.practice.name} · ",
-                      Strong(period_tools.label(entry.period, measure.frequency)), f": {text}"]
+    segments: list = [*_where(entry), _figure(measure, entry.value, entry.numerator, entry.denominator)]
     if done.unchanged:
         segments.append(" (already recorded: unchanged)")
     elif done.replaced:
         old = done.replaced
-        segments += [f" (replaces {series_tools.format_point(measure, old.value, old.numerator, old.denominator)}"
-                     " recorded by ", Person(old.recorded_by), "; the old value is kept in the history)"]
-    return line(*segments)
+        segments += [f" — replaced {entry.practice.code}'s figure "
+                     f"{_figure(measure, old.value, old.numerator, old.denominator)} → "
+                     f"{_figure(measure, entry.value, entry.numerator, entry.denominator)}, recorded by ",
+                     Person(old.recorded_by), " (kept in ", Code(f"/measure history {measure.short_id}"), ")"]
+    return line(*segments, *_incomplete(entry))
+
+
+def _removed_line(entry: Entry, gone) -> Line:
+    if gone is None:
+        return line(*_where(entry), "no figure was recorded, so there was nothing to remove")
+    old = _figure(entry.measure, gone.value, gone.numerator, gone.denominator)
+    return line(*_where(entry), f"removed {entry.practice.code}'s figure {old} → no data, recorded by ",
+                Person(gone.recorded_by), " (kept in ", Code(f"/measure history {entry.measure.short_id}"), ")")
 
 
 def _new_signals(ctx: Context, entries: list[Entry]) -> list[Line]:
@@ -182,25 +236,187 @@ def _new_signals(ctx: Context, entries: list[Entry]) -> list[Line]:
 
 
 @subcommand(MEASURE, "record D1 <period> <value or n/d> [practice <code>]", RECORD_EXAMPLE,
-            "record a period's figure (one line each for several periods)")
+            "record a period's figure (one line each for several periods; none removes one)")
 def record(ctx: Context, rest: str) -> Reply:
     lines = [text for text in re.split(r"[\n;]", rest) if text.strip()]  # `;` for one-line adapters (the console)
     if not lines:
         raise Refusal("Say which measure, the period and the value.", example=RECORD_EXAMPLE)
     if len(lines) > MAX_LINES:
         raise Refusal(f"That is {len(lines)} lines; one message can record up to {MAX_LINES}.", example=RECORD_EXAMPLE)
+    confirmed = any(CONFIRM in text.lower().split() for text in lines)
+    lines = [" ".join(w for w in text.split() if w.lower() != CONFIRM) for text in lines]
+    lines = _with_message_practice(lines)
     first = parsing.split_first(lines[0])[0]
     measure = recordable(ctx, find_measure(ctx, first, RECORD_EXAMPLE))
-    entries = []
+    entries, questions = [], []
+    today = local_today(ctx.now(), ctx.time_zone)
     for number, text in enumerate(lines, start=1):
         try:
-            entries.append(_parse_line(ctx, text, measure, RECORD_EXAMPLE))
+            entry = _read_line(ctx, text, measure, today)
         except Refusal as refusal:
             if len(lines) > 1:
                 refusal.message = (f"Line {number} (nothing was recorded): ", *refusal.message)
             raise
-        measure = entries[-1].measure
+        entries.append(entry)
+        measure = entry.measure
+        if not confirmed and (question := _plausible(entry, _value_word(text))):
+            questions.append((number, _typed(entry, text), question))
+    if not confirmed:
+        questions += _unusual_denominators(ctx, entries, lines)
+    if questions:
+        return _ask_to_confirm(questions, lines)
     return _store(ctx, entries)
+
+
+def _practice_words(words: list[str]) -> set[int]:
+    lowered = [w.lower() for w in words]
+    if "practice" not in lowered:
+        return set()
+    at = lowered.index("practice")
+    return {at, at + 1}
+
+
+def _with_message_practice(lines: list[str]) -> list[str]:
+    """`practice <code>` on any line is for the whole message, except lines naming their own; lines that
+    name different practices leave the others unclear, so they must each say."""
+    named = []
+    for text in lines:
+        words = text.split()
+        at = sorted(_practice_words(words))
+        named.append(words[at[1]] if len(at) == 2 and at[1] < len(words) else None)
+    codes = {code for code in named if code}
+    if not codes:
+        return lines
+    if len(codes) > 1 and None in named:
+        unnamed = named.index(None) + 1
+        raise Refusal(f"Your lines name different practices ({', '.join(sorted(codes))}), so line {unnamed} "
+                      "could be for any of them: put practice <code> on every line. Nothing was recorded.",
+                      example=f"{RECORD_EXAMPLE} practice {sorted(codes)[0]}")
+    if len(codes) > 1:
+        return lines
+    code = codes.pop()
+    return [text if name else f"{text} practice {code}" for text, name in zip(lines, named, strict=True)]
+
+
+def _value_word(text: str) -> str:
+    """The word a line's value is in (the last one that is not `practice <code>`)."""
+    words = text.split()
+    skip = _practice_words(words)
+    rest = [w for i, w in enumerate(words) if i not in skip]
+    return rest[-1] if rest else ""
+
+
+def _as_removal(text: str) -> str | None:
+    """The line with its `none` (`delete`, `-`, `no data`) made a placeholder value, when it removes a
+    figure; None when it records one. The line's period and practice are read as for any line."""
+    words = text.split()
+    skip = _practice_words(words)
+    rest = [i for i in range(len(words)) if i not in skip]
+    lowered = [w.lower() for w in words]
+    if len(rest) >= 2 and (lowered[rest[-2]], lowered[rest[-1]]) == ("no", "data"):
+        return " ".join(w if i != rest[-1] else "0" for i, w in enumerate(words) if i != rest[-2])
+    if rest and lowered[rest[-1]] in REMOVE_WORDS:
+        return " ".join(w if i != rest[-1] else "0" for i, w in enumerate(words))
+    return None
+
+
+def _read_line(ctx: Context, text: str, measure: Measure, today: date) -> Entry:
+    placeholder = _as_removal(text)
+    entry = _parse_line(ctx, placeholder or text, measure, RECORD_EXAMPLE)
+    entry.removal = placeholder is not None
+    _not_before_2000(entry.measure, entry.period, RECORD_EXAMPLE)
+    entry.incomplete = not entry.removal and not is_complete_period(entry.measure, entry.period, today)
+    return entry
+
+
+def _not_before_2000(measure: Measure, period: date, example: str, field: str | None = None) -> None:
+    if period < EARLIEST:
+        raise Refusal(f"{period_tools.label(period, measure.frequency)} is before 2000: figures can be recorded "
+                      f"from {period_tools.label(EARLIEST, period_tools.MONTHLY)} on.", example=example, field=field)
+
+
+def _plausible(entry: Entry, typed: str) -> str | None:
+    """A question about a figure that can be stored but is probably a slip, or None."""
+    measure = entry.measure
+    if (not entry.removal and measure.unit == MeasureUnit.PERCENT and entry.numerator is None
+            and 0 < entry.value < 1 and not typed.endswith("%")):
+        return (f"{typed} on {measure.short_id} (a percentage) would be {entry.value:g}%: did you mean "
+                f"{entry.value * 100:g}%? Then type {entry.value * 100:g}.")
+    return None
+
+
+def _unusual_denominators(ctx: Context, entries: list[Entry], lines: list[str]) -> list[tuple[int, str, str]]:
+    """Denominators more than half again or less than half of what the practice usually records."""
+    questions = []
+    for measure in {e.measure.id: e.measure for e in entries if e.denominator is not None}.values():
+        mine = [(i, e) for i, e in enumerate(entries) if e.measure.id == measure.id and e.denominator is not None]
+        known = store.denominators(session=ctx.session, measure=measure, practice_ids={e.practice.id for _, e in mine})
+        for i, entry in mine:
+            if len(known[entry.practice.id]) < DENOMINATORS_NEEDED:
+                continue
+            usual = statistics.median(known[entry.practice.id])
+            if usual > 0 and abs(entry.denominator - usual) > DENOMINATOR_DRIFT * usual:
+                questions.append((i + 1, _typed(entry, lines[i]), (
+                    f"the denominator {series_tools.format_count(entry.denominator)} is far from "
+                    f"{entry.practice.code}'s usual {series_tools.format_count(usual)} (the median of what it "
+                    f"has recorded for {measure.short_id}): is it right?")))
+    return sorted(questions)
+
+
+def _typed(entry: Entry, text: str) -> str:
+    """The line as it could be sent alone: with its measure's id in front."""
+    first = parsing.split_first(text)[0].upper()
+    return text if first == entry.measure.short_id.upper() else f"{entry.measure.short_id} {text}"
+
+
+def _ask_to_confirm(questions: list[tuple[int, str, str]], lines: list[str]) -> Reply:
+    """Nothing is stored: say what looks wrong and how to store it as typed."""
+    reply = Reply.problem(line(Strong("Nothing was recorded yet"), ": please check"
+                               + (" these lines:" if len(lines) > 1 else " this figure:")))
+    for at, _, question in questions:
+        reply.lines.append(line(f"• Line {at}: " if len(lines) > 1 else "• ", question))
+    if len(lines) == 1:
+        reply.lines.append(line("If it is right as typed, send it again with ", Code(CONFIRM), " at the end: ",
+                                Code(f"/measure record {questions[0][1]} {CONFIRM}")))
+        return reply
+    again = f"/measure record {'; '.join(lines)} {CONFIRM}"
+    reply.lines.append(line("If they are right as typed, send the whole message again with ", Code(CONFIRM),
+                            " at the end of any line",
+                            *((", e.g. ", Code(again)) if len(again) <= CONFIRM_EXAMPLE_MAX else ("",)), "."))
+    return reply
+
+
+@subcommand(MEASURE, "history D1 [practice <code>]", "/measure history D1",
+            "who recorded, replaced or removed a measure's figures, and when", read_only=True)
+def history(ctx: Context, rest: str) -> Reply:
+    token, rest = parsing.split_first(rest)
+    measure = find_measure(ctx, token, HISTORY_EXAMPLE)
+    practice = None
+    word, more = parsing.split_first(rest)
+    if word.lower() == "practice":
+        practice = practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], HISTORY_EXAMPLE),
+                                       HISTORY_EXAMPLE)
+    elif word:
+        raise Refusal(f"“{word}” isn't something /measure history understands: add practice <code>, or nothing.",
+                      example=HISTORY_EXAMPLE)
+    rows, total = store.changes(session=ctx.session, measure=measure, practice=practice, limit=HISTORY_SHOWN)
+    whose = f" for {practice.code}" if practice else ""
+    if not rows:
+        return Reply.tell(line(f"No figures recorded on {measure.short_id}{whose} yet."))
+    codes = {p.id: p.code for p in cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster())}
+    zone = ZoneInfo(ctx.time_zone)
+    reply = Reply.tell(line(Strong(f"History of {measure.short_id} {measure.name}{whose}"), " (newest first)"))
+    for row in rows:
+        old = _figure(measure, row.old_value, row.old_numerator, row.old_denominator) \
+            if row.old_value is not None else "no data"
+        new = _figure(measure, row.new_value, row.new_numerator, row.new_denominator) \
+            if row.new_value is not None else "no data"
+        reply.lines.append(line(f"• {row.at.astimezone(zone):%d %b %Y %H:%M} · ", Person(row.by),
+                                f" · {row.action} · {codes.get(row.practice_id, 'a former practice')} · "
+                                f"{period_tools.label(row.period, measure.frequency)} · {old} → {new}"))
+    if total > len(rows):
+        reply.lines.append(line(f"…and {total - len(rows)} more, older."))
+    return reply
 
 
 # --- one period for every practice, in a form ------------------------------------------------------
@@ -231,12 +447,14 @@ def submit_enter(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     ctx.require_lead("/measure enter")
     measure = recordable(ctx, find_measure(ctx, context.get("measure", ""), ENTER_EXAMPLE), field="period")
     period = read_period(ctx, measure, values.get("period") or "", ENTER_EXAMPLE, field="period")
+    _not_before_2000(measure, period, ENTER_EXAMPLE, field="period")
+    incomplete = not is_complete_period(measure, period, local_today(ctx.now(), ctx.time_zone))
     entries = []
     for practice in cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster()):
         typed = (values.get(f"p{practice.code}") or "").strip()
         if typed:
             value, numerator, denominator = read_value(measure, typed, field=f"p{practice.code}")
-            entries.append(Entry(measure, practice, period, value, numerator, denominator))
+            entries.append(Entry(measure, practice, period, value, numerator, denominator, incomplete=incomplete))
     if not entries:
         raise Refusal("Fill in at least one practice's figure.", field="period")
     return _store(ctx, entries)
