@@ -381,9 +381,9 @@ def data(ctx: Context, rest: str) -> Reply:
     measure = find_measure(ctx, token, example)
     practices = _practices(ctx)
     word, more = parsing.split_first(rest)
-    shown = None
+    only = None
     if word.lower() == "practice":
-        shown = {practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], example),
+        only = {practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], example),
                                      example).code}
     elif word:
         raise Refusal(f"“{word}” isn't something /measure data understands: add practice <code>, or nothing.",
@@ -392,7 +392,7 @@ def data(ctx: Context, rest: str) -> Reply:
     # The cluster is built from every practice even when one is shown: its figure and signals are the cluster's.
     built = series_tools.build(measure, points, practices, today=local_today(ctx.now(), ctx.time_zone))
     everyone, cluster = built
-    by_practice = [s for s in everyone if shown is None or s.code in shown]
+    by_practice = [s for s in everyone if only is None or s.code in only]
     reply = Reply.tell(*_card(ctx, measure)[:1])
     if not cluster.periods:
         reply.lines.append(line("No data yet. Record some: ", Code(RECORD_EXAMPLE)))
@@ -410,7 +410,7 @@ def data(ctx: Context, rest: str) -> Reply:
                      + "".join(f"; {n}" for n in notes) + ")")
         reply.lines.append(line(Code(period_tools.label(cluster.periods[i], measure.frequency)), " · ",
                                 " · ".join(cells)))
-    reply.lines += _analysis_lines(ctx, measure, practices, built, shown)
+    reply.lines += _analysis_lines(ctx, measure, practices, built, only)
     return reply
 
 
