@@ -169,6 +169,18 @@ def series_note(measure: Measure, series: Series) -> str:
     return f"Cluster figure: pooled n/d, except {listed}{more}"
 
 
+def export_notes(measure: Measure, series: Series) -> list[str]:
+    """A cluster series' method and its incomplete periods, as notes under a table or chart."""
+    notes = [series_note(measure, series)]
+    incomplete = [f"{period_tools.short_label(p, measure.frequency)} ({series.reported[i]} of {series.recording})"
+                  for i, p in enumerate(series.periods) if incomplete_note(series, i)]
+    if incomplete:
+        notes.append(f"Incomplete periods (not every practice recording the measure has a figure): "
+                     f"{', '.join(incomplete[-6:])}{' and earlier' if len(incomplete) > 6 else ''}. "
+                     "Shown, but the median and signals use complete periods only.")
+    return [n for n in notes if n]
+
+
 def incomplete_note(series: Series, i: int) -> str:
     """`incomplete (4 of 6 practices)` for a cluster period the rules leave out; `incomplete` for a practice's
     unfinished period; "" for a complete one."""
