@@ -96,6 +96,14 @@ def current_period(measure: Measure, today: date | None) -> date | None:
     return None if today is None else period_tools.period_of(today, measure.frequency)
 
 
+def leave_out_unfinished(measure: Measure, drawn: list[Series], today: date) -> None:
+    """Mark the periods from `today`'s on incomplete in series built without `today` (shown, never analysed)."""
+    current = current_period(measure, today)
+    for series in drawn:
+        series.complete = [k and p < current for k, p in
+                           zip(series.complete or [True] * len(series.periods), series.periods, strict=True)]
+
+
 def build(measure: Measure, points: Points, practices: list[Practice],
           until: date | None = None, today: date | None = None) -> tuple[list[Series], Series]:
     """A series per practice (in the order given) and the cluster's, on one shared run of periods.
@@ -186,7 +194,7 @@ def incomplete_note(series: Series, i: int) -> str:
     unfinished period; "" for a complete one."""
     if not series.complete or series.complete[i] or series.values[i] is None:
         return ""
-    if series.code is None:
+    if series.code is None and series.reported[i] < series.recording:
         return f"incomplete ({series.reported[i]} of {series.recording} practices)"
     return "incomplete (period not over)"
 
