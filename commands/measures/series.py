@@ -178,14 +178,15 @@ def series_note(measure: Measure, series: Series) -> str:
 
 
 def export_notes(measure: Measure, series: Series) -> list[str]:
-    """A cluster series' method and its incomplete periods, as notes under a table or chart."""
+    """A cluster series' method and its incomplete periods (newest first), as notes under a table or chart."""
     notes = [series_note(measure, series)]
-    incomplete = [f"{period_tools.short_label(p, measure.frequency)} ({series.reported[i]} of {series.recording})"
-                  for i, p in enumerate(series.periods) if incomplete_note(series, i)]
+    incomplete = [f"{period_tools.short_label(p, measure.frequency)} "
+                  f"({'not over' if series.reported[i] >= series.recording else f'{series.reported[i]} of {series.recording}'})"
+                  for i, p in reversed(list(enumerate(series.periods))) if incomplete_note(series, i)]
     if incomplete:
-        notes.append(f"Incomplete periods (not every practice recording the measure has a figure): "
-                     f"{', '.join(incomplete[-6:])}{' and earlier' if len(incomplete) > 6 else ''}. "
-                     "Shown, but the median and signals use complete periods only.")
+        more = f" and {len(incomplete) - 6} earlier" if len(incomplete) > 6 else ""
+        notes.append(f"Incomplete periods (not every practice recording the measure has a figure, or not over): "
+                     f"{', '.join(incomplete[:6])}{more}. Shown, but the median and signals use complete periods only.")
     return [n for n in notes if n]
 
 
