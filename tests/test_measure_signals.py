@@ -5,10 +5,11 @@ driver (testkit/driver.py) on SQLite, with the expected values worked out by han
 
 from datetime import UTC, date, datetime
 
-from analysis.charts import Panel, Picture, figure_of, render
+from analysis import charts as drawing
+from analysis.charts import Panel, Picture, render
 from analysis.runchart import run_chart
 from commands.measures import series as series_tools
-from commands.measures.charts import caption_of
+from commands.measures import charts as chart_command
 from commands.results import Tone, plain_text
 from storage.measures import StoredPoint
 from storage.models import Measure, Practice
@@ -73,7 +74,7 @@ def test_the_export_and_the_chart_caption_state_the_method():
     assert round(whole.values[0], 6) == 40.0  # 120/300
     notes = series_tools.export_notes(measure, whole)
     assert notes == ["Cluster figure: pooled n/d, except Oct 26 mean of practice values: 1 of 3 gave percentages only"]
-    assert notes[0] in caption_of(measure, [whole])
+    assert notes[0] in chart_command.caption_of(measure, [whole])
 
 
 # --- complete periods ----------------------------------------------------------------------------------
@@ -168,18 +169,18 @@ def test_chart_text_is_drawn_as_typed_never_as_mathtext():
     title = r"D1 Cost $x$ \alpha and $\frac$ per practice"
     picture = Picture(title, r"Run chart \beta", "Percent",
                       [Panel(r"Dr $Smith$ \& partners", ["a", "b", "c"], [1, 2, 3], [2, 2, 2])], goal=2.5)
-    figure = figure_of(picture)
+    assert opened(render(picture)).width == 1280  # mathtext would fail on $\frac$ here
+    figure = drawing.figure_of(picture)
     texts = {t.get_text(): t for t in figure.findobj(lambda a: hasattr(a, "get_parse_math"))}
     assert title in texts and r"Dr $Smith$ \& partners" in texts
     assert not any(t.get_parse_math() for t in texts.values())
-    assert opened(render(picture)).width == 1280  # mathtext would fail on $\frac$ here
 
 
 def test_median_and_goal_lines_carry_their_values():
     picture = Picture("D1", "Run chart", "Percent", [Panel("One", ["a", "b", "c", "d"], [1, 3, 2, 4],
-                                                           [2.5, 2.5, None, None])],
-                      goal=3.5, number=lambda v: f"{v:.1f}%")
-    words = [t.get_text() for t in figure_of(picture).findobj(lambda a: hasattr(a, "get_parse_math"))]
+                                                           [2.5, 2.5, None, None])], goal=3.5)
+    picture.number = lambda v: f"{v:.1f}%"
+    words = [t.get_text() for t in drawing.figure_of(picture).findobj(lambda a: hasattr(a, "get_parse_math"))]
     assert "Median 2.5%" in words and "Goal 3.5%" in words
 
 
@@ -206,5 +207,5 @@ def test_each_practices_chart_file_has_its_own_name(product):
 
 def test_the_p_charts_caption_explains_its_baseline():
     measure = Measure(short_id="D1", name="x", unit="percent", frequency="monthly", chart="p")
-    caption = caption_of(measure, [])
+    caption = chart_command.caption_of(measure, [])
     assert "pooled proportion (Σ numerators / Σ denominators)" in caption and "not the run chart's median" in caption
