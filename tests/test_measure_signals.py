@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 from analysis import charts as drawing
 from analysis.charts import Panel, Picture, render
 from analysis.runchart import run_chart
-from commands.measures import series as series_tools
 from commands.measures import charts as chart_command
+from commands.measures import series as series_tools
 from commands.results import Tone, plain_text
 from storage.measures import StoredPoint
 from storage.models import Measure, Practice

@@ -196,7 +196,8 @@ def _analysis_lines(ctx: Context, measure: Measure, practices: list[Practice],
             continue
         chart = series_tools.chart_of(measure, series)
         found = [series_tools.describe_signal(measure, series, s) for s in chart.signals]
-        lines.append(line(f"• {series.label}: ", "; ".join(found) if found else series_tools.verdict_of_chart(chart, series)))
+        lines.append(line(f"• {series.label}: ",
+                          "; ".join(found) if found else series_tools.verdict_of_chart(chart, series)))
     if len(lines) == 1:
         lines.append(line("No data yet. Record some: ", Code(f"/measure record {measure.short_id} "
                                                              f"{_example_period(ctx, measure)} 42/120")))

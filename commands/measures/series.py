@@ -180,8 +180,10 @@ def series_note(measure: Measure, series: Series) -> str:
 def export_notes(measure: Measure, series: Series) -> list[str]:
     """A cluster series' method and its incomplete periods (newest first), as notes under a table or chart."""
     notes = [series_note(measure, series)]
-    incomplete = [f"{period_tools.short_label(p, measure.frequency)} "
-                  f"({'not over' if series.reported[i] >= series.recording else f'{series.reported[i]} of {series.recording}'})"
+    def why(i: int) -> str:
+        return "not over" if series.reported[i] >= series.recording else f"{series.reported[i]} of {series.recording}"
+
+    incomplete = [f"{period_tools.short_label(p, measure.frequency)} ({why(i)})"
                   for i, p in reversed(list(enumerate(series.periods))) if incomplete_note(series, i)]
     if incomplete:
         more = f" and {len(incomplete) - 6} earlier" if len(incomplete) > 6 else ""
