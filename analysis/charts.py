@@ -92,7 +92,7 @@ def figure_of(picture: Picture) -> "Figure":
 
 def _wrapped(text: str, width_inches: float, size: float) -> list[str]:
     """A title in lines that fit the figure's width (a full title, never cut)."""
-    per_line = max(20, int(width_inches * 72 / (size * 0.58)))
+    per_line = max(20, int(width_inches * 72 / (size * 0.66)))  # bold DejaVu Sans: about 0.66 em a character
     return textwrap.wrap(text, per_line) or [""]
 
 
