@@ -190,7 +190,7 @@ def _analysis_lines(ctx: Context, measure: Measure, practices: list[Practice],
         built = series_tools.build(measure, points, practices, today=local_today(ctx.now(), ctx.time_zone))
     by_practice, cluster = built
     by_practice = [s for s in by_practice if shown is None or s.code in shown]
-    lines = [line(Strong("Signals"), f" ({CHART_NAMES[Method(measure.chart)]}; complete periods only)")]
+    lines = [line(Strong("Signals"), f" ({CHART_NAMES[Method(measure.chart)]}) from complete periods only")]
     for series in [cluster, *by_practice]:
         if not series.observed:
             continue
