@@ -56,6 +56,7 @@ class SeriesSheet:
     cluster_numerators: list[float | None]
     reported: list[int]
     median: list[float | None]
+    notes: list[str] = field(default_factory=list)  # how the cluster figure was made; incomplete periods
 
 
 @dataclass
@@ -128,6 +129,8 @@ def _chart_sheet(book: Book, series: SeriesSheet, suppress: bool) -> None:
         sheet.append([period, *(chart_value(values[i], numerators[i]) for _, values, numerators in series.practices),
                       chart_value(series.cluster[i], series.cluster_numerators[i]), series.reported[i],
                       None if series.median[i] is None else round(series.median[i], 2), series.goal])
+    for note in series.notes:
+        sheet.note(note)
     if suppress:
         sheet.note(SUPPRESSED_NOTE.replace("shown as <5 and values", "and values") + " (here: left blank)")
     rows = len(series.periods)

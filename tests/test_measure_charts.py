@@ -52,7 +52,8 @@ def charted(product):
 
 def test_a_practice_chart_is_a_large_png_with_its_signals(charted):
     upload = upload_of(charted, "chart D1 practice 80123")
-    assert upload.filename == "riverside-cluster-d1-practice-2026-11-26.png" and upload.channel == "CCLUSTER"
+    # the practice's code in the name (issue 23): one practice's chart no longer overwrites the next's
+    assert upload.filename == "riverside-cluster-d1-practice-80123-2026-11-26.png" and upload.channel == "CCLUSTER"
     comment = plain_text(upload.comment)
     assert "shared the chart of D1 Asthma reviews within 2 weeks for Riverside Medical Practice" in comment
     assert "shift above the median (6 months) — improvement" in comment

@@ -49,7 +49,12 @@ def test_the_measures_workbook_has_long_data_and_a_native_chart_per_measure(prod
                       "Median (cluster)", "Goal"]
     jan = [c.value for c in d1[14]]  # Jan 2026: Riverside has no value (a gap), Hillview 30%
     assert jan[:5] == ["Jan 2026", None, 30.0, 30.0, 1]
-    assert jan[5] == 32.0 and jan[6] == 80
+    # No period has both practices' figures (Riverside 2025 only, Hillview 2026 only): no complete period, so no
+    # median (issue 23: the median and signals use complete periods only; it was 32.0 from Riverside alone)
+    assert jan[5] is None and jan[6] == 80
+    notes = [str(row[0].value) for row in d1.iter_rows(min_row=16) if row[0].value]
+    assert "Cluster figure: pooled (Σ numerators / Σ denominators)" in notes
+    assert any(n.startswith("Incomplete periods") and "Jan 26 (1 of 2)" in n for n in notes), notes
     [chart] = d1._charts
     assert type(chart).__name__ == "LineChart" and len(chart.series) == 3  # cluster, median, goal
     refs = [series.val.numRef.f for series in chart.series]  # cluster (D), its median (F) and the goal (G)

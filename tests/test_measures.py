@@ -262,8 +262,11 @@ def test_data_shows_gaps_not_zeros_and_the_cluster_sum(with_measure, db):
     assert ("Oct 2026 · Riverside Medical Practice 40.0% (40/100) · Hillview Surgery 40.0% (20/50) · "
             "Cluster 40.0% (2 of 2 reported)") in text
     assert "Aug 2026 · Riverside Medical Practice 30.0% (30/100) · Hillview Surgery — · Cluster 30.0% (1 of 2" in text
-    assert "• Cluster: not enough data yet" not in text  # three cluster points: more than 2
-    assert "the run-chart rules need 10 useful points; there are" in text
+
+    # Aug has 1 of the 2 recording practices: shown, marked, never analysed (issue 23: complete periods only)
+    assert "Cluster 30.0% (1 of 2 reported; incomplete (1 of 2 practices))" in text
+    assert "• Cluster: not enough complete periods yet: 1 of 2 have every recording practice's figure" in text
+    assert "• Riverside Medical Practice: the run-chart rules need 10 useful points; there are" in text
     only = plain_text(with_measure.measure("data D1 practice 80456"))
     assert "Riverside" not in only and "Hillview Surgery 40.0% (20/50)" in only
 

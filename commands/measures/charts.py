@@ -23,9 +23,18 @@ from storage import measures as store
 from storage.models import Measure, MeasureUnit
 
 CHART_EXAMPLE = "/measure chart D1 all"
-TITLE_MAX = 90
 CENTRES = {Method.IHI: "Median", Method.ANHOEJ: "Median", Method.XMR: "Mean", Method.P: "Mean (p̄)"}
 PANEL_RULES = (Rule.FEW_RUNS, Rule.MANY_RUNS, Rule.FEW_CROSSINGS)  # about a whole series, not a point
+# What each centre line is, said under the chart: an SPC chart's differs from the run chart's median.
+BASELINES = {
+    Method.IHI: "Median: of the first 12 complete points (of each baseline, after a rebase).",
+    Method.ANHOEJ: "Median: of the first 12 complete points (of each baseline, after a rebase).",
+    Method.XMR: ("Mean and limits (mean ± 2.66 × the average moving range) from the first 12 complete points of "
+                 "each baseline; not the run chart's median, so the centre lines differ."),
+    Method.P: ("P chart: p̄ is the pooled proportion (Σ numerators / Σ denominators) of the first 12 complete points "
+               "of each baseline, not the run chart's median of the values, so the centre lines differ; the limits "
+               "are p̄ ± 3σ for each point's own denominator, so they step."),
+}
 
 
 @dataclass
@@ -76,17 +85,28 @@ def chart(ctx: Context, rest: str) -> Reply:
 
 def picture_of(ctx: Context, request: Request) -> Picture:
     measure = request.measure
+    series_tools.leave_out_unfinished(measure, request.series, local_today(ctx.now(), ctx.time_zone))
     topic = store.topic_of(session=ctx.session, measure=measure)
     method = Method(measure.chart)
     panels = [_panel(measure, s, request.mode == "all") for s in request.series]
     first, last = request.series[0].periods[0], request.series[0].periods[-1]
     span = f"{period_tools.label(first, measure.frequency)} to {period_tools.label(last, measure.frequency)}"
     better = {True: "Higher is better", False: "Lower is better"}.get(measure.higher_is_better)
-    title = f"{measure.short_id} {measure.name} ({topic.short_id} {topic.title})"
-    return Picture(title=title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1] + "…",
-                   subtitle=f"{CHART_NAMES[method][:1].upper()}{CHART_NAMES[method][1:]} · {span}",
+    title = f"{measure.short_id} {measure.name} ({topic.short_id} {topic.title})"  # in full: the chart wraps it
+    return Picture(title=title, subtitle=f"{CHART_NAMES[method][:1].upper()}{CHART_NAMES[method][1:]} · {span}",
                    y_label=_unit_label(measure), panels=panels, goal=measure.goal, better=better,
-                   centre_label=CENTRES[method], y_limits=(0, None) if _never_negative(measure) else (None, None))
+                   centre_label=CENTRES[method], y_limits=(0, None) if _never_negative(measure) else (None, None),
+                   caption=caption_of(measure, request.series), number=lambda v: series_tools.format_value(measure, v))
+
+
+def caption_of(measure: Measure, drawn: list[series_tools.Series]) -> str:
+    """What a reader needs to read the chart right: how its centre line was made and, for the cluster, how its
+    figure was worked out and which periods are incomplete (drawn hollow, never analysed)."""
+    words = [BASELINES[Method(measure.chart)]]
+    for series in drawn:
+        if series.code is None:
+            words += series_tools.export_notes(measure, series)
+    return "\n".join(words)
 
 
 def _panel(measure: Measure, series: series_tools.Series, small: bool) -> Panel:
@@ -101,15 +121,16 @@ def _panel(measure: Measure, series: series_tools.Series, small: bool) -> Panel:
              if s.rule not in PANEL_RULES]
     remark = "; ".join(series_tools.describe_signal(measure, series, s) for s in chart.signals if s.rule in PANEL_RULES)
     if not chart.signals:
-        verdict = series_tools.verdict_of_chart(chart)
+        verdict = series_tools.verdict_of_chart(chart, series)
         remark = verdict[:1].upper() + verdict[1:] if verdict != "no signal" or not small else ""
     if small:  # a small panel has room for a few words, not an arrow per signal
         remark, notes = "; ".join(filter(None, [*(w for _, w in notes), remark])), []
     labels = [period_tools.short_label(p, measure.frequency) for p in series.periods]
     spc = chart.method in (Method.XMR, Method.P)
+    incomplete = {i for i in range(len(series.periods)) if series_tools.incomplete_note(series, i)}
     return Panel(title=title, labels=labels, values=list(series.values), centre=list(chart.centre),
                  upper=list(chart.upper) if spc else None, lower=list(chart.lower) if spc else None,
-                 flagged=chart.flagged(), notes=notes, remark=remark)
+                 flagged=chart.flagged(), notes=notes, remark=remark, incomplete=incomplete)
 
 
 def _unit_label(measure: Measure) -> str:
@@ -124,15 +145,17 @@ def _never_negative(measure: Measure) -> bool:
 def _upload(ctx: Context, rest: str) -> Reply:
     request = _request(ctx, rest)
     measure, cluster = request.measure, ctx.require_cluster()
-    content = render(picture_of(ctx, request))
+    content = render(picture_of(ctx, request))  # the current, unfinished period left out of the rules
     slug = re.sub(r"[^A-Za-z0-9]+", "-", cluster.name).strip("-").lower()
     day = local_today(ctx.now(), ctx.time_zone)
-    name = f"{slug}-{measure.short_id.lower()}-{request.mode}-{day:%Y-%m-%d}.png"
+    # a practice's chart carries its code: one practice's file never overwrites the next's
+    whose = f"practice-{request.series[0].code}" if request.mode == "practice" else request.mode
+    name = f"{slug}-{measure.short_id.lower()}-{whose}-{day:%Y-%m-%d}.png"
     comment = Reply.announce(line(Person(ctx.caller.user_id), " shared the chart of ", Code(measure.short_id),
                                   f" {measure.name} for {request.whose}."))
     main = series_tools.chart_of(measure, request.series[0])
     found = [series_tools.describe_signal(measure, request.series[0], s) for s in main.signals]
     comment.lines.append(line(f"{request.series[0].label}: ", "; ".join(found) or
-                              series_tools.verdict_of_chart(main) + "."))
+                              series_tools.verdict_of_chart(main, request.series[0]) + "."))
     return Reply.quiet(Upload(cluster.channel_id, name, f"{measure.short_id} {measure.name}: {request.whose}",
                               content, comment))

@@ -196,16 +196,24 @@ def _practices(ctx: Context) -> list[Practice]:
     return cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster())
 
 
-def _analysis_lines(ctx: Context, measure: Measure, practices: list[Practice]) -> list[Line]:
-    points = store.points(session=ctx.session, measure=measure)
-    by_practice, cluster = series_tools.build(measure, points, practices)
-    lines = [line(Strong("Signals"), f" ({CHART_NAMES[Method(measure.chart)]})")]
+def _analysis_lines(ctx: Context, measure: Measure, practices: list[Practice],
+                    built: tuple[list[series_tools.Series], series_tools.Series] | None = None,
+                    shown: set[str] | None = None) -> list[Line]:
+    """The signals of the cluster and each practice (`shown`: only those practices' codes); `built`: the
+    series already built from every practice, so the cluster's figures never come from a subset."""
+    if built is None:
+        points = store.points(session=ctx.session, measure=measure)
+        built = series_tools.build(measure, points, practices, today=local_today(ctx.now(), ctx.time_zone))
+    by_practice, cluster = built
+    by_practice = [s for s in by_practice if shown is None or s.code in shown]
+    lines = [line(Strong("Signals"), f" ({CHART_NAMES[Method(measure.chart)]}) from complete periods only")]
     for series in [cluster, *by_practice]:
         if not series.observed:
             continue
         chart = series_tools.chart_of(measure, series)
         found = [series_tools.describe_signal(measure, series, s) for s in chart.signals]
-        lines.append(line(f"• {series.label}: ", "; ".join(found) if found else series_tools.verdict_of_chart(chart)))
+        lines.append(line(f"• {series.label}: ",
+                          "; ".join(found) if found else series_tools.verdict_of_chart(chart, series)))
     if len(lines) == 1:
         lines.append(line("No data yet. Record some: ", Code(f"/measure record {measure.short_id} "
                                                              f"{_example_period(ctx, measure)} 42/120")))
@@ -390,13 +398,18 @@ def data(ctx: Context, rest: str) -> Reply:
     measure = find_measure(ctx, token, example)
     practices = _practices(ctx)
     word, more = parsing.split_first(rest)
+    only = None
     if word.lower() == "practice":
-        practices = [practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], example), example)]
+        only = {practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], example),
+                                     example).code}
     elif word:
         raise Refusal(f"“{word}” isn't something /measure data understands: add practice <code>, or nothing.",
                       example=example)
     points = store.points(session=ctx.session, measure=measure)
-    by_practice, cluster = series_tools.build(measure, points, practices)
+    # The cluster is built from every practice even when one is shown: its figure and signals are the cluster's.
+    built = series_tools.build(measure, points, practices, today=local_today(ctx.now(), ctx.time_zone))
+    everyone, cluster = built
+    by_practice = [s for s in everyone if only is None or s.code in only]
     reply = Reply.tell(*_card(ctx, measure)[:1])
     if not cluster.periods:
         reply.lines.append(line("No data yet. Record some: ", Code(RECORD_EXAMPLE)))
@@ -407,12 +420,14 @@ def data(ctx: Context, rest: str) -> Reply:
     for i in shown:
         cells = [f"{s.label} {series_tools.format_point(measure, s.values[i], s.numerators[i], s.denominators[i])}"
                  for s in by_practice]
-        if len(by_practice) > 1:
-            cells.append(f"Cluster {series_tools.format_value(measure, cluster.values[i])} "
-                         f"({cluster.reported[i]} of {cluster.practices} reported)")
+        notes = [n for n in (series_tools.method_note(measure, cluster, i), series_tools.incomplete_note(cluster, i))
+                 if n]
+        cells.append(f"Cluster {series_tools.format_value(measure, cluster.values[i])} "
+                     f"({cluster.reported[i]} of {cluster.practices} reported"
+                     + "".join(f"; {n}" for n in notes) + ")")
         reply.lines.append(line(Code(period_tools.label(cluster.periods[i], measure.frequency)), " · ",
                                 " · ".join(cells)))
-    reply.lines += _analysis_lines(ctx, measure, practices)
+    reply.lines += _analysis_lines(ctx, measure, practices, built, only)
     return reply
 
 

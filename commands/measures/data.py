@@ -161,6 +161,7 @@ def _store(ctx: Context, entries: list[Entry]) -> Reply:
     named = {e.measure.id: f"{e.measure.short_id} {e.measure.name}" for e in entries}
     did = "removed figures of" if all(e.removal for e in entries) else "recorded on"
     reply = Reply.announce(line(Person(ctx.caller.user_id), f" {did} {', '.join(named.values())}:"))
+    before = _signals_now(ctx, entries)  # signals: posted only when this save creates or changes one
     for entry in entries:
         if entry.removal:
             gone = store.remove_point(session=ctx.session, measure=entry.measure, practice=entry.practice,
@@ -171,7 +172,7 @@ def _store(ctx: Context, entries: list[Entry]) -> Reply:
                                   period=entry.period, value=entry.value, numerator=entry.numerator,
                                   denominator=entry.denominator, by=ctx.caller.user_id, at=ctx.now())
         reply.lines.append(_recorded_line(entry, done))
-    reply.lines += _new_signals(ctx, [e for e in entries if not e.removal and not e.incomplete])
+    reply.lines += _new_signals(ctx, entries, before)
     return reply
 
 
@@ -218,21 +219,35 @@ def _removed_line(entry: Entry, gone) -> Line:
                 Person(gone.recorded_by), " (kept in ", Code(f"/measure history {entry.measure.short_id}"), ")")
 
 
-def _new_signals(ctx: Context, entries: list[Entry]) -> list[Line]:
-    """Signals in the series just recorded that include one of the new points."""
-    lines: list[Line] = []
+SignalsNow = dict[tuple, Line]  # each signal (measure, series, rule, side, periods, points) and its line
+SIGNAL_ICONS = {"improvement": "✅", "deterioration": "⚠️", None: "🔔"}
+
+
+def _new_signals(ctx: Context, entries: list[Entry], before: SignalsNow) -> list[Line]:
+    """Signals this save created or changed (not in `before`, read just before storing), each posted once:
+    re-saving unchanged figures, or figures that leave every signal as it was, posts nothing."""
+    return [words for key, words in _signals_now(ctx, entries).items() if key not in before]
+
+
+def _signals_now(ctx: Context, entries: list[Entry]) -> SignalsNow:
+    """The signals of the series `entries` touch: the cluster's (complete periods only, series.py) and each
+    named practice's. The icon says improvement, deterioration or neither, by the measure's direction of good."""
+    today = local_today(ctx.now(), ctx.time_zone)
     practices = cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster())
+    found: SignalsNow = {}
     for measure in {e.measure.id: e.measure for e in entries}.values():
-        mine = [e for e in entries if e.measure.id == measure.id]
-        by_practice, _ = series_tools.build(measure, store.points(session=ctx.session, measure=measure), practices)
-        for series in by_practice:
-            periods = {e.period for e in mine if e.practice.code == series.code}
-            chart = series_tools.chart_of(measure, series) if periods else None
-            for signal in chart.signals if chart else ():
-                if any(series.periods[i] in periods for i in range(signal.first, signal.last + 1)):
-                    lines.append(line("📈 ", Code(measure.short_id), f" at {series.label}: ",
-                                      series_tools.describe_signal(measure, series, signal)))
-    return lines
+        codes = {e.practice.code for e in entries if e.measure.id == measure.id}
+        by_practice, cluster = series_tools.build(measure, store.points(session=ctx.session, measure=measure),
+                                                  practices, today=today)
+        for series in [cluster, *(s for s in by_practice if s.code in codes)]:
+            for signal in series_tools.chart_of(measure, series).signals if series.observed else ():
+                key = (measure.id, series.code, signal.rule, signal.side, series.periods[signal.first],
+                       series.periods[signal.last], signal.points)
+                where = " for the cluster" if series.code is None else f" at {series.label}"
+                icon = SIGNAL_ICONS[signal.verdict(measure.higher_is_better)]
+                found[key] = line(f"{icon} ", Code(measure.short_id), f"{where}: ",
+                                  series_tools.describe_signal(measure, series, signal))
+    return found
 
 
 @subcommand(MEASURE, "record D1 <period> <value or n/d> [practice <code>]", RECORD_EXAMPLE,

@@ -37,23 +37,26 @@ Signals = list[tuple[str, datetime | None]]  # each signal's words, and when the
 def _signals(ctx: Context, cluster: Cluster, practices: list[Practice]) -> list[tuple[Measure, Signals]]:
     """Each measure in use with its run-chart signals. Data change monthly and agendas are read daily, so
     signals are worked out once per revision of the measure (counted up by every change to its data or
-    settings) and list of practices, and kept; only measures changed since are read and charted."""
+    settings), list of practices and current period (an unfinished period never feeds the rules), and kept;
+    only measures changed since are read and charted."""
     names = tuple((p.id, p.name, p.code) for p in practices)
+    today = local_today(ctx.now(), ctx.time_zone)
     measures = store.measures_in_use(session=ctx.session, cluster=cluster)
-    key = {m.id: ("signals", m.id, m.revision, names) for m in measures}
+    key = {m.id: ("signals", m.id, m.revision, names, series_tools.current_period(m, today)) for m in measures}
     kept = ctx.kept.found(list(key.values()))
     known = {m.id: kept[key[m.id]] for m in measures if key[m.id] in kept}
     stale = {m.id: m for m in measures if m.id not in known}
     for measure_id, points in store.points_of(session=ctx.session, measures=list(stale.values())):
-        known[measure_id] = _work_out(stale[measure_id], points, practices)
+        known[measure_id] = _work_out(stale[measure_id], points, practices, today)
     for measure_id in stale.keys() - known.keys():
         known[measure_id] = []  # no data yet: no signal
     ctx.kept.keep({key[m_id]: known[m_id] for m_id in stale})
     return [(m, known[m.id]) for m in measures]
 
 
-def _work_out(measure: Measure, points, practices: list[Practice]) -> Signals:
-    by_practice, whole = series_tools.build(measure, points, practices)
+def _work_out(measure: Measure, points, practices: list[Practice], today: date) -> Signals:
+    """The cluster's signals (complete periods only) and each practice's (finished periods only)."""
+    by_practice, whole = series_tools.build(measure, points, practices, today=today)
     found: Signals = []
     for series in [whole, *by_practice]:
         where = " for the cluster" if series.code is None else f" at {series.label}"

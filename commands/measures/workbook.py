@@ -6,11 +6,13 @@ first, then the chart sheets one measure at a time), so memory stays bounded how
 has: only one measure's points are held at once."""
 
 from collections.abc import Iterator
+from datetime import date
 from itertools import groupby
 
 from analysis import periods as period_tools
 from commands.context import Context
 from commands.measures import series as series_tools
+from commands.text.dates import local_today
 from reports import lazily
 from storage import clusters as cluster_store
 from storage import measures as store
@@ -41,21 +43,23 @@ def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator["sheets.SeriesShe
     # Both lists are read before the points' cursor opens: no other query runs while it streams.
     practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
     measures = store.list_measures(session=ctx.session, cluster=cluster)
+    today = local_today(ctx.now(), ctx.time_zone)
     by_measure = groupby(store.cluster_points(session=ctx.session, cluster=cluster), key=lambda p: p.measure_id)
     measure_id, points = next(by_measure, (None, iter(())))
     for measure in measures:  # both in measure id order: a measure with no points still gets its sheet
         if measure_id == measure.id:
-            yield _series_sheet(measure, list(points), practices)
+            yield _series_sheet(measure, list(points), practices, today)
             measure_id, points = next(by_measure, (None, iter(())))
         else:
-            yield _series_sheet(measure, [], practices)
+            yield _series_sheet(measure, [], practices, today)
 
 
-def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: list[Practice]) -> "sheets.SeriesSheet":
-    by_practice, whole = series_tools.build(measure, points, practices)
+def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: list[Practice],
+                  today: date) -> "sheets.SeriesSheet":
+    by_practice, whole = series_tools.build(measure, points, practices, today=today)
     centre = series_tools.chart_of(measure, whole).centre if whole.periods else ()
     return sheets.SeriesSheet(
         measure.short_id, measure.name, measure.unit, UNIT_LABELS.get(measure.unit, f"Per {measure.rate_per:,}"),
         measure.goal, [period_tools.label(p, measure.frequency) for p in whole.periods],
         [(s.label, s.values, s.numerators) for s in by_practice],
-        whole.values, whole.numerators, whole.reported, list(centre))
+        whole.values, whole.numerators, whole.reported, list(centre), series_tools.export_notes(measure, whole))
