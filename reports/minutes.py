@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 
 from storage.mentions import named
 
@@ -86,7 +86,13 @@ def move_text(move: Move) -> str:
 
 
 def due_text(due_on: date | None) -> str:
-    return f"{due_on:%a %-d %b %Y}" if due_on else "no date"
+    return f"{due_on.day} {due_on:%B %Y}" if due_on else "no date"  # British: "4 December 2026"
+
+
+def a4(doc) -> None:
+    """Every section on A4 (21.0 × 29.7 cm): python-docx's blank document is US Letter."""
+    for section in doc.sections:
+        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
 
 
 def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str],
@@ -97,6 +103,7 @@ def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str]
     screen = lambda text: guard(named(text, name_of)) if isinstance(text, str) else guard(text)  # noqa: E731
     name = lambda user_id: screen(name_of(user_id))  # noqa: E731
     doc = Document()
+    a4(doc)
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = "Arial", Pt(11)  # NHS documents are set in Arial (Frutiger's stand-in)
     doc.core_properties.title = screen(f"Minutes: {minutes.title}")
