@@ -429,7 +429,14 @@ def _story(doc, story: MeasureStory, screen: Callable[[str], str]) -> None:
             cell.paragraphs[0].runs[0].bold = True
         for row in story.rows:
             for cell, value in zip(table.add_row().cells, row, strict=True):
-                cell.text = "" if value is None else str(value)
+                cell.text = _figure(value)
+
+
+def _figure(value) -> str:
+    """A table cell's words: a whole number without ".0" (counts are stored as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return "" if value is None else str(value)
 
 
 def british_day(moment) -> str:

@@ -50,8 +50,8 @@ def report_period(text: str, today: date, example: str) -> ReportPeriod:
             raise Refusal(f"{first:%A} {british(first)} is still to come: a report covers time that has passed.",
                           example=example)
         if last < first:
-            raise Refusal(f"{british(last)} comes before {british(first)}: give the earlier date after since.",
-                          example=example)
+            raise _refusal(f"{british(last)} comes before {british(first)}: give the earlier date after since",
+                           example)
         slug = f"since-{first:%Y-%m-%d}" + (f"-until-{last:%Y-%m-%d}" if cut < len(rest) else "")
         return _ending(first, last, today, slug, example)
     if setting == "quarter" and len(rest) == 2:
