@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from analysis import periods as period_tools
+from analysis.charts import render
+from analysis.runchart import Method
 from commands.actions import ACTION
 from commands.cluster import CLUSTER
 from commands.context import Context
 from commands.errors import Refusal
-from analysis import periods as period_tools
-from analysis.charts import render
-from analysis.runchart import Method
 from commands.measures import charts as chart_tools
 from commands.measures import series as series_tools
 from commands.measures.workbook import measures_content
@@ -173,7 +173,6 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
 # --- /cluster report ----------------------------------------------------------------------------------
 
 REPORT_EXAMPLE = "/cluster report year 2025 word"
-FIRST_YEAR = 2000
 
 
 @dataclass(frozen=True)
@@ -202,10 +201,11 @@ def _period(ctx: Context, rest: str) -> Period:
 
 @subcommand(CLUSTER, "report [since <date> [until <date>]|quarter Q3 2026/27|year 2026/27|year <yyyy>] [word]",
             REPORT_EXAMPLE, "the Board report: each topic's measures (run charts, data, signals) and PDSA notes, "
-            "decisions, meetings, actions, polls and engagement as a workbook (word: and a Word summary)", later=lambda ctx, rest: board_report(ctx, rest), files=True)
+            "decisions, meetings, actions, polls and engagement as a workbook (word: and a Word summary)",
+            later=lambda ctx, rest: board_report(ctx, rest), files=True)
 def cluster_report(ctx: Context, rest: str) -> Reply:
     period = _period(ctx, rest)
-    also = " and a one-page Word summary" if period.word else ""
+    also = " and a Word summary" if period.word else ""
     return Reply.tell(line(f"Preparing the Board report for {period.words} as an Excel workbook{also}…"))
 
 

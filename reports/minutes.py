@@ -86,7 +86,12 @@ def move_text(move: Move) -> str:
 
 
 def due_text(due_on: date | None) -> str:
-    return f"{due_on.day} {due_on:%B %Y}" if due_on else "no date"  # British: "4 December 2026"
+    return f"{due_on:%a %-d %b %Y}" if due_on else "no date"
+
+
+def due_words(due_on: date | None) -> str:
+    """In the Word file, the date as a British document writes it: "4 December 2026"."""
+    return f"{due_on.day} {due_on:%B %Y}" if due_on else "no date"
 
 
 def a4(doc) -> None:
@@ -152,7 +157,7 @@ def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str]
         for action in minutes.actions:
             cells = table.add_row().cells
             for cell, text in zip(cells, (action.short_id, screen(action.what), name(action.owner),
-                                          due_text(action.due_on), action.status), strict=True):
+                                          due_words(action.due_on), action.status), strict=True):
                 cell.text = text
     else:
         doc.add_paragraph(NOTHING)
