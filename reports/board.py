@@ -264,7 +264,7 @@ def measure_sheets(book: Book) -> None:
         if not story.rows:
             sheet.note("No data up to the end of this period.")
         sheet.ws.append([])
-        sheet.note(f"{story.short_id} {story.name}, topic {story.topic} {story.topic_title}")
+        sheet.note(book.screen(f"{story.short_id} {story.name}, topic {story.topic} {story.topic_title}"))
         sheet.note(f"{story.centre_label}: {story.centre}" if story.centre else f"{story.centre_label}: none yet")
         sheet.note("Signals: " + ("; ".join(story.signals) if story.signals else story.verdict))
         sheet.note(SUPPRESSED_NOTE)
