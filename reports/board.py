@@ -86,7 +86,7 @@ class Report:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.topics or self.meetings or self.polls or self.decisions or self.notes)
+        return not (self.topics or self.meetings or self.polls or self.decisions or self.notes or self.measures)
 
 
 def report_of(book: Book) -> Report:

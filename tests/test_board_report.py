@@ -119,11 +119,17 @@ def test_every_file_is_print_ready_on_a4(cluster):
 
 
 def test_engagement_counts_data_by_the_period_they_describe(cluster):
-    cluster.say("/cluster report year 2025")  # typed in November 2026, describing Aug to Dec 2025
-    [book], [] = files(cluster)
+    cluster.say("/cluster report year 2025 word")  # typed in November 2026, describing Aug to Dec 2025
+    [book], [summary] = files(cluster)
     engagement = {r[0].value: r[9].value for r in book["Engagement"].iter_rows(min_row=2)}
     assert engagement == {"80123": 10, "80456": 5, "80789": 0}
     assert book["Summary"]["B3"].value == "1 January 2025 to 31 December 2025"
+    # The topics came later, so their measures have a part of their own, charted to Dec 2025 only
+    text = [p.text for p in summary.paragraphs]
+    assert "Measures of topics outside this period" in text and len(summary.inline_shapes) == 2
+    rows = [r[0].value for r in book["D1 Asthma reviews within 2 week"].iter_rows(min_row=2, max_row=6)]
+    assert rows == ["Aug 2025", "Sep 2025", "Oct 2025", "Nov 2025", "Dec 2025"]
+    assert book["D1 Asthma reviews within 2 week"]["A7"].value is None
 
 
 @pytest.mark.parametrize(("typed", "says"), [
