@@ -13,15 +13,21 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from analysis import periods as period_tools
+from analysis.charts import render
+from analysis.runchart import Method
 from commands.actions import ACTION
 from commands.cluster import CLUSTER
 from commands.context import Context
 from commands.errors import Refusal
+from commands.measures import charts as chart_tools
+from commands.measures import series as series_tools
 from commands.measures.workbook import measures_content
 from commands.registry import subcommand
 from commands.results import Person, Reply, Strong, Upload, line
 from commands.text.dates import BACK, describe_day, local_to_utc, local_today, parse_day
 from commands.text.guard import find_patient_identifiers, normalise
+from commands.text.periods_report import report_period
 from commands.text.recurrence import describe_rule
 from reports import lazily
 from storage import actions as action_store
@@ -37,6 +43,7 @@ from storage.models import ActionStatus, Cluster
 
 board = lazily("reports.board")
 workbook = lazily("reports.workbook")
+sheets = lazily("reports.measures")
 
 XLSX, DOCX = "xlsx", "docx"
 # A cheap first look (one C-level regex match per cell, on the text as the guard reads it, which for
@@ -166,7 +173,6 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
 # --- /cluster report ----------------------------------------------------------------------------------
 
 REPORT_EXAMPLE = "/cluster report year 2025 word"
-FIRST_YEAR = 2000
 
 
 @dataclass(frozen=True)
@@ -175,48 +181,31 @@ class Period:
     until: datetime | None  # None: up to now (what storage stamps "now" may be a moment past the request's)
     words: str  # "1 January 2025 to 31 December 2025"
     word: bool  # a Word narrative too
-    slug: str   # for file names: "2025", "since-2025-04-01", "last-12-months"
+    slug: str   # for file names: "2025", "2026-27-q3", "since-2025-04-01", "last-12-months"
+    first: date | None = None  # the days covered, for data that describe a period (a measure's month)
+    last: date | None = None
 
 
 def _period(ctx: Context, rest: str) -> Period:
-    """[since <date> | year <yyyy>] [word]; by default the last twelve months."""
+    """[since <date> [until <date>] | quarter Q3 2026/27 | year 2026/27 | year 2026] [word]; by default the
+    last twelve months (commands/text/periods_report.py reads the words)."""
     words = rest.split()
     word = bool(words) and words[-1].lower() in ("word", "docx")
     words = words[:-1] if word else words
-    tz, now = ctx.time_zone, ctx.now()
-    today = local_today(now, tz)
-    if not words:
-        first = today.replace(year=today.year - 1) + timedelta(days=1) if not (today.month == 2 and today.day == 29) \
-            else today - timedelta(days=365)
-        return Period(local_to_utc(first, time(0, 0), tz), None, f"{first:%-d %B %Y} to {today:%-d %B %Y}", word,
-                      "last-12-months")
-    setting = words[0].lower()
-    if setting == "since" and len(words) > 1:
-        first = parse_day(" ".join(words[1:]), today, REPORT_EXAMPLE, BACK)
-        if first > today:
-            raise Refusal(f"{first:%A %-d %B %Y} is still to come: a report covers time that has passed.",
-                          example="/cluster report since 1/4/2026")
-        return Period(local_to_utc(first, time(0, 0), tz), None, f"{first:%-d %B %Y} to {today:%-d %B %Y}", word,
-                      f"since-{first:%Y-%m-%d}")
-    if setting == "year" and len(words) == 2:
-        if not re.fullmatch(r"\d{4}", words[1]) or not FIRST_YEAR <= int(words[1]) <= today.year:
-            raise Refusal(f"“{words[1][:20]}” isn't a year I can report on: give one from {FIRST_YEAR} to "
-                          f"{today.year}, like {today.year - 1}.", example=REPORT_EXAMPLE)
-        year = int(words[1])
-        last = min(date(year, 12, 31), today)
-        return Period(local_to_utc(date(year, 1, 1), time(0, 0), tz),
-                      local_to_utc(date(year + 1, 1, 1), time(0, 0), tz),
-                      f"1 January {year} to {last:%-d %B %Y}", word, str(year))
-    raise Refusal(f"“{' '.join(words)[:40]}” isn't a report period: say since <date> or year <yyyy> (and word "
-                  "for a Word summary too), or nothing for the last twelve months.", example=REPORT_EXAMPLE)
+    tz = ctx.time_zone
+    found = report_period(" ".join(words), local_today(ctx.now(), tz), REPORT_EXAMPLE)
+    until = None if found.open_ended else local_to_utc(found.last + timedelta(days=1), time(0, 0), tz)
+    return Period(local_to_utc(found.first, time(0, 0), tz), until, found.words, word, found.slug,
+                  found.first, found.last)
 
 
-@subcommand(CLUSTER, "report [since <date>|year <yyyy>] [word]", REPORT_EXAMPLE,
-            "the Board report: topics, meetings, actions, polls and engagement as a workbook (word: and a "
-            "one-page Word summary)", later=lambda ctx, rest: board_report(ctx, rest), files=True)
+@subcommand(CLUSTER, "report [since <date> [until <date>]|quarter Q3 2026/27|year 2026/27|year <yyyy>] [word]",
+            REPORT_EXAMPLE, "the Board report: each topic's measures (run charts, data, signals) and PDSA notes, "
+            "decisions, meetings, actions, polls and engagement as a workbook (word: and a Word summary)",
+            later=lambda ctx, rest: board_report(ctx, rest), files=True)
 def cluster_report(ctx: Context, rest: str) -> Reply:
     period = _period(ctx, rest)
-    also = " and a one-page Word summary" if period.word else ""
+    also = " and a Word summary" if period.word else ""
     return Reply.tell(line(f"Preparing the Board report for {period.words} as an Excel workbook{also}…"))
 
 
@@ -266,6 +255,53 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> "workbook.
         turnout={short_id: turnout[poll_id] for short_id, poll_id in ids.items() if poll_id in turnout},
         actions_owned=report_store.actions_by_practice(session=session, cluster=cluster, since=since, until=until),
         topics_proposed=Counter(t.practice_code for t in topics if t.practice_code and in_period(t.created_at)),
-        data_points=report_store.data_points_by_practice(session=session, cluster=cluster, since=since, until=until),
+        data_points=report_store.data_points_by_practice(session=session, cluster=cluster, first=period.first,
+                                                         last=period.last),
     )
+    content.extra["report"].measures = measure_stories(ctx, cluster, period, {t.short_id for t in topics})
     return content
+
+
+def measure_stories(ctx: Context, cluster: Cluster, period: Period, topics: set[str]) -> list["board.MeasureStory"]:
+    """Each measure with data up to the period's end, or of a topic in the period: its cluster run chart
+    (drawn once), data table (suppressed: the report is for the Board), centre line and signals. Two queries
+    for the whole cluster (measures with their topics; every point, streamed), none per measure."""
+    session = ctx.session
+    practices = cluster_store.list_practices(session=session, cluster=cluster)
+    measures = {m.id: (m, t) for m, t, _ in measure_store.list_with_topics(session=session, cluster=cluster)}
+    points = dict(measure_store.points_of(session=session, measures=[m for m, _ in measures.values()]))
+    stories = []
+    for measure, topic in measures.values():
+        end = period_tools.following(period_tools.period_of(period.last + timedelta(days=1), measure.frequency),
+                                     measure.frequency, -1)  # the last period wholly in the report's
+        mine = [p for p in points.get(measure.id, []) if p.period <= end]
+        if not mine and topic.short_id not in topics:
+            continue
+        stories.append(_story(ctx, measure, topic, mine, practices, end))
+    return stories
+
+
+def _story(ctx: Context, measure, topic, points: list, practices: list, end: date) -> "board.MeasureStory":
+    _, whole = series_tools.build(measure, points, practices, until=end if points else None)
+    story = board.MeasureStory(measure.short_id, measure.name, topic.short_id, topic.title, measure.unit,
+                               chart_tools.CENTRES[Method(measure.chart)])
+    if not whole.periods:
+        return story
+    chart = series_tools.chart_of(measure, whole)
+    label = lambda i: period_tools.label(whole.periods[i], measure.frequency)  # noqa: E731
+    story.rows = [(label(i), _disclosed(measure, whole, i), sheets.disclosed(whole.numerators[i], True),
+                   sheets.disclosed(whole.denominators[i], True), whole.reported[i]) for i in range(len(whole.periods))]
+    centre = next((c for c in reversed(chart.centre) if c is not None), None)
+    story.centre = None if centre is None else series_tools.format_value(measure, centre)
+    story.signals = [f"{series_tools.describe_signal(measure, whole, s)}: {label(s.first)} to {label(s.last)}"
+                     for s in chart.signals]
+    story.verdict = series_tools.verdict_of_chart(chart)
+    if whole.observed >= 2:
+        request = chart_tools.Request(measure, "cluster", [whole], f"the cluster ({len(practices)} practices)")
+        story.picture = render(chart_tools.picture_of(ctx, request, topic))
+    return story
+
+
+def _disclosed(measure, whole, i: int):
+    value = sheets.disclosed_value(measure.unit, whole.values[i], whole.numerators[i], True)
+    return value if isinstance(value, str) or value is None else series_tools.format_value(measure, value)

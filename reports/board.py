@@ -2,15 +2,20 @@
 follow (Summary, Topics, Meetings, Actions, Polls, Engagement) and, on request, a one-page Word
 narrative. Built on reports.workbook's Book and sheets; the rows come from storage/."""
 
+import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from docx import Document
-from docx.shared import Pt
+from docx.shared import Cm, Pt
+from openpyxl.drawing.image import Image
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.minutes import NHS_BLUE
+from reports.measures import SUPPRESSED_NOTE
+from reports.minutes import NHS_BLUE, a4
 from reports.workbook import (
     BOLD,
     DATETIME_FORMAT,
@@ -18,6 +23,7 @@ from reports.workbook import (
     TITLE_FONT,
     Book,
     Column,
+    Sheet,
     SummaryRows,
     WorkbookContent,
     actions_sheet,
@@ -44,6 +50,24 @@ class PracticeRef:
 
 
 @dataclass
+class MeasureStory:
+    """One measure as the Board reads it: the cluster's run chart, its data (already suppressed), the centre
+    line and the signals with the periods they cover."""
+
+    short_id: str
+    name: str
+    topic: str
+    topic_title: str
+    unit: str
+    centre_label: str                      # "Median", "Mean" …
+    rows: list[tuple] = field(default_factory=list)   # (period, value, numerator, denominator, practices reported)
+    centre: str | None = None              # "61.2%"
+    signals: list[str] = field(default_factory=list)  # "shift above the median (6 months) — improvement: May 2026 to …"
+    verdict: str = "not enough data yet"
+    picture: bytes | None = None           # the run chart as a PNG
+
+
+@dataclass
 class Report:
     """Everything in a Board report, for one period."""
 
@@ -57,11 +81,12 @@ class Report:
     turnout: dict[str, Turnout] = field(default_factory=dict)   # by poll short id
     actions_owned: dict[int, tuple[int, int]] = field(default_factory=dict)  # practice id -> (owned, done)
     topics_proposed: Counter = field(default_factory=Counter)   # practice code -> topics proposed
-    data_points: dict[int, int] = field(default_factory=dict)   # practice id -> measure values recorded
+    data_points: dict[int, int] = field(default_factory=dict)   # practice id -> measure values for the period
+    measures: list[MeasureStory] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.topics or self.meetings or self.polls or self.decisions or self.notes)
+        return not (self.topics or self.meetings or self.polls or self.decisions or self.notes or self.measures)
 
 
 def report_of(book: Book) -> Report:
@@ -77,7 +102,7 @@ def _hidden(poll: PollRow) -> bool:
 def summary_sheet(book: Book) -> None:
     report, content = report_of(book), book.content
     ws = book.workbook.create_sheet("Summary")
-    for letter, width in zip("ABCDEFG", (34, 12, 12, 12, 12, 12, 12), strict=True):
+    for letter, width in zip("ABCDEFG", (34, 18, 12, 12, 12, 12, 12), strict=True):  # B holds a date and time
         ws.column_dimensions[letter].width = width
     rows = SummaryRows(book, ws)
     rows.add(rows.cell(content.title, TITLE_FONT))
@@ -220,16 +245,85 @@ def report_actions_sheet(book: Book) -> None:
     actions_sheet(book, "No actions open or done in this period.")
 
 
-REPORT_SHEETS = [summary_sheet, topics_sheet, meetings_sheet, report_actions_sheet, polls_sheet, engagement_sheet]
+MEASURE_COLUMNS = [Column("Period", 12, "code"), Column("Cluster", 12, "code"), Column("Numerator", 12, "code"),
+                   Column("Denominator", 12, "code"), Column("Practices reported", 11, "number")]
+PICTURE_WIDTH, PICTURE_HEIGHT = 720, 360  # pixels in the sheet: about 19 × 9.5 cm
+MEASURES_INTRO = ("Each measure's cluster run chart, its data, the centre line and any signals, with the periods they "
+                  "cover.")
+
+
+def measure_sheets(book: Book) -> None:
+    """A sheet per measure: the table on the left, the run chart picture beside it, then the centre line and
+    signals; topics' measures first, in topic order, then measures of topics outside the period."""
+    report = report_of(book)
+    for story in ordered_stories(report):
+        title = f"{story.short_id} {story.name}"[:31].rstrip()
+        sheet = Sheet(book, safe_title(title), MEASURE_COLUMNS)
+        for row in story.rows:
+            sheet.append([*row])
+        if not story.rows:
+            sheet.note("No data up to the end of this period.")
+        sheet.ws.append([])
+        sheet.note(book.screen(f"{story.short_id} {story.name}, topic {story.topic} {story.topic_title}"))
+        sheet.note(f"{story.centre_label}: {story.centre}" if story.centre else f"{story.centre_label}: none yet")
+        sheet.note("Signals: " + ("; ".join(story.signals) if story.signals else story.verdict))
+        sheet.note(SUPPRESSED_NOTE)
+        if story.picture:
+            picture = Image(io.BytesIO(story.picture))
+            picture.width, picture.height = PICTURE_WIDTH, PICTURE_HEIGHT
+            sheet.ws.add_image(picture, "G2")
+        sheet.close()
+
+
+def ordered_stories(report: Report) -> list[MeasureStory]:
+    order = {t.short_id: i for i, t in enumerate(report.topics)}
+    return sorted(report.measures, key=lambda s: (s.topic not in order, order.get(s.topic, 0)))
+
+
+def safe_title(title: str) -> str:
+    return "".join("-" if c in "[]:*?/\\" else c for c in title) or "Measure"
+
+
+REPORT_SHEETS = [summary_sheet, topics_sheet, measure_sheets, meetings_sheet, report_actions_sheet, polls_sheet,
+                 engagement_sheet]
+LANDSCAPE_WIDTH = 100  # characters of column width: wider than this prints landscape
+
+
+def fit_to_page(book: Book) -> None:
+    """Every sheet made from now on fits its page. A streamed sheet writes its properties (where "fit to page"
+    lives) with its first row, so the flag is set as the sheet is created; the rest of the page set-up is
+    written when the sheet closes (print_ready)."""
+    create = book.workbook.create_sheet
+
+    def create_fitted(*args, **kwargs):
+        ws = create(*args, **kwargs)
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        return ws
+
+    book.workbook.create_sheet = create_fitted
+
+
+def print_ready(book: Book) -> None:
+    """Every sheet on A4, landscape where wide, fit to the page's width (as many pages down as needed), with its
+    header row repeated on each printed page."""
+    for ws in book.workbook.worksheets:
+        widths = sum(d.width or 8 for d in ws.column_dimensions.values())
+        ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+        ws.page_setup.orientation = "landscape" if widths > LANDSCAPE_WIDTH or ws._images else "portrait"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        if ws.title != "Summary":
+            ws.print_title_rows = "1:1"
 
 
 def write_report(out: BinaryIO, content: WorkbookContent, name_of: Callable[[str], str],
                  screen: Callable[[str], bool]) -> None:
     """The report workbook: `content.extra["report"]` holds the Report, `content.actions` the actions."""
     book = Book(content, name_of, screen)
+    fit_to_page(book)
     properties(book)
     for write in REPORT_SHEETS:
         write(book)
+    print_ready(book)
     book.save(out)
 
 
@@ -241,6 +335,7 @@ def write_narrative(out: BinaryIO, content: WorkbookContent, screen: Callable[[s
     report = content.extra["report"]
     counts = content.action_counts
     doc = Document()
+    a4(doc)
     doc.styles["Normal"].font.name, doc.styles["Normal"].font.size = "Arial", Pt(11)
     doc.core_properties.title = screen(content.title)
     doc.core_properties.subject = screen(content.cluster_name)
@@ -276,12 +371,82 @@ def write_narrative(out: BinaryIO, content: WorkbookContent, screen: Callable[[s
     doc.add_paragraph(f"{len(done)} topic{_s(len(done))} completed and {len(dropped)} set aside; "
                       f"{len(report.decisions)} decision{_s(len(report.decisions))} recorded; "
                       f"{counts.done if counts else 0} of {counts.total if counts else 0} actions done.")
-    for decision in report.decisions[-5:]:
+    for decision in report.decisions:  # every one: the Board needs the key decision, wherever it falls
         doc.add_paragraph(screen(f"{decision.meeting}: {decision.text}"), style="List Bullet")
+
+    _measured_story(doc, report, screen)
 
     _part(doc, "How the practices took part")
     doc.add_paragraph(_participation(report))
     doc.save(out)
+
+
+PICTURE_CM = 16.0  # the run chart's width on an A4 page with 2.5 cm margins
+
+
+def _measured_story(doc, report: Report, screen: Callable[[str], str]) -> None:
+    """Per topic of the period, its measures (chart, centre line, signals, data) and its PDSA notes; then the
+    measures of topics outside the period in their own part."""
+    stories = ordered_stories(report)
+    topics = {t.short_id for t in report.topics}
+    notes: dict[str, list[TopicNoteRow]] = {}
+    for note in report.notes:
+        notes.setdefault(note.topic, []).append(note)
+    if not stories and not report.notes:
+        return
+    _part(doc, "What the measures show")
+    doc.add_paragraph(MEASURES_INTRO + " " + SUPPRESSED_NOTE)
+    for topic in report.topics:
+        mine = [s for s in stories if s.topic == topic.short_id]
+        if not mine and topic.short_id not in notes:
+            continue
+        _subpart(doc, screen(f"{topic.short_id} {topic.title}"))
+        for story in mine:
+            _story(doc, story, screen)
+        if topic.short_id in notes:
+            doc.add_paragraph("PDSA notes", style="Heading 4")
+            for note in notes[topic.short_id]:
+                step = f"{note.step.capitalize()}: " if note.step else ""
+                doc.add_paragraph(screen(f"{step}{note.text} ({british_day(note.at)})"), style="List Bullet")
+    others = [s for s in stories if s.topic not in topics]
+    if others:
+        _subpart(doc, "Measures of topics outside this period")
+        for story in others:
+            _story(doc, story, screen)
+
+
+def _story(doc, story: MeasureStory, screen: Callable[[str], str]) -> None:
+    doc.add_paragraph(screen(f"{story.short_id} {story.name}"), style="Heading 4")
+    if story.picture:
+        doc.add_picture(io.BytesIO(story.picture), width=Cm(PICTURE_CM))
+    centre = f"{story.centre_label}: {story.centre}." if story.centre else f"{story.centre_label}: none yet."
+    doc.add_paragraph(centre + " Signals: " + ("; ".join(story.signals) if story.signals else story.verdict) + ".")
+    if story.rows:
+        table = doc.add_table(rows=1, cols=len(MEASURE_COLUMNS))
+        table.style = "Table Grid"
+        for cell, column in zip(table.rows[0].cells, MEASURE_COLUMNS, strict=True):
+            cell.text = column.title
+            cell.paragraphs[0].runs[0].bold = True
+        for row in story.rows:
+            for cell, value in zip(table.add_row().cells, row, strict=True):
+                cell.text = _figure(value)
+
+
+def _figure(value) -> str:
+    """A table cell's words: a whole number without ".0" (counts are stored as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
+    return "" if value is None else str(value)
+
+
+def british_day(moment) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def _subpart(doc, title: str) -> None:
+    heading = doc.add_heading(level=3)
+    run = heading.add_run(title)
+    run.font.color.rgb, run.font.name = NHS_BLUE, "Arial"
 
 
 def _participation(report: Report) -> str:

@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor
 
 from storage.mentions import named
 
@@ -89,6 +89,17 @@ def due_text(due_on: date | None) -> str:
     return f"{due_on:%a %-d %b %Y}" if due_on else "no date"
 
 
+def due_words(due_on: date | None) -> str:
+    """In the Word file, the date as a British document writes it: "4 December 2026"."""
+    return f"{due_on.day} {due_on:%B %Y}" if due_on else "no date"
+
+
+def a4(doc) -> None:
+    """Every section on A4 (21.0 × 29.7 cm): python-docx's blank document is US Letter."""
+    for section in doc.sections:
+        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+
+
 def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str],
                   screen: Callable[[str], str] = lambda text: text) -> None:
     """The minutes as a .docx. `name_of` turns a user id into a name; `screen` withholds free text the
@@ -97,6 +108,7 @@ def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str]
     screen = lambda text: guard(named(text, name_of)) if isinstance(text, str) else guard(text)  # noqa: E731
     name = lambda user_id: screen(name_of(user_id))  # noqa: E731
     doc = Document()
+    a4(doc)
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = "Arial", Pt(11)  # NHS documents are set in Arial (Frutiger's stand-in)
     doc.core_properties.title = screen(f"Minutes: {minutes.title}")
@@ -145,7 +157,7 @@ def write_minutes(out: BinaryIO, minutes: Minutes, name_of: Callable[[str], str]
         for action in minutes.actions:
             cells = table.add_row().cells
             for cell, text in zip(cells, (action.short_id, screen(action.what), name(action.owner),
-                                          due_text(action.due_on), action.status), strict=True):
+                                          due_words(action.due_on), action.status), strict=True):
                 cell.text = text
     else:
         doc.add_paragraph(NOTHING)

@@ -3,7 +3,7 @@ part, and each practice's part in the cluster's work."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
@@ -134,13 +134,15 @@ def actions_by_practice(*, session: Session, cluster: Cluster, since: datetime |
     return {k: (v[0], v[1]) for k, v in owned.items()}
 
 
-def data_points_by_practice(*, session: Session, cluster: Cluster, since: datetime | None,
-                            until: datetime | None) -> dict[int, int]:
-    """practice id -> measure values it recorded (or last replaced) in the period."""
+def data_points_by_practice(*, session: Session, cluster: Cluster, first: date | None,
+                            last: date | None) -> dict[int, int]:
+    """practice id -> measure values it holds for periods the report covers: counted by the period the data
+    describe (a month starting within first..last), not the day they were typed, so a year's report counts
+    that year's data even when it was entered later."""
     query = (select(MeasurePoint.practice_id, func.count()).join(Measure, col(MeasurePoint.measure_id) == Measure.id)
              .where(Measure.cluster_id == cluster.id).group_by(MeasurePoint.practice_id))
-    if since is not None:
-        query = query.where(col(MeasurePoint.recorded_at) >= since)
-    if until is not None:
-        query = query.where(col(MeasurePoint.recorded_at) < until)
+    if first is not None:
+        query = query.where(col(MeasurePoint.period) >= first)
+    if last is not None:
+        query = query.where(col(MeasurePoint.period) <= last)
     return dict(session.exec(query).all())

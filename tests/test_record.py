@@ -272,7 +272,8 @@ def test_minutes_as_a_word_file(cluster, clock, slack_api):
     assert "1. Prescribing lead presented the DOAC audit" in text and "2. Practices agreed to share searches" in text
     assert "1. Adopt the asthma recall template (T1 Asthma reviews)" in text
     assert [[c.text for c in r.cells] for r in actions.rows] == [
-        ["Ref", "Action", "Owner", "Due", "Status"], ["A1", "Audit discharges", "Person UGP", "Thu 3 Dec 2026", "open"]]
+        ["Ref", "Action", "Owner", "Due", "Status"],
+        ["A1", "Audit discharges", "Person UGP", "3 December 2026", "open"]]
     assert document.core_properties.author == "clusterbot"
 
 

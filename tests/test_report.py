@@ -92,7 +92,8 @@ def test_the_board_report_workbook(cluster, db):
     [book], [] = files(cluster, 1)
     [upload] = cluster.uploads
     assert upload.filename == "riverside-cluster-board-report-last-12-months-2026-11-26-1000.xlsx"
-    assert book.sheetnames == ["Summary", "Topics", "Meetings", "Actions", "Polls", "Engagement"]
+    assert book.sheetnames == ["Summary", "Topics", "D1 Asthma reviews within 2 week", "Meetings", "Actions", "Polls",
+                               "Engagement"]
 
     summary = labels(book["Summary"])
     assert summary["Period"] == ["27 November 2025 to 26 November 2026"] + [None] * 5
@@ -192,7 +193,7 @@ def test_the_report_with_its_word_summary(cluster, db):
     headings = [p.text for p in summary.paragraphs if p.style.name == "Heading 2"]
     assert text[0] == "Riverside Cluster: report to the Health Board"
     assert headings == ["What the cluster worked on", "Where the work came from", "What changed",
-                        "How the practices took part"]
+                        "What the measures show", "How the practices took part"]
     assert "3 quality improvement topics in the period; 1 agreed, active or completed." in text
     assert "T1 Asthma reviews (agreed)." in text
     assert "2 topics came from the practices themselves; 1 was asked for from outside (1 from Health Board)." in text

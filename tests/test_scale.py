@@ -225,3 +225,28 @@ def test_a_reminder_and_the_home_list_at_most_ten_measures_due(driver, clock, pr
     assert text.count("/measure record D") == 10 and "…and 2 more: see /measure list" in text
     home = plain_text(product.home("UN0", driver.team))
     assert home.count("/measure record D") == 10 and "…and 2 more: see /measure list" in home
+
+
+def _report_cost(driver: Driver, db, channel: str, lead: str) -> int:
+    """Statements of the Board report with its Word summary (charts, tables and notes of every measure)."""
+    driver.say("/cluster report word", user=lead, channel=channel)
+    with statements(db) as seen:
+        said = driver.say("/cluster report word", user=lead, channel=channel)
+    assert said.reply.tone.value != "problem", said.text
+    return len(seen)
+
+
+def test_the_board_report_costs_the_same_for_more_topics_measures_and_notes(driver, db):
+    """The report's measured story (a chart, table and signals per measure, PDSA notes per topic) reads every
+    measure, topic and point of the cluster at once: no statement per topic or per measure."""
+    few = _report_cost(driver, db, busy_cluster(driver, 0), "UL0")
+    channel = busy_cluster(driver, 1)
+    for t in (2, 3, 4):
+        driver.say(f"/topic propose Topic {t}", user="UL1", channel=channel)
+        driver.say(f"/topic move T{t} agreed", user="UL1", channel=channel)
+        driver.say(f"/topic note T{t} plan: try it in one practice", user="UL1", channel=channel)
+        driver.say(f"/measure add T{t} Measure {t} percent higher is better", user="UL1", channel=channel)
+        year = "\n".join(f"{m}/2026 {30 + m}/100" for m in range(1, 11))
+        said = driver.say(f"/measure record D{t} {year}", user="UG1", channel=channel)
+        assert said.reply.tone.value == "done", said.text
+    assert _report_cost(driver, db, channel, "UL1") == few

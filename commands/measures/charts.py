@@ -20,7 +20,7 @@ from commands.text import parsing
 from commands.text.dates import local_today
 from storage import clusters as cluster_store
 from storage import measures as store
-from storage.models import Measure, MeasureUnit
+from storage.models import Measure, MeasureUnit, Topic
 
 CHART_EXAMPLE = "/measure chart D1 all"
 CENTRES = {Method.IHI: "Median", Method.ANHOEJ: "Median", Method.XMR: "Mean", Method.P: "Mean (p̄)"}
@@ -83,10 +83,12 @@ def chart(ctx: Context, rest: str) -> Reply:
     return Reply.tell(line(f"Drawing the chart of {request.measure.short_id} for {request.whose}…"))
 
 
-def picture_of(ctx: Context, request: Request) -> Picture:
+def picture_of(ctx: Context, request: Request, topic: Topic | None = None) -> Picture:
+    """The chart's picture; `topic` when the caller has already read it (the Board report reads every
+    measure's topic in one query)."""
     measure = request.measure
     series_tools.leave_out_unfinished(measure, request.series, local_today(ctx.now(), ctx.time_zone))
-    topic = store.topic_of(session=ctx.session, measure=measure)
+    topic = topic or store.topic_of(session=ctx.session, measure=measure)
     method = Method(measure.chart)
     panels = [_panel(measure, s, request.mode == "all") for s in request.series]
     first, last = request.series[0].periods[0], request.series[0].periods[-1]
