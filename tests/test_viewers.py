@@ -108,14 +108,6 @@ def test_a_stranger_from_the_tenant_writes_nothing_in_the_record(meeting, db, ty
     assert meeting.posts == [] and said.form is None
 
 
-def test_a_stranger_cannot_submit_the_record_form(meeting, db):
-    said = meeting.submit("meeting.record", {"title": "Board catch-up", "date": "2026-11-20", "time": "12:30",
-                                             "minutes": "60"}, user=STRANGER)
-    assert said.reply.tone == Tone.PROBLEM and NOT_A_MEMBER in said.text, said.text
-    with db.session() as session:
-        assert [m.title for m in session.exec(select(Meeting))] == ["Cluster QI meeting"]
-
-
 @pytest.mark.parametrize("typed", ["/meeting note M2 The Board attended", "/meeting decision M2 Report to the Board",
                                    "/meeting attended M2 80123", "/meeting apologies M2 80456"])
 def test_someone_who_left_writes_no_more_of_a_meeting_they_recorded(meeting, db, typed):
