@@ -344,7 +344,8 @@ def _create(ctx: Context, draft: Draft) -> Reply:
 
 
 @subcommand(POLL, '"Question?" "Option A" "Option B" [closes <date> [HH:MM]] [per person] [anonymous] '
-            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)", members_only=True)
+            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)",
+            members_only=True)
 def create(ctx: Context, rest: str) -> Reply:
     return _create(ctx, parse_draft(ctx, rest))
 

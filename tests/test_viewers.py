@@ -9,7 +9,7 @@ from commands.errors import Refusal
 from commands.results import Tone
 from commands.text.guard import find_personal_details, refuse_patient_identifiers
 from storage import erasure
-from storage.models import AuditEntry, Decision, Meeting, MinuteLine, Topic, Viewer
+from storage.models import AuditEntry, Decision, MinuteLine, Topic, Viewer
 
 BOARD, STRANGER = "UBOARD", "USTRANGER"
 DOB = "patient's date of birth"

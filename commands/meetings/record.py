@@ -89,7 +89,8 @@ def _meeting_and_text(ctx: Context, rest: str, example: str, doing: str) -> tupl
 # --- /meeting record ----------------------------------------------------------------------------------
 
 @subcommand(MEETING, "record <date> <HH:MM> <title> [for <length>] [at <place>]", RECORD_EXAMPLE,
-            "record a meeting that has already happened (no reminders; with nothing after it, a form)", audited=True, members_only=True)
+            "record a meeting that has already happened (no reminders; with nothing after it, a form)", audited=True,
+            members_only=True)
 def record(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     if not rest.strip():
@@ -259,7 +260,8 @@ def represented(ctx: Context, meeting: Meeting) -> str:
 
 
 @subcommand(MEETING, "attended M1 <practice codes or @people>", ATTENDED_EXAMPLE,
-            "record who came (organiser or leads; with no names, a form of the practices)", audited=True, members_only=True)
+            "record who came (organiser or leads; with no names, a form of the practices)", audited=True,
+            members_only=True)
 def attended(ctx: Context, rest: str) -> Reply:
     return _mark(ctx, rest, present=True)
 
