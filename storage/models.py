@@ -101,7 +101,7 @@ class Viewer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cluster_id: int = Field(foreign_key="cluster.id", index=True)
     user_id: str = Field(max_length=PLATFORM_ID_MAX, index=True)
-    added_by: str = Field(max_length=PLATFORM_ID_MAX)
+    added_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)  # indexed: erasure finds a person by it
     created_at: datetime = _created_at()
 
 

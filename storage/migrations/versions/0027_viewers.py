@@ -28,9 +28,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_viewer_cluster_id", "viewer", ["cluster_id"])
     op.create_index("ix_viewer_user_id", "viewer", ["user_id"])
+    op.create_index("ix_viewer_added_by", "viewer", ["added_by"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_viewer_added_by", table_name="viewer")
     op.drop_index("ix_viewer_user_id", table_name="viewer")
     op.drop_index("ix_viewer_cluster_id", table_name="viewer")
     op.drop_table("viewer")
