@@ -226,12 +226,12 @@ def _tell_new_owner(ctx: Context, action: Action) -> list[Direct]:
 
 
 @subcommand(ACTION, "add <what> [@owner] [practice <code>] [due <date>] [topic T3] [meeting M1]", ADD_EXAMPLE,
-            "add an action (yours unless you mention an owner)")
+            "add an action (yours unless you mention an owner)", members_only=True)
 def add(ctx: Context, rest: str) -> Reply:
     return _created(ctx, _parse_add(ctx, rest))
 
 
-@subcommand(ACTION, "form", "/action", "open the form to add an action (also /action alone)")
+@subcommand(ACTION, "form", "/action", "open the form to add an action (also /action alone)", members_only=True)
 def open_form(ctx: Context, rest: str) -> Reply:
     return Reply(lines=[line("Adding an action takes a form. Here, type it: ", Code(ADD_EXAMPLE))],
                  form=action_form(ctx))
@@ -273,7 +273,7 @@ def _source_link(link: str | None) -> str | None:
     return refuse_patient_identifiers(link, "message link")
 
 
-@form("action.form")
+@form("action.form", members_only=True)
 def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
     if ctx.submission_key and store.find_submitted_action(session=ctx.session, cluster=cluster,
@@ -299,7 +299,7 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     return _created(ctx, action)
 
 
-@button("action.from_message")
+@button("action.from_message", members_only=True)
 def from_message(ctx: Context, value: str) -> Reply:
     """The message shortcut: `value` is "<permalink> <message text>"."""
     link, _, text = value.partition(" ")

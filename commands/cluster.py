@@ -6,7 +6,7 @@ from commands.registry import FAMILIES, Subcommand, help_lines, subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
 from commands.text import parsing
 from storage import clusters as store
-from storage import erasure
+from storage import erasure, viewers
 from storage.models import Member, Practice, Role
 
 CLUSTER = FAMILIES["/cluster"]
@@ -193,6 +193,44 @@ def lead_remove(ctx: Context, rest: str) -> Reply:
     return Reply.announce(line(Person(ctx.caller.user_id), " made ", Person(user_id), " an ordinary member."))
 
 
+VIEWER_ADD_EXAMPLE = "/cluster viewer add @Jane"
+
+
+@subcommand(CLUSTER, "viewer add @person", VIEWER_ADD_EXAMPLE,
+            "let someone outside the practices (a Board manager) read the record and take the report, writing "
+            "nothing", leads_only=True, audited=True)
+def viewer_add(ctx: Context, rest: str) -> Reply:
+    user_id = parsing.mention(parsing.split_first(rest)[0], VIEWER_ADD_EXAMPLE)
+    if store.find_member(session=ctx.session, cluster=ctx.cluster, user_id=user_id) is not None:
+        raise Refusal(Person(user_id), " is a member of the cluster already, and members read everything. A viewer "
+                      "is someone outside its practices: to make a member a viewer, take them out first.",
+                      example="/cluster member remove @Jane")
+    if not viewers.add_viewer(session=ctx.session, cluster_id=ctx.cluster.id, user_id=user_id,
+                              added_by=ctx.caller.user_id):
+        return Reply.tell(line(Person(user_id), " is already a viewer. Nothing was changed."))
+    return Reply.announce(line(Person(ctx.caller.user_id), " made ", Person(user_id), " a viewer of the cluster: "
+                               "they read its record and take its report, and write nothing."))
+
+
+@subcommand(CLUSTER, "viewer remove @person", "/cluster viewer remove @Jane", "take a viewer off the cluster",
+            leads_only=True, audited=True)
+def viewer_remove(ctx: Context, rest: str) -> Reply:
+    user_id = parsing.mention(parsing.split_first(rest)[0], "/cluster viewer remove @Jane")
+    if not viewers.remove_viewer(session=ctx.session, cluster_id=ctx.cluster.id, user_id=user_id):
+        raise Refusal(Person(user_id), " isn't a viewer of this cluster.", example="/cluster viewer list")
+    return Reply.announce(line(Person(ctx.caller.user_id), " took ", Person(user_id), " off the cluster's viewers."))
+
+
+@subcommand(CLUSTER, "viewer list", "/cluster viewer list", "the cluster's Board viewers (read-only)",
+            leads_only=True, read_only=True)
+def viewer_list(ctx: Context, rest: str) -> Reply:
+    people = viewers.list_viewers(session=ctx.session, cluster_id=ctx.cluster.id)
+    if not people:
+        return Reply.tell(line("The cluster has no viewers. A lead adds one with ", Code(VIEWER_ADD_EXAMPLE), "."))
+    return Reply.tell(line("Viewers (read the record and take the report; write nothing): ",
+                           *_run_together([(Person(user_id),) for user_id in people]), "."))
+
+
 @subcommand(CLUSTER, "guests export on|off", GUESTS_EXPORT_ON,
             "let guests (people from outside the organisation) take exports and reports, or not (off at first)",
             leads_only=True)
@@ -234,6 +272,10 @@ def who(ctx: Context, rest: str) -> Reply:
     unplaced = by_practice.get(None, [])
     if unplaced:
         lines.append(line("• In no practice yet: ", *_roster(unplaced)))
+    board = viewers.list_viewers(session=ctx.session, cluster_id=ctx.cluster.id)
+    if board:
+        lines.append(line("Viewers (read-only, in no practice): ",
+                          *_run_together([(Person(user_id),) for user_id in board])))
     return Reply.tell(*lines)
 
 

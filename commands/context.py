@@ -10,6 +10,7 @@ from commands.errors import Refusal
 from commands.kept import Kept
 from commands.results import Code, Person
 from storage import clusters as store
+from storage import viewers
 from storage.clock import wall_clock
 from storage.models import Cluster, Member, Role
 
@@ -84,6 +85,25 @@ class Context:
             raise Refusal(f"Only members of this cluster can {doing}. Join your practice first.",
                           example="/cluster join 80123")
 
+    def is_viewer(self) -> bool:
+        """Whether the caller is one of the cluster's Board viewers (read-only; never a member too)."""
+        return self.member is None and self.cluster is not None and viewers.is_viewer(
+            session=self.session, cluster_id=self.cluster.id, user_id=self.caller.user_id)
+
+    def require_writer(self, doing: str) -> None:
+        """The one rule for writing the cluster's record (the registry's `members_only`): members only.
+        A stranger from the tenant and a Board viewer read; what they wrote would show as the cluster's own."""
+        cluster = self.require_cluster()
+        if self.member is not None:
+            return
+        if self.is_viewer():
+            raise Refusal(f"You're a viewer of the cluster “{cluster.name}”: viewers read its record and take its "
+                          "report, but only its members write it, so ", Code(doing), " wasn't done. Nothing was "
+                          "changed.")
+        raise Refusal(f"You're not a member of the cluster “{cluster.name}”, so ", Code(doing), " wasn't done: only "
+                      "its members write its record. Join your practice first, or ask a lead to add you.",
+                      example="/cluster join 80123")
+
     def require_owner_or_lead(self, owner: str, role: str, doing: str) -> None:
         """Refuse unless the caller is `owner` (who `role`, e.g. "created P2") or a lead, naming both."""
         if self.is_lead or self.caller.user_id == owner:
@@ -106,6 +126,8 @@ class Context:
         if self.is_lead or self.guest() is False:
             return
         cluster = self.require_cluster()
+        if self.is_viewer():
+            return  # a lead made them a viewer to take the report, guest or not
         if cluster.guests_export:
             return
         if self.guest() is None:

@@ -344,13 +344,14 @@ def _create(ctx: Context, draft: Draft) -> Reply:
 
 
 @subcommand(POLL, '"Question?" "Option A" "Option B" [closes <date> [HH:MM]] [per person] [anonymous] '
-            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)")
+            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)",
+            members_only=True)
 def create(ctx: Context, rest: str) -> Reply:
     return _create(ctx, parse_draft(ctx, rest))
 
 
 @subcommand(POLL, "topics [closes <date> [HH:MM]]", "/poll topics closes friday",
-            "a poll whose options are the cluster's proposed topics")
+            "a poll whose options are the cluster's proposed topics", members_only=True)
 def from_topics(ctx: Context, rest: str) -> Reply:
     proposed = topic_store.list_topics(session=ctx.session, cluster=ctx.cluster, statuses=[TopicStatus.PROPOSED])
     if len(proposed) < POLL_OPTIONS_MIN:
@@ -366,7 +367,7 @@ def from_topics(ctx: Context, rest: str) -> Reply:
     return _create(ctx, check_draft(draft))
 
 
-@subcommand(POLL, "form", "/poll", "open the form to write a poll (also /poll alone)")
+@subcommand(POLL, "form", "/poll", "open the form to write a poll (also /poll alone)", members_only=True)
 def open_form(ctx: Context, rest: str) -> Reply:
     ctx.require_cluster()
     yes_no = (Choice("no", "No"), Choice("yes", "Yes"))
@@ -386,7 +387,7 @@ def open_form(ctx: Context, rest: str) -> Reply:
                  form=Form("poll.form", "New poll", "Post", fields))
 
 
-@form("poll.form")
+@form("poll.form", members_only=True)
 def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
     if ctx.submission_key and store.find_submitted_poll(session=ctx.session, cluster=cluster,

@@ -28,7 +28,7 @@ from commands.errors import Refusal
 from commands.kept import Kept
 from commands.outbox_port import OutboxPort
 from commands.rate import DEFAULT_PER_MINUTE, PostingRate
-from commands.registry import AUDITED, BUTTONS, FAMILIES, FORMS, POSTED, TICKS, Family
+from commands.registry import AUDITED, BUTTONS, FAMILIES, FORMS, MEMBERS_ONLY, POSTED, TICKS, Family
 from commands.results import (
     Audience,
     Button,
@@ -188,6 +188,8 @@ class Clusterbot:
         value = printable(value)
 
         def work(ctx: Context) -> Reply:
+            if f"button {action}" in MEMBERS_ONLY:
+                ctx.require_writer("that button")
             reply = handler(ctx, value)
             if f"button {action}" not in AUDITED:
                 return reply
@@ -207,6 +209,8 @@ class Clusterbot:
             if isinstance(context, dict) else {}
 
         def work(ctx: Context) -> Reply:
+            if f"form {form}" in MEMBERS_ONLY:
+                ctx.require_writer("that form")
             reply = handler(ctx, _no_posing_mentions(values, caller), context)
             if f"form {form}" not in AUDITED:
                 return reply
@@ -389,6 +393,8 @@ class Clusterbot:
             ctx.require_cluster()
         if sub.leads_only:
             ctx.require_lead(f"{fam.command} {' '.join(sub.words)}")
+        if sub.members_only:
+            ctx.require_writer(f"{fam.command} {' '.join(sub.words)}")
         rest = _after(text, taken)
         _may_take_files(sub, fam, rest, ctx)
         reply = sub.handler(ctx, rest)

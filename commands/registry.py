@@ -38,6 +38,9 @@ class Subcommand:
     # some of its forms do (`minutes M1 word`).
     files: bool | Callable[[str], bool] = False
     audited: bool = False         # changes the register, roles or record: an audit entry (leads_only ones too)
+    # It writes the cluster's record (meetings, decisions, topics, polls, actions): members only, never a
+    # stranger from the tenant nor a Board viewer (Context.require_writer, applied by the product).
+    members_only: bool = False
     audit_person: bool = True     # False: its entry names "a former member", not the person (an erasure's own)
 
     @property
@@ -83,6 +86,7 @@ SHORTCUTS = [("Create cluster action", "action.from_message", "Turn this message
 BUTTONS: dict[str, ButtonHandler] = {}  # action name -> its handler
 FORMS: dict[str, FormHandler] = {}      # form name -> its handler
 AUDITED: set[str] = set()               # "button <action>" and "form <name>" that write an audit entry
+MEMBERS_ONLY: set[str] = set()          # "button <action>" and "form <name>" that write the cluster's record
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,8 @@ def item_command(fam: Family, usage: str, example: str, summary: str, *, find: H
         subcommand(fam, usage, example, summary, **options)(functools.update_wrapper(typed, handler))
         if action:
             audited = options.get("audited", False) or options.get("leads_only", False)
-            button(action, audited=audited)(functools.update_wrapper(pressed, handler))
+            button(action, audited=audited, members_only=options.get("members_only", False))(
+                functools.update_wrapper(pressed, handler))
         return handler
 
     return plug
@@ -165,26 +170,30 @@ def help_lines() -> list[Line]:
     return [line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)) for fam in FAMILIES.values()]
 
 
-def button(action: str, *, audited: bool = False) -> Callable[[Handler], Handler]:
+def button(action: str, *, audited: bool = False, members_only: bool = False) -> Callable[[Handler], Handler]:
     """Decorator: the handler for a button's action name (e.g. "topic.agree"); `audited`: a click that
-    changes the register, roles or record writes an audit entry."""
+    changes the register, roles or record writes an audit entry; `members_only` as for a subcommand."""
 
     def plug(handler: Handler) -> Handler:
         BUTTONS[action] = handler
         if audited:
             AUDITED.add(f"button {action}")
+        if members_only:
+            MEMBERS_ONLY.add(f"button {action}")
         return handler
 
     return plug
 
 
-def form(name: str, *, audited: bool = False) -> Callable[[Handler], Handler]:
-    """Decorator: the handler for a submitted form; `audited` as for a button."""
+def form(name: str, *, audited: bool = False, members_only: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: the handler for a submitted form; `audited` and `members_only` as for a button."""
 
     def plug(handler: Handler) -> Handler:
         FORMS[name] = handler
         if audited:
             AUDITED.add(f"form {name}")
+        if members_only:
+            MEMBERS_ONLY.add(f"form {name}")
         return handler
 
     return plug

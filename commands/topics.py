@@ -170,7 +170,7 @@ def _topic_from_form(ctx: Context, values: dict[str, str]) -> TopicBase:
     )
 
 
-@form("topic.form")
+@form("topic.form", members_only=True)
 def submit_topic(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
     if context.get("topic"):
@@ -204,7 +204,7 @@ def _announce_new(ctx: Context, topic: Topic) -> Reply:
 
 # --- typed commands ------------------------------------------------------------------------
 
-@subcommand(TOPIC, "form", "/topic", "open the form to propose a topic (also /topic alone)")
+@subcommand(TOPIC, "form", "/topic", "open the form to propose a topic (also /topic alone)", members_only=True)
 def open_form(ctx: Context, rest: str) -> Reply:
     return Reply(lines=[line("Proposing takes a form. Here, type it instead: ", Code(PROPOSE_EXAMPLE))],
                  form=topic_form(ctx))
@@ -239,7 +239,7 @@ def _typed_topic(ctx: Context, rest: str) -> TopicBase:
 
 
 @subcommand(TOPIC, "propose <title> [-- <why it matters>] [aim: <text>] [measure: <text>] "
-            "[source board|hscp|national|practices|other]", PROPOSE_EXAMPLE, "propose a QI topic")
+            "[source board|hscp|national|practices|other]", PROPOSE_EXAMPLE, "propose a QI topic", members_only=True)
 def propose(ctx: Context, rest: str) -> Reply:
     topic = store.create_topic(session=ctx.session, cluster=ctx.cluster, data=_typed_topic(ctx, rest),
                                proposed_by=ctx.caller.user_id)
@@ -418,7 +418,7 @@ def submit_drop(ctx: Context, values: dict[str, str], context: dict) -> Reply:
 
 
 @subcommand(TOPIC, "note T3 [plan:|do:|study:|act:] <text>", "/topic note T3 study: 7 of 10 reviewed in time",
-            "add a dated progress note, optionally a PDSA step")
+            "add a dated progress note, optionally a PDSA step", members_only=True)
 def note(ctx: Context, rest: str) -> Reply:
     example = "/topic note T3 study: 7 of 10 reviewed in time"
     token, text = parsing.split_first(rest)

@@ -51,6 +51,11 @@ PERSONAL: dict[tuple[str, str], Personal] = {
         "platform counts them a guest)",
         "who may act in the cluster, as which practice; leads", "while they are in the cluster: "
         "`/cluster member remove` deletes the row", Erase.DELETE),
+    ("viewer", "user_id"): Personal(
+        "the platform user id of a person who may read the cluster's record and take its report (a Board viewer)",
+        "who may read the cluster without being a member", "while they are a viewer: `/cluster viewer remove` "
+        "deletes the row", Erase.DELETE),
+    ("viewer", "added_by"): _by("made someone a viewer"),
     ("topic", "proposed_by"): _by("proposed the topic"),
     ("topic", "title"): TYPED, ("topic", "why"): TYPED, ("topic", "aim"): TYPED, ("topic", "measure"): TYPED,
     ("topic_move", "by"): _by("moved the topic on"),
@@ -136,6 +141,7 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
                 "platform", "guests_export"),
     "practice": ("id", "code", "name", "cluster_id", "created_at", "archived_at"),
     "member": ("id", "cluster_id", "practice_id", "role", "created_at", "guest"),  # deleted with the person's row
+    "viewer": ("id", "cluster_id", "created_at"),  # deleted with the person's row
     "short_id_counter": ("cluster_id", "prefix", "last"),
     "topic": ("id", "cluster_id", "short_id", "source", "practice_id", "status", "submission_key", "created_at",
               "updated_at"),
@@ -181,7 +187,7 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
 SCOPE: dict[str, str | tuple[str, str]] = {
     "cluster": "id", "member": "cluster_id", "topic": "cluster_id", "poll": "cluster_id", "action": "cluster_id",
     "meeting": "cluster_id", "decision": "cluster_id", "measure": "cluster_id", "measure_nudge": "cluster_id",
-    "audit_entry": "cluster_id",
+    "audit_entry": "cluster_id", "viewer": "cluster_id",
     "topic_move": ("topic_id", "topic"), "topic_note": ("topic_id", "topic"), "ballot": ("poll_id", "poll"),
     "ballot_caster": ("poll_id", "poll"), "action_note": ("action_id", "action"),
     "agenda_item": ("meeting_id", "meeting"), "attendance": ("meeting_id", "meeting"),

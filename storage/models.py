@@ -92,6 +92,19 @@ class Member(SQLModel, table=True):
     guest: bool | None = None
 
 
+class Viewer(SQLModel, table=True):
+    """A person who reads the cluster's record and takes its report without belonging to it (a Health
+    Board's primary care manager): no practice, no vote, no turnout, and nothing they may write."""
+
+    __table_args__ = (UniqueConstraint("cluster_id", "user_id", name="uq_viewer_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    user_id: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    added_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)  # indexed: erasure finds a person by it
+    created_at: datetime = _created_at()
+
+
 class ShortIdCounter(SQLModel, table=True):
     """The last number handed out per cluster and prefix (T, P, A, M)."""
 

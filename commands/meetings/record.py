@@ -89,7 +89,8 @@ def _meeting_and_text(ctx: Context, rest: str, example: str, doing: str) -> tupl
 # --- /meeting record ----------------------------------------------------------------------------------
 
 @subcommand(MEETING, "record <date> <HH:MM> <title> [for <length>] [at <place>]", RECORD_EXAMPLE,
-            "record a meeting that has already happened (no reminders; with nothing after it, a form)", audited=True)
+            "record a meeting that has already happened (no reminders; with nothing after it, a form)", audited=True,
+            members_only=True)
 def record(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     if not rest.strip():
@@ -144,7 +145,7 @@ def _record_form(ctx: Context) -> Reply:
                  form=Form("meeting.record", "Record a past meeting", "Record", fields))
 
 
-@form("meeting.record", audited=True)
+@form("meeting.record", audited=True, members_only=True)
 def submit_record_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
     if ctx.submission_key and meeting_store.find_submitted_meeting(session=ctx.session, cluster=cluster,
@@ -259,13 +260,14 @@ def represented(ctx: Context, meeting: Meeting) -> str:
 
 
 @subcommand(MEETING, "attended M1 <practice codes or @people>", ATTENDED_EXAMPLE,
-            "record who came (organiser or leads; with no names, a form of the practices)", audited=True)
+            "record who came (organiser or leads; with no names, a form of the practices)", audited=True,
+            members_only=True)
 def attended(ctx: Context, rest: str) -> Reply:
     return _mark(ctx, rest, present=True)
 
 
 @subcommand(MEETING, "apologies M1 <practice codes or @people>", APOLOGIES_EXAMPLE,
-            "record apologies (organiser or leads; with no names, the same form)", audited=True)
+            "record apologies (organiser or leads; with no names, the same form)", audited=True, members_only=True)
 def apologies(ctx: Context, rest: str) -> Reply:
     return _mark(ctx, rest, present=False)
 
@@ -294,12 +296,12 @@ def _attendance_form(ctx: Context, meeting: Meeting) -> Reply:
                  form=Form("meeting.attendance", f"Attendance at {m}", "Save", fields, {"meeting": m}))
 
 
-@button("meeting.attendance")
+@button("meeting.attendance", members_only=True)
 def attendance_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting attended", ATTENDED_EXAMPLE, _attendance_form)
 
 
-@form("meeting.attendance", audited=True)
+@form("meeting.attendance", audited=True, members_only=True)
 def submit_attendance(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     meeting = _submitted_meeting(ctx, context, "/meeting attended")
     if not _first_submission(ctx):
@@ -344,7 +346,7 @@ def _named(label: str, practices: list[Practice]) -> Line:
 
 @subcommand(MEETING, "note M1 <text>", NOTE_EXAMPLE,
             "add a line to the minutes, in order (organiser or leads; several lines: one each; no text: a form)",
-            audited=True)
+            audited=True, members_only=True)
 def note(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, NOTE_EXAMPLE, "/meeting note")
     if not text.strip():
@@ -394,12 +396,12 @@ def _note_form(ctx: Context, meeting: Meeting) -> Reply:
                  form=Form("meeting.note", f"Minutes of {m}", "Add", (text,), {"meeting": m}))
 
 
-@button("meeting.note")
+@button("meeting.note", members_only=True)
 def note_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting note", NOTE_EXAMPLE, _note_form)
 
 
-@form("meeting.note", audited=True)
+@form("meeting.note", audited=True, members_only=True)
 def submit_note(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     meeting = _submitted_meeting(ctx, context, "/meeting note")
     if not _first_submission(ctx):
@@ -430,7 +432,7 @@ def _minute_line(text: str, number: int) -> str:
 
 @subcommand(MEETING, "decision M1 <text> [topic T3]", DECISION_EXAMPLE,
             "record a decision, for the cluster's decision log (organiser or leads; with no text, a form)",
-            audited=True)
+            audited=True, members_only=True)
 def decision(ctx: Context, rest: str) -> Reply:
     meeting, text = _meeting_and_text(ctx, rest, DECISION_EXAMPLE, "/meeting decision")
     if not text.strip():
@@ -474,12 +476,12 @@ def _decision_form(ctx: Context, meeting: Meeting) -> Reply:
                  form=Form("meeting.decision", f"Decision at {m}", "Record", tuple(fields), {"meeting": m}))
 
 
-@button("meeting.decision")
+@button("meeting.decision", members_only=True)
 def decision_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting decision", DECISION_EXAMPLE, _decision_form)
 
 
-@form("meeting.decision", audited=True)
+@form("meeting.decision", audited=True, members_only=True)
 def submit_decision(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     meeting = _submitted_meeting(ctx, context, "/meeting decision")
     if not _first_submission(ctx):

@@ -221,7 +221,7 @@ def _schedule(ctx: Context, meeting: Meeting, note: str = "") -> Reply:
 
 
 @subcommand(MEETING, "schedule <date> <HH:MM> <title> [for <length>] [at <place or link>] [remind 7d,1d,1h]",
-            SCHEDULE_EXAMPLE, "schedule a meeting (or: schedule every <rule> <HH:MM> <title>)")
+            SCHEDULE_EXAMPLE, "schedule a meeting (or: schedule every <rule> <HH:MM> <title>)", members_only=True)
 def schedule(ctx: Context, rest: str) -> Reply:
     words = rest.split()
     if words and words[0].lower() == "every":
@@ -247,7 +247,7 @@ def _schedule_series(ctx: Context, words: list[str]) -> Reply:
     return _schedule(ctx, meeting)
 
 
-@subcommand(MEETING, "form", "/meeting", "open the form to schedule a meeting (also /meeting alone)")
+@subcommand(MEETING, "form", "/meeting", "open the form to schedule a meeting (also /meeting alone)", members_only=True)
 def open_form(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     fields = (
@@ -263,7 +263,7 @@ def open_form(ctx: Context, rest: str) -> Reply:
                  form=Form("meeting.form", "Schedule a meeting", "Schedule", fields))
 
 
-@form("meeting.form")
+@form("meeting.form", members_only=True)
 def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     cluster = ctx.require_cluster()
     if ctx.submission_key and store.find_submitted_meeting(session=ctx.session, cluster=cluster,
@@ -400,7 +400,7 @@ def agenda(ctx: Context, meeting: Meeting) -> Reply:
 
 
 @subcommand(MEETING, "item M1 <text>", "/meeting item M1 Feedback from the prescribing lead",
-            "add an item to the agenda")
+            "add an item to the agenda", members_only=True)
 def item(ctx: Context, rest: str) -> Reply:
     example = "/meeting item M1 Feedback from the prescribing lead"
     token, text = parsing.split_first(rest)

@@ -23,6 +23,15 @@ spelt out "N H S" or "C.H.I.") are refused whatever their check digit: a typo in
 still that patient's number.
 The price of catching every separator: ten digits of unrelated figures that happen to pass a check
 ("scores 12, 34, 56, 78, 91") are refused too; the message says how to write them instead.
+
+Beyond numbers (`find_personal_details`), two shapes that identify a patient in words are refused:
+- a date of birth: the words DOB, d.o.b., "date of birth" or "born" followed by a date in any usual form
+  ("DOB 03/02/1941", "d.o.b. 3.2.41", "born 3 Feb 1941", "date of birth: 03-02-1941");
+- a title, a capitalised name and a date with its year right after ("Mrs Jean Brown 03/02/1941",
+  "Mr J Smith, 3/2/1941").
+What ordinary QI text says stays allowed: a date on its own ("meeting on 03/02/2027"), a name and a date
+with words between them or no year ("Dr Brown to audit by 3 Feb"), "born in Glasgow", "Mrs Brown's
+practice". A name alone, an address or a postcode is not detected (SECURITY.md's coverage table).
 """
 
 import re
@@ -141,14 +150,56 @@ def _named(text: str) -> list[str]:
     return found
 
 
+# A date as people write one: 03/02/1941, 3.2.41, 03-02-1941, 3 Feb 1941, 3rd February 1941, Feb 3 1941.
+_MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_NUMERIC_DATE = r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*(?:\d{4}|\d{2})(?!\d)"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_WORDED_DATE = rf"(?:{_DAY}\s+(?:of\s+)?{_MONTH},?\s+\d{{2,4}}|{_MONTH}\s+{_DAY},?\s+\d{{2,4}})(?!\d)"
+_ANY_DATE = rf"(?:{_NUMERIC_DATE}|{_WORDED_DATE}|{_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+{_DAY}(?!\d))"
+# DOB, D.O.B., d o b, "date of birth", "born" (perhaps "on"), then a date within a few marks.
+DATE_OF_BIRTH = re.compile(
+    rf"(?<![^\W\d_])(?:d\W{{0,2}}o\W{{0,2}}b|date\s+of\s+birth|born(?:\s+on)?)(?![^\W\d_])[\s:;,.()=\-–]*"
+    rf"(?:{_ANY_DATE})", re.IGNORECASE)
+# A title, one to four capitalised names or initials (no possessive), then a date with its year. Staff
+# titles (Dr, Prof) are left out: "Dr Brown 03/02/2027: audit presented" is how minutes name a colleague.
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Master)"
+_NAME = r"[A-Z][A-Za-z'’\-]*(?<!'s)(?<!’s)\.?"
+TITLED_NAME_AND_DATE = re.compile(
+    rf"(?<![A-Za-z])(?i:{_TITLE})\.?\s+(?:{_NAME}\s+){{0,3}}{_NAME}[\s,;:()\-–]*"
+    rf"(?:{_NUMERIC_DATE}|{_WORDED_DATE})")
+DETAILS = {"date of birth": DATE_OF_BIRTH, "name and date": TITLED_NAME_AND_DATE}
+
+
+def find_personal_details(text: str) -> str | None:
+    """"date of birth" or "name and date" when `text` holds that shape of a patient's details, else None."""
+    text = normalise(MENTION.sub(" ", text) if "<@" in text else text)
+    for kind, shape in DETAILS.items():
+        if shape.search(text):
+            return kind
+    return None
+
+
 def refuse_patient_identifiers(text: str, what: str, field: str | None = None) -> str:
-    """`text` unchanged, or a Refusal explaining why a number in it cannot be stored (shown on the
-    form's `field` when it came from a form)."""
+    """`text` unchanged, or a Refusal explaining why a number or a patient's details in it cannot be
+    stored (shown on the form's `field` when it came from a form)."""
     if find_patient_identifiers(text):
         raise Refusal(
             f"The {what} contains a number that looks like a CHI or NHS number. The cluster's log must "
             "not hold patient-identifiable data, so nothing was saved: please remove the number. (Other "
             "figures that run to ten digits can be kept apart with words, e.g. “12 and 34”.)", field=field,
+        )
+    details = find_personal_details(text)
+    if details == "date of birth":
+        raise Refusal(
+            f"The {what} contains what looks like a patient's date of birth. The cluster's log must not hold "
+            "patient-identifiable data, so nothing was saved: leave the date of birth out and describe the "
+            "patient without it, e.g. “a patient in their 80s”.", field=field,
+        )
+    if details == "name and date":
+        raise Refusal(
+            f"The {what} contains a title, a name and a date together, which can identify a patient. The "
+            "cluster's log must not hold patient-identifiable data, so nothing was saved: leave out the "
+            "name or the date, e.g. “one patient (80s) reviewed on 3 Feb”.", field=field,
         )
     return text
 
