@@ -4,7 +4,7 @@ without being a member, so they write nothing and count in no turnout.
 - viewer: one row per person a lead made a viewer of a cluster (who, by whom, when).
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 
 
 def upgrade() -> None:
