@@ -123,8 +123,9 @@ class _Period:
 
     def hide_for(self, row: int, column: str) -> None:
         """Hide one more cell so that (row, column) is no longer given: the cell itself where it is shown
-        and small (a complement, or the cluster's own small total); otherwise the next smallest shown practice cell of its column (a non-zero one first: a hidden zero
-        adds nothing), the cluster's total, or the cell's own row."""
+        and small (a complement, or the cluster's own small total); otherwise the next smallest shown
+        practice cell of its column (a non-zero one first: a hidden zero adds nothing to the hidden total),
+        the cluster's total, or the cell's own row."""
         if self.shown(row, column) and small(self.value(row, column)):
             return self._hide(row, column)
         candidates = [r for r in range(self.last) if r != row and self.shown(r, column)]
@@ -151,7 +152,8 @@ def protect_series(sheet: "SeriesSheet") -> "SeriesSheet":
     (per practice, per period) and `cluster_hidden`, so a writer shows it as * (and a chart as a gap)."""
     denominators = sheet.denominators or [[None] * len(sheet.periods) for _ in sheet.practices]
     practice_hidden, cluster_hidden = hidden_cells(
-        sheet.unit, [(values, numerators, denominators[p]) for p, (_, values, numerators) in enumerate(sheet.practices)],
+        sheet.unit,
+        [(values, numerators, denominators[p]) for p, (_, values, numerators) in enumerate(sheet.practices)],
         sheet.cluster)
     practices = [(name, _blank(values, practice_hidden[p]), _blank(numerators, practice_hidden[p]))
                  for p, (name, values, numerators) in enumerate(sheet.practices)]
@@ -172,7 +174,8 @@ def hidden_cells(unit: str, practices: Sequence[tuple[Column, Column, Column]],
     practice_hidden = [[False] * periods for _ in practices]
     cluster_hidden = [False] * periods
     for i in range(periods):
-        rows = [_counts(unit, values[i], numerators[i], denominators[i]) for values, numerators, denominators in practices]
+        rows = [_counts(unit, values[i], numerators[i], denominators[i])
+                for values, numerators, denominators in practices]
         hidden, total = protect_period(rows, _total(rows))
         for p, h in enumerate(hidden):
             practice_hidden[p][i] = h.value and practices[p][0][i] is not None
@@ -215,3 +218,17 @@ def protect_points(points: Iterable["PointRow"]) -> Iterator[ProtectedPoint]:
         hidden, _ = protect_period(counts, _total(counts))
         for r, h in zip(rows, hidden, strict=True):
             yield ProtectedPoint(r, h)
+
+
+def protect_lines(unit: str, practices: list, cluster) -> tuple[list, object, int]:
+    """Series as /measure data and /measure chart show them (anything with values, numerators and
+    denominators per period, e.g. commands.measures.series.Series): copies with every hidden figure None
+    (a gap), and how many figures were hidden."""
+    hidden, cluster_hidden = hidden_cells(unit, [(s.values, s.numerators, s.denominators) for s in practices],
+                                          cluster.values)
+    lines = [replace(s, values=_blank(s.values, h), numerators=_blank(s.numerators, h),
+                     denominators=_blank(s.denominators, h)) for s, h in zip(practices, hidden, strict=True)]
+    whole = replace(cluster, values=_blank(cluster.values, cluster_hidden),
+                    numerators=_blank(cluster.numerators, cluster_hidden),
+                    denominators=_blank(cluster.denominators, cluster_hidden))
+    return lines, whole, sum(map(sum, hidden)) + sum(cluster_hidden)

@@ -58,4 +58,5 @@ def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: 
         measure.short_id, measure.name, measure.unit, UNIT_LABELS.get(measure.unit, f"Per {measure.rate_per:,}"),
         measure.goal, [period_tools.label(p, measure.frequency) for p in whole.periods],
         [(s.label, s.values, s.numerators) for s in by_practice],
-        whole.values, whole.numerators, whole.reported, list(centre), denominators=[s.denominators for s in by_practice])
+        whole.values, whole.numerators, whole.reported, list(centre),
+        denominators=[s.denominators for s in by_practice])
