@@ -154,7 +154,7 @@ def protect_series(sheet: "SeriesSheet") -> "SeriesSheet":
     practice_hidden, cluster_hidden = hidden_cells(
         sheet.unit,
         [(values, numerators, denominators[p]) for p, (_, values, numerators) in enumerate(sheet.practices)],
-        sheet.cluster)
+        sheet.cluster, sheet.codes or [name for name, _, _ in sheet.practices])
     practices = [(name, _blank(values, practice_hidden[p]), _blank(numerators, practice_hidden[p]))
                  for p, (name, values, numerators) in enumerate(sheet.practices)]
     return replace(sheet, practices=practices, cluster=_blank(sheet.cluster, cluster_hidden),
@@ -166,17 +166,29 @@ def protect_series(sheet: "SeriesSheet") -> "SeriesSheet":
 Column = list[float | None]
 
 
-def hidden_cells(unit: str, practices: Sequence[tuple[Column, Column, Column]],
-                 cluster: Column) -> tuple[list[list[bool]], list[bool]]:
-    """Which practice figures (each given as values, numerators, denominators over the same periods) and
-    which cluster figures to hide, period by period."""
+def protect_keyed(practices: Sequence[Counts], keys: Sequence[str]) -> tuple[list[Hidden], Hidden]:
+    """`protect_period` with the practices taken in the order of their keys (practice codes), so that
+    every sheet and message showing the same period makes the same choice between equal cells (a
+    practice hidden in one place and shown in another would give the first's partner away)."""
+    order = sorted(range(len(practices)), key=lambda p: keys[p])
+    hidden, cluster = protect_period([practices[p] for p in order], _total(practices))
+    back = [Hidden()] * len(practices)
+    for position, p in enumerate(order):
+        back[p] = hidden[position]
+    return back, cluster
+
+
+def hidden_cells(unit: str, practices: Sequence[tuple[Column, Column, Column]], cluster: Column,
+                 keys: Sequence[str]) -> tuple[list[list[bool]], list[bool]]:
+    """Which practice figures (each given as values, numerators, denominators over the same periods, with
+    its practice code as its key) and which cluster figures to hide, period by period."""
     periods = len(cluster)
     practice_hidden = [[False] * periods for _ in practices]
     cluster_hidden = [False] * periods
     for i in range(periods):
         rows = [_counts(unit, values[i], numerators[i], denominators[i])
                 for values, numerators, denominators in practices]
-        hidden, total = protect_period(rows, _total(rows))
+        hidden, total = protect_keyed(rows, keys)
         for p, h in enumerate(hidden):
             practice_hidden[p][i] = h.value and practices[p][0][i] is not None
         # A cluster figure that is a mean (or sum) of the practices' values gives one hidden value back.
@@ -211,13 +223,16 @@ class ProtectedPoint:
 
 def protect_points(points: Iterable["PointRow"]) -> Iterator[ProtectedPoint]:
     """Long-format rows (in measure, period order), each with what of it to hide: the rule applied per
-    measure and period, one period's rows held at a time."""
+    measure and period, one period's rows held at a time, over the cluster's practices as the measure's
+    sheet takes them (so both make the same choices). A removed practice's rows, in no total shown,
+    are protected among themselves."""
     for _, group in groupby(points, key=lambda r: (r.measure, r.period)):
         rows = list(group)
-        counts = [_counts(r.unit, r.value, r.numerator, r.denominator) for r in rows]
-        hidden, _ = protect_period(counts, _total(counts))
-        for r, h in zip(rows, hidden, strict=True):
-            yield ProtectedPoint(r, h)
+        for current in (True, False):
+            part = [r for r in rows if bool(r.practice_code) == current]
+            counts = [_counts(r.unit, r.value, r.numerator, r.denominator) for r in part]
+            hidden, _ = protect_keyed(counts, [r.practice_code or r.practice_name for r in part])
+            yield from (ProtectedPoint(r, h) for r, h in zip(part, hidden, strict=True))
 
 
 def protect_lines(unit: str, practices: list, cluster) -> tuple[list, object, int]:
@@ -225,7 +240,7 @@ def protect_lines(unit: str, practices: list, cluster) -> tuple[list, object, in
     denominators per period, e.g. commands.measures.series.Series): copies with every hidden figure None
     (a gap), and how many figures were hidden."""
     hidden, cluster_hidden = hidden_cells(unit, [(s.values, s.numerators, s.denominators) for s in practices],
-                                          cluster.values)
+                                          cluster.values, [s.code or "" for s in practices])
     lines = [replace(s, values=_blank(s.values, h), numerators=_blank(s.numerators, h),
                      denominators=_blank(s.denominators, h)) for s, h in zip(practices, hidden, strict=True)]
     whole = replace(cluster, values=_blank(cluster.values, cluster_hidden),

@@ -58,6 +58,7 @@ class SeriesSheet:
     denominators: list[list[float | None]] | None = None  # per practice, as `practices`
     hidden: list[list[bool]] | None = None        # set by disclosure.protect_series: per practice, per period
     cluster_hidden: list[bool] | None = None
+    codes: list[str] | None = None                # per practice: disclosure control's order between equal cells
 
 
 @dataclass

@@ -6,7 +6,7 @@ reader who deduces every cell that subtraction and complement give back."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.disclosure import Counts, Hidden, protect_period
+from reports.disclosure import Counts, Hidden, protect_keyed, protect_period
 
 
 def total(rows):
@@ -66,6 +66,15 @@ def test_counts_alone_a_count_measure():
     rows = [Counts(2), Counts(7), Counts(12)]
     hidden, cluster = protect_period(rows, total(rows))
     assert [h.value for h in hidden] == [True, True, False] and not cluster.value
+
+
+def test_equal_cells_are_chosen_by_practice_code_whatever_the_order():
+    # 10/50 twice: which one goes with the hidden 3 must be the same in every sheet and message.
+    rows, codes = [Counts(10, 50), Counts(3, 40), Counts(10, 50)], ["80789", "80456", "80123"]
+    hidden, _ = protect_keyed(rows, codes)
+    backwards, _ = protect_keyed(rows[::-1], codes[::-1])
+    assert hidden == backwards[::-1]
+    assert [h.numerator for h in hidden] == [False, True, True]  # 80123, the first by code, goes
 
 
 # --- the property: an independent reader recovers nothing small ------------------------------------

@@ -150,6 +150,8 @@ def test_no_small_count_can_be_worked_out_from_a_suppressed_export(product):
         for code, h in zip(typed, hidden, strict=True):
             assert (shown[code][10] == "*") == (h.numerator or h.denominator)  # a value from a hidden count
         [line] = [r for r in sheet if r[0] == period]
+        names = [r[5] for r in rows if r[6] == period]  # the measure's sheet hides just what the long one does
+        assert [line[sheet[0].index(name)] == "*" for name in names] == [shown[code][10] == "*" for code in typed]
         cluster_hidden = Hidden(line[cluster_column] == "*", line[cluster_column] == "*")
         assert not small_hidden(truth, hidden, cluster_hidden) & recovered(truth, hidden, cluster_hidden), period
     sep = {r[4]: r[8] for r in rows if r[6] == "Sep 2026"}

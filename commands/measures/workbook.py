@@ -59,4 +59,4 @@ def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: 
         measure.goal, [period_tools.label(p, measure.frequency) for p in whole.periods],
         [(s.label, s.values, s.numerators) for s in by_practice],
         whole.values, whole.numerators, whole.reported, list(centre),
-        denominators=[s.denominators for s in by_practice])
+        denominators=[s.denominators for s in by_practice], codes=[s.code for s in by_practice])
