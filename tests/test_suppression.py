@@ -8,7 +8,6 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from commands.results import plain_text
 from testkit import factories
 
 HOSTILE_NAMES = ("=2*21", "+1", "-1", "@SUM(A1)", "\t=1+1")
