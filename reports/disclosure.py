@@ -157,7 +157,10 @@ def protect_series(sheet: "SeriesSheet") -> "SeriesSheet":
         sheet.cluster, sheet.codes or [name for name, _, _ in sheet.practices])
     practices = [(name, _blank(values, practice_hidden[p]), _blank(numerators, practice_hidden[p]))
                  for p, (name, values, numerators) in enumerate(sheet.practices)]
-    return replace(sheet, practices=practices, cluster=_blank(sheet.cluster, cluster_hidden),
+    # A median of an odd number of periods is one of them: where it is a hidden cluster figure, it goes too.
+    gone = {round(v, 6) for v, h in zip(sheet.cluster, cluster_hidden, strict=True) if h and v is not None}
+    median = [None if m is not None and round(m, 6) in gone else m for m in sheet.median]
+    return replace(sheet, practices=practices, cluster=_blank(sheet.cluster, cluster_hidden), median=median,
                    cluster_numerators=_blank(sheet.cluster_numerators, cluster_hidden),
                    denominators=[_blank(d, practice_hidden[p]) for p, d in enumerate(denominators)],
                    hidden=practice_hidden, cluster_hidden=cluster_hidden)

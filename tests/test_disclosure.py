@@ -77,6 +77,23 @@ def test_equal_cells_are_chosen_by_practice_code_whatever_the_order():
     assert [h.numerator for h in hidden] == [False, True, True]  # 80123, the first by code, goes
 
 
+def test_a_series_sheet_hides_a_median_that_is_a_hidden_cluster_figure():
+    from reports.disclosure import protect_series
+    from reports.measures import SeriesSheet
+    sheet = SeriesSheet("D1", "Falls", "count", "Count", None, ["Sep", "Oct", "Nov"],
+                        [("A", [3, 9, 8], [None] * 3)], [3, 9, 8], [None] * 3, [1, 1, 1], [8, 8, 8],
+                        codes=["80123"])
+    safe = protect_series(sheet)
+    assert safe.practices[0][1] == [None, 9, 8] and safe.hidden == [[True, False, False]]
+    assert safe.cluster == [None, 9, 8] and safe.cluster_hidden == [True, False, False]
+    assert safe.median == [8, 8, 8]  # the median (8) is not the hidden 3
+    sheet.cluster, sheet.practices = [9, 3, 8], [("A", [9, 3, 8], [None] * 3)]
+    sheet.median = [8, 8, 8]
+    sheet.cluster[2] = sheet.practices[0][1][2] = 4  # now the hidden 4 would be the median of 9, 3, 4
+    sheet.median = [4, 4, 4]
+    assert protect_series(sheet).median == [None, None, None]
+
+
 # --- the property: an independent reader recovers nothing small ------------------------------------
 
 def recovered(rows: list[Counts], hidden: list[Hidden], cluster_hidden: Hidden) -> set[tuple[int, str]]:
