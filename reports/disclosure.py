@@ -46,10 +46,6 @@ class Hidden:
         """A value made from a hidden count gives it back (with the other count): hidden with it."""
         return self.numerator or self.denominator
 
-    @property
-    def complement(self) -> bool:
-        return self.numerator or self.denominator
-
 
 def small(count: float | None) -> bool:
     return count is not None and 1 <= count <= 4
