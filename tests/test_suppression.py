@@ -96,3 +96,23 @@ def test_no_text_becomes_a_formula_in_any_workbook(driver, command):
     # what was typed was written (as the literal text), not left out
     expected = {"@SUM(A1) chase the reviews"} if command == "/action export" else {"=2*21", "+1", "-1", "@SUM(A1)"}
     assert expected <= seen, seen
+
+
+
+def test_the_boards_series_are_protected(driver, product):
+    """What the Board report builds its measure tables from (commands.measures.workbook.board_series):
+    Sep 2026's 3/40 and the 25 that would give it back, hidden and marked."""
+    from sqlmodel import select
+
+    from commands.context import Context
+    from commands.measures.workbook import board_series
+    from storage.models import Cluster
+    riverside_with_two(driver)
+    with product.db.session() as session:
+        cluster = session.exec(select(Cluster)).one()
+        ctx = Context(driver.caller(), session, cluster, None, cluster.time_zone)
+        [sheet] = list(board_series(ctx, cluster))
+    assert sheet.periods[:2] == ["Sep 2026", "Oct 2026"]
+    assert [hidden[0] for hidden in sheet.hidden] == [True, True]  # both practices' Sep figures
+    assert [values[0] for _, values, _ in sheet.practices] == [None, None]
+    assert sheet.cluster[0] is not None and not sheet.cluster_hidden[0]  # 28/100: nothing small in it
