@@ -3,8 +3,8 @@ line chart (openpyxl.chart) shows the cluster's series with its median and goal,
 Excel after the export.
 
 Disclosure: a workbook made with `suppress` (for the Board or anyone outside the cluster) shows counts
-from 1 to 4 as "<5", following Public Health Scotland's statistical disclosure practice, and leaves out
-values made from them (a percentage whose numerator is 1 to 4 would give the count away).
+from 1 to 4, and every figure from which one could be worked out (complements, cluster totals by
+subtraction, values made from them), as *: reports/disclosure.py decides, per period.
 """
 
 from collections.abc import Iterable
@@ -13,12 +13,11 @@ from datetime import date, datetime
 
 from openpyxl.chart import LineChart, Reference
 
+from reports import disclosure
 from reports.workbook import SHEETS, Book, Column, Sheet
 
-SMALL = "<5"
-LEFT_OUT = "suppressed"
-SUPPRESSED_NOTE = ("Counts from 1 to 4 are shown as <5 and values made from them are left out, following Public "
-                   "Health Scotland's statistical disclosure practice.")
+SMALL = LEFT_OUT = disclosure.SHOWN_AS  # one mark for every hidden figure: which were small is not told
+SUPPRESSED_NOTE = disclosure.NOTE
 SHEET_NAME_MAX = 31  # Excel's limit
 
 
@@ -57,6 +56,10 @@ class SeriesSheet:
     reported: list[int]
     median: list[float | None]
     notes: list[str] = field(default_factory=list)  # how the cluster figure was made; incomplete periods
+    denominators: list[list[float | None]] | None = None  # per practice, as `practices`
+    hidden: list[list[bool]] | None = None        # set by disclosure.protect_series: per practice, per period
+    cluster_hidden: list[bool] | None = None
+    codes: list[str] | None = None                # per practice: disclosure control's order between equal cells
 
 
 @dataclass
@@ -77,17 +80,17 @@ POINT_COLUMNS = [
 ]
 
 
-def small(count: float | None) -> bool:
-    return count is not None and 1 <= count <= 4
+small = disclosure.small
 
 
 def disclosed(count: float | None, suppress: bool):
-    """A count as it may be published: 1 to 4 become "<5" when suppressing."""
+    """A count alone as it may be published (its period's other cells unknown): 1 to 4 become *."""
     return SMALL if suppress and small(count) else count
 
 
 def disclosed_value(unit: str, value: float | None, numerator: float | None, suppress: bool):
-    """A value as it may be published: a count of 1 to 4, or a value made from such a numerator, is hidden."""
+    """A value alone as it may be published: a count of 1 to 4, or a value made from such a numerator, is
+    hidden. Whole periods go through disclosure.protect_period, which hides what subtraction would give."""
     if not suppress or value is None:
         return value
     if unit == "count" and small(value):
@@ -99,13 +102,22 @@ def measures_sheet(book: Book) -> None:
     content: MeasuresContent | None = book.content.extra.get("measures")
     if content is None:
         return
-    hide, name = content.suppress, book.name
-    sheet = book.table("Measures", POINT_COLUMNS, content.points, "No measure data yet.", lambda r: [
-        r.measure, r.measure_name, r.topic, r.unit, r.practice_code, r.practice_name, r.period_label, r.period,
-        disclosed(r.numerator, hide), disclosed(r.denominator, hide),
-        disclosed_value(r.unit, round(r.value, 2), r.numerator, hide), name(r.recorded_by), r.recorded_at])
-    if hide and sheet.rows:
+    name = book.name
+    if content.suppress:
+        rows = disclosure.protect_points(content.points)
+        values = lambda p: _point_values(p.row, name, p.hidden)  # noqa: E731
+    else:
+        rows, values = content.points, lambda r: _point_values(r, name, disclosure.Hidden())
+    sheet = book.table("Measures", POINT_COLUMNS, rows, "No measure data yet.", values)
+    if content.suppress and sheet.rows:
         sheet.note(SUPPRESSED_NOTE)
+
+
+def _point_values(r: PointRow, name, hidden: disclosure.Hidden) -> list:
+    return [r.measure, r.measure_name, r.topic, r.unit, r.practice_code, r.practice_name, r.period_label, r.period,
+            SMALL if hidden.numerator and r.numerator is not None else r.numerator,
+            SMALL if hidden.denominator and r.denominator is not None else r.denominator,
+            SMALL if hidden.value else round(r.value, 2), name(r.recorded_by), r.recorded_at]
 
 
 def measure_chart_sheets(book: Book) -> None:
@@ -117,40 +129,49 @@ def measure_chart_sheets(book: Book) -> None:
 
 
 def _chart_sheet(book: Book, series: SeriesSheet, suppress: bool) -> None:
+    if suppress and series.hidden is None:
+        series = disclosure.protect_series(series)
     columns = [Column("Period", 11, "code"),
                *(Column(practice[:40], 14, "number") for practice, _, _ in series.practices),
                Column("Cluster", 10, "number"), Column("Practices reported", 10, "number"),
                Column("Median (cluster)", 11, "number"), Column("Goal", 8, "number")]
+    if suppress:  # Excel draws text (*) in a line chart as 0: the chart reads the cluster from a column with gaps
+        columns.append(Column("Cluster (charted)", 10, "number"))
     title = f"{series.short_id} {series.name}"[:SHEET_NAME_MAX].rstrip()
     sheet = Sheet(book, _safe_title(title), columns)
-    chart_value = lambda value, numerator: None if _hidden(series.unit, value, numerator, suppress) else (  # noqa: E731
-        None if value is None else round(value, 2))
+    cluster_hidden = None if series.cluster_hidden is None else [series.cluster_hidden]
     for i, period in enumerate(series.periods):
-        sheet.append([period, *(chart_value(values[i], numerators[i]) for _, values, numerators in series.practices),
-                      chart_value(series.cluster[i], series.cluster_numerators[i]), series.reported[i],
-                      None if series.median[i] is None else round(series.median[i], 2), series.goal])
+        cluster = _shown(series.cluster[i], cluster_hidden, 0, i)
+        sheet.append([period, *(_shown(values[i], series.hidden, p, i) for p, (_, values, _) in
+                                enumerate(series.practices)),
+                      cluster, series.reported[i], None if series.median[i] is None else round(series.median[i], 2),
+                      series.goal, *([None if cluster == SMALL else cluster] if suppress else [])])
     for note in series.notes:
         sheet.note(note)
     if suppress:
-        sheet.note(SUPPRESSED_NOTE.replace("shown as <5 and values", "and values") + " (here: left blank)")
+        sheet.note(SUPPRESSED_NOTE + " The chart leaves those periods as gaps.")
     rows = len(series.periods)
     if rows:
-        sheet.ws.add_chart(_line_chart(sheet, series, rows), f"{_column_letter(len(columns) + 2)}2")
+        charted = len(columns) if suppress else 2 + len(series.practices)
+        sheet.ws.add_chart(_line_chart(sheet, series, rows, charted), f"{_column_letter(len(columns) + 2)}2")
     sheet.close()
 
 
-def _hidden(unit: str, value, numerator, suppress: bool) -> bool:
-    return disclosed_value(unit, value, numerator, suppress) in (SMALL, LEFT_OUT)
+def _shown(value: float | None, hidden: list[list[bool]] | None, row: int, i: int):
+    """A figure as the sheet shows it: * where disclosure control hid it."""
+    if hidden is not None and hidden[row][i]:
+        return SMALL
+    return None if value is None else round(value, 2)
 
 
-def _line_chart(sheet: Sheet, series: SeriesSheet, rows: int) -> LineChart:
+def _line_chart(sheet: Sheet, series: SeriesSheet, rows: int, charted: int) -> LineChart:
     """Excel's own line chart of the cluster, its median and the goal, over the periods."""
     chart = LineChart()
     chart.title = f"{series.short_id} {series.name} — cluster"
     chart.y_axis.title, chart.x_axis.title = series.unit_label, "Period"
     chart.height, chart.width = 9, 22
     cluster_column = 2 + len(series.practices)
-    wanted = [cluster_column, cluster_column + 2] + ([cluster_column + 3] if series.goal is not None else [])
+    wanted = [charted, cluster_column + 2] + ([cluster_column + 3] if series.goal is not None else [])
     for column in wanted:
         chart.add_data(Reference(sheet.ws, min_col=column, min_row=1, max_row=rows + 1), titles_from_data=True)
     chart.set_categories(Reference(sheet.ws, min_col=1, min_row=2, max_row=rows + 1))

@@ -1,8 +1,9 @@
 """The cluster's workbooks (.xlsx), streamed (openpyxl write-only): bounded memory for 100,000 actions.
 
 Bold, frozen header rows with filters; real Excel dates (UK format); statuses coloured; a summary
-sheet; document properties. Text that Excel would read as a formula (= + - @ first) is written as
-text, and text that looks like a patient identifier is never written (see `Book.screen`).
+sheet; document properties. Text that Excel would read as a formula (= + - @, tab or CR first) is written
+as text, in every cell, header and note (`text_cell` / `as_text`: every cell written goes through them),
+and text that looks like a patient identifier is never written (see `Book.screen`).
 
 A workbook is a list of sheet writers (`SHEETS`), each writing its sheet when its part of the
 content is given. A new sheet is one more writer: `SHEETS.append(my_sheet)` (or insert it where it
@@ -44,7 +45,7 @@ STATUS_FILLS = {
     DONE: PatternFill("solid", fgColor="C6EFCE"),
     DROPPED: PatternFill("solid", fgColor="D9D9D9"),  # grey: set aside, with its reason beside it
 }
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel (or a CSV reader after it) may run as a formula
 SOON = timedelta(days=7)
 WITHHELD = "[withheld: looked like a patient identifier]"
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -140,12 +141,17 @@ class Sheet:
         self.ws.append([self._header(c.title) for c in columns])
 
     def _header(self, title: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=title)
+        cell = WriteOnlyCell(self.ws, value=title)  # a practice's name heads a column: never a formula
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        as_text(cell)
         return cell
 
     def append(self, values: list) -> None:
-        self.ws.append([convert(value) for convert, value in zip(self.converters, values, strict=True)])
+        """A row; every value through its column's converter, then any text left plain made formula-safe,
+        whatever the column's kind (a "number" column may hold * or a label). Converters' cells are already
+        safe (`_styled`, `_formula_safe`)."""
+        safe = self._formula_safe
+        self.ws.append([safe(convert(value)) for convert, value in zip(self.converters, values, strict=True)])
         self.rows += 1
 
     def _converter(self, kind: str):
@@ -194,6 +200,7 @@ class Sheet:
     def note(self, text: str) -> None:
         cell = WriteOnlyCell(self.ws, value=text)
         cell.font = Font(italic=True)
+        as_text(cell)
         self.ws.append([cell])
 
     def close(self) -> None:
@@ -202,10 +209,21 @@ class Sheet:
 
 
 def as_text(cell: WriteOnlyCell) -> None:
-    """Never a formula: a value starting with = + - @ is stored and shown as text."""
+    """Never a formula: a value starting with = + - @, tab or CR is stored as a string (openpyxl would
+    otherwise store "=2*21" as a formula) and marked quote-prefixed, so Excel shows it literally and keeps
+    it text when the cell is edited. Read back, it is the same string."""
     if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
         cell.data_type = "s"
         cell.quotePrefix = True
+
+
+def text_cell(ws, value, **style) -> WriteOnlyCell:
+    """A cell for a sheet written outside `Sheet` (a summary's label and figure): styled, never a formula."""
+    cell = WriteOnlyCell(ws, value=value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    as_text(cell)
+    return cell
 
 
 def status_label(row: ActionRow, today: date) -> str:

@@ -83,7 +83,7 @@ def test_the_report_carries_each_measure_its_chart_median_signals_and_every_deci
     assert "Median: 41.0%" in cells(d1)
     assert any("shift above the median (7 months) — improvement: Apr 2026 to Oct 2026" in c for c in cells(d1))
     d2_rows = {r[0].value: [c.value for c in r[1:]] for r in d2.iter_rows(min_row=2, max_row=16)}
-    assert d2_rows["Dec 2025"][:3] == ["suppressed", "<5", 40]  # the Board report suppresses by default
+    assert d2_rows["Dec 2025"][:3] == ["*", "*", 40]  # the Board report suppresses by default (as *)
 
     text = [p.text for p in summary.paragraphs]
     assert len(summary.inline_shapes) == 2  # one run chart per measure

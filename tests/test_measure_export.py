@@ -63,19 +63,22 @@ def test_the_measures_workbook_has_long_data_and_a_native_chart_per_measure(prod
     assert (categories.numRef or categories.strRef).f.endswith("!$A$2:$A$15")  # the periods
 
 
-def test_suppress_shows_small_counts_as_under_5(product):
+def test_suppress_shows_small_counts_as_a_star(product):
     cluster = with_data(product)
     upload = uploaded(cluster, "/measure", "export suppress")
     assert "measures-suppressed" in upload.filename
     book = load_workbook(io.BytesIO(upload.content))
     rows = list(book["Measures"].iter_rows(values_only=True))
     jan = next(r for r in rows if r[4] == "80456" and r[6] == "Jan 2026")
-    assert (jan[8], jan[9], jan[10]) == ("<5", 10, "suppressed")  # 3/10: the count and the 30% it gives away
+    assert (jan[8], jan[9], jan[10]) == ("*", 10, "*")  # 3/10: the count and the 30% it gives away
     counts = [r for r in rows if r[0] == "D2"]
-    assert sorted(str(r[10]) for r in counts) == ["7", "<5"]
-    assert any("Public Health Scotland" in str(r[0]) for r in rows)
+    assert sorted(str(r[10]) for r in counts) == ["*", "7"]
+    assert any(str(r[0]).startswith("Counts of 1 to 4, and any figure from which one could be worked out, are "
+                                     "shown as *.") and "Public Health Scotland" in str(r[0]) for r in rows)
     d1 = book[book.sheetnames[1]]
-    assert [c.value for c in d1[14]][2] is None  # left out of the chart's data
+    jan_row = [c.value for c in d1[14]]
+    assert jan_row[2] == "*" and jan_row[3] == "*"  # Hillview alone reported: the cluster is its 3/10
+    assert jan_row[-1] is None  # the chart reads a gap, not the * (which Excel would draw as 0)
 
 
 def test_export_setting_refused(product):
@@ -127,3 +130,35 @@ def test_more_measures_and_points_run_no_more_statements(product):
     cluster.measure("record D3 Oct 2026 5\nSep 2026 4\nAug 2026 6")
     cluster.measure('add T1 "Frailty reviews" count')
     assert counted() == two_measures
+
+
+def test_no_small_count_can_be_worked_out_from_a_suppressed_export(product):
+    """Issue 23: 7/9 leaves 2, and the cluster's figure less the shown practice gives a hidden 3 back. Read
+    back, the shown cells of each period (and the cluster's totals, where its figure is shown) give no
+    count of 1 to 4 however a reader subtracts."""
+    from reports.disclosure import Counts, Hidden
+    from tests.test_disclosure import recovered, small_hidden
+    cluster = set_up(product)
+    cluster.measure(ADD)
+    typed = {"80123": {"Sep 2026": (25, 60), "Oct 2026": (7, 9), "Nov 2026": (30, 70)},
+             "80456": {"Sep 2026": (3, 40), "Oct 2026": (40, 60), "Nov 2026": (0, 45)}}
+    for periods, user in zip(typed.values(), ("ULEAD", "UNURSE"), strict=True):
+        cluster.measure("record D1 " + "\n".join(f"{p} {n}/{d}" for p, (n, d) in periods.items()), user=user)
+    book = load_workbook(io.BytesIO(uploaded(cluster, "/measure", "export suppress").content))
+    rows = [r for r in book["Measures"].iter_rows(values_only=True) if r[0] == "D1"]
+    sheet = list(book[book.sheetnames[1]].iter_rows(values_only=True))
+    cluster_column = sheet[0].index("Cluster")
+    for period in ("Sep 2026", "Oct 2026", "Nov 2026"):
+        shown = {r[4]: r for r in rows if r[6] == period}
+        truth = [Counts(*typed[code][period]) for code in typed]
+        hidden = [Hidden(shown[code][8] == "*", shown[code][9] == "*") for code in typed]
+        for code, h in zip(typed, hidden, strict=True):
+            assert (shown[code][10] == "*") == (h.numerator or h.denominator)  # a value from a hidden count
+        [line] = [r for r in sheet if r[0] == period]
+        names = [r[5] for r in rows if r[6] == period]  # the measure's sheet hides just what the long one does
+        assert [line[sheet[0].index(name)] == "*" for name in names] == [shown[code][10] == "*" for code in typed]
+        cluster_hidden = Hidden(line[cluster_column] == "*", line[cluster_column] == "*")
+        assert not small_hidden(truth, hidden, cluster_hidden) & recovered(truth, hidden, cluster_hidden), period
+    sep = {r[4]: r[8] for r in rows if r[6] == "Sep 2026"}
+    assert sep == {"80123": "*", "80456": "*"}  # 28 − 25 = 3: the 25 goes too
+    assert [r[8:10] for r in rows if r[6] == "Nov 2026"] == [(30, 70), (0, 45)]  # nothing small: all shown

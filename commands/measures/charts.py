@@ -5,7 +5,7 @@ The quick answer checks what was asked and says the chart is coming; the picture
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from analysis import periods as period_tools
 from analysis.charts import Panel, Picture, render
@@ -13,11 +13,12 @@ from analysis.runchart import Method, Rule
 from commands.context import Context
 from commands.errors import Refusal
 from commands.measures import series as series_tools
-from commands.measures.core import CHART_NAMES, MEASURE, find_measure, practice_in_cluster
+from commands.measures.core import CHART_NAMES, MEASURE, find_measure, practice_in_cluster, suppress_word
 from commands.registry import subcommand
 from commands.results import Code, Person, Reply, Upload, line
 from commands.text import parsing
 from commands.text.dates import local_today
+from reports import disclosure
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import Measure, MeasureUnit, Topic
@@ -48,6 +49,7 @@ class Request:
 def _request(ctx: Context, rest: str) -> Request:
     token, rest = parsing.split_first(rest)
     measure = find_measure(ctx, token, CHART_EXAMPLE)
+    rest, suppress = suppress_word(rest)
     word, more = parsing.split_first(rest)
     word = word.lower() or "cluster"
     practices = cluster_store.list_practices(session=ctx.session, cluster=ctx.require_cluster())
@@ -55,6 +57,8 @@ def _request(ctx: Context, rest: str) -> Request:
     until = period_tools.following(period_tools.period_of(local_today(ctx.now(), ctx.time_zone), measure.frequency),
                                    measure.frequency, -1)
     by_practice, cluster = series_tools.build(measure, points, practices, until=until if points else None)
+    if suppress:  # hidden periods are gaps, and the panel's title says so
+        by_practice, cluster = _suppressed(measure, by_practice, cluster)
     if word == "practice":
         practice = practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], CHART_EXAMPLE),
                                        CHART_EXAMPLE)
@@ -65,8 +69,10 @@ def _request(ctx: Context, rest: str) -> Request:
     elif word == "all":
         request = Request(measure, "all", [cluster, *by_practice], "every practice and the cluster")
     else:
-        raise Refusal(f"“{word}” isn't a chart I can draw: say practice <code>, cluster or all.",
-                      example=CHART_EXAMPLE)
+        raise Refusal(f"“{word}” isn't a chart I can draw: say practice <code>, cluster or all (and suppress "
+                      "to hide small counts).", example=CHART_EXAMPLE)
+    if suppress:
+        request.whose += " (small counts suppressed)"
     main = request.series[0]
     if main.observed < 2:
         raise Refusal(f"Not enough data yet: {measure.short_id} has {main.observed} point"
@@ -76,8 +82,18 @@ def _request(ctx: Context, rest: str) -> Request:
     return request
 
 
-@subcommand(MEASURE, "chart D1 [practice <code>|cluster|all]", CHART_EXAMPLE,
-            "a run chart picture in the channel (all: every practice)", later=lambda ctx, rest: _upload(ctx, rest))
+def _suppressed(measure: Measure, by_practice: list[series_tools.Series], cluster: series_tools.Series):
+    """The series with disclosure control's hidden figures as gaps; a series with any hidden says so."""
+    lines, whole, _ = disclosure.protect_lines(measure.unit, by_practice, cluster)
+    def labelled(before: series_tools.Series, after: series_tools.Series) -> series_tools.Series:
+        gaps = sum(a is None and b is not None for a, b in zip(after.values, before.values, strict=True))
+        return replace(after, label=after.label + f" ({gaps} hidden: small counts)") if gaps else after
+    return [labelled(b, a) for b, a in zip(by_practice, lines, strict=True)], labelled(cluster, whole)
+
+
+@subcommand(MEASURE, "chart D1 [practice <code>|cluster|all] [suppress]", CHART_EXAMPLE,
+            "a run chart picture in the channel (all: every practice; suppress: small counts left out as gaps)",
+            later=lambda ctx, rest: _upload(ctx, rest))
 def chart(ctx: Context, rest: str) -> Reply:
     request = _request(ctx, rest)
     return Reply.tell(line(f"Drawing the chart of {request.measure.short_id} for {request.whose}…"))

@@ -19,6 +19,7 @@ from commands.results import Choice, Code, Form, FormField, Line, Person, Reply,
 from commands.text import parsing
 from commands.text.dates import local_today
 from commands.text.guard import refuse_patient_identifiers
+from reports import disclosure
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage import topics as topic_store
@@ -391,11 +392,13 @@ def show(ctx: Context, rest: str) -> Reply:
     return reply
 
 
-@subcommand(MEASURE, "data D1 [practice <code>]", "/measure data D1", "the data as a table, with its signals")
+@subcommand(MEASURE, "data D1 [practice <code>] [suppress]", "/measure data D1 suppress",
+            "the data as a table, with its signals (suppress: counts of 1 to 4, and what would give them away, as *)")
 def data(ctx: Context, rest: str) -> Reply:
     example = "/measure data D1 practice 80123"
     token, rest = parsing.split_first(rest)
     measure = find_measure(ctx, token, example)
+    rest, suppress = suppress_word(rest)
     practices = _practices(ctx)
     word, more = parsing.split_first(rest)
     only = None
@@ -403,13 +406,18 @@ def data(ctx: Context, rest: str) -> Reply:
         only = {practice_in_cluster(ctx, parsing.practice_code(parsing.split_first(more)[0], example),
                                      example).code}
     elif word:
-        raise Refusal(f"“{word}” isn't something /measure data understands: add practice <code>, or nothing.",
-                      example=example)
+        raise Refusal(f"“{word}” isn't something /measure data understands: add practice <code>, suppress, or "
+                      "nothing.", example=example)
     points = store.points(session=ctx.session, measure=measure)
-    # The cluster is built from every practice even when one is shown: its figure and signals are the cluster's.
+    # The cluster is built from every practice even when one is shown: its figure and signals are the
+    # cluster's; suppression is decided over the whole cluster's period too (a practice's hidden count may
+    # be given back by the others), then the practice asked for is picked out.
     built = series_tools.build(measure, points, practices, today=local_today(ctx.now(), ctx.time_zone))
-    everyone, cluster = built
-    by_practice = [s for s in everyone if only is None or s.code in only]
+    by_practice, cluster = built
+    hidden = 0
+    if suppress:
+        by_practice, cluster, hidden = disclosure.protect_lines(measure.unit, by_practice, cluster)
+    by_practice = [s for s in by_practice if only is None or s.code in only]
     reply = Reply.tell(*_card(ctx, measure)[:1])
     if not cluster.periods:
         reply.lines.append(line("No data yet. Record some: ", Code(RECORD_EXAMPLE)))
@@ -418,17 +426,38 @@ def data(ctx: Context, rest: str) -> Reply:
     if len(cluster.periods) > DATA_ROWS:
         reply.lines.append(line(f"The latest {DATA_ROWS} of {len(cluster.periods)} periods (— means no data):"))
     for i in shown:
-        cells = [f"{s.label} {series_tools.format_point(measure, s.values[i], s.numerators[i], s.denominators[i])}"
-                 for s in by_practice]
+        cells = [f"{s.label} {_point(measure, s, i, suppress)}" for s in by_practice]
         notes = [n for n in (series_tools.method_note(measure, cluster, i), series_tools.incomplete_note(cluster, i))
                  if n]
-        cells.append(f"Cluster {series_tools.format_value(measure, cluster.values[i])} "
-                     f"({cluster.reported[i]} of {cluster.practices} reported"
+        value = HIDDEN_MARK if suppress and cluster.values[i] is None and cluster.reported[i] else \
+            series_tools.format_value(measure, cluster.values[i])
+        cells.append(f"Cluster {value} ({cluster.reported[i]} of {cluster.practices} reported"
                      + "".join(f"; {n}" for n in notes) + ")")
         reply.lines.append(line(Code(period_tools.label(cluster.periods[i], measure.frequency)), " · ",
                                 " · ".join(cells)))
+    if suppress:
+        reply.lines.append(line(disclosure.NOTE + (f" {hidden} figure{'' if hidden == 1 else 's'} hidden."
+                                                   if hidden else " Nothing needed hiding.")))
     reply.lines += _analysis_lines(ctx, measure, practices, built, only)
     return reply
+
+
+HIDDEN_MARK = disclosure.SHOWN_AS
+
+
+def suppress_word(rest: str) -> tuple[str, bool]:
+    """`suppress` anywhere after the measure (/measure data, /measure chart): the rest without it, and
+    whether it was there."""
+    words = rest.split()
+    kept = [w for w in words if w.lower() not in ("suppress", "suppressed")]
+    return " ".join(kept), len(kept) != len(words)
+
+
+def _point(measure: Measure, series: series_tools.Series, i: int, suppress: bool) -> str:
+    """A practice's figure for a period; * where disclosure control hid it (it had a value before)."""
+    if suppress and series.values[i] is None and series.recorded_at[i] is not None:
+        return HIDDEN_MARK
+    return series_tools.format_point(measure, series.values[i], series.numerators[i], series.denominators[i])
 
 
 def practice_in_cluster(ctx: Context, code: str, example: str) -> Practice:

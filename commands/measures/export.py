@@ -1,6 +1,7 @@
 """/measure export [suppress]: the measures as a workbook (long-format data and a native Excel chart per
 measure); and the measures part of the cluster workbook. With `suppress` (for the Board, or anyone outside
-the cluster), counts from 1 to 4 show as "<5"."""
+the cluster), counts from 1 to 4, and every figure from which one could be worked out, show as *
+(reports/disclosure.py)."""
 
 import io
 
@@ -20,20 +21,21 @@ workbook = lazily("reports.workbook")
 
 EXPORT_EXAMPLE = "/measure export suppress"
 @subcommand(MEASURE, "export [suppress]", EXPORT_EXAMPLE,
-            "the measures as an Excel workbook with a chart per measure (suppress: counts 1 to 4 as <5)",
+            "the measures as an Excel workbook with a chart per measure (suppress: for the Board, counts of 1 to 4 "
+            "and what would give them away shown as *)",
             later=lambda ctx, rest: _export(ctx, rest), files=True)
 def export(ctx: Context, rest: str) -> Reply:
     suppress = _suppress(rest)
     size = {"data points": store.count_cluster_points(session=ctx.session, cluster=ctx.require_cluster())}
-    return Reply.tell(line("Preparing the measures workbook" + (" with counts of 1 to 4 shown as <5" if suppress
-                                                                 else "") + "…" + how_long(size)))
+    hidden = " with counts of 1 to 4 (and what would give them away) shown as *" if suppress else ""
+    return Reply.tell(line(f"Preparing the measures workbook{hidden}…" + how_long(size)))
 
 
 def _suppress(rest: str) -> bool:
     word = rest.strip().lower()
     if word not in ("", "suppress", "suppressed"):
         raise Refusal(f"“{rest.strip()[:30]}” isn't an export setting: add suppress (for the Board: counts of 1 to "
-                      "4 shown as <5), or nothing.", example=EXPORT_EXAMPLE)
+                      "4 shown as *), or nothing.", example=EXPORT_EXAMPLE)
     return bool(word)
 
 

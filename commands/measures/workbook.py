@@ -31,6 +31,13 @@ def measures_content(ctx: Context, cluster: Cluster, *, suppress: bool) -> "shee
                                   suppress=suppress)
 
 
+def board_series(ctx: Context, cluster: Cluster) -> Iterator["sheets.SeriesSheet"]:
+    """Each measure's sheet as it may reach the Board: disclosure control applied (counts of 1 to 4, and
+    what would give them away, hidden and marked; reports.disclosure.protect_series)."""
+    from reports import disclosure  # no openpyxl: cheap, but only a report needs it
+    return (disclosure.protect_series(sheet) for sheet in _series_sheets(ctx, cluster))
+
+
 def _point_rows(ctx: Context, cluster: Cluster) -> Iterator["sheets.PointRow"]:
     for p in store.point_lines(session=ctx.session, cluster=cluster):
         code, name = (p.practice_code, p.practice_name) if p.practice_code is not None else ("", REMOVED_PRACTICE)
@@ -62,4 +69,5 @@ def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: 
         measure.short_id, measure.name, measure.unit, UNIT_LABELS.get(measure.unit, f"Per {measure.rate_per:,}"),
         measure.goal, [period_tools.label(p, measure.frequency) for p in whole.periods],
         [(s.label, s.values, s.numerators) for s in by_practice],
-        whole.values, whole.numerators, whole.reported, list(centre), series_tools.export_notes(measure, whole))
+        whole.values, whole.numerators, whole.reported, list(centre), notes=series_tools.export_notes(measure, whole),
+        denominators=[s.denominators for s in by_practice], codes=[s.code for s in by_practice])
