@@ -105,7 +105,7 @@ SERVES_VOTERS = ("http", "socket", "teams", "scheduler", "console")
 def check_no_anonymous_polls(product: Clusterbot) -> None:
     """With no BALLOT_KEY a server starts only while no anonymous poll is open: their ballots need the key
     they were opened under (a new one would let everyone vote again). Without open ones it starts, says
-    so in one line, and refuses to make anonymous polls (commands/polls.py) until the key is set."""
+    so in one line, and refuses to make anonymous polls (commands/polls/core.py) until the key is set."""
     open_polls = product.open_anonymous_polls()
     if open_polls:
         are = "polls are" if open_polls > 1 else "poll is"

@@ -8,8 +8,8 @@ import importlib
 # before it (measures: adding, then entering data, then editing).
 ORDER = (
     ("commands.cluster", "/cluster: set-up, practices, people, leads"),
-    ("commands.topics", "/topic"),
-    ("commands.polls", "/poll"),
+    ("commands.topics.core", "/topic"),
+    ("commands.polls.core", "/poll"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
     ("commands.meetings.record", "/meeting: the record of a meeting (attendance, minute lines, decisions)"),

@@ -2,10 +2,10 @@
 
 from collections import Counter
 
-from commands import polls
 from commands.cluster import join
 from commands.context import Caller, Context
 from commands.measures import news as measure_news
+from commands.polls import core as polls
 from commands.registry import button, help_lines
 from commands.results import Button, Code, Line, Person, Reply, Strong, line
 from commands.text.dates import describe, describe_day, local_today

@@ -40,7 +40,7 @@ def test_every_form_the_product_opens_is_registered():
 def test_importing_the_reply_vocabulary_imports_no_family_nor_their_libraries():
     probe = ("import sys, commands.results, commands.errors, commands; "
              "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'openpyxl', 'docx') "
-             "or m in ('commands.product', 'commands.polls', 'commands.measures.core')); print(heavy)")
+             "or m in ('commands.product', 'commands.polls.core', 'commands.measures.core')); print(heavy)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
