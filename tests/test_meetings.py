@@ -159,7 +159,7 @@ def test_a_reminder_slack_could_not_take_is_sent_later_and_once(slack_cluster, d
     slack_meet(slack_cluster, "schedule 3/12/2026 12:30 Cluster QI meeting remind 1d")
     clock.set(datetime(2026, 12, 2, 12, 31, tzinfo=UTC))
     slack_api.fail("chat.postMessage", "internal_error")  # Slack's own trouble: it may or may not have arrived
-    tick(product, slack_cluster.delivery)
+    tick(product, [slack_cluster.delivery])
     slack_cluster.delivery.drain()
     assert reminders(db)[0].sent_at is not None and unsent_outbox(db) == 1  # claimed for good, still to send
     slack_api.failures.clear()
@@ -169,7 +169,7 @@ def test_a_reminder_slack_could_not_take_is_sent_later_and_once(slack_cluster, d
     arrived = [m for m in slack_api.messages["CCLUSTER"] if "Reminder" in m["text"]]
     assert len(tries) >= 2 and len(arrived) == 1 and unsent_outbox(db) == 0  # failed tries, then one delivered
     assert slack_api.calls_to("conversations.history")  # it looked for the first try before posting again
-    tick(product, slack_cluster.delivery)
+    tick(product, [slack_cluster.delivery])
     slack_cluster.delivery.drain()
     assert len([m for m in slack_api.messages["CCLUSTER"] if "Reminder" in m["text"]]) == 1
 

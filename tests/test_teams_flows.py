@@ -161,10 +161,10 @@ def test_a_meeting_reminder_is_sent_proactively(cluster, teams, teams_api, produ
     channel_posts(teams_api)
     teams_api.reset()
     clock.advance(days=12, hours=5)  # past the day-before reminder
-    tick(product, teams.delivery)
+    tick(product, [teams.delivery])
     reminder = teams_api.wait_for(lambda s: s.posts(CHANNEL))[0]
     assert "Cluster QI meeting" in reminder.text and "2026" in reminder.text
-    tick(product, teams.delivery)  # sent once, however often it ticks
+    tick(product, [teams.delivery])  # sent once, however often it ticks
     clock.advance(minutes=1)
     assert len(teams_api.posts(CHANNEL)) == 1
 

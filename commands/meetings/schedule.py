@@ -8,10 +8,11 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from commands import bounds, polls
+from commands import bounds
 from commands.context import Caller, Context
 from commands.errors import Refusal, on_field
 from commands.measures import news as measure_news
+from commands.polls import core as polls
 from commands.registry import FAMILIES, TICKS, form, item_command, subcommand
 from commands.results import Button, Choice, Code, Form, FormField, Line, Person, Post, Reply, Strong, line
 from commands.text import parsing
