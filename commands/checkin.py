@@ -233,7 +233,7 @@ def _digest_lines(ctx: Context, cluster: Cluster, round_: CheckinRound) -> list[
 
 @button("checkin.record", members_only=True)
 def record_button(ctx: Context, value: str) -> Reply:
-    measure = find_measure(ctx, value, "/measure record D1 Oct 2026 42/120")
+    measure = find_measure(ctx, value, "/measure list")
     practice = _practice(ctx)
     period = period_tools.typed(due_period(ctx, measure), measure.frequency)
     fields = (FormField("period", "Period", initial=period, hint=period_tools.forms(measure.frequency)),

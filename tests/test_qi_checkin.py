@@ -67,7 +67,7 @@ def test_the_monthly_score_question_goes_once_on_the_data_due_day(riverside, pro
     assert _dm_to(riverside.tick(hours=1)) == []  # claimed: once a month
     clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))  # Fri 4 Dec: only the 4th working day
     assert _dm_to(riverside.tick()) == []
-    assert riverside.say("/cluster member remove <@UGP>").tone == Tone.DONE  # the proposer has left: the leads are asked
+    assert riverside.say("/cluster member remove <@UGP>").tone == Tone.DONE  # the proposer left: the leads
     clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))  # Mon 7 Dec: the 5th working day
     effects = riverside.tick()
     assert _dm_to(effects) == ["ULEAD"]
