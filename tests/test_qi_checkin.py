@@ -7,6 +7,8 @@ Riverside: ULEAD leads; UGP and UPM are in Riverside Medical Practice (80123), U
 import re
 from datetime import UTC, date, datetime
 
+import pytest
+
 from commands.checkin import nth_working_day, working_days_after
 from commands.results import Audience, Tone
 from testkit.driver import refused
@@ -54,6 +56,7 @@ def test_scores_off_the_half_point_scale_are_refused_with_an_example(riverside):
     assert [b.label for b in asked.buttons][:2] == ["0.5 intending", "1 forming"] and len(asked.buttons) == 10
 
 
+@pytest.mark.database
 def test_the_monthly_score_question_goes_once_on_the_data_due_day(riverside, product, clock):
     _active_topic(riverside)
     effects = riverside.tick()  # Thu 26 Nov: after the 5th working day (Fri 6 Nov)
@@ -111,6 +114,7 @@ def test_the_check_in_goes_once_to_each_practice_on_its_working_day(riverside, p
     assert "posted to the cluster's channel on Wed 9 Dec 2026 10:00" in text
 
 
+@pytest.mark.database
 def test_answers_edit_until_the_digest_and_only_the_silent_are_reminded(riverside, product, clock):
     assert riverside.say("/topic propose Asthma reviews after discharge", user="UGP").tone == Tone.DONE
     assert riverside.say("/measure add T1 Asthma reviews within 2 weeks percent higher is better").tone == Tone.DONE
