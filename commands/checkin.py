@@ -143,7 +143,7 @@ def answer_form(ctx: Context, round_: CheckinRound, practice: Practice) -> Form:
     fields = tuple(FormField(name, label, "long_text", optional=True, max_length=CHECKIN_TEXT_MAX, hint=hint,
                              initial=getattr(current, name) if current else "")
                    for name, label, hint in QUESTIONS)
-    return Form("checkin.form", f"Check-in: {practice.name}"[:24], "Save", fields, {"round": str(round_.id)})
+    return Form("checkin.form", "Monthly check-in", "Save", fields, {"round": str(round_.id)})
 
 
 @subcommand(CHECKIN, "answer [tested: <text>] [blockers: <text>] [data: <text>]", ANSWER_EXAMPLE,
