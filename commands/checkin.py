@@ -358,7 +358,7 @@ TICKS.append((_digests_due, _digest))
 def agenda_lines(ctx: Context, meeting: Meeting, cut, most: int) -> list[Line]:
     """"Practice updates": the latest check-in opened since the meeting before this one."""
     cluster = ctx.session.get(Cluster, meeting.cluster_id)
-    round_ = store.latest_digested(session=ctx.session, cluster=cluster, before=meeting.starts_at)
+    round_ = store.latest_opened(session=ctx.session, cluster=cluster, before=meeting.starts_at)
     previous = meeting_store.previous_meeting(session=ctx.session, meeting=meeting)
     if round_ is None or (previous is not None and round_.opened_at <= previous.starts_at):
         return []

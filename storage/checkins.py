@@ -85,7 +85,7 @@ def current_round(*, session: Session, cluster: Cluster) -> CheckinRound | None:
                         .order_by(col(CheckinRound.month).desc()).limit(1)).first()
 
 
-def latest_digested(*, session: Session, cluster: Cluster, before: datetime) -> CheckinRound | None:
+def latest_opened(*, session: Session, cluster: Cluster, before: datetime) -> CheckinRound | None:
     """The latest round opened before `before` (a meeting's start)."""
     return session.exec(select(CheckinRound).where(CheckinRound.cluster_id == cluster.id,
                                                    CheckinRound.opened_at < before)
