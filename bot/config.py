@@ -104,9 +104,10 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         environ = os.environ
     get = lambda name: (environ.get(name) or "").strip() or None  # noqa: E731
 
-    for name in NEEDS.get(mode, ()) + MAY_USE.get(mode, ()):
+    needs = _needs(mode, get)
+    for name in needs + MAY_USE.get(mode, ()):
         value = get(name)
-        if value is None and name not in NEEDS.get(mode, ()):
+        if value is None and name not in needs:
             continue
         if value is None:
             raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env")

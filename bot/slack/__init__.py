@@ -15,7 +15,7 @@ from bot.delivery.lag import Lag
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
-from bot.slack.oauth import oauth_configured, oauth_settings, register_uninstall, workspaces_for
+from bot.slack.oauth import install_flow, oauth_configured, register_uninstall, workspaces_for
 from bot.slack.platform import SlackPlatform, for_delivery
 from commands import Clusterbot
 from storage.clock import wall_clock
@@ -37,7 +37,7 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
         request_verification_enabled=not socket_mode,
         process_before_response=True,  # listeners only commit and ack: the response leaves when they return
         # "Add to Slack": each request authorized with its workspace's installation (bot/slack/oauth.py)
-        oauth_settings=oauth_settings(settings, product.db, client) if multi else None,
+        oauth_flow=install_flow(settings, product.db, client) if multi else None,
     )
     platform = SlackPlatform(client, workspaces)
     if delivery is None and delivery_process:

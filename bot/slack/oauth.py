@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_flow import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackTokenRotationError
@@ -44,6 +45,8 @@ ROTATE_MINUTES = 120      # a bot token expiring within 2 hours is refreshed bef
 CACHE_SECONDS = 30.0      # a workspace's token is read from the database again after this long
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+# Bolt's messages may quote Slack's answers: under its own name, so bot/logs.py withholds them.
+BOLT_LOG = logging.getLogger("slack_bolt.oauth")
 GONE = ("token_revoked", "invalid_auth", "account_inactive", "not_authed", "token_expired")
 
 
@@ -249,11 +252,14 @@ def oauth_settings(settings: Settings, db: Database, client: WebClient,
         redirect_uri_path=REDIRECT_PATH, installation_store=store,
         state_store=state_store or DatabaseStateStore(db), state_expiration_seconds=STATE_SECONDS,
         token_rotation_expiration_minutes=ROTATE_MINUTES,
-        callback_options=CallbackOptions(success=_installed, failure=_not_installed), logger=log)
+        callback_options=CallbackOptions(success=_installed, failure=_not_installed), logger=BOLT_LOG)
+    # Bolt's own authorize, told where Slack is (its default client would refresh tokens at slack.com
+    # whatever SLACK_API_URL says) and keeping auth.test's answer per token (one call per token, not
+    # one per request: a rotated token is a new one).
     oauth.authorize = InstallationStoreAuthorize(
-        logger=log, installation_store=store, client_id=settings.slack_client_id,
+        logger=BOLT_LOG, installation_store=store, client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret, token_rotation_expiration_minutes=ROTATE_MINUTES,
-        client=client)
+        client=client, cache_enabled=True)
     return oauth
 
 
@@ -264,6 +270,17 @@ def _page(title: str, body: str, status: int = 200) -> BoltResponse:
             f"{body}</body></html>")
     return BoltResponse(status=status, body=text, headers={"Content-Type": "text/html; charset=utf-8",
                                                            "Cache-Control": "no-store"})
+
+
+class InstallFlow(OAuthFlow):
+    """Bolt's OAuth flow with our own "Add to Slack" page."""
+
+    def build_install_page_html(self, url: str, request) -> str:
+        return install_page(url)
+
+
+def install_flow(settings: Settings, db: Database, client: WebClient) -> InstallFlow:
+    return InstallFlow(client=client, logger=BOLT_LOG, settings=oauth_settings(settings, db, client))
 
 
 def install_page(authorize_url: str) -> str:
