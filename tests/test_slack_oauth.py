@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from sqlmodel import select
 
+from bot.__main__ import scheduler_deliveries
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import SafeFormatter
 from bot.platform import Refused
@@ -125,6 +126,7 @@ def test_the_code_is_exchanged_the_installation_stored_and_the_page_says_what_ne
     assert slack_api.client_secret not in logged
 
 
+@pytest.mark.database  # the state's one-time DELETE decides, on either database
 def test_a_state_is_accepted_once_and_not_after_it_expires(multi, db, slack_api):
     page = get(multi, db, "/slack/install")
     state = parse_qs(urlparse(page.link).query)["state"][0]
@@ -173,10 +175,14 @@ def test_two_workspaces_are_each_answered_with_their_own_token(multi, db, slack_
     with db.session(read_only=True) as session:
         assert sorted(session.exec(select(Cluster.team_id))) == ["T0001", "T0002"]
 
-    # The scheduler's (and a delivery child's) own platform finds each workspace's token from the channel.
-    platform = for_delivery(multi_settings(slack_api, db), multi.delivery.product)
-    platform.post("CGLEN", NOTE)
-    assert slack_api.team_of(slack_api.calls_to("chat.postMessage")[-1].token) == "T0002"
+    # `python -m bot scheduler`'s own Slack delivery finds each workspace's token from the channel.
+    (scheduler,) = scheduler_deliveries(multi_settings(slack_api, db), multi.delivery.product)
+    try:
+        for channel, team in (("CGLEN", "T0002"), ("CRIVER", "T0001")):
+            scheduler.platform.post(channel, NOTE)
+            assert slack_api.team_of(slack_api.calls_to("chat.postMessage")[-1].token) == team
+    finally:
+        scheduler.stop()
 
     # A workspace that never installed the app is not served.
     stranger = dispatch_command(multi, "/cluster", "setup Strangers", team="T0009", channel="CSTRANGE")
@@ -293,3 +299,19 @@ def test_settings_for_add_to_slack():
         load_settings("http", environ={"SLACK_CLIENT_ID": "1111.2222", "SLACK_SIGNING_SECRET": "x"})
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN is not set"):
         load_settings("http", environ={"SLACK_SIGNING_SECRET": "x"})  # neither way: the one-workspace word
+
+
+@pytest.mark.wall_clock  # the delivery child's clock is the machine's: tokens expire on one clock
+def test_the_delivery_child_sends_with_each_workspaces_token(oauth, product, db, slack_api):
+    app = build_app(oauth, product, delivery_process=True)
+    try:
+        install(app, db, slack_api, *GLEN)
+        dispatch_command(app, "/cluster", "setup Glen", team="T0002", channel="CGLEN")
+        dispatch_command(app, "/cluster", "practice add 80123 Riverside Medical Practice", team="T0002",
+                         channel="CGLEN")
+        assert dispatch_command(app, "/poll", '"Lunch at 12?" "Yes" "No"', team="T0002", channel="CGLEN").body == ""
+        (post,) = slack_api.wait_for("chat.postMessage")
+        assert post.args["channel"] == "CGLEN" and slack_api.team_of(post.token) == "T0002"
+        assert not [c for c in slack_api.calls_to("oauth.v2.access") if c.args.get("grant_type")]  # none due
+    finally:
+        app.delivery.stop()
