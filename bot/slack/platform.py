@@ -12,6 +12,7 @@ from bot.slack.oauth import gone
 from bot.slack.render import message, reply_payload
 from bot.slack.views import home_view, modal, reading_modal
 from commands.results import Audience, Form, Reply, Upload
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class SlackPlatform:
     def display_name(self, user_id: str) -> str:
         try:
             user = self._client_for(None, user_id).users_info(user=user_id)["user"]
-        except (SlackApiError, SlackClientError, OSError, Refused, NoAnswer):
+        except (SlackApiError, SlackClientError, OSError, Refused, NoAnswer, DatabaseUnavailable):
             return user_id
         profile = user.get("profile") or {}
         return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user_id
