@@ -188,6 +188,11 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
                       "digested_at"),
     "checkin_answer": ("id", "round_id", "practice_id", "at"),
     "shared_file": ("id", "token_hash", "cluster_id", "file_name", "content_type", "created_at", "expires_at"),
+    # A Slack workspace's installation (its bot's tokens, no person's): kept while the app is installed there.
+    "slack_installation": ("id", "enterprise_id", "team_id", "team_name", "is_enterprise_install", "app_id",
+                           "bot_id", "bot_user_id", "bot_scopes", "bot_token", "bot_refresh_token",
+                           "bot_token_expires_at", "installed_at"),
+    "slack_oauth_state": ("state", "expires_at"),
 }
 
 # How a table's rows belong to a cluster, for a lead's erasure in their own cluster: "cluster_id",

@@ -789,3 +789,40 @@ class CheckinAnswer(SQLModel, table=True):
     data: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
     by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     at: datetime = _created_at()
+
+
+SLACK_TOKEN_MAX = 512  # Slack's tokens are well under 100 characters today; room for longer ones
+
+
+class SlackInstallation(SQLModel, table=True):
+    """A Slack workspace (or Enterprise Grid organisation) that installed the app with "Add to Slack":
+    its bot's token, refresh token and when the token expires (token rotation). One row per workspace,
+    replaced on every reinstall; deleted when the app is uninstalled or its tokens revoked. Only the
+    Slack adapter reads it (bot/slack/oauth.py, through storage/slack_installs.py). Nothing about the
+    person who installed it is kept."""
+
+    __tablename__ = "slack_installation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    team_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
+    team_name: str | None = Field(default=None, max_length=NAME_MAX)
+    is_enterprise_install: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    app_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    bot_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    bot_user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    bot_scopes: str = Field(default="", max_length=1024, sa_column_kwargs={"server_default": ""})
+    bot_token: str = Field(max_length=SLACK_TOKEN_MAX)
+    bot_refresh_token: str | None = Field(default=None, max_length=SLACK_TOKEN_MAX)
+    bot_token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    installed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SlackOAuthState(SQLModel, table=True):
+    """An "Add to Slack" link's state, handed out with the install page and accepted once, until it
+    expires: it ties the redirect back from Slack to a link this server gave out (no forged installs)."""
+
+    __tablename__ = "slack_oauth_state"
+
+    state: str = Field(max_length=128, primary_key=True)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
