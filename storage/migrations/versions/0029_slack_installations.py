@@ -4,8 +4,8 @@
   expiry: token rotation on), deleted when the app is uninstalled or its tokens revoked.
 - slack_oauth_state: the state of each "Add to Slack" link, accepted once before it expires.
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0029
+Revises: 0028
 """
 
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0031"
-down_revision = "0030"
+revision = "0029"
+down_revision = "0028"
 
 
 def upgrade() -> None:

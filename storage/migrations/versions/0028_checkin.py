@@ -6,7 +6,7 @@
 - checkin_round: one month's check-in of a cluster (reminder and digest times, claimed when done).
 - checkin_answer: a practice's answer to a round (one per practice, editable until the digest).
 
-Revision ID: 0030
+Revision ID: 0028
 Revises: 0027
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0030"
+revision = "0028"
 down_revision = "0027"
 
 NOT_REMINDED = sa.text("reminded_at IS NULL")
