@@ -516,7 +516,7 @@ def _into_outbox(session, effects: list, caller: Caller | None, now: datetime, c
 
 def _posts(reply: Reply) -> bool:
     """Whether a reply reaches beyond the person who asked: shown in the channel, posted, or sent to others."""
-    return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct) for e in reply.effects)
+    return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct | Upload) for e in reply.effects)
 
 
 def _useful_for(effect, now: datetime) -> timedelta | None:
