@@ -2,12 +2,14 @@
 covered marks, calendar invites read back with `icalendar` (a move, a cancel, a series' RRULE) and the
 minutes lock. Through the platform-free driver on SQLite with the tests' clock (Thu 26 Nov 2026 10:00)."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
+from commands import Clusterbot
 from commands.results import plain_text
 from storage.models import AgendaItem, AuditEntry, Meeting
 from testkit.driver import refused
@@ -68,6 +70,20 @@ def test_uncovered_items_and_open_actions_carry_to_the_next_meeting_once(two_mee
     # Said once: later ticks (and the hour after) carry nothing more.
     assert carried_posts(two_meetings.tick()) == [] and carried_posts(two_meetings.tick(hours=1)) == []
     assert len(items_of(db, "M2")) == 3
+
+
+@pytest.mark.database
+def test_schedulers_ticking_at_once_carry_a_meeting_once(two_meetings, db, clock):
+    clock.set(M1_ENDS)
+    processes = [Clusterbot(db, clock=clock) for _ in range(4)]
+    results: list = []
+    threads = [threading.Thread(target=lambda p=p: results.append(carried_posts(p.tick()))) for p in processes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([text for said in results for text in said]) == 1
+    assert len(items_of(db, "M2")) == 4  # three items (none covered) and one action, copied once
 
 
 def test_a_meeting_with_no_next_one_carries_when_the_next_is_scheduled(riverside, db, clock):
