@@ -4,16 +4,23 @@ cluster's next meeting (claimed, so it happens once), covered marks, invites and
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import Action, ActionStatus, AgendaItem, Meeting, MeetingStatus
 
 
-def to_carry(*, session: Session) -> list[int]:
-    """Meetings that have ended and whose open items have not been carried yet, oldest first."""
-    return list(session.exec(
-        select(Meeting.id).where(Meeting.status == MeetingStatus.SCHEDULED, col(Meeting.ended_at).is_not(None),
-                                 col(Meeting.carried_at).is_(None)).order_by(Meeting.starts_at)))
+def to_carry(*, session: Session) -> list[tuple[Meeting, Meeting]]:
+    """Meetings that have ended, whose open items have not been carried yet and that have a meeting after
+    them to carry into: (the meeting, the one right after), oldest first. A meeting with none after it
+    waits, asked about in no tick's work until one is scheduled."""
+    later = aliased(Meeting)
+    after = (select(later.id).where(later.cluster_id == Meeting.cluster_id, later.status == MeetingStatus.SCHEDULED,
+                                    later.starts_at > Meeting.starts_at).exists())
+    ended = session.exec(
+        select(Meeting).where(Meeting.status == MeetingStatus.SCHEDULED, col(Meeting.ended_at).is_not(None),
+                              col(Meeting.carried_at).is_(None), after).order_by(Meeting.starts_at))
+    return [(m, following(session=session, meeting=m)) for m in ended]
 
 
 def following(*, session: Session, meeting: Meeting) -> Meeting | None:

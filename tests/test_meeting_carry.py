@@ -19,6 +19,7 @@ from tests.test_teams_flows import cluster as teams_cluster  # noqa: F401  (fixt
 from tests.test_teams_words import SLASH_FORM, _everything_shown
 
 M1_ENDS = datetime(2026, 12, 3, 13, 31, tzinfo=UTC)  # M1: Thu 3 Dec 2026 12:30 GMT, an hour long
+MORNING_AFTER = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)  # its open items are carried then
 
 
 def meet(driver, text, user="ULEAD"):
@@ -55,6 +56,11 @@ def test_uncovered_items_and_open_actions_carry_to_the_next_meeting_once(two_mee
     marked = meet(two_meetings, "item M1 covered 2")
     assert marked.in_channel and "@ULEAD marked item 2 of M1 covered: Flu clinic numbers" in marked.text
     clock.set(M1_ENDS)
+    [ended] = [plain_text(e.reply) for e in two_meetings.tick() if "has ended" in plain_text(e.reply)]
+    assert "Agenda items not marked covered (/meeting item M1 covered <n>) and its open actions go on to the " \
+           "next meeting's agenda by 08:00 tomorrow." in ended
+    assert carried_posts(two_meetings.tick(hours=18)) == []  # 07:31 the morning after: not yet
+    clock.set(MORNING_AFTER)
     effects = two_meetings.tick()
     [said] = carried_posts(effects)
     assert said.startswith("↪️ Carried from M1 (3 Dec) to the agenda of M2 · January QI meeting (Thu 7 Jan 2027 "
@@ -74,7 +80,7 @@ def test_uncovered_items_and_open_actions_carry_to_the_next_meeting_once(two_mee
 
 @pytest.mark.database
 def test_schedulers_ticking_at_once_carry_a_meeting_once(two_meetings, db, clock):
-    clock.set(M1_ENDS)
+    clock.set(MORNING_AFTER)  # one tick ends the meeting and carries its items
     processes = [Clusterbot(db, clock=clock) for _ in range(4)]
     results: list = []
     threads = [threading.Thread(target=lambda p=p: results.append(carried_posts(p.tick()))) for p in processes]
@@ -103,8 +109,8 @@ def test_a_recurring_meeting_carries_into_the_next_in_its_series(riverside, db, 
     meet(riverside, "schedule every month on the first wednesday 12:30 Cluster QI meeting")  # Wed 2 Dec
     meet(riverside, "item M1 Prescribing data")
     clock.set(datetime(2026, 12, 2, 13, 31, tzinfo=UTC))
-    effects = riverside.tick()
-    [said] = carried_posts(effects)
+    assert carried_posts(riverside.tick()) == []  # M1 ends, M2 (Wed 6 Jan) is planned
+    [said] = carried_posts(riverside.tick(days=1))
     assert "to the agenda of M2 · Cluster QI meeting (Wed 6 Jan 2027 12:30)" in said
     assert items_of(db, "M2") == [("Prescribing data", "ULEAD", True, False)]
 
@@ -122,7 +128,7 @@ def test_covered_marks_refuse_bad_input_and_follow_a_carried_item(two_meetings, 
     assert "1. Prescribing data (@UGP)\n" in meet(two_meetings, "agenda M1").text + "\n"
     # An item text that merely starts with the word is still an item.
     assert "added to the agenda of M1: covered areas review" in meet(two_meetings, "item M1 covered areas review").text
-    clock.set(M1_ENDS)
+    clock.set(MORNING_AFTER)
     two_meetings.tick()
     assert [t for t, *_ in items_of(db, "M2")][:2] == ["Prescribing data", "Flu clinic numbers"]
     # Marked covered after the carrying: the next meeting's agenda loses its copy, and gets it back if unmarked.
@@ -260,3 +266,12 @@ def test_teams_shows_the_new_meeting_words_without_slash_commands(teams_cluster,
     assert "marked item 1 of M1 covered" in shown and "locked the minutes of M1" in shown
     assert "meeting unlock M1" in shown  # the lock's refusal says how, in Teams' words
     assert [t for t in _everything_shown(teams_api) if SLASH_FORM.search(t)] == []
+
+
+def test_a_next_meeting_sooner_than_the_morning_after_gets_the_items_at_the_end(riverside, db, clock):
+    meet(riverside, "schedule 3/12/2026 12:30 Morning session")
+    meet(riverside, "schedule 3/12/2026 15:00 Afternoon session")
+    meet(riverside, "item M1 Prescribing data")
+    clock.set(M1_ENDS)
+    [said] = carried_posts(riverside.tick())
+    assert "to the agenda of M2 · Afternoon session (Thu 3 Dec 2026 15:00)" in said

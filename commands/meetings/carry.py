@@ -2,6 +2,10 @@
 raised at it go on to the agenda of the cluster's next meeting ("carried from 4 Dec"), said once in the
 channel. `/meeting item M2 covered 3` marks an item covered (and `uncovered` takes the mark off).
 
+They are carried at 08:00 the morning after the meeting (CARRY_AT), not at its last minute: the actions
+of a meeting are added as it ends (its end-of-meeting post asks for them), and the chair may mark what
+was covered then too. A meeting whose next one starts before that morning carries as soon as it ends.
+
 The carrying is the scheduler's work, claimed (meeting.carried_at) so that any number of processes
 ticking at once carry each meeting once. A meeting that ends with no next meeting planned waits: its
 items are carried when the next one is scheduled. If the meeting right after it has already begun by
@@ -10,7 +14,7 @@ carried: its agenda lists them already ("Actions due by the meeting").
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from commands import bounds
@@ -21,12 +25,13 @@ from commands.meetings.schedule import ITEM_MARKS, _system
 from commands.registry import TICKS
 from commands.results import Code, Person, Post, Reply, Strong, line
 from commands.text import parsing
-from commands.text.dates import describe
+from commands.text.dates import describe, local_to_utc
 from storage import meeting_carry as store
 from storage import meetings as meeting_store
-from storage.models import AGENDA_ITEM_MAX, AgendaItem, Meeting, MeetingStatus
+from storage.models import AGENDA_ITEM_MAX, AgendaItem, Cluster, Meeting, MeetingStatus
 
 COVERED_EXAMPLE = "/meeting item M1 covered 2"
+CARRY_AT = time(8, 0)  # local time, the morning after the meeting
 
 
 def short_day(ctx: Context, moment: datetime) -> str:
@@ -96,8 +101,17 @@ ITEM_MARKS["uncovered"] = lambda ctx, meeting, text: _mark(ctx, meeting, text, F
 
 # --- the scheduler: carrying at the end of a meeting --------------------------------------------------
 
+def carry_time(meeting: Meeting, time_zone: str, upcoming: Meeting | None = None) -> datetime:
+    """When a meeting's open items are carried: 08:00 the morning after it, or at its end if the next
+    meeting starts sooner than that."""
+    ends = meeting.starts_at + timedelta(minutes=meeting.minutes)
+    morning = local_to_utc(ends.astimezone(ZoneInfo(time_zone)).date() + timedelta(days=1), CARRY_AT, time_zone)
+    return ends if upcoming is not None and upcoming.starts_at <= morning else morning
+
+
 def _carry_due(session, now: datetime, time_zone: str) -> list[int]:
-    return store.to_carry(session=session)
+    return [meeting.id for meeting, upcoming in store.to_carry(session=session)
+            if now >= carry_time(meeting, session.get(Cluster, meeting.cluster_id).time_zone, upcoming)]
 
 
 def _carry(ctx_for, session, item: int, now: datetime) -> list:
@@ -105,11 +119,13 @@ def _carry(ctx_for, session, item: int, now: datetime) -> list:
     upcoming = store.following(session=session, meeting=meeting)
     if upcoming is None:
         return []  # nothing planned yet: carried when the next meeting is scheduled
+    ctx, cluster = _system(ctx_for, session, meeting)
+    if now < carry_time(meeting, ctx.time_zone, upcoming):
+        return []  # the morning after: the meeting's actions and covered marks are in by then
     if not store.claim_carry(session=session, meeting_id=item, now=now):
         return []  # another process has it
     if upcoming.starts_at <= now:
         return []  # the next meeting has begun already: too late to carry anything into it
-    ctx, cluster = _system(ctx_for, session, meeting)
     items = store.uncovered_items(session=session, meeting=meeting)
     day = upcoming.starts_at.astimezone(ZoneInfo(ctx.time_zone)).date()
     actions = [a for a in store.open_actions(session=session, meeting=meeting) if a.due_on is None or a.due_on > day]

@@ -607,6 +607,8 @@ def _end_meeting(ctx_for, session, item: int, now: datetime) -> list:
         line(Strong(f"{meeting.short_id} · {meeting.title}"), " has ended. Record what was decided and who does what:"),
         line(Code(f"/action add <what> @owner due <date> meeting {meeting.short_id}")),
         *record_invitation(meeting),
+        line("Agenda items not marked covered (", Code(f"/meeting item {meeting.short_id} covered <n>"), ") and its "
+             "open actions go on to the next meeting's agenda by 08:00 tomorrow."),
     )
     reply.buttons = record_buttons(meeting)
     if meeting.recurrence:
