@@ -72,6 +72,7 @@ def test_uncovered_items_and_open_actions_carry_to_the_next_meeting_once(two_mee
                                   ("Open action A1: Audit DOAC monitoring", "UGP", True, False)]
     agenda = meet(two_meetings, "agenda M2").text
     assert "1. Prescribing data (@UGP) · carried from 3 Dec" in agenda
+    assert "2. Flu clinic numbers · ✓ covered" in meet(two_meetings, "minutes M1").text
     assert "Send the practice list" in agenda  # A2 shows as an action due by the meeting, not carried
     # Said once: later ticks (and the hour after) carry nothing more.
     assert carried_posts(two_meetings.tick()) == [] and carried_posts(two_meetings.tick(hours=1)) == []
@@ -229,7 +230,8 @@ def test_minutes_lock_after_the_set_days_and_a_lead_unlocks_and_locks(riverside,
     refused(meet(riverside, "note M1 A late line"), "The minutes of M1 (Thu 3 Dec 2026) are read-only")
     refused(meet(riverside, "attended M1 80123"), "read-only 14 days after the meeting")
     refused(meet(riverside, "item M1 covered 1"), "read-only")
-    assert "A late line" not in meet(riverside, "minutes M1").text  # minutes still read
+    minutes = meet(riverside, "minutes M1").text  # still read by everyone
+    assert "A late line" not in minutes and "These minutes are read-only" in minutes
     refused(meet(riverside, "unlock M1", user="UGP"), "Only the cluster's leads")
     unlocked = meet(riverside, "unlock M1")
     assert unlocked.in_channel and "@ULEAD unlocked the minutes of M1 December QI meeting" in unlocked.text
