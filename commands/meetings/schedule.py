@@ -338,6 +338,13 @@ def show(ctx: Context, rest: str) -> Reply:
     return reply
 
 
+def _item_notes(ctx: Context, item) -> tuple:
+    """" · carried from 4 Dec", " · ✓ covered" (commands/meetings/carry.py)."""
+    origin = ctx.session.get(Meeting, item.carried_from) if item.carried_from else None
+    return ((f" · carried from {origin.starts_at.astimezone(ZoneInfo(ctx.time_zone)):%-d %b}",) if origin else ()) + (
+        (" · ✓ covered",) if item.covered_at else ())
+
+
 def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS,
                  text_most: int | None = None) -> list[Line]:
     """The agenda, built now from live data: items, topics, polls, actions. Each part shows at most `most`
@@ -392,13 +399,6 @@ def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS
                                       cut(action.description), f" — due {describe_day(action.due_on)}{flag}"))
         lines += bounds.at_most(shown_actions, most, _more("actions", "/action list overdue"))
     return lines
-
-
-def _item_notes(ctx: Context, item) -> tuple:
-    """" · carried from 4 Dec", " · ✓ covered" (commands/meetings/carry.py)."""
-    origin = ctx.session.get(Meeting, item.carried_from) if item.carried_from else None
-    return ((f" · carried from {origin.starts_at.astimezone(ZoneInfo(ctx.time_zone)):%-d %b}",) if origin else ()) + (
-        (" · ✓ covered",) if item.covered_at else ())
 
 
 def _more(what: str, command: str):
