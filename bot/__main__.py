@@ -285,7 +285,7 @@ def run(args: argparse.Namespace) -> None:
     db = start_database(settings)
     key = console_ballot_key(settings) if args.mode == "console" else ballot_key(settings)
     product = Clusterbot(db, settings.cluster_tz, ballot_key=key, retention_days=settings.retention_days,
-                         rate_limit=settings.rate_limit_per_minute)
+                         rate_limit=settings.rate_limit_per_minute, minutes_lock_days=settings.minutes_lock_days)
     if args.mode == "scheduler":
         teams_configured(settings)  # half a Teams bot is its one line, before any other
     if key is None and args.mode in SERVES_VOTERS:

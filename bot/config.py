@@ -62,6 +62,7 @@ class Settings:
     # scheme and host): charts and exports shared with a cluster are served from <it>/files/<token>.
     teams_public_url: str | None = None
     shared_file_days: int = 7  # SHARED_FILE_DAYS: how long a shared file's link works
+    minutes_lock_days: int = 14  # MINUTES_LOCK_DAYS: days after a meeting its minutes become read-only
 
 
 # What each Slack mode needs, and where people find it.
@@ -145,6 +146,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_terms_url=get("TEAMS_TERMS_URL"),
         teams_public_url=_public_url(get("TEAMS_PUBLIC_URL")),
         shared_file_days=_shared_days(get("SHARED_FILE_DAYS") or "7"),
+        minutes_lock_days=_lock_days(get("MINUTES_LOCK_DAYS") or "14"),
     )
 
 
@@ -348,4 +350,11 @@ def _shared_days(value: str) -> int:
     if not value.isdecimal() or not 1 <= int(value) <= 90:
         raise ConfigError(f"SHARED_FILE_DAYS “{value}” is not a number of days: use a whole number from 1 to 90, "
                           "e.g. 7")
+    return int(value)
+
+
+def _lock_days(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 3650:
+        raise ConfigError(f"MINUTES_LOCK_DAYS “{value}” is not a number of days: use a whole number from 1 to 3650, "
+                          "e.g. 14")
     return int(value)

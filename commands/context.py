@@ -64,6 +64,7 @@ class Context:
     # None: this deployment has none, so no anonymous poll can be made, voted on or closed.
     ballot_key: bytes | None = None
     kept: Kept = field(default_factory=Kept)  # what was worked out from rarely changing data (the product's)
+    minutes_lock_days: int = 14  # MINUTES_LOCK_DAYS: a meeting's minutes are read-only that long after it
 
     def now(self) -> datetime:
         return self.clock()

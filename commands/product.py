@@ -71,7 +71,7 @@ class Clusterbot:
 
     def __init__(self, db: Database, time_zone: str = "Europe/London",
                  clock: Clock = wall_clock, ballot_key: bytes | None = None, retention_days: int = 30,
-                 rate_limit: int = DEFAULT_PER_MINUTE):
+                 rate_limit: int = DEFAULT_PER_MINUTE, minutes_lock_days: int = 14):
         self.db = db
         db.clock = clock  # its sessions stamp rows with the product's clock: one clock for both
         # The key behind anonymous ballots (voter hashes, sealed choices): outside the database by design,
@@ -88,6 +88,7 @@ class Clusterbot:
         self.kept = Kept()  # run-chart signals, by measure revision
         # Commands that post, per person per channel per minute (RATE_LIMIT_PER_MINUTE; 0: no limit)
         self.posting = PostingRate(rate_limit)
+        self.minutes_lock_days = minutes_lock_days  # MINUTES_LOCK_DAYS: minutes read-only that long after a meeting
 
     def handle(self, command: str, text: str, caller: Caller) -> Reply:
         """A typed slash command."""
@@ -308,7 +309,7 @@ class Clusterbot:
         return Context(caller, session, cluster_, member, time_zone, submission_key, self.clock,
                        # a cluster's people are named by its platform (the scheduler's work has no caller)
                        self.directory.of(cluster_.platform if cluster_ is not None else caller.platform),
-                       self.ballot_key, self.kept)
+                       self.ballot_key, self.kept, self.minutes_lock_days)
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
                       submission_key: str | None = None, read_only: bool = False, limited: bool = False) -> Reply:
@@ -515,7 +516,7 @@ def _into_outbox(session, effects: list, caller: Caller | None, now: datetime, c
 
 def _posts(reply: Reply) -> bool:
     """Whether a reply reaches beyond the person who asked: shown in the channel, posted, or sent to others."""
-    return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct) for e in reply.effects)
+    return reply.audience == Audience.CHANNEL or any(isinstance(e, Post | Direct | Upload) for e in reply.effects)
 
 
 def _useful_for(effect, now: datetime) -> timedelta | None:

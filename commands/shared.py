@@ -18,6 +18,7 @@ CONTENT_TYPES = {
     "png": "image/png",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "ics": "text/calendar",  # a meeting's calendar invite (commands/meetings/invite.py)
 }
 OTHER = "application/octet-stream"
 

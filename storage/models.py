@@ -367,6 +367,19 @@ class Meeting(SQLModel, table=True):
     created_at: datetime = _created_at()
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    # Carry-forward (commands/meetings/carry.py): when its uncovered items and open actions went on to the
+    # next meeting's agenda (or it was found there was nothing to carry); claimed, so it is said once.
+    carried_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # Calendar invites (commands/meetings/invite.py): the .ics UID (a series shares its first meeting's),
+    # SEQUENCE (raised on every move and on a cancel), when an invite was first posted, and for a moved
+    # occurrence of a series its original start (the RECURRENCE-ID).
+    invite_uid: str | None = Field(default=None, max_length=200)
+    sequence: int = 0
+    invited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    recurrence_id: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # A lead's word on the minutes (commands/meetings/lock.py): None follows MINUTES_LOCK_DAYS; "open" or
+    # "locked" overrides it.
+    minutes_lock: str | None = Field(default=None, max_length=8)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -377,6 +390,9 @@ class AgendaItem(SQLModel, table=True):
     by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     text: str = Field(max_length=AGENDA_ITEM_MAX)
     at: datetime = _created_at()
+    covered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # Carried from an earlier meeting that ended with it uncovered (or with this action open): that meeting.
+    carried_from: int | None = Field(default=None, foreign_key="meeting.id")
 
 
 class Reminder(SQLModel, table=True):

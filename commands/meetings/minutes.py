@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from commands.context import Context
 from commands.errors import Refusal
 from commands.exports import looks_identifying, upload
+from commands.meetings import lock
 from commands.meetings.record import find_meeting, represented
-from commands.meetings.schedule import MEETING
+from commands.meetings.schedule import MEETING, _item_notes
 from commands.registry import subcommand
 from commands.results import Code, Line, Person, Reply, Strong, line
 from commands.text import parsing
@@ -22,7 +23,7 @@ from reports import lazily
 from storage import clusters as cluster_store
 from storage import meeting_record as store
 from storage import meetings as meeting_store
-from storage.models import Cluster, Meeting
+from storage.models import Cluster, Meeting, MeetingStatus
 
 minutes_doc = lazily("reports.minutes")
 workbook = lazily("reports.workbook")
@@ -52,7 +53,11 @@ def minutes(ctx: Context, rest: str) -> Reply:
     meeting, word = _parse(ctx, rest)
     if word:
         return Reply.tell(line("Preparing the minutes of ", Code(meeting.short_id), " as a Word file…"))
-    return Reply.tell(*minutes_lines(gather(ctx, meeting)))
+    reply = Reply.tell(*minutes_lines(gather(ctx, meeting)))
+    if meeting.status != MeetingStatus.CANCELLED and lock.is_locked(ctx, meeting):
+        reply.lines.append(line("These minutes are read-only (a lead can open them: ",
+                                Code(f"/meeting unlock {meeting.short_id}"), ")."))
+    return reply
 
 
 def _word(ctx: Context, rest: str) -> Reply:
@@ -85,7 +90,8 @@ def gather(ctx: Context, meeting: Meeting) -> "minutes_doc.Minutes":
     found.not_represented = [f"{p.code} {p.name}" for p in cluster_store.list_practices(session=session,
                                                                                         cluster=cluster)
                              if p.id not in came]
-    found.agenda = [item.text for item in meeting_store.agenda_items(session=session, meeting=meeting)]
+    found.agenda = [item.text + "".join(_item_notes(ctx, item))
+                    for item in meeting_store.agenda_items(session=session, meeting=meeting)]
     found.lines = [row.text for row in store.minute_lines(session=session, meeting=meeting)]
     found.decisions = [minutes_doc.Decided(d.text, d.topic, d.topic_title)
                        for d in store.decisions(session=session, cluster=cluster, meeting=meeting)]

@@ -15,6 +15,7 @@ from commands import bounds
 from commands.cluster import CLUSTER
 from commands.context import Context
 from commands.errors import Refusal, on_field
+from commands.meetings.lock import refuse_when_locked
 from commands.meetings.schedule import (
     LENGTH_CHOICES,
     MEETING,
@@ -72,11 +73,12 @@ def find_meeting(ctx: Context, token: str, example: str) -> Meeting:
 
 
 def require_recorder(ctx: Context, meeting: Meeting, doing: str) -> None:
-    """The meeting's organiser or a lead; nobody else writes its record."""
+    """The meeting's organiser or a lead; nobody else writes its record, nor anyone once it is locked."""
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refusal(f"{meeting.short_id} was cancelled, so it has no record.", example="/meeting list")
     if meeting.created_by != ctx.caller.user_id:
         ctx.require_lead(doing)
+    refuse_when_locked(ctx, meeting)
 
 
 def _meeting_and_text(ctx: Context, rest: str, example: str, doing: str) -> tuple[Meeting, str]:

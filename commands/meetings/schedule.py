@@ -57,6 +57,10 @@ SYSTEM = "clusterbot"
 LENGTH_CHOICES = tuple(Choice(str(m), f"{m} minutes") for m in (30, 45, 60, 90, 120))  # the forms' lengths
 MAX_OFFSET = timedelta(days=60)
 REMINDER_TEXT = 200  # a reminder shows free text to this length (the full agenda shows it whole)
+# Hooks of commands/meetings/carry.py and invite.py (which import this module): `item M2 covered 3`,
+# and what a move or a cancel also does (SEQUENCE raised, the updated invite posted).
+ITEM_MARKS: dict = {}  # "covered" -> handler(ctx, meeting, numbers) -> Reply
+CHANGED: list = []     # handler(ctx, meeting, reply, before=None): after a move (before: its old start) or a cancel
 
 
 # --- reading what people type ------------------------------------------------------------------
@@ -334,6 +338,13 @@ def show(ctx: Context, rest: str) -> Reply:
     return reply
 
 
+def _item_notes(ctx: Context, item) -> tuple:
+    """" · carried from 4 Dec", " · ✓ covered" (commands/meetings/carry.py)."""
+    origin = ctx.session.get(Meeting, item.carried_from) if item.carried_from else None
+    return ((f" · carried from {origin.starts_at.astimezone(ZoneInfo(ctx.time_zone)):%-d %b}",) if origin else ()) + (
+        (" · ✓ covered",) if item.covered_at else ())
+
+
 def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS,
                  text_most: int | None = None) -> list[Line]:
     """The agenda, built now from live data: items, topics, polls, actions. Each part shows at most `most`
@@ -345,7 +356,8 @@ def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS
     lines: list[Line] = []
     items = store.agenda_items(session=ctx.session, meeting=meeting)
     lines.append(line(Strong("Agenda items")))
-    numbered = [line(f"{n}. ", cut(item.text), " (", Person(item.by), ")") for n, item in enumerate(items, 1)]
+    numbered = [line(f"{n}. ", cut(item.text), " (", Person(item.by), ")", *_item_notes(ctx, item))
+                for n, item in enumerate(items, 1)]
     lines += bounds.at_most(numbered, most, _more("agenda items", f"/meeting agenda {m}")) or [
         line("None yet: add one with ", Code(f"/meeting item {m} <text>"))]
     working = topic_store.list_topics(session=ctx.session, cluster=cluster,
@@ -407,11 +419,15 @@ def agenda(ctx: Context, meeting: Meeting) -> Reply:
 
 
 @subcommand(MEETING, "item M1 <text>", "/meeting item M1 Feedback from the prescribing lead",
-            "add an item to the agenda", members_only=True)
+            "add an item to the agenda (item M1 covered 2: mark one covered, so it is not carried on)",
+            members_only=True)
 def item(ctx: Context, rest: str) -> Reply:
     example = "/meeting item M1 Feedback from the prescribing lead"
     token, text = parsing.split_first(rest)
     meeting = _meeting(ctx, token, example)
+    mark, numbers = parsing.split_first(text)
+    if mark.lower() in ITEM_MARKS and re.fullmatch(r"[\d,\s]*", numbers):
+        return ITEM_MARKS[mark.lower()](ctx, meeting, numbers)
     if meeting.status == MeetingStatus.CANCELLED:
         raise Refusal(f"{meeting.short_id} is cancelled.", example="/meeting list")
     ctx.require_member("add agenda items")
@@ -463,8 +479,11 @@ def cancel(ctx: Context, rest: str) -> Reply:
     meeting.status = MeetingStatus.CANCELLED
     ctx.session.add(meeting)
     store.plan_reminders(session=ctx.session, meeting=meeting, due=[])
-    return Reply.announce(line(Person(ctx.caller.user_id), " cancelled ", Code(meeting.short_id), " ", meeting.title,
-                               f" ({describe(meeting.starts_at, ctx.time_zone)}). Its reminders won't be sent."))
+    reply = Reply.announce(line(Person(ctx.caller.user_id), " cancelled ", Code(meeting.short_id), " ", meeting.title,
+                                f" ({describe(meeting.starts_at, ctx.time_zone)}). Its reminders won't be sent."))
+    for hook in CHANGED:
+        hook(ctx, meeting, reply)
+    return reply
 
 
 @subcommand(MEETING, "move M1 <date> <HH:MM>", "/meeting move M1 10/12/2026 13:00",
@@ -493,6 +512,8 @@ def move(ctx: Context, rest: str) -> Reply:
                                 Strong(describe(starts_at, ctx.time_zone)), _ambiguity(date_words, day), "."))
     if skipped:
         reply.lines.append(line(f"Reminders {', '.join(skipped)} before would already be past, so they are skipped."))
+    for hook in CHANGED:
+        hook(ctx, meeting, reply, before)
     return reply
 
 
@@ -592,6 +613,8 @@ def _end_meeting(ctx_for, session, item: int, now: datetime) -> list:
         line(Strong(f"{meeting.short_id} · {meeting.title}"), " has ended. Record what was decided and who does what:"),
         line(Code(f"/action add <what> @owner due <date> meeting {meeting.short_id}")),
         *record_invitation(meeting),
+        line("Agenda items not marked covered (", Code(f"/meeting item {meeting.short_id} covered <n>"), ") and its "
+             "open actions go on to the next meeting's agenda by 08:00 tomorrow."),
     )
     reply.buttons = record_buttons(meeting)
     if meeting.recurrence:
@@ -624,7 +647,8 @@ def _next_in_series(ctx: Context, meeting: Meeting) -> Meeting:
     day = next_day(meeting.recurrence, local.date(), local.time())
     upcoming = Meeting(cluster_id=meeting.cluster_id, short_id="", title=meeting.title, minutes=meeting.minutes,
                        place=meeting.place, recurrence=meeting.recurrence, reminders=meeting.reminders,
-                       created_by=meeting.created_by, starts_at=local_to_utc(day, local.time(), ctx.time_zone))
+                       created_by=meeting.created_by, starts_at=local_to_utc(day, local.time(), ctx.time_zone),
+                       invite_uid=meeting.invite_uid, sequence=meeting.sequence, invited_at=meeting.invited_at)
     upcoming = store.create_meeting(session=ctx.session, cluster=ctx.session.get(Cluster, meeting.cluster_id),
                                     meeting=upcoming)
     _plan(ctx, upcoming)
