@@ -7,8 +7,8 @@
 - meeting.minutes_lock: a lead's word on the minutes ("open" or "locked"; NULL: MINUTES_LOCK_DAYS decides);
 - agenda_item.covered_at: marked covered at the meeting; agenda_item.carried_from: the meeting it came from.
 
-Revision ID: 0033
-Revises: 0027
+Revision ID: 0030
+Revises: 0029
 """
 
 import sqlalchemy as sa
@@ -16,8 +16,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0033"
-down_revision = "0027"
+revision = "0030"
+down_revision = "0029"
 
 
 def upgrade() -> None:
