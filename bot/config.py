@@ -35,10 +35,6 @@ class Settings:
     cluster_tz: str
     slack_api_url: str
     bot_token: str | None = None
-    # SLACK_CLIENT_ID, SLACK_CLIENT_SECRET: "Add to Slack" for many workspaces (bot/slack/oauth.py), used
-    # when SLACK_BOT_TOKEN is not set
-    slack_client_id: str | None = None
-    slack_client_secret: str | None = None
     signing_secret: str | None = None
     app_token: str | None = None
     host: str = "0.0.0.0"
@@ -63,6 +59,10 @@ class Settings:
     teams_public_url: str | None = None
     shared_file_days: int = 7  # SHARED_FILE_DAYS: how long a shared file's link works
     minutes_lock_days: int = 14  # MINUTES_LOCK_DAYS: days after a meeting its minutes become read-only
+    # SLACK_CLIENT_ID, SLACK_CLIENT_SECRET: "Add to Slack" for many workspaces (bot/slack/oauth.py), used when
+    # SLACK_BOT_TOKEN is not set. Last, so settings built by position keep their places.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
 
 
 # What each Slack mode needs, and where people find it.
