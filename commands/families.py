@@ -9,6 +9,9 @@ import importlib
 ORDER = (
     ("commands.cluster", "/cluster: set-up, practices, people, leads"),
     ("commands.topics.core", "/topic"),
+    ("commands.topics.aims", "/topic aim: the aim said back as STAN"),
+    ("commands.topics.drivers", "/topic driver, idea, diagram: the driver diagram"),
+    ("commands.topics.pdsa", "/pdsa: PDSA cycles of change ideas; the study prompt"),
     ("commands.polls.core", "/poll"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
