@@ -724,7 +724,8 @@ class PdsaAct(StrEnum):
 
 class TopicDriver(SQLModel, table=True):
     """A driver of a topic's aim: primary (no parent, numbered 1, 2 …) or secondary (under primary n: n.1, n.2 …).
-    Numbers stay as given: removing driver 2 leaves 1 and 3, so ids people have written down still mean the same."""
+    Numbers stay as given: removing driver 2 of 3 leaves 1 and 3, so ids people have written down still mean the
+    same (a new driver takes the number after the highest)."""
 
     __tablename__ = "topic_driver"
     __table_args__ = (UniqueConstraint("topic_id", "parent_id", "number", name="uq_topic_driver_number"),)

@@ -2,8 +2,8 @@
 change ideas), as text on the topic's card and as a picture.
 
 Drivers are numbered within their topic (1, 2 … and 1.1, 1.2 … under primary 1); change ideas have a cluster-wide
-id (C1, C2 …) because PDSA cycles (C4.1) and the run chart name them. Numbers are never reused within a topic's
-diagram, so a removed driver leaves a gap rather than renaming the ones people wrote down.
+id (C1, C2 …) because PDSA cycles (C4.1) and the run chart name them. Numbers are not shifted: a removed driver
+leaves a gap rather than renaming the ones people wrote down (a new one takes the number after the highest).
 """
 
 import re
