@@ -76,7 +76,8 @@ def test_the_aim_form_saves_and_an_aim_with_no_measure_asks_for_one(riverside):
 
 def test_drivers_are_numbered_and_ideas_get_cluster_wide_ids(qi, db):
     assert [(d.parent_id is None, d.number, d.text) for d in rows(db, TopicDriver)] == [
-        (True, 1, "Reliable follow-up after discharge"), (False, 1, "Discharge letters reach the practice the same day"),
+        (True, 1, "Reliable follow-up after discharge"),
+        (False, 1, "Discharge letters reach the practice the same day"),
         (True, 2, "Patients know to book a review")]
     assert [i.short_id for i in rows(db, ChangeIdea)] == ["C1", "C2"]
     qi.say("/topic propose Flu uptake", user="UGP")

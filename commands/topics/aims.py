@@ -40,7 +40,8 @@ def stan(ctx: Context, topic: Topic) -> list[Line]:
              "say what will change, for whom (which patients, which practices)?"),
         line("• Time-bound: ", f"yes (“{when.group(0).strip()}”)" if when else "by when? Add a date, e.g. by June."),
         line("• Aligned: ", *(("yes, measured by ", *_ids(measures)) if measures else
-                              ("which measure will show it? Add one: ", Code(f"/measure add {topic.short_id} <name>")))),
+                              ("which measure will show it? Add one: ",
+                               Code(f"/measure add {topic.short_id} <name>")))),
         line("• Numeric: ", f"yes (“{number.group(0)}…”)" if number else "how much? Say by how much, e.g. 90% or "
              "from 1 in 3 to 1 in 10."),
     ]

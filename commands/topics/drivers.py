@@ -227,8 +227,8 @@ def driver_remove(ctx: Context, rest: str) -> Reply:
 def _idea_owned(ctx: Context, token: str, example: str, doing: str) -> ChangeIdea:
     found = find_idea(ctx, token, example)
     if not _may_change(ctx, found.created_by):
-        raise Refusal(f"Only whoever added {found.short_id} (", Person(found.created_by), f") or a lead can {doing} it.",
-                      example=f"/pdsa list {found.short_id}")
+        raise Refusal(f"Only whoever added {found.short_id} (", Person(found.created_by),
+                      f") or a lead can {doing} it.", example=f"/pdsa list {found.short_id}")
     return found
 
 

@@ -463,7 +463,8 @@ def _send_prompt(ctx_for, session, item: int, now: datetime) -> list:
                        line("You planned: ", cycle.plan),
                        line("You predicted: ", cycle.prediction),
                        line("What did you learn, against the prediction? ",
-                            Code(f"/pdsa study {short} <what we learned>"), " in the cluster's channel, or the button."))
+                            Code(f"/pdsa study {short} <what we learned>"),
+                            " in the cluster's channel, or the button."))
     reply.buttons = [Button("Record the study", "pdsa.study", short, "primary", channel=cluster.channel_id)]
     if not cycle.done:
         reply.buttons.append(Button("Record what happened", "pdsa.do", short, channel=cluster.channel_id))
