@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
-from storage.models import ChangeIdea, Cluster, Measure, PdsaCycle, Topic, TopicDriver
+from storage.models import ChangeIdea, Cluster, Measure, PdsaCycle, Practice, Topic, TopicDriver
 from storage.short_ids import next_short_id
 
 IDEA_PREFIX = "C"
@@ -173,3 +173,35 @@ def claim_prompt(*, session: Session, cycle_id: int, now: datetime) -> bool:
     claimed = session.execute(update(PdsaCycle).where(PdsaCycle.id == cycle_id, col(PdsaCycle.prompted_at).is_(None))
                               .values(prompted_at=now))
     return claimed.rowcount == 1
+
+
+@dataclass(frozen=True)
+class CycleExportRow:
+    """A cycle as the cluster's workbook lists it: ids and codes, its texts, who planned it and when."""
+
+    cycle: str            # C4.1
+    topic: str            # T3
+    topic_title: str
+    idea: str             # C4 and its text
+    idea_text: str
+    plan: str
+    prediction: str
+    due_on: date | None
+    practice_code: str | None
+    measure: str | None   # D1
+    done: str
+    study: str
+    act: str | None
+    act_note: str
+    planned_by: str
+    planned_at: datetime
+
+
+def export_rows(*, session: Session, cluster: Cluster) -> list[CycleExportRow]:
+    measures = {m.id: m.short_id for m in session.exec(select(Measure).where(Measure.cluster_id == cluster.id))}
+    codes = {p.id: p.code for p in session.exec(select(Practice).where(Practice.cluster_id == cluster.id))}
+    return [CycleExportRow(r.short_id, r.topic.short_id, r.topic.title, r.idea.short_id, r.idea.text, r.cycle.plan,
+                           r.cycle.prediction, r.cycle.due_on, codes.get(r.cycle.practice_id),
+                           measures.get(r.cycle.measure_id), r.cycle.done, r.cycle.study, r.cycle.act,
+                           r.cycle.act_note, r.cycle.planned_by, r.cycle.planned_at)
+            for r in cycles(session=session, cluster=cluster)]

@@ -268,3 +268,27 @@ def test_a_reply_in_slack_and_teams_words(qi):
     assert "`/pdsa plan C3 &lt;what we will test&gt; predict &lt;what we expect&gt;`" in slack
     card = str(reply_card(said.reply, lambda user: "Dr Grant"))
     assert "@clusterbot pdsa plan C3" in card and "/pdsa" not in card
+
+
+# --- the QI story in the workbook and the Board report ---------------------------------------------------
+
+def test_the_cluster_export_and_the_board_report_tell_the_qi_story(qi):
+    import openpyxl
+    qi.say(f"/topic aim T1 {AIM}", user="UGP")
+    qi.say("/pdsa plan C1 Try it predict 8 of 10 practice 80123 measure D1", user="UGP")
+    qi.say("/pdsa study C1.1 7 of 10: Friday letters late", user="UGP")
+    qi.say("/pdsa act C1.1 adapt Add Fridays", user="UGP")
+    export = qi.say("/cluster export")
+    [book] = [s.upload for s in export.sent if s.kind == "upload"]
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content))["PDSA cycles"]
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][:5] == ["Cycle", "Topic", "Topic title", "Change idea", "Idea"]
+    assert values[1][:4] == ["C1.1", "T1", "Asthma reviews after discharge", "C1"]
+    assert "7 of 10: Friday letters late" in values[1] and "adapt" in values[1] and "80123" in values[1]
+    report = qi.say("/cluster report")
+    [xlsx] = [s.upload for s in report.sent if s.kind == "upload" and s.upload.filename.endswith(".xlsx")]
+    story = openpyxl.load_workbook(io.BytesIO(xlsx.content))["QI T1"]
+    texts = [str(c.value) for row in story.iter_rows() for c in row if c.value]
+    assert "C1.1" in texts and f"Aim: {AIM}" in texts
+    assert any("C1 Ward clerk emails the discharge list daily [PDSA adapted: C1.1]" in t for t in texts)
+    assert len(story._images) == 1  # the driver diagram's picture

@@ -12,13 +12,14 @@ from analysis import driver_diagram as drawing
 from commands.context import Context
 from commands.errors import Refusal
 from commands.registry import subcommand
-from commands.results import Code, Line, Person, Reply, Strong, Upload, line
+from commands.results import Code, Line, Person, Reply, Strong, Upload, line, plain_text
 from commands.text import parsing
 from commands.text.dates import local_today
 from commands.text.guard import refuse_patient_identifiers
 from commands.topics import core
 from commands.topics.core import TOPIC, _topic
 from storage import qi as store
+from storage import topics as topic_store
 from storage.models import DRIVER_TEXT_MAX, ChangeIdea, PdsaCycle, Topic, TopicDriver
 
 DRIVER_EXAMPLE = "/topic driver T3 Reliable follow-up after discharge"
@@ -301,3 +302,24 @@ def _upload(ctx: Context, rest: str) -> Reply:
                                   " ", topic.title, "."))
     return Reply.quiet(Upload(cluster.channel_id, name, f"{topic.short_id} driver diagram", picture(ctx, topic),
                               comment))
+
+
+# --- the Board report's QI story ---------------------------------------------------------------------
+
+def qi_stories(ctx: Context, cluster, short_ids: list[str]) -> list:
+    """Each topic (of `short_ids`) with drivers or cycles, as the Board report tells it (reports/qi.py)."""
+    from reports.qi import QiStory  # openpyxl: imported only when a report is written
+
+    stories = []
+    for short_id in short_ids:
+        topic = topic_store.find_topic(session=ctx.session, cluster=cluster, short_id=short_id)
+        rows = store.cycles(session=ctx.session, cluster=cluster, topic=topic)
+        has_drivers = bool(store.drivers(session=ctx.session, topic=topic))
+        if not (has_drivers or rows):
+            continue
+        text = [plain_text(Reply([ln])) for ln in diagram_lines(ctx, topic)[1:]]
+        stories.append(QiStory(topic.short_id, topic.title, topic.aim, text,
+                               [(r.short_id, r.cycle.plan, r.cycle.prediction, r.cycle.study, r.cycle.act,
+                                 r.cycle.act_note) for r in rows],
+                               picture(ctx, topic) if has_drivers else None))
+    return stories
