@@ -153,6 +153,11 @@ def cycles_of_measure(*, session: Session, measure: Measure) -> list[CycleRow]:
     return _rows(session, PdsaCycle.measure_id == measure.id)
 
 
+def cycles_on_measures(*, session: Session, cluster: Cluster) -> list[CycleRow]:
+    """Every cycle of the cluster that names a measure (one query, for a workbook's every measure)."""
+    return _rows(session, PdsaCycle.cluster_id == cluster.id, col(PdsaCycle.measure_id).is_not(None))
+
+
 def idea_cycles(*, session: Session, topic: Topic) -> dict[int, list[PdsaCycle]]:
     """idea id -> its cycles in order, for a topic's diagram and card (one query)."""
     out: dict[int, list[PdsaCycle]] = {}

@@ -122,11 +122,14 @@ def picture_of(ctx: Context, request: Request, topic: Topic | None = None) -> Pi
                    caption=caption_of(measure, request.series), number=lambda v: series_tools.format_value(measure, v))
 
 
-def cycle_periods(ctx: Context, measure: Measure) -> list[tuple[str, date, str | None, str]]:
+def cycle_periods(ctx: Context, measure: Measure, rows: list | None = None) -> list[tuple[str, date, str | None, str]]:
     """The PDSA cycles linked to the measure: (C4.1, its period, its practice's code or None, what it tested).
-    A cycle's period is that of its `by` date, or of the day it was planned."""
+    A cycle's period is that of its `by` date, or of the day it was planned. `rows`: the measure's cycles, when
+    the caller has read them (a workbook reads every measure's in one query)."""
     out = []
-    for row in qi_store.cycles_of_measure(session=ctx.session, measure=measure):
+    if rows is None:
+        rows = qi_store.cycles_of_measure(session=ctx.session, measure=measure)
+    for row in rows:
         cycle = row.cycle
         day = cycle.due_on or local_today(cycle.planned_at, ctx.time_zone)
         practice = ctx.session.get(Practice, cycle.practice_id) if cycle.practice_id else None

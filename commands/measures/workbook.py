@@ -17,6 +17,7 @@ from commands.text.dates import local_today
 from reports import lazily
 from storage import clusters as cluster_store
 from storage import measures as store
+from storage import qi as qi_store
 from storage.models import Cluster, Measure, Practice
 
 sheets = lazily("reports.measures")
@@ -51,7 +52,7 @@ def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator["sheets.SeriesShe
     # Both lists are read before the points' cursor opens: no other query runs while it streams.
     practices = cluster_store.list_practices(session=ctx.session, cluster=cluster)
     measures = store.list_measures(session=ctx.session, cluster=cluster)
-    cycles = _cycles(ctx, measures)
+    cycles = _cycles(ctx, cluster, measures)
     today = local_today(ctx.now(), ctx.time_zone)
     by_measure = groupby(store.cluster_points(session=ctx.session, cluster=cluster), key=lambda p: p.measure_id)
     measure_id, points = next(by_measure, (None, iter(())))
@@ -63,10 +64,12 @@ def _series_sheets(ctx: Context, cluster: Cluster) -> Iterator["sheets.SeriesShe
             yield _series_sheet(measure, [], practices, today, cycles.get(measure.id, []))
 
 
-def _cycles(ctx: Context, measures: list[Measure]) -> dict[int, list[tuple[str, date, str | None, str]]]:
+def _cycles(ctx: Context, cluster: Cluster, measures: list[Measure]) -> dict[int, list[tuple]]:
     """measure id -> the PDSA cycles linked to it (commands/measures/charts.py marks them on the picture)."""
-    linked = {m.id: cycle_periods(ctx, m) for m in measures}
-    return {k: v for k, v in linked.items() if v}
+    by_measure: dict[int, list] = {}
+    for row in qi_store.cycles_on_measures(session=ctx.session, cluster=cluster):
+        by_measure.setdefault(row.cycle.measure_id, []).append(row)
+    return {m.id: cycle_periods(ctx, m, by_measure[m.id]) for m in measures if m.id in by_measure}
 
 
 def _series_sheet(measure: Measure, points: list[store.StoredPoint], practices: list[Practice],
