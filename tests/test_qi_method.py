@@ -292,3 +292,29 @@ def test_the_cluster_export_and_the_board_report_tell_the_qi_story(qi):
     assert "C1.1" in texts and f"Aim: {AIM}" in texts
     assert any("C1 Ward clerk emails the discharge list daily [PDSA adapted: C1.1]" in t for t in texts)
     assert len(story._images) == 1  # the driver diagram's picture
+
+
+def test_pdsa_alone_lists_and_help_shows_every_step(qi):
+    assert "No PDSA cycles in the cluster yet. Plan one: /pdsa plan C4" in qi.say("/pdsa").text
+    shown = qi.say("/pdsa help").text
+    for words in ("/pdsa plan C4", "/pdsa do C4.1", "/pdsa study C4.1", "/pdsa act C4.1", "/pdsa list", "/pdsa show"):
+        assert words in shown, words
+
+
+@pytest.mark.database
+def test_a_study_prompt_is_claimed_once_and_cycle_numbers_are_unique(qi, db, clock):
+    from sqlalchemy.exc import IntegrityError
+
+    from storage import qi as qi_store
+    qi.say("/pdsa plan C1 Try it predict works by friday", user="UGP")
+    [cycle] = rows(db, PdsaCycle)
+    with db.session() as session:
+        assert qi_store.claim_prompt(session=session, cycle_id=cycle.id, now=clock())
+        assert not qi_store.claim_prompt(session=session, cycle_id=cycle.id, now=clock())
+        session.commit()
+    with db.session() as session:
+        with pytest.raises(IntegrityError):  # two plans of one idea never share a number
+            session.add(PdsaCycle(cluster_id=cycle.cluster_id, idea_id=cycle.idea_id, number=1, plan="again",
+                                  planned_by="UGP"))
+            session.flush()
+        session.rollback()
