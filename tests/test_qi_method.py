@@ -56,6 +56,8 @@ def test_an_aim_is_stored_and_coached_never_refused(qi, db):
     assert "by when?" in text and "how much?" in text and "say what will change, for whom" in text
     assert "measured by D1 Asthma reviews within 2 weeks" in text  # the topic has a measure: aligned
     assert "3 things to add when you can; the aim is saved as it is." in text
+    may = qi.say("/topic aim T1 We may see 90% of patients reviewed within 14 days of discharge", user="UGP")
+    assert "by when?" in may.text and "how much?" not in may.text  # "may" is no month here
     good = qi.say(f"/topic aim T1 {AIM}", user="UGP")
     assert "It reads as a STAN aim." in good.text and "yes (“June”)" in good.text
     assert "how much?" not in good.text

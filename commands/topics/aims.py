@@ -19,7 +19,11 @@ from storage.models import TOPIC_TEXT_MAX, MeasureStatus, Topic, TopicBase
 
 AIM_EXAMPLE = "/topic aim T3 90% of patients discharged after an asthma admission reviewed within 14 days by June 2027"
 NUMBER = re.compile(r"\d|\b(?:half|third|quarter|twice|double|halve|all|none|every)\b", re.IGNORECASE)
-WHEN = re.compile(rf"\b(?:{MONTH})\b|\b20\d\d\b|\b\d{{1,2}}/\d{{1,2}}\b|\b(?:by|before|until)\s+(?:the\s+)?"
+# A month (but "may" only after by/in/before/until/end of: "we may improve" names no date), a year, a date, or
+# "by the end of …".
+MONTHS_BUT_MAY = "|".join(m for m in MONTH.split("|") if m != "may")
+WHEN = re.compile(rf"\b(?:{MONTHS_BUT_MAY})\b|\b(?:by|in|before|until|end of)\s+may\b|\b20\d\d\b|"
+                  r"\b\d{1,2}/\d{1,2}\b|\b(?:by|before|until)\s+(?:the\s+)?"
                   r"(?:end|start|spring|summer|autumn|winter|next|christmas|easter|q[1-4])\b", re.IGNORECASE)
 SPECIFIC_WORDS = 6  # fewer words than this rarely say what changes, for whom
 

@@ -13,7 +13,20 @@ from commands.context import Caller, Context
 from commands.errors import Refusal, on_field
 from commands.measures.core import find_measure
 from commands.registry import FAMILIES, TICKS, button, form, subcommand
-from commands.results import Button, Choice, Code, Direct, Form, FormField, Line, Person, Reply, Strong, line
+from commands.results import (
+    FORMER_MEMBER,
+    Button,
+    Choice,
+    Code,
+    Direct,
+    Form,
+    FormField,
+    Line,
+    Person,
+    Reply,
+    Strong,
+    line,
+)
 from commands.text import parsing
 from commands.text.dates import describe_day, is_working_day, local_today, parse_day, reads_as_date
 from commands.text.guard import refuse_patient_identifiers
@@ -448,8 +461,8 @@ def _prompts_due(session, now: datetime, time_zone: str) -> list[int]:
 
 def _send_prompt(ctx_for, session, item: int, now: datetime) -> list:
     cycle = session.get(PdsaCycle, item)
-    if cycle is None or cycle.study or cycle.prompted_at is not None:
-        return []
+    if cycle is None or cycle.study or cycle.act or cycle.prompted_at is not None or cycle.planned_by == FORMER_MEMBER:
+        return []  # learned, finished, asked already, or its planner was erased: nobody to ask
     cluster = session.get(Cluster, cycle.cluster_id)
     ctx = ctx_for(session, cluster, Caller(SYSTEM, cluster.channel_id, cluster.team_id))
     today = local_today(now, ctx.time_zone)
