@@ -128,7 +128,11 @@ def slack_app(settings: Settings, product: Clusterbot, socket_mode: bool = False
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.slack import build_app
+    from bot.slack.oauth import oauth_configured
 
+    if oauth_configured(settings) and not socket_mode:
+        # "Add to Slack": no token to check at start; each workspace's is read (and refreshed) per request
+        return build_app(settings, product, delivery_process=serving and settings.delivery_process)
     try:
         WebClient(token=settings.bot_token, base_url=settings.slack_api_url, timeout=10).auth_test()
     except SlackApiError as error:
@@ -152,10 +156,13 @@ def _maybe_schedule(settings: Settings, product: Clusterbot, app) -> None:
 
 def scheduler_deliveries(settings: Settings, product: Clusterbot) -> list:
     """`python -m bot scheduler` also delivers for each platform it has settings for: Slack with
-    SLACK_BOT_TOKEN, Teams with the TEAMS_ settings. With neither it only ticks, and the servers
+    SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: each workspace's token), Teams with
+    the TEAMS_ settings. With neither it only ticks, and the servers
     deliver what it queues."""
+    from bot.slack.oauth import oauth_configured
+
     deliveries = []
-    if settings.bot_token:
+    if settings.bot_token or oauth_configured(settings):
         deliveries.append(slack_app(settings, product, serving=False).delivery)
     if teams_configured(settings):
         from bot.delivery import Delivery
@@ -243,7 +250,7 @@ def run(args: argparse.Namespace) -> None:
     if args.mode == "manifest":
         from bot.slack.manifest import manifest_yaml
 
-        sys.stdout.write(manifest_yaml(args.url))
+        sys.stdout.write(manifest_yaml(args.url, oauth=bool(args.url) and oauth_wanted()))
         return
     if args.mode == "data-map":
         from commands.erasure import data_map
@@ -322,12 +329,20 @@ def run(args: argparse.Namespace) -> None:
         except OSError as error:
             raise StartupError(f"Cannot listen on {host}:{port} ({error.strerror}): "
                                "choose another with --port or PORT") from None
-        log.info("clusterbot listening on http://%s:%s (POST /slack/events, GET /healthz)", host, server.effective_port)
+        log.info("clusterbot listening on http://%s:%s (POST /slack/events, GET /healthz%s)", host,
+                 server.effective_port, ", GET /slack/install" if getattr(app, "oauth_flow", None) else "")
         _maybe_schedule(settings, product, app)
         try:
             server.run()  # until SIGTERM or Ctrl-C (waitress closes its sockets and returns)
         finally:
             app.delivery.stop()  # the delivery child ends what it is sending, then exits
+
+
+def oauth_wanted() -> bool:
+    """Whether the manifest is for "Add to Slack": SLACK_CLIENT_ID set (environment or .env) and no
+    SLACK_BOT_TOKEN, as `http` then runs."""
+    settings = load_settings("manifest")
+    return bool(settings.slack_client_id and not settings.bot_token)
 
 
 def _interrupt(signum, frame) -> None:

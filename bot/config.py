@@ -35,6 +35,10 @@ class Settings:
     cluster_tz: str
     slack_api_url: str
     bot_token: str | None = None
+    # SLACK_CLIENT_ID, SLACK_CLIENT_SECRET: "Add to Slack" for many workspaces (bot/slack/oauth.py), used
+    # when SLACK_BOT_TOKEN is not set
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
     signing_secret: str | None = None
     app_token: str | None = None
     host: str = "0.0.0.0"
@@ -76,6 +80,8 @@ MAY_USE = {
 WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page",
     "SLACK_SIGNING_SECRET": "the Signing Secret from your Slack app's Basic Information page",
+    "SLACK_CLIENT_ID": "the Client ID from your Slack app's Basic Information page (App Credentials)",
+    "SLACK_CLIENT_SECRET": "the Client Secret from your Slack app's Basic Information page (App Credentials)",
     "SLACK_APP_TOKEN": "an app-level token (xapp-…) with connections:write, from Basic Information › App-Level Tokens",
     "TEAMS_APP_ID": "the bot's Microsoft App ID (a GUID), from the Azure Bot resource's Configuration page",
     "TEAMS_APP_PASSWORD": "a client secret of the bot's app registration (Certificates & secrets)",
@@ -98,9 +104,10 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         environ = os.environ
     get = lambda name: (environ.get(name) or "").strip() or None  # noqa: E731
 
-    for name in NEEDS.get(mode, ()) + MAY_USE.get(mode, ()):
+    needs = _needs(mode, get)
+    for name in needs + MAY_USE.get(mode, ()):
         value = get(name)
-        if value is None and name not in NEEDS.get(mode, ()):
+        if value is None and name not in needs:
             continue
         if value is None:
             raise ConfigError(f"{name} is not set: put {WHERE[name]} in the environment or .env")
@@ -116,6 +123,8 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         cluster_tz=_time_zone(get("CLUSTER_TZ") or "Europe/London"),
         slack_api_url=_api_url(get("SLACK_API_URL") or SLACK_PUBLIC_API),
         bot_token=get("SLACK_BOT_TOKEN"),
+        slack_client_id=get("SLACK_CLIENT_ID"),
+        slack_client_secret=get("SLACK_CLIENT_SECRET"),
         signing_secret=get("SLACK_SIGNING_SECRET"),
         app_token=get("SLACK_APP_TOKEN"),
         host=get("HOST") or "0.0.0.0",
@@ -137,6 +146,21 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_public_url=_public_url(get("TEAMS_PUBLIC_URL")),
         shared_file_days=_shared_days(get("SHARED_FILE_DAYS") or "7"),
     )
+
+
+OAUTH = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+def _needs(mode: str, get) -> tuple[str, ...]:
+    """What `mode` needs: with no SLACK_BOT_TOKEN but a SLACK_CLIENT_ID or SLACK_CLIENT_SECRET, the HTTP
+    server (and a scheduler that delivers for Slack) is "Add to Slack" for many workspaces, which needs
+    both of them (and the signing secret) instead of a bot token."""
+    oauth = get("SLACK_BOT_TOKEN") is None and any(get(name) for name in OAUTH)
+    if mode == "http" and oauth:
+        return OAUTH + ("SLACK_SIGNING_SECRET",)
+    if mode == "scheduler" and oauth:
+        return OAUTH
+    return NEEDS.get(mode, ())
 
 
 BALLOT_KEY_MIN = 32  # characters: the voter hashes and seals are only as strong as this key

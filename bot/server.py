@@ -5,7 +5,8 @@ import logging
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.request import BoltRequest
 from waitress.server import create_server
 
 from bot.slack import dispatch
@@ -52,6 +53,11 @@ def wsgi_app(app: App, db: Database):
                 return _respond(start_response, "503 Service Unavailable",
                                 {"status": "delivery behind", "oldest_due_seconds": int(behind)})
             return _respond(start_response, "200 OK", {"status": "ok"})
+        flow = getattr(app, "oauth_flow", None)  # "Add to Slack" (bot/slack/oauth.py), when configured
+        if flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+            if method not in ("GET", "HEAD"):
+                return _respond(start_response, "405 Method Not Allowed", {"error": "GET only"})
+            return _to_oauth_flow(flow, path, environ, start_response)
         if path == EVENTS_PATH:
             if method != "POST":
                 return _respond(start_response, "405 Method Not Allowed", {"error": "POST only"})
@@ -59,6 +65,27 @@ def wsgi_app(app: App, db: Database):
         return _respond(start_response, "404 Not Found", {"error": "not found"})
 
     return application
+
+
+def _to_oauth_flow(flow, path: str, environ, start_response) -> list[bytes]:
+    """The install page, or Slack's redirect back with a code (and the state the install page gave)."""
+    query = environ.get("QUERY_STRING", "")
+    if len(query) > 4096:
+        return _respond(start_response, "414 URI Too Long", {"error": "query too long"})
+    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    request = BoltRequest(body="", query=query, headers=headers)
+    response = (flow.handle_installation if path == flow.install_path else flow.handle_callback)(request)
+    return _send(response, start_response)
+
+
+def _send(response: BoltResponse, start_response) -> list[bytes]:
+    data = response.body.encode() if isinstance(response.body, str) else response.body
+    start_response(f"{response.status} {HTTPStatus(response.status).phrase}", [
+        *((name, value) for name, values in response.headers.items() for value in values
+          if name.lower() != "content-length"),
+        ("Content-Length", str(len(data))),
+    ])
+    return [data]
 
 
 def _to_bolt(app: App, environ, start_response) -> list[bytes]:
@@ -71,14 +98,7 @@ def _to_bolt(app: App, environ, start_response) -> list[bytes]:
     raw = environ["wsgi.input"].read(int(length)) if int(length) else b""
     headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
     headers["content-type"] = environ.get("CONTENT_TYPE", "")
-    response = dispatch(app, raw, headers, environ.get("QUERY_STRING", ""))
-    data = response.body.encode() if isinstance(response.body, str) else response.body
-    start_response(f"{response.status} {HTTPStatus(response.status).phrase}", [
-        *((name, value) for name, values in response.headers.items() for value in values
-          if name.lower() != "content-length"),
-        ("Content-Length", str(len(data))),
-    ])
-    return [data]
+    return _send(dispatch(app, raw, headers, environ.get("QUERY_STRING", "")), start_response)
 
 
 # waitress warns "Task queue depth is N" whenever a request waits for a thread. With one or two threads

@@ -23,6 +23,8 @@ ORDER = (
     ("commands.measures.export", "/measure export"),
     # After the measures: /pdsa is the last family in help (a cycle names the measure it should move).
     ("commands.topics.pdsa", "/pdsa: PDSA cycles of change ideas; the study prompt"),
+    ("commands.topics.progress", "/topic score: progress on the IHI scale, asked monthly"),
+    ("commands.checkin", "/checkin: the monthly practice check-in, its reminder, digest and agenda part"),
     ("commands.exports", "/action export, /cluster export, /cluster report"),
     ("commands.audit", "/cluster audit: who changed the register, roles and record"),
     ("commands.home", "the Home and the welcome"),

@@ -710,6 +710,124 @@ class AuditEntry(SQLModel, table=True):
     person: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
 
 
+# --- progress scores and the monthly practice check-in (issue 24) -----------------------------------
+
+CHECKIN_TEXT_MAX = 1000  # each answer of a practice's check-in
+
+
+class ProgressScore(SQLModel, table=True):
+    """A topic's progress on the IHI / Life QI scale (0.5 intending … 5 outstanding), kept as half-points
+    (1 to 10) so the scale is exact: every score ever given, so the history shows."""
+
+    __tablename__ = "progress_score"
+    __table_args__ = (Index("ix_progress_score_topic_at", "topic_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id")
+    halves: int  # 1 (0.5 intending) … 10 (5 outstanding)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    at: datetime = _created_at()
+
+
+class ProgressAsk(SQLModel, table=True):
+    """That a topic's monthly progress score was asked for in a month: claimed (inserted) before the
+    question is sent, so it goes once a month however many processes tick."""
+
+    __tablename__ = "progress_ask"
+
+    topic_id: int = Field(foreign_key="topic.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    sent_at: datetime = _created_at()
+
+
+class CheckinSettings(SQLModel, table=True):
+    """A cluster's monthly practice check-in: which working day of the month (0: off) and when; and the
+    months the tick has done its monthly work (check-in opened, progress scores asked)."""
+
+    __tablename__ = "checkin_settings"
+
+    cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
+    working_day: int = 0
+    minute: int = 600  # local minutes after midnight (10:00)
+    opened_month: date | None = None
+    scores_month: date | None = None
+
+
+class CheckinRound(SQLModel, table=True):
+    """One month's check-in of a cluster: opened, a reminder two working days later, the digest after."""
+
+    __tablename__ = "checkin_round"
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "month", name="uq_checkin_round_month"),
+        Index("ix_checkin_round_remind", "remind_at", sqlite_where=text("reminded_at IS NULL"),
+              postgresql_where=text("reminded_at IS NULL")),
+        Index("ix_checkin_round_digest", "digest_at", sqlite_where=text("digested_at IS NULL"),
+              postgresql_where=text("digested_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id")
+    month: date
+    opened_at: datetime = _created_at()
+    remind_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    digest_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    digested_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class CheckinAnswer(SQLModel, table=True):
+    """A practice's answer to a check-in: one per practice and round, editable until the digest."""
+
+    __tablename__ = "checkin_answer"
+    __table_args__ = (UniqueConstraint("round_id", "practice_id", name="uq_checkin_answer_practice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="checkin_round.id", index=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    tested: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
+    blockers: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
+    data: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    at: datetime = _created_at()
+
+
+SLACK_TOKEN_MAX = 512  # Slack's tokens are well under 100 characters today; room for longer ones
+
+
+class SlackInstallation(SQLModel, table=True):
+    """A Slack workspace (or Enterprise Grid organisation) that installed the app with "Add to Slack":
+    its bot's token, refresh token and when the token expires (token rotation). One row per workspace,
+    replaced on every reinstall; deleted when the app is uninstalled or its tokens revoked. Only the
+    Slack adapter reads it (bot/slack/oauth.py, through storage/slack_installs.py). Nothing about the
+    person who installed it is kept."""
+
+    __tablename__ = "slack_installation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    team_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
+    team_name: str | None = Field(default=None, max_length=NAME_MAX)
+    is_enterprise_install: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    app_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    bot_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    bot_user_id: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    bot_scopes: str = Field(default="", max_length=1024, sa_column_kwargs={"server_default": ""})
+    bot_token: str = Field(max_length=SLACK_TOKEN_MAX)
+    bot_refresh_token: str | None = Field(default=None, max_length=SLACK_TOKEN_MAX)
+    bot_token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    installed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SlackOAuthState(SQLModel, table=True):
+    """An "Add to Slack" link's state, handed out with the install page and accepted once, until it
+    expires: it ties the redirect back from Slack to a link this server gave out (no forged installs)."""
+
+    __tablename__ = "slack_oauth_state"
+
+    state: str = Field(max_length=128, primary_key=True)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
 # --- the QI method (issue 24): driver diagrams, change ideas and PDSA cycles ----------------------------
 
 DRIVER_TEXT_MAX = 300   # a driver or a change idea: a phrase for a box in the diagram
@@ -784,3 +902,4 @@ class PdsaCycle(SQLModel, table=True):
     updated_at: datetime = _created_at()
     prompted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+

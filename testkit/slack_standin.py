@@ -5,8 +5,15 @@ Tests point SLACK_API_URL at it. It speaks HTTP on loopback, so the real slack_s
 one: `fail(method, error)` answers like Slack does when something is wrong, `latency` slows every
 call, `delay` one method, `hold` keeps a method waiting until released (a latch), `throttle` and
 `limit` answer 429 with Retry-After.
+
+It also plays Slack's side of "Add to Slack" (OAuth v2): `authorize(team)` is a person approving the
+install in their browser (a one-time code, as Slack puts in the redirect), oauth.v2.access exchanges
+that code for the workspace's bot token and refresh token (token rotation: tokens expire after
+`token_lifetime` seconds) and refreshes tokens (grant_type=refresh_token). With `strict_tokens`, a
+Web API call whose token it did not hand out (or that expired) is answered invalid_auth, as Slack does.
 """
 
+import base64
 import contextlib
 import json
 import threading
@@ -46,6 +53,14 @@ class SlackStandIn:
         # users.info says of a Slack guest account; everyone else is a full member
         self.guests: dict[str, str] = {}
         self.socket_url: str | None = None  # Socket Mode: the ws:// URL apps.connections.open gives out
+        # OAuth: the app's credentials, one-time codes (code -> (team id, team name)), tokens it handed out
+        # (token -> (team id, expires at, epoch seconds)), refresh tokens (refresh token -> team id)
+        self.client_id, self.client_secret = "1111.2222", "test-client-secret-5c1e"
+        self.codes: dict[str, tuple[str, str]] = {}
+        self.tokens: dict[str, tuple[str, float]] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.token_lifetime = 43200  # seconds: Slack's rotating tokens last 12 hours
+        self.strict_tokens = False
         self._lock = threading.Lock()
         self._counter = 0
         self._http = LocalServer(self._handler())
@@ -70,6 +85,11 @@ class SlackStandIn:
             self.rate_limits.clear()
             self.limit_scope.clear()
             self._last_call.clear()
+            self.codes.clear()
+            self.tokens.clear()
+            self.refresh_tokens.clear()
+            self.token_lifetime = 43200
+            self.strict_tokens = False
 
     def fail(self, method: str, error: str) -> None:
         self.failures[method] = error
@@ -128,16 +148,56 @@ class SlackStandIn:
             self._counter += 1
             return f"{prefix}{self._counter:06d}"
 
-    def answer(self, method: str, args: dict) -> dict:
+    def authorize(self, team: str, name: str = "") -> str:
+        """Someone approved the install in workspace `team`: the code Slack's redirect carries."""
+        code = self._next(f"code-{team}-")
+        self.codes[code] = (team, name or f"Workspace {team}")
+        return code
+
+    def team_of(self, token: str | None) -> str | None:
+        """The workspace a token was handed out for, while it is valid."""
+        found = self.tokens.get(token or "")
+        return found[0] if found and found[1] > time.time() else None
+
+    def _token_for(self, team: str) -> dict:
+        token, refresh = self._next(f"xoxe.xoxb-1-{team}-"), self._next(f"xoxe-1-{team}-")
+        self.tokens[token] = (team, time.time() + self.token_lifetime)
+        self.refresh_tokens[refresh] = team
+        return {"access_token": token, "refresh_token": refresh, "expires_in": self.token_lifetime,
+                "token_type": "bot", "scope": "commands,chat:write,im:write,users:read,files:write,channels:read,"
+                "groups:read", "bot_user_id": BOT_USER, "app_id": "A0001"}
+
+    def _oauth(self, args: dict) -> dict:
+        if args.get("client_id") != self.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("client_secret") != self.client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        if args.get("grant_type") == "refresh_token":
+            team = self.refresh_tokens.pop(args.get("refresh_token") or "", None)  # each is used once
+            if team is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return {"ok": True, **self._token_for(team), "team": {"id": team}, "enterprise": None}
+        found = self.codes.pop(args.get("code") or "", None)  # a code is exchanged once
+        if found is None:
+            return {"ok": False, "error": "invalid_code"}
+        team, name = found
+        return {"ok": True, **self._token_for(team), "team": {"id": team, "name": name}, "enterprise": None,
+                "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+
+    def answer(self, method: str, args: dict, token: str | None = None) -> dict:
         if method in self.failures:
             return {"ok": False, "error": self.failures[method]}
+        if method == "oauth.v2.access":
+            return self._oauth(args)
+        if self.strict_tokens and self.team_of(token) is None:
+            return {"ok": False, "error": "invalid_auth"}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return {"ok": False, "error": "no_socket_url_set_on_standin"}
             return {"ok": True, "url": self.socket_url}
         if method == "auth.test":
             return {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "clusterbot",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
+                    "team_id": self.team_of(token) or TEAM, "user_id": BOT_USER, "bot_id": "BBOT"}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"{self._next('17000')}.000100"
             if method == "chat.postMessage":
@@ -193,6 +253,10 @@ class SlackStandIn:
                 method = self.path.rsplit("/", 1)[-1]
                 args = _parse(body, self.headers.get("Content-Type", ""))
                 auth = self.headers.get("Authorization", "")
+                if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+                    client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                    args.update(client_id=client_id, client_secret=secret)
+                    auth = ""
                 token = auth.removeprefix("Bearer ") or args.get("token")
                 standin.calls.append(Call(method, args, token))
                 time.sleep(standin.latency + standin.delays.get(method, 0))
@@ -206,7 +270,7 @@ class SlackStandIn:
                     wait = str(max(1, int(over + 0.999))) if over else str(throttled[1])
                     return self._send(429, b'{"ok": false, "error": "ratelimited"}', "application/json",
                                       {"Retry-After": wait})
-                self._send(200, json.dumps(standin.answer(method, args)).encode(), "application/json")
+                self._send(200, json.dumps(standin.answer(method, args, token)).encode(), "application/json")
 
             do_GET = do_POST
 

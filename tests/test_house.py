@@ -107,7 +107,10 @@ SHARED_STORAGE = {"storage.db", "storage.clock"}
 # The Teams platform keeps what only Teams needs (conversation references, names seen) in its own
 # tables, read and written by the platform itself: no product rule reads them.
 TEAMS_OWN = {"bot/teams/platform.py": {"storage", "storage.conversations", "storage.names", "storage.models",
-                                        "storage.models.PERSON_NAME_MAX"}}
+                                        "storage.models.PERSON_NAME_MAX"},
+             # Likewise Slack's installations ("Add to Slack": tokens per workspace) and OAuth states.
+             "bot/slack/oauth.py": {"storage", "storage.slack_installs", "storage.models",
+                                    "storage.models.SlackInstallation"}}
 
 
 def test_adapters_reach_storage_only_through_the_product():

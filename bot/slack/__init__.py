@@ -15,6 +15,7 @@ from bot.delivery.lag import Lag
 from bot.slack import listeners
 from bot.slack.client import web_client
 from bot.slack.listeners.payloads import MalformedPayload
+from bot.slack.oauth import install_flow, oauth_configured, register_uninstall, workspaces_for
 from bot.slack.platform import SlackPlatform, for_delivery
 from commands import Clusterbot
 from storage.clock import wall_clock
@@ -28,13 +29,17 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     here unless one is given; `app.delivery` names it): in this process's threads, or with
     `delivery_process` in a child process (bot/delivery/process.py), as the servers run it."""
     client = web_client(settings.bot_token, settings.slack_api_url)
+    multi = oauth_configured(settings) and not socket_mode
+    workspaces = workspaces_for(settings, product.db) if multi else None
     app = App(
         client=client,
         signing_secret=settings.signing_secret or ("" if socket_mode else None),
         request_verification_enabled=not socket_mode,
         process_before_response=True,  # listeners only commit and ack: the response leaves when they return
+        # "Add to Slack": each request authorized with its workspace's installation (bot/slack/oauth.py)
+        oauth_flow=install_flow(settings, product.db, client) if multi else None,
     )
-    platform = SlackPlatform(client)
+    platform = SlackPlatform(client, workspaces)
     if delivery is None and delivery_process:
         from bot.delivery.process import DeliveryProcess
 
@@ -42,6 +47,8 @@ def build_app(settings: Settings, product: Clusterbot, *, socket_mode: bool = Fa
     delivery = delivery or Delivery(platform, product).start()
     app.error(_on_listener_error)
     app.middleware(RefuseUnrecognised())
+    if multi:
+        register_uninstall(app, product.db, workspaces)
     listeners.register(app, product, delivery, front_door.Roster(platform.is_guest))
     product.directory.serve(platform)  # names in exports: Slack looks them up
     app.delivery = delivery

@@ -5,7 +5,6 @@ topics, back as well as forward; a proposer may edit their own topic while it is
 """
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 
 from commands import bounds
@@ -272,8 +271,6 @@ def list_topics(ctx: Context, rest: str) -> Reply:
               action="topic.show")
 def show(ctx: Context, topic: Topic) -> Reply:
     lines = _card(ctx, topic)
-    for part in SHOWN_WITH:  # the QI method's parts of the card (driver diagram, cycles), in family order
-        lines += part(ctx, topic)
     lines.append(line(Strong("History")))
     for move in store.topic_moves(session=ctx.session, topic=topic):
         change = "proposed it" if move.from_status is None else f"moved it from {move.from_status} to {move.to_status}"
@@ -288,14 +285,17 @@ def show(ctx: Context, topic: Topic) -> Reply:
     for number, note in list(enumerate(notes, start=1))[-NOTES_SHOWN:]:
         step = f"[{note.step.upper()}] " if note.step else ""
         lines.append(line(f"{number}. {_when(ctx, note.at)} ", Person(note.by), f": {step}", note.text))
+    for part in SHOW_PARTS:  # the QI method's modules add their parts (progress scores, …)
+        lines += part(ctx, topic)
     reply = Reply.tell(*lines)
     reply.buttons = [b for b in _buttons(ctx, topic) if b.action != "topic.show"]
     return reply
 
 
-# Lines other modules of the family add to a topic's card (commands/topics/drivers.py: the driver diagram and
-# its cycles): each is (ctx, topic) -> lines, appended when its module is imported.
-SHOWN_WITH: list[Callable[[Context, Topic], list[Line]]] = []
+# Parts of a topic's card that other modules add, each (ctx, topic) -> lines; appended when they are imported.
+SHOW_PARTS: list = []
+
+
 LISTED = 50  # topics of one status in /topic list: a flood of proposals still makes one message
 NOTES_SHOWN = 20  # a topic's card shows its latest notes: 100 notes of 2,000 characters are more than a message takes
 EDIT_EXAMPLE = "/topic edit T3 aim 90% reviewed within 2 weeks by June"

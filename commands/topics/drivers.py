@@ -131,7 +131,7 @@ def diagram_lines(ctx: Context, topic: Topic) -> list[Line]:
     return lines
 
 
-core.SHOWN_WITH.append(diagram_lines)
+core.SHOW_PARTS.append(diagram_lines)
 
 
 # --- typed commands --------------------------------------------------------------------------------

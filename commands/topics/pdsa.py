@@ -448,7 +448,7 @@ def cycles_lines(ctx: Context, topic: Topic) -> list[Line]:
     return lines
 
 
-core.SHOWN_WITH.append(cycles_lines)
+core.SHOW_PARTS.append(cycles_lines)
 
 
 # --- the scheduler: "How did C4.1 go?" ---------------------------------------------------------------

@@ -29,6 +29,6 @@ def slack_caller(*, user_id: str, team_id: str, here: str | None, named: str | N
     try:
         return front_door.caller(platform="slack", user_id=user_id, team_id=team_id, here=here, named=named,
                                  enterprise_id=enterprise_id, personal=personal,
-                                 guest=None, roster=roster if user_id else None)
+                                 guest=None, roster=roster if user_id else None, where=team_id or None)
     except front_door.NoWhere as error:
         raise MalformedPayload(str(error)) from error

@@ -5,8 +5,8 @@
 - pdsa_cycle: a cycle of an idea (C4.1, C4.2 …): plan and prediction, do, study, act, its measure and
   practice, and when its planner was asked how it went.
 
-Revision ID: 0029
-Revises: 0027
+Revision ID: 0032
+Revises: 0031
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0029"
-down_revision = "0027"
+revision = "0032"
+down_revision = "0031"
 
 
 def upgrade() -> None:
