@@ -41,6 +41,7 @@ class Panel:
     notes: list[tuple[int, str]] = field(default_factory=list)  # (point, words) to annotate
     remark: str = ""                        # e.g. "not enough data yet"
     incomplete: set[int] = field(default_factory=set)    # points shown but not analysed (hollow markers)
+    marks: list[tuple[int, str]] = field(default_factory=list)  # (point, "C4.1"): a PDSA cycle tried then
 
 
 @dataclass
@@ -217,6 +218,7 @@ def _draw(axes, picture: Picture, panel: Panel, *, big: bool, ticks: bool = True
         axes.plot(flagged, [panel.values[i] for i in flagged], linestyle="none", marker="D",
                   markersize=marker_size + 3, markerfacecolor=ORANGE, markeredgecolor=BLACK, label="Signal",
                   zorder=4)
+    _mark_cycles(axes, panel, big)
     low, high = picture.y_limits
     seen = [v for v in [*values, *_nan(panel.upper), picture.goal or math.nan] if not math.isnan(v)]
     if seen and high is None:  # room above the highest point (or the goal) for the signals' words
@@ -255,3 +257,18 @@ def _annotate(axes, panel: Panel, index: int, words: str, rise: int) -> None:
     axes.annotate(words, xy=(index, value), xytext=(0, rise), textcoords="offset points", ha=align, fontsize=12,
                   color=BLACK, arrowprops={"arrowstyle": "->", "color": BLACK},
                   bbox={"boxstyle": "round", "facecolor": "#fff4dc", "edgecolor": ORANGE})
+
+
+def _mark_cycles(axes, panel: Panel, big: bool) -> None:
+    """Each PDSA cycle linked to the measure, at its period: a dotted tick from the axis labelled with its id
+    (C4.1), so the chart says what was tried when (Life QI's annotations)."""
+    by_point: dict[int, list[str]] = {}
+    for index, label in panel.marks:
+        if 0 <= index < len(panel.values):
+            by_point.setdefault(index, []).append(label)
+    for n, (index, labels) in enumerate(sorted(by_point.items())):
+        axes.axvline(index, color=GREEN, linestyle=":", linewidth=1.4 if big else 1, zorder=1,
+                     label="PDSA cycle" if n == 0 else None)
+        axes.text(index, 0.02 + 0.07 * (n % 3), ", ".join(labels), transform=axes.get_xaxis_transform(),
+                  ha="center", va="bottom", fontsize=10 if big else 7, color=GREEN, fontweight="bold",
+                  bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": GREEN, "linewidth": 0.8})

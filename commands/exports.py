@@ -29,6 +29,7 @@ from commands.text.dates import BACK, describe_day, local_to_utc, local_today, p
 from commands.text.guard import find_patient_identifiers, normalise
 from commands.text.periods_report import report_period
 from commands.text.recurrence import describe_rule
+from commands.topics.drivers import qi_stories
 from reports import lazily
 from storage import actions as action_store
 from storage import audit as audit_store
@@ -37,6 +38,7 @@ from storage import measures as measure_store
 from storage import meeting_record as record_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
+from storage import qi as qi_store
 from storage import report as report_store
 from storage import topics as topic_store
 from storage.models import ActionStatus, Cluster
@@ -44,6 +46,7 @@ from storage.models import ActionStatus, Cluster
 board = lazily("reports.board")
 workbook = lazily("reports.workbook")
 sheets = lazily("reports.measures")
+qi_sheets = lazily("reports.qi")
 
 XLSX, DOCX = "xlsx", "docx"
 # A cheap first look (one C-level regex match per cell, on the text as the guard reads it, which for
@@ -167,6 +170,8 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
                             for m in meeting_store.meeting_rows(session=ctx.session, cluster=cluster)]
         content.extra["measures"] = measures_content(ctx, cluster, suppress=False)
         content.extra["audit"] = audit_store.rows(session=ctx.session, cluster_id=cluster.id)
+        qi_sheets.pdsa_sheet  # noqa: B018 (imported now: its sheet joins the workbook's list)
+        content.extra["pdsa"] = qi_store.export_rows(session=ctx.session, cluster=cluster)
     return content
 
 
@@ -259,6 +264,7 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> "workbook.
                                                          last=period.last),
     )
     content.extra["report"].measures = measure_stories(ctx, cluster, period, {t.short_id for t in topics})
+    content.extra["qi"] = qi_stories(ctx, cluster, [t.short_id for t in topics])
     return content
 
 

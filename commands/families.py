@@ -9,6 +9,8 @@ import importlib
 ORDER = (
     ("commands.cluster", "/cluster: set-up, practices, people, leads"),
     ("commands.topics.core", "/topic"),
+    ("commands.topics.aims", "/topic aim: the aim said back as STAN"),
+    ("commands.topics.drivers", "/topic driver, idea, diagram: the driver diagram"),
     ("commands.polls.core", "/poll"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
@@ -22,6 +24,8 @@ ORDER = (
     ("commands.measures.admin", "/measure edit, retire, rebase; data-due reminders"),
     ("commands.measures.charts", "/measure chart"),
     ("commands.measures.export", "/measure export"),
+    # After the measures: /pdsa is the last family in help (a cycle names the measure it should move).
+    ("commands.topics.pdsa", "/pdsa: PDSA cycles of change ideas; the study prompt"),
     ("commands.topics.progress", "/topic score: progress on the IHI scale, asked monthly"),
     ("commands.checkin", "/checkin: the monthly practice check-in, its reminder, digest and agenda part"),
     ("commands.exports", "/action export, /cluster export, /cluster report"),

@@ -226,7 +226,7 @@ def _literal_prefix(usage: str) -> int:
     return count
 
 
-# The five slash commands, in the order people meet them. Families not built yet still answer.
+# The slash commands, in the order people meet them. Families not built yet still answer.
 family("/cluster", "Set up the cluster: practices, people, leads and help",
        "setup | practice add | join | who | help", example="/cluster who")
 family("/topic", "Propose QI topics and move them through the improvement lifecycle",
@@ -239,3 +239,5 @@ family("/meeting", "Schedule cluster meetings with reminders and a live agenda",
        "schedule <date> <HH:MM> <title> | list | agenda M1")
 family("/measure", "Measures of a topic: data per practice, run charts and their signals",
        "add T3 <name> | record D1 <period> <value> | data D1 | chart D1 all")
+family("/pdsa", "PDSA cycles of a topic's change ideas: plan with a prediction, do, study, act",
+       "plan C4 <what> predict <prediction> | do C4.1 | study C4.1 | act C4.1 adapt | list T3")

@@ -60,6 +60,7 @@ class SeriesSheet:
     hidden: list[list[bool]] | None = None        # set by disclosure.protect_series: per practice, per period
     cluster_hidden: list[bool] | None = None
     codes: list[str] | None = None                # per practice: disclosure control's order between equal cells
+    cycles: list[str] | None = None               # per period: the PDSA cycles linked to the measure then ("C4.1")
 
 
 @dataclass
@@ -137,6 +138,9 @@ def _chart_sheet(book: Book, series: SeriesSheet, suppress: bool) -> None:
                Column("Median (cluster)", 11, "number"), Column("Goal", 8, "number")]
     if suppress:  # Excel draws text (*) in a line chart as 0: the chart reads the cluster from a column with gaps
         columns.append(Column("Cluster (charted)", 10, "number"))
+    suppressed_column = len(columns)  # the chart's cluster column when suppressed
+    if series.cycles is not None:  # last, so the chart's columns keep their places
+        columns.append(Column("PDSA cycles", 14, "code"))
     title = f"{series.short_id} {series.name}"[:SHEET_NAME_MAX].rstrip()
     sheet = Sheet(book, _safe_title(title), columns)
     cluster_hidden = None if series.cluster_hidden is None else [series.cluster_hidden]
@@ -145,14 +149,15 @@ def _chart_sheet(book: Book, series: SeriesSheet, suppress: bool) -> None:
         sheet.append([period, *(_shown(values[i], series.hidden, p, i) for p, (_, values, _) in
                                 enumerate(series.practices)),
                       cluster, series.reported[i], None if series.median[i] is None else round(series.median[i], 2),
-                      series.goal, *([None if cluster == SMALL else cluster] if suppress else [])])
+                      series.goal, *([None if cluster == SMALL else cluster] if suppress else []),
+                      *([series.cycles[i] or None] if series.cycles is not None else [])])
     for note in series.notes:
         sheet.note(note)
     if suppress:
         sheet.note(SUPPRESSED_NOTE + " The chart leaves those periods as gaps.")
     rows = len(series.periods)
     if rows:
-        charted = len(columns) if suppress else 2 + len(series.practices)
+        charted = suppressed_column if suppress else 2 + len(series.practices)
         sheet.ws.add_chart(_line_chart(sheet, series, rows, charted), f"{_column_letter(len(columns) + 2)}2")
     sheet.close()
 

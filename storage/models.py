@@ -842,3 +842,80 @@ class SlackOAuthState(SQLModel, table=True):
 
     state: str = Field(max_length=128, primary_key=True)
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+# --- the QI method (issue 24): driver diagrams, change ideas and PDSA cycles ----------------------------
+
+DRIVER_TEXT_MAX = 300   # a driver or a change idea: a phrase for a box in the diagram
+PDSA_TEXT_MAX = 2000    # what a cycle tests, predicts, found and learned
+
+
+class PdsaAct(StrEnum):
+    ADOPT = "adopt"
+    ADAPT = "adapt"
+    ABANDON = "abandon"
+
+
+class TopicDriver(SQLModel, table=True):
+    """A driver of a topic's aim: primary (no parent, numbered 1, 2 …) or secondary (under primary n: n.1, n.2 …).
+    Numbers stay as given: removing driver 2 of 3 leaves 1 and 3, so ids people have written down still mean the
+    same (a new driver takes the number after the highest)."""
+
+    __tablename__ = "topic_driver"
+    __table_args__ = (UniqueConstraint("topic_id", "parent_id", "number", name="uq_topic_driver_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="topic_driver.id", index=True)
+    number: int
+    text: str = Field(max_length=DRIVER_TEXT_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    created_at: datetime = _created_at()
+
+
+class ChangeIdea(SQLModel, table=True):
+    """A change idea under a driver, with a cluster-wide id (C1, C2 …): what the PDSA cycles test."""
+
+    __tablename__ = "change_idea"
+    __table_args__ = (UniqueConstraint("cluster_id", "short_id", name="uq_change_idea_short_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)
+    topic_id: int = Field(foreign_key="topic.id", index=True)
+    driver_id: int = Field(foreign_key="topic_driver.id", index=True)
+    text: str = Field(max_length=DRIVER_TEXT_MAX)
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    created_at: datetime = _created_at()
+
+
+class PdsaCycle(SQLModel, table=True):
+    """One PDSA cycle of a change idea (C4.1, C4.2 …: a ramp of tests). Its study prompt is claimed
+    (prompted_at) before it is sent, so the planner is asked once however many processes tick."""
+
+    __tablename__ = "pdsa_cycle"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "number", name="uq_pdsa_cycle_number"),
+        Index("ix_pdsa_cycle_unprompted", "due_on", sqlite_where=text("prompted_at IS NULL"),
+              postgresql_where=text("prompted_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    idea_id: int = Field(foreign_key="change_idea.id", index=True)
+    number: int
+    plan: str = Field(max_length=PDSA_TEXT_MAX)
+    prediction: str = Field(default="", max_length=PDSA_TEXT_MAX)
+    due_on: date | None = None
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+    measure_id: int | None = Field(default=None, foreign_key="measure.id", index=True)
+    done: str = Field(default="", max_length=PDSA_TEXT_MAX)
+    study: str = Field(default="", max_length=PDSA_TEXT_MAX)
+    act: str | None = Field(default=None, max_length=8)
+    act_note: str = Field(default="", max_length=PDSA_TEXT_MAX)
+    planned_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    planned_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+    prompted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+

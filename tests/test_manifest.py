@@ -15,10 +15,11 @@ def test_committed_manifest_is_generated_from_the_registry():
     assert yaml.safe_load(MANIFEST.read_text()) == manifest()
 
 
-def test_manifest_declares_the_five_commands_and_the_features():
+def test_manifest_declares_the_six_commands_and_the_features():
     data = yaml.safe_load(MANIFEST.read_text())
     commands = [c["command"] for c in data["features"]["slash_commands"]]
-    assert commands == list(FAMILIES) == ["/cluster", "/topic", "/poll", "/action", "/meeting", "/measure", "/checkin"]
+    assert commands == list(FAMILIES) == ["/cluster", "/topic", "/poll", "/action", "/meeting", "/measure", "/pdsa",
+                                          "/checkin"]
     assert all(c["should_escape"] for c in data["features"]["slash_commands"])  # mentions arrive as <@U…>
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     assert data["features"]["bot_user"]["display_name"] == "clusterbot"

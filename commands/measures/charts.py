@@ -6,6 +6,7 @@ The quick answer checks what was asked and says the chart is coming; the picture
 
 import re
 from dataclasses import dataclass, replace
+from datetime import date
 
 from analysis import periods as period_tools
 from analysis.charts import Panel, Picture, render
@@ -21,7 +22,8 @@ from commands.text.dates import local_today
 from reports import disclosure
 from storage import clusters as cluster_store
 from storage import measures as store
-from storage.models import Measure, MeasureUnit, Topic
+from storage import qi as qi_store
+from storage.models import Measure, MeasureUnit, Practice, Topic
 
 CHART_EXAMPLE = "/measure chart D1 all"
 CENTRES = {Method.IHI: "Median", Method.ANHOEJ: "Median", Method.XMR: "Mean", Method.P: "Mean (p̄)"}
@@ -107,6 +109,9 @@ def picture_of(ctx: Context, request: Request, topic: Topic | None = None) -> Pi
     topic = topic or store.topic_of(session=ctx.session, measure=measure)
     method = Method(measure.chart)
     panels = [_panel(measure, s, request.mode == "all") for s in request.series]
+    cycles = cycle_periods(ctx, measure)
+    for panel, series in zip(panels, request.series, strict=True):
+        panel.marks = marks_of(cycles, series)
     first, last = request.series[0].periods[0], request.series[0].periods[-1]
     span = f"{period_tools.label(first, measure.frequency)} to {period_tools.label(last, measure.frequency)}"
     better = {True: "Higher is better", False: "Lower is better"}.get(measure.higher_is_better)
@@ -115,6 +120,29 @@ def picture_of(ctx: Context, request: Request, topic: Topic | None = None) -> Pi
                    y_label=_unit_label(measure), panels=panels, goal=measure.goal, better=better,
                    centre_label=CENTRES[method], y_limits=(0, None) if _never_negative(measure) else (None, None),
                    caption=caption_of(measure, request.series), number=lambda v: series_tools.format_value(measure, v))
+
+
+def cycle_periods(ctx: Context, measure: Measure, rows: list | None = None) -> list[tuple[str, date, str | None, str]]:
+    """The PDSA cycles linked to the measure: (C4.1, its period, its practice's code or None, what it tested).
+    A cycle's period is that of its `by` date, or of the day it was planned. `rows`: the measure's cycles, when
+    the caller has read them (a workbook reads every measure's in one query)."""
+    out = []
+    if rows is None:
+        rows = qi_store.cycles_of_measure(session=ctx.session, measure=measure)
+    for row in rows:
+        cycle = row.cycle
+        day = cycle.due_on or local_today(cycle.planned_at, ctx.time_zone)
+        practice = ctx.session.get(Practice, cycle.practice_id) if cycle.practice_id else None
+        out.append((row.short_id, period_tools.period_of(day, measure.frequency), practice.code if practice else None,
+                    cycle.plan))
+    return out
+
+
+def marks_of(cycles: list[tuple[str, date, str | None, str]], series: series_tools.Series) -> list[tuple[int, str]]:
+    """Where each cycle goes on a series: the cluster's shows every cycle, a practice's its own and the cluster's."""
+    where = {period: i for i, period in enumerate(series.periods)}
+    return [(where[period], label) for label, period, code, _ in cycles
+            if period in where and (series.code is None or code is None or code == series.code)]
 
 
 def caption_of(measure: Measure, drawn: list[series_tools.Series]) -> str:
@@ -175,5 +203,11 @@ def _upload(ctx: Context, rest: str) -> Reply:
     found = [series_tools.describe_signal(measure, request.series[0], s) for s in main.signals]
     comment.lines.append(line(f"{request.series[0].label}: ", "; ".join(found) or
                               series_tools.verdict_of_chart(main, request.series[0]) + "."))
+    cycles = cycle_periods(ctx, measure)
+    if cycles:
+        drawn = {label for _, label in marks_of(cycles, request.series[0])}
+        comment.lines.append(line("PDSA cycles marked: ", ", ".join(
+            f"{label} ({period_tools.label(period, measure.frequency)}"
+            f"{'' if label in drawn else ', not on this chart yet'})" for label, period, _, _ in cycles[:12])))
     return Reply.quiet(Upload(cluster.channel_id, name, f"{measure.short_id} {measure.name}: {request.whose}",
                               content, comment))
