@@ -5,8 +5,8 @@
 - pdsa_cycle: a cycle of an idea (C4.1, C4.2 …): plan and prediction, do, study, act, its measure and
   practice, and when its planner was asked how it went.
 
-Revision ID: 0032
-Revises: 0031
+Revision ID: 0031
+Revises: 0030
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0032"
-down_revision = "0031"
+revision = "0031"
+down_revision = "0030"
 
 
 def upgrade() -> None:
