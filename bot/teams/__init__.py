@@ -10,7 +10,6 @@ request as soon as that committed, and hands everything else to the delivery com
 """
 
 import asyncio
-import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -160,7 +159,8 @@ def gated(web: FastAPI, settings: Settings, *, timeout: float):
 
 def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
     """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413;
-    not a JSON object → 400 (the SDK would answer such a body with a 500); then the gate (gate.py):
+    not a JSON object, or one nested deeper than front_door.JSON_DEPTH → 400 (the SDK, or our own parse,
+    would answer such a body with a 500); then the gate (gate.py):
     not the Bot Framework's token for this app → 401, another tenant → 403; then a signed activity the
     SDK's model cannot read → 400, not the SDK's 500. One log line each."""
 
@@ -176,11 +176,8 @@ def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
         body = await request.body()
         if len(body) > BODY_LIMIT:
             return JSONResponse({"error": "Too large"}, status_code=413)
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict):
+        parsed = front_door.json_object(body)  # not JSON, not an object, nested too deep: None
+        if parsed is None:
             return JSONResponse({"error": "Not an activity"}, status_code=400)
         try:
             await gate.check(request.headers["authorization"].removeprefix("Bearer "), parsed)
