@@ -165,3 +165,254 @@ def test_a_lead_of_another_cluster_reads_and_writes_nothing_here_from_their_chat
         said = _answer(teams, teams_api, FAR, _in_chat(teams_api, FAR, data))
         assert "not a member of the cluster “Riverside Cluster”" in said and "Which first?" not in said
     assert [a.status for a in sorted(rows(db, Action), key=lambda a: a.id)] == ["open", "done"]
+
+
+# --- hostile input (tests/test_hostile.py) -------------------------------------------------------------
+
+HOSTILE_TEXTS = ["T99", "P1 0", "A1 due 31/02/2027", "<@UGP|gp>", "&lt;@29:1fake&gt; 80123", "“unclosed", '"', "--",
+                 "=1+1", "CHI 0101011238", "010\u200b101\u200b1237", "０１０１０１１２３７", "\ufffe\uffff", "9999-12-31",
+                 '["COTHER", "P1:1"]', "x" * 3000, "١٢ ² 3/4 25:61", "<!channel> every 7d,1d", "\n\n\n", "<at>x</at>"]
+STARTS = ["topic propose", "topic move T1", "poll vote P1", 'poll "Q?"', "action add", "action due A1",
+          "meeting schedule", "measure record D1", "cluster practice add", "cluster join"]
+
+
+def _no_leak(texts) -> None:
+    for text in texts:
+        assert not any(leak in text for leak in LEAKS), text
+
+
+def test_any_typed_text_gets_a_plain_answer_and_a_refusal_stores_nothing(world, teams, teams_api, db):
+    """Slack: test_any_typed_text_gets_a_plain_answer (hypothesis); here each start with each hostile text."""
+    for n, start in enumerate(STARTS):
+        for text in HOSTILE_TEXTS[n % 4::4]:
+            before = _record(db)
+            said = _answer(teams, teams_api, PQL_A, message(teams_api, PQL_A, f"{start} {text}"))
+            _no_leak([said])
+            assert teams.delivery.drain()
+            if said.startswith("⚠️"):
+                assert _record(db) == before, (start, text, said)
+
+
+def test_any_button_press_gets_an_answer(world, teams, teams_api, db):
+    """Slack: test_any_button_press_gets_an_answer. Every button with hostile values, an unknown action,
+    and values of the wrong type, as an Action.Submit and as a Universal Action."""
+    presses = [(action, value) for action in sorted(BUTTONS)[::3] for value in ("P1", "A1:1", "\ufffe", "x" * 500)]
+    presses += [("no.such.button", "P1"), ("poll.vote", {"a": 1}), ("poll.vote", ["P1", 1]), (7, None)]
+    for action, value in presses:
+        data = {"action": action, "value": value, "channel": CHANNEL}
+        answer = teams.send(submit(teams_api, PQL_B, data), teams_api.headers())
+        assert answer.status_code == 200, (action, value)
+        universal = invoke(teams_api, PQL_B, "adaptiveCard/action", {"action": {"type": "Action.Execute", "data": data}})
+        assert teams.send(universal, teams_api.headers()).status_code == 200
+    assert teams.delivery.drain()
+    _no_leak(s.text for s in teams_api.sent if s.method == "POST" and s.body.get("attachments"))
+
+
+def test_any_dialog_submission_gets_an_answer(world, teams, teams_api, db):
+    """Slack: test_any_form_submission_gets_an_answer: every form, hostile values and context."""
+    for form in [*sorted(FORMS), "no.such.form"]:
+        values = {"title": "\ufffe" * 3, "question": "x" * 5000, "options": "", "description": "CHI 0101011238",
+                  "date": "31/02/2027", "due": "9999-01-01", "owner": "<@U1>", "practice": "00000", "topic": "T99"}
+        data = {"form": form, "channel": CHANNEL, "context": {"topic": "T1", "link": "javascript:x"}, "opener": {},
+                **values}
+        answer = teams.send(invoke(teams_api, PQL_A, "task/submit", {"data": data}), teams_api.headers())
+        assert answer.status_code == 200, form
+        if answer.content and answer.json():
+            _no_leak([json.dumps(answer.json())])
+    assert teams.delivery.drain()
+    _no_leak(s.text for s in teams_api.sent if s.method == "POST" and s.body.get("attachments"))
+
+
+@pytest.mark.parametrize("channel", [{"id": CHANNEL}, [CHANNEL], 7, None, ""])
+def test_a_dialog_naming_its_channel_in_the_wrong_shape_stops_no_delivery(cluster, teams, teams_api, channel):  # noqa: F811
+    """Slack: test_a_form_naming_its_channel_in_the_wrong_shape_stops_no_delivery."""
+    workers = [t for t in threading.enumerate() if t.name.startswith("delivery-") and t.is_alive()]
+    data = {"form": "topic.form", "channel": channel, "context": {}, "opener": {}, "title": "Planted"}
+    answer = teams.send(invoke(teams_api, PQL_A, "task/submit", {"data": data}), teams_api.headers())
+    assert answer.status_code in (200, 400)
+    for kind in (submit(teams_api, PQL_A, {"action": "poll.results", "value": "P1", "channel": channel}),
+                 message_action(teams_api, PQL_A, "composeExtension/submitAction", data=data)):
+        assert teams.send(kind, teams_api.headers()).status_code in (200, 400)
+    teams_api.reset()
+    say(teams, teams_api, PQL_A, 'poll "Still delivered?" "Yes" "No"')  # a card: posted after the ack
+    teams_api.wait_for(lambda s: [p for p in s.posts(CHANNEL) if "Still delivered?" in p.text], timeout=10)
+    assert [t for t in workers if not t.is_alive()] == []
+
+
+def test_a_submission_id_longer_than_its_column_still_keeps_a_double_submit_once(cluster, teams, teams_api, db):  # noqa: F811
+    """Slack: test_a_submission_id_longer_than_its_column…: Teams' activity id is the submission's key."""
+    data = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {}, "title": "Frailty register"}
+    activity = invoke(teams_api, PQL_A, "task/submit", {"data": data})
+    activity["id"] = "9" * 600
+    for _ in range(2):
+        assert teams.send(activity, teams_api.headers()).status_code == 200
+    other = dict(activity, id="9" * 600 + "1", value={"data": {**data, "title": "Asthma reviews"}})
+    assert teams.send(other, teams_api.headers()).status_code == 200
+    assert sorted(t.title for t in rows(db, Topic)) == ["Asthma reviews", "Frailty register"]
+
+
+# --- hostile HTTP (tests/test_hostile_http.py, test_http.py) --------------------------------------------
+
+def _raw(teams, request: bytes, send_after: bytes = b"") -> str:
+    """Send a raw HTTP request (perhaps only its start) and read the status line the server answers with."""
+    connection = socket.create_connection(("127.0.0.1", teams.client.base_url.port), timeout=10)
+    try:
+        connection.sendall(request + send_after)
+        return connection.recv(4096).decode(errors="replace").split("\r\n")[0]
+    finally:
+        connection.close()
+
+
+def _post_head(length: int, token: str = "x") -> bytes:
+    return (b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + token.encode() + b"\r\nContent-Length: %d\r\n\r\n" % length)
+
+
+def test_a_huge_body_is_refused_before_it_is_read(teams, teams_api, db):
+    tracemalloc.start()
+    try:
+        answer = _raw(teams, _post_head(200 * 1024 * 1024, teams_api.sign()), b"{" * 65536)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert peak < 20 * BODY_LIMIT
+    assert rows(db, Cluster) == []
+
+
+def test_a_body_just_over_the_cap_is_refused_and_one_under_is_read(teams, teams_api, db):
+    activity = message(teams_api, LEAD, "cluster setup Riverside Cluster")
+    under = dict(activity, padding="y" * (BODY_LIMIT - len(json.dumps(activity)) - 200))
+    over = dict(activity, padding="y" * (BODY_LIMIT + 1))
+    assert teams.client.post("/api/messages", content=json.dumps(over), headers=teams_api.headers()).status_code == 413
+    assert rows(db, Cluster) == []
+    assert teams.client.post("/api/messages", content=json.dumps(under), headers=teams_api.headers()).status_code == 200
+    assert [c.name for c in rows(db, Cluster)] == ["Riverside Cluster"]
+
+
+@pytest.mark.parametrize("authorization", ["", "Bearer", "Basic dXNlcjpwYXNz", "bearer x.y.z",
+                                           "Bearer a.b", "Bearer " + "A" * 5000, "Bearer e30.e30.", "Bearer ...",
+                                           "Bearer eyJhbGciOiJub25lIn0.eyJhdWQiOiJ4In0."])
+def test_unreadable_tokens_get_401(teams, teams_api, db, authorization):
+    """Slack: test_unparseable_timestamps_get_401 (and an alg "none" token)."""
+    activity = message(teams_api, LEAD, "cluster setup Stolen Cluster")
+    headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+    assert teams.client.post("/api/messages", json=activity, headers=headers).status_code == 401
+    assert rows(db, Cluster) == [] and not teams_api.sent
+
+
+def test_a_non_ascii_token_gets_401(teams, teams_api):
+    body = json.dumps(message(teams_api, LEAD, "cluster who")).encode()
+    assert _raw(teams, _post_head(len(body), "é€".encode().decode("latin-1")) .replace(b"\xc3\xa9", b"\xe9"),
+                body).startswith("HTTP/1.1 401")
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_deeply_nested_json_gets_4xx(teams, teams_api, db, signed):
+    """Slack: test_deeply_nested_json_gets_4xx. Teams answered a signed one 500 (Python's parser raises
+    RecursionError, not ValueError); and one nested 900 deep inside an activity passed the parser and
+    broke the SDK's model (500). Both are 400 now (front_door.json_object)."""
+    headers = teams_api.headers() if signed else {"Content-Type": "application/json"}
+    deep = "[" * 100_000 + "]" * 100_000
+    inside = message(teams_api, LEAD, "cluster setup Riverside Cluster")
+    inside["value"] = json.loads("[" * 900 + "]" * 900)
+    shallow_enough = dict(message(teams_api, LEAD, "cluster who"), channelData={
+        **inside["channelData"], "nested": json.loads("[" * 40 + "]" * 40)})
+    for body in (deep, '{"a": ' + deep + "}", json.dumps(inside)):
+        answer = teams.client.post("/api/messages", content=body, headers=headers)
+        assert answer.status_code == (400 if signed else 401)
+    assert teams.client.post("/api/messages", json=shallow_enough, headers=headers).status_code == (
+        200 if signed else 401)
+    assert rows(db, Cluster) == []
+    assert teams.client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe\x00binary", b"", b"[]", b'"text"', b"null", b"7",
+                                  b"\xed\xa0\x80", {"type": 7}, {"from": "x"}, {"channelData": []},
+                                  {"type": "invoke", "name": "composeExtension/fetchTask", "value": {"commandId": 7}}])
+def test_malformed_signed_bodies_get_400_not_500(teams, teams_api, body):
+    """Slack: test_malformed_signed_bodies_get_400_not_500 / never_get_a_500: bytes that are no activity,
+    and signed activities of this tenant with a field the SDK's model cannot read."""
+    if isinstance(body, dict):
+        body = json.dumps({**message(teams_api, LEAD, "cluster who"), **body}).encode()
+    assert teams.client.post("/api/messages", content=body, headers=teams_api.headers()).status_code == 400
+
+
+@pytest.mark.parametrize("change", ["no from", "from without id", "no conversation", "value a string",
+                                    "data a list", "payload a string", "opener a list", "unknown invoke"])
+def test_a_signed_activity_missing_what_teams_always_sends_is_not_a_500(cluster, teams, teams_api, db, change):  # noqa: F811
+    """Slack: test_a_signed_button_without_response_url_is_not_a_500."""
+    data = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {}, "title": "Planted"}
+    activity = invoke(teams_api, PQL_A, "task/submit", {"data": data})
+    if change == "no from":
+        del activity["from"]
+    elif change == "from without id":
+        activity["from"] = {"name": "Nobody"}
+    elif change == "no conversation":
+        del activity["conversation"]
+    elif change == "value a string":
+        activity = submit(teams_api, PQL_A, {"action": "poll.results", "value": "P1", "channel": CHANNEL})
+        activity["value"] = "poll.results"
+    elif change == "data a list":
+        activity["value"] = {"data": ["topic.form", "Planted"]}
+    elif change == "payload a string":
+        activity = message_action(teams_api, PQL_A, "composeExtension/fetchTask")
+        activity["value"]["messagePayload"] = "Planted"
+    elif change == "opener a list":
+        activity["value"]["data"]["opener"] = ["poll.close", "P1"]
+        activity["value"]["data"]["title"] = ""
+    else:
+        activity["name"] = "composeExtension/queryLink"
+    answer = teams.send(activity, teams_api.headers())
+    assert answer.status_code in (200, 400), (change, answer.status_code, answer.text)
+    assert teams.delivery.drain()
+    assert rows(db, Topic) == []
+
+
+@pytest.fixture
+def log_text():
+    """Everything the process would write to its log, through the production formatter."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logs.configure(stream, level=logging.DEBUG)
+    yield stream
+    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+def test_an_unsigned_or_forged_body_is_never_logged_and_log_lines_stay_single(teams, teams_api, log_text):
+    """Slack: test_an_unsigned_body_is_never_logged_and_log_lines_stay_single."""
+    planted = "PLANTED-0101011237"
+    forged = f"{planted}\n2026-11-26 12:00:00,000 INFO bot: lead removed\r\nmore"
+    activity = message(teams_api, LEAD, f"cluster setup {forged}")
+    for headers in ({"Content-Type": "application/json"}, teams_api.headers(expires_in=-3600),
+                    teams_api.headers(key=__import__("cryptography.hazmat.primitives.asymmetric.rsa", fromlist=["rsa"])
+                                      .generate_private_key(public_exponent=65537, key_size=2048))):
+        assert teams.client.post("/api/messages", json=activity, headers=headers).status_code == 401
+    body = json.dumps({"type": "message", "text": forged}).encode()
+    assert teams.client.post("/api/messages", content=b"[" + body, headers=teams_api.headers()).status_code == 400
+    written = log_text.getvalue()
+    assert planted not in written and "0101011237" not in written
+    assert "lead removed" not in "".join(line[:40] for line in written.splitlines())  # no line forged
+    assert "refused" in written
+
+
+def test_idle_half_sent_requests_do_not_lock_out_healthz_and_are_dropped(teams, teams_api, monkeypatch):
+    """Slack: test_idle_half_sent_connections_do_not_lock_out_healthz. uvicorn waited for a half-sent body
+    for ever; the gate now drops one not all sent within BODY_SECONDS (408)."""
+    import bot.teams
+
+    monkeypatch.setattr(bot.teams, "BODY_SECONDS", 1.0)
+    idle = []
+    try:
+        for _ in range(120):
+            s = socket.create_connection(("127.0.0.1", teams.client.base_url.port), timeout=10)
+            s.sendall(_post_head(500, teams_api.sign()) + b"{")
+            idle.append(s)
+        started = time.monotonic()
+        assert teams.client.get("/healthz").status_code == 200 and time.monotonic() - started < 2
+        idle[0].settimeout(8)
+        assert idle[0].recv(100).startswith(b"HTTP/1.1 408")  # answered and closed, not held for ever
+    finally:
+        for s in idle:
+            s.close()

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from bot import front_door
 from bot.config import Settings
@@ -35,6 +36,7 @@ MESSAGES = "/api/messages"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 NO_STORE = {"Cache-Control": "private, no-store"}
 BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smaller
+BODY_SECONDS = 10.0  # a body not all sent within this is dropped (408): Bot Framework sends it at once
 REFUSED = {401: "Unauthorized", 403: "Forbidden", 503: "Unavailable"}
 
 
@@ -158,7 +160,8 @@ def gated(web: FastAPI, settings: Settings, *, timeout: float):
 
 
 def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
-    """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413;
+    """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413, or
+    not all sent within BODY_SECONDS → 408 (the connection closed);
     not a JSON object, or one nested deeper than front_door.JSON_DEPTH → 400 (the SDK, or our own parse,
     would answer such a body with a 500); then the gate (gate.py):
     not the Bot Framework's token for this app → 401, another tenant → 403; then a signed activity the
@@ -173,7 +176,13 @@ def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
         size = request.headers.get("content-length")
         if size is not None and (not size.isdecimal() or int(size) > BODY_LIMIT):
             return JSONResponse({"error": "Too large"}, status_code=413)
-        body = await request.body()
+        try:  # uvicorn waits for a half-sent body for ever: held open, thousands would hold the server
+            body = await asyncio.wait_for(request.body(), timeout=BODY_SECONDS)
+        except TimeoutError:
+            log.warning("teams request refused (408): its body did not arrive in %.0f s", BODY_SECONDS)
+            return JSONResponse({"error": "Too slow"}, status_code=408, headers={"Connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=400)
         if len(body) > BODY_LIMIT:
             return JSONResponse({"error": "Too large"}, status_code=413)
         parsed = front_door.json_object(body)  # not JSON, not an object, nested too deep: None
