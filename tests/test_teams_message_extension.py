@@ -134,5 +134,5 @@ def test_the_package_offers_each_registry_shortcut_as_an_action_on_a_message():
         # the manifest schema's limits (v1.22): id ≤ 64, title ≤ 32, description ≤ 128, at most 10 commands
         assert len(command["id"]) <= 64 and len(command["title"]) <= 32 and len(command["description"]) <= 128
         assert set(command) <= {"id", "type", "title", "description", "context", "fetchTask", "initialRun",
-                                "parameters", "taskInfo", "samplePrompts", "semanticDescription", "apiResponseRenderingTemplateFile"}
+                                "parameters", "taskInfo"}
     assert len(commands) <= 10 and TENANT not in str(commands)

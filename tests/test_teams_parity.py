@@ -112,15 +112,14 @@ def test_the_permission_matrix_refuses_in_teams_whom_it_refuses_in_slack(world, 
     assert refused > 100 and _record(db) == before
 
 
-@pytest.mark.parametrize("person, typed", [
-    (PQL_B, "topic note T1 plan: audit ten records"),   # any member
-    (PQL_A, "action done A1"),                           # the owner
-    (LEAD2, "meeting reminders 2d,2h"),                  # a lead
-    (STRANGER, "cluster join 80456"),                    # anyone may join
-], ids=["member", "owner", "lead", "stranger joins"])
-def test_whom_the_matrix_lets_act_acts_in_teams(world, teams, teams_api, db, person, typed):
-    said = _answer(teams, teams_api, person, message(teams_api, person, typed))
-    assert "⚠️" not in said, said
+def test_whom_the_matrix_lets_act_acts_in_teams(world, teams, teams_api, db):
+    for person, typed in ((PQL_B, "topic note T1 plan: audit ten records"),  # any member
+                          (PQL_A, "action done A1"),                          # the owner
+                          (LEAD2, "meeting reminders 2d,2h"),                 # a lead
+                          (STRANGER, "cluster join 80456")):                  # anyone may join
+        said = _answer(teams, teams_api, person, message(teams_api, person, typed))
+        assert "⚠️" not in said, (typed, said)
+        assert teams.delivery.drain()
 
 
 # --- a channel named by the request's own content (tests/test_hardening_input.py) ------------------
@@ -169,9 +168,10 @@ def test_a_lead_of_another_cluster_reads_and_writes_nothing_here_from_their_chat
 
 # --- hostile input (tests/test_hostile.py) -------------------------------------------------------------
 
-HOSTILE_TEXTS = ["T99", "P1 0", "A1 due 31/02/2027", "<@UGP|gp>", "&lt;@29:1fake&gt; 80123", "“unclosed", '"', "--",
-                 "=1+1", "CHI 0101011238", "010\u200b101\u200b1237", "０１０１０１１２３７", "\ufffe\uffff", "9999-12-31",
-                 '["COTHER", "P1:1"]', "x" * 3000, "١٢ ² 3/4 25:61", "<!channel> every 7d,1d", "\n\n\n", "<at>x</at>"]
+HOSTILE_TEXTS = ["T99", "P1 0", "A1 due 31/02/2027", "<@UGP|gp>", "&lt;@29:1fake&gt; 80123", "“unclosed", '"',
+                 "--", "=1+1", "CHI 0101011238", "010\u200b101\u200b1237", "０１０１０１１２３７", "\ufffe\uffff",
+                 "9999-12-31", '["COTHER", "P1:1"]', "x" * 3000, "١٢ ² 3/4 25:61", "<!channel> every 7d,1d",
+                 "\n\n\n", "<at>x</at>"]
 STARTS = ["topic propose", "topic move T1", "poll vote P1", 'poll "Q?"', "action add", "action due A1",
           "meeting schedule", "measure record D1", "cluster practice add", "cluster join"]
 
@@ -202,7 +202,8 @@ def test_any_button_press_gets_an_answer(world, teams, teams_api, db):
         data = {"action": action, "value": value, "channel": CHANNEL}
         answer = teams.send(submit(teams_api, PQL_B, data), teams_api.headers())
         assert answer.status_code == 200, (action, value)
-        universal = invoke(teams_api, PQL_B, "adaptiveCard/action", {"action": {"type": "Action.Execute", "data": data}})
+        universal = invoke(teams_api, PQL_B, "adaptiveCard/action",
+                           {"action": {"type": "Action.Execute", "data": data}})
         assert teams.send(universal, teams_api.headers()).status_code == 200
     assert teams.delivery.drain()
     _no_leak(s.text for s in teams_api.sent if s.method == "POST" and s.body.get("attachments"))
@@ -223,16 +224,15 @@ def test_any_dialog_submission_gets_an_answer(world, teams, teams_api, db):
     _no_leak(s.text for s in teams_api.sent if s.method == "POST" and s.body.get("attachments"))
 
 
-@pytest.mark.parametrize("channel", [{"id": CHANNEL}, [CHANNEL], 7, None, ""])
-def test_a_dialog_naming_its_channel_in_the_wrong_shape_stops_no_delivery(cluster, teams, teams_api, channel):  # noqa: F811
+def test_a_dialog_naming_its_channel_in_the_wrong_shape_stops_no_delivery(cluster, teams, teams_api):  # noqa: F811
     """Slack: test_a_form_naming_its_channel_in_the_wrong_shape_stops_no_delivery."""
     workers = [t for t in threading.enumerate() if t.name.startswith("delivery-") and t.is_alive()]
-    data = {"form": "topic.form", "channel": channel, "context": {}, "opener": {}, "title": "Planted"}
-    answer = teams.send(invoke(teams_api, PQL_A, "task/submit", {"data": data}), teams_api.headers())
-    assert answer.status_code in (200, 400)
-    for kind in (submit(teams_api, PQL_A, {"action": "poll.results", "value": "P1", "channel": channel}),
-                 message_action(teams_api, PQL_A, "composeExtension/submitAction", data=data)):
-        assert teams.send(kind, teams_api.headers()).status_code in (200, 400)
+    for channel in ({"id": CHANNEL}, [CHANNEL], 7, None, ""):
+        data = {"form": "topic.form", "channel": channel, "context": {}, "opener": {}, "title": "Planted"}
+        for kind in (invoke(teams_api, PQL_A, "task/submit", {"data": data}),
+                     submit(teams_api, PQL_A, {"action": "poll.results", "value": "P1", "channel": channel}),
+                     message_action(teams_api, PQL_A, "composeExtension/submitAction", data=data)):
+            assert teams.send(kind, teams_api.headers()).status_code in (200, 400), channel
     teams_api.reset()
     say(teams, teams_api, PQL_A, 'poll "Still delivered?" "Yes" "No"')  # a card: posted after the ack
     teams_api.wait_for(lambda s: [p for p in s.posts(CHANNEL) if "Still delivered?" in p.text], timeout=10)
@@ -290,14 +290,13 @@ def test_a_body_just_over_the_cap_is_refused_and_one_under_is_read(teams, teams_
     assert [c.name for c in rows(db, Cluster)] == ["Riverside Cluster"]
 
 
-@pytest.mark.parametrize("authorization", ["", "Bearer", "Basic dXNlcjpwYXNz", "bearer x.y.z",
-                                           "Bearer a.b", "Bearer " + "A" * 5000, "Bearer e30.e30.", "Bearer ...",
-                                           "Bearer eyJhbGciOiJub25lIn0.eyJhdWQiOiJ4In0."])
-def test_unreadable_tokens_get_401(teams, teams_api, db, authorization):
+def test_unreadable_tokens_get_401(teams, teams_api, db):
     """Slack: test_unparseable_timestamps_get_401 (and an alg "none" token)."""
     activity = message(teams_api, LEAD, "cluster setup Stolen Cluster")
-    headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
-    assert teams.client.post("/api/messages", json=activity, headers=headers).status_code == 401
+    for authorization in ("", "Bearer", "Basic dXNlcjpwYXNz", "bearer x.y.z", "Bearer a.b", "Bearer " + "A" * 5000,
+                          "Bearer e30.e30.", "Bearer ...", "Bearer eyJhbGciOiJub25lIn0.eyJhdWQiOiJ4In0."):
+        headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+        assert teams.client.post("/api/messages", json=activity, headers=headers).status_code == 401, authorization
     assert rows(db, Cluster) == [] and not teams_api.sent
 
 
@@ -307,41 +306,47 @@ def test_a_non_ascii_token_gets_401(teams, teams_api):
                 body).startswith("HTTP/1.1 401")
 
 
-@pytest.mark.parametrize("signed", [False, True])
-def test_deeply_nested_json_gets_4xx(teams, teams_api, db, signed):
+def test_deeply_nested_json_gets_4xx(teams, teams_api, db):
     """Slack: test_deeply_nested_json_gets_4xx. Teams answered a signed one 500 (Python's parser raises
     RecursionError, not ValueError); and one nested 900 deep inside an activity passed the parser and
     broke the SDK's model (500). Both are 400 now (front_door.json_object)."""
-    headers = teams_api.headers() if signed else {"Content-Type": "application/json"}
     deep = "[" * 100_000 + "]" * 100_000
     inside = message(teams_api, LEAD, "cluster setup Riverside Cluster")
     inside["value"] = json.loads("[" * 900 + "]" * 900)
     shallow_enough = dict(message(teams_api, LEAD, "cluster who"), channelData={
         **inside["channelData"], "nested": json.loads("[" * 40 + "]" * 40)})
-    for body in (deep, '{"a": ' + deep + "}", json.dumps(inside)):
-        answer = teams.client.post("/api/messages", content=body, headers=headers)
-        assert answer.status_code == (400 if signed else 401)
-    assert teams.client.post("/api/messages", json=shallow_enough, headers=headers).status_code == (
-        200 if signed else 401)
+    for signed in (False, True):
+        headers = teams_api.headers() if signed else {"Content-Type": "application/json"}
+        for body in (deep, '{"a": ' + deep + "}", json.dumps(inside)):
+            answer = teams.client.post("/api/messages", content=body, headers=headers)
+            assert answer.status_code == (400 if signed else 401), (signed, body[:20])
+        assert teams.client.post("/api/messages", json=shallow_enough, headers=headers).status_code == (
+            200 if signed else 401)
     assert rows(db, Cluster) == []
     assert teams.client.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe\x00binary", b"", b"[]", b'"text"', b"null", b"7",
-                                  b"\xed\xa0\x80", {"type": 7}, {"from": "x"}, {"channelData": []},
-                                  {"type": "invoke", "name": "composeExtension/fetchTask", "value": {"commandId": 7}}])
-def test_malformed_signed_bodies_get_400_not_500(teams, teams_api, body):
+def test_malformed_signed_bodies_get_400_not_500(teams, teams_api):
     """Slack: test_malformed_signed_bodies_get_400_not_500 / never_get_a_500: bytes that are no activity,
     and signed activities of this tenant with a field the SDK's model cannot read."""
-    if isinstance(body, dict):
-        body = json.dumps({**message(teams_api, LEAD, "cluster who"), **body}).encode()
-    assert teams.client.post("/api/messages", content=body, headers=teams_api.headers()).status_code == 400
+    for body in (b"{not json", b"\xff\xfe\x00binary", b"", b"[]", b'"text"', b"null", b"7", b"\xed\xa0\x80",
+                 {"type": 7}, {"from": "x"}, {"channelData": []},
+                 {"type": "invoke", "name": "composeExtension/fetchTask", "value": {"commandId": 7}}):
+        if isinstance(body, dict):
+            body = json.dumps({**message(teams_api, LEAD, "cluster who"), **body}).encode()
+        assert teams.client.post("/api/messages", content=body, headers=teams_api.headers()).status_code == 400, body
 
 
-@pytest.mark.parametrize("change", ["no from", "from without id", "no conversation", "value a string",
-                                    "data a list", "payload a string", "opener a list", "unknown invoke"])
-def test_a_signed_activity_missing_what_teams_always_sends_is_not_a_500(cluster, teams, teams_api, db, change):  # noqa: F811
+def test_a_signed_activity_missing_what_teams_always_sends_is_not_a_500(cluster, teams, teams_api, db):  # noqa: F811
     """Slack: test_a_signed_button_without_response_url_is_not_a_500."""
+    for change in ("no from", "from without id", "no conversation", "value a string", "data a list",
+                   "payload a string", "opener a list", "unknown invoke"):
+        _without(teams, teams_api, change)
+    assert teams.delivery.drain()
+    assert rows(db, Topic) == []
+
+
+def _without(teams, teams_api, change: str) -> None:
     data = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {}, "title": "Planted"}
     activity = invoke(teams_api, PQL_A, "task/submit", {"data": data})
     if change == "no from":
@@ -365,8 +370,6 @@ def test_a_signed_activity_missing_what_teams_always_sends_is_not_a_500(cluster,
         activity["name"] = "composeExtension/queryLink"
     answer = teams.send(activity, teams_api.headers())
     assert answer.status_code in (200, 400), (change, answer.status_code, answer.text)
-    assert teams.delivery.drain()
-    assert rows(db, Topic) == []
 
 
 @pytest.fixture
@@ -416,3 +419,84 @@ def test_idle_half_sent_requests_do_not_lock_out_healthz_and_are_dropped(teams, 
     finally:
         for s in idle:
             s.close()
+
+
+# --- the database away (tests/test_outage.py) ------------------------------------------------------------
+
+def _unavailable_everywhere(teams, teams_api) -> None:
+    """Every way into the Teams app says "try again shortly" while the database is away: a typed command
+    (test_teams_outage.py holds the channel and the chat), a card's button, a Universal Action, a dialog
+    opened and submitted, and the message extension's action opened and submitted."""
+    button = {"action": "poll.results", "value": "P1", "channel": CHANNEL}
+    teams_api.reset()
+    for activity in (submit(teams_api, PQL_A, button),
+                     invoke(teams_api, PQL_A, "adaptiveCard/action", {"action": {"type": "Action.Execute",
+                                                                                  "data": button}})):
+        assert teams.send(activity, teams_api.headers()).status_code == 200
+        teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
+        teams_api.reset()
+    dialog = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {"command": "/topic", "text": "form"},
+              "title": "Asthma reviews"}
+    for activity in (invoke(teams_api, PQL_A, "task/fetch", {"data": {"opener": dialog["opener"], "channel": CHANNEL}}),
+                     message_action(teams_api, PQL_A, "composeExtension/fetchTask", text="<p>Chase the data</p>")):
+        task = teams.send(activity, teams_api.headers()).json()["task"]
+        assert task["type"] == "message" and UNAVAILABLE[:40] in task["value"], task
+    for activity in (invoke(teams_api, PQL_A, "task/submit", {"data": dialog}),
+                     message_action(teams_api, PQL_A, "composeExtension/submitAction",
+                                    data={**dialog, "form": "action.form", "description": "Chase the data"})):
+        assert teams.send(activity, teams_api.headers()).status_code == 200
+        teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
+        teams_api.reset()
+    assert teams.client.get("/healthz").status_code == 503
+
+
+def test_a_database_missing_at_start_is_said_on_every_way_in_and_the_bot_heals(tmp_path, teams_api):
+    """Slack: test_sqlite_file_unreachable_at_start_then_appears."""
+    folder = tmp_path / "not-yet"
+    db = Database(f"sqlite:///{folder / 'cluster.db'}")
+    running = serve_teams(db, Clusterbot(db), teams_api)
+    teams = next(running)
+    try:
+        _unavailable_everywhere(teams, teams_api)
+        folder.mkdir()  # the database is back
+        db.migrate()
+        assert teams.client.get("/healthz").status_code == 200
+        say(teams, teams_api, LEAD, "cluster setup Riverside Cluster")
+        teams_api.wait_for(lambda s: [p for p in s.posts(CHANNEL) if "Riverside Cluster" in p.text])
+        task = teams.send(message_action(teams_api, LEAD, "composeExtension/fetchTask", text="<p>Chase it</p>"),
+                          teams_api.headers()).json()["task"]
+        assert task["type"] == "continue"
+    finally:
+        running.close()
+        db.dispose()
+
+
+@pytest.mark.database
+def test_postgres_outage_mid_life_and_recovery(postgres_db, teams_api):
+    """Slack: test_postgres_outage_mid_life_and_recovery: a real PostgreSQL server behind a relay that we
+    cut: the pool's established connections die mid-life."""
+    real = make_url(postgres_db.url)
+    proxy = TcpProxy(real.host, real.port)
+    db = Database(real.set(port=proxy.port).render_as_string(hide_password=False))
+    running = None
+    try:
+        with db.engine.begin() as connection:  # a clean slate for this test's cluster
+            connection.exec_driver_sql("TRUNCATE cluster, practice, member, short_id_counter, handled_event CASCADE")
+        running = serve_teams(db, Clusterbot(db), teams_api)
+        teams = next(running)
+        say(teams, teams_api, LEAD, "cluster setup Riverside Cluster")
+        say(teams, teams_api, LEAD, "cluster practice add 80123 Riverside Medical Practice")
+        say(teams, teams_api, LEAD, "cluster member add @Jane 80123", mentions={"Jane": PQL_A})
+        teams_api.wait_for(lambda s: len(s.posts(CHANNEL)) >= 3)
+        assert teams.delivery.drain() and teams.client.get("/healthz").status_code == 200
+        proxy.cut()
+        _unavailable_everywhere(teams, teams_api)
+        proxy.restore()
+        assert teams.client.get("/healthz").status_code == 200
+        said = _answer(teams, teams_api, LEAD, message(teams_api, LEAD, "cluster who"))
+        assert "Riverside Cluster" in said and "Leads:" in said
+    finally:
+        if running is not None:
+            running.close()
+        db.dispose()
+        proxy.close()
