@@ -253,6 +253,31 @@ def test_a_submission_id_longer_than_its_column_still_keeps_a_double_submit_once
 
 # --- hostile HTTP (tests/test_hostile_http.py, test_http.py) --------------------------------------------
 
+def test_forged_tokens_change_nothing_on_any_way_in(cluster, teams, teams_api, db):  # noqa: F811
+    """Slack: test_forged_requests_get_401_and_change_nothing (test_teams_auth.py has every forgery of a
+    typed message): a forged, expired or wrongly addressed token on a button, a Universal Action, a dialog
+    and the message extension is 401, and nothing is stored or sent."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    topic = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {}, "title": "Forged topic"}
+    action = {"form": "action.form", "channel": CHANNEL, "context": {}, "opener": {}, "description": "Forged"}
+    vote = {"action": "poll.vote", "value": "P1:1", "channel": CHANNEL}
+    before = counts(db)  # not even a name or a conversation kept
+    for headers in (teams_api.headers(key=forger), teams_api.headers(expires_in=-3600),
+                    teams_api.headers(audience="00000000-0000-0000-0000-000000000000"),
+                    teams_api.headers(service_url="https://attacker.example.org/connector/")):
+        for activity in (submit(teams_api, PQL_A, vote),
+                         invoke(teams_api, PQL_A, "adaptiveCard/action", {"action": {"type": "Action.Execute",
+                                                                                      "data": vote}}),
+                         invoke(teams_api, PQL_A, "task/submit", {"data": topic}),
+                         message_action(teams_api, PQL_A, "composeExtension/fetchTask", text="<p>x</p>"),
+                         message_action(teams_api, PQL_A, "composeExtension/submitAction", data=action)):
+            assert teams.send(activity, headers).status_code == 401
+    assert teams.delivery.drain()
+    assert counts(db) == before and not teams_api.sent
+
+
 def _raw(teams, request: bytes, send_after: bytes = b"") -> str:
     """Send a raw HTTP request (perhaps only its start) and read the status line the server answers with."""
     connection = socket.create_connection(("127.0.0.1", teams.client.base_url.port), timeout=10)
