@@ -150,6 +150,10 @@ def test_a_button_or_dialog_naming_another_cluster_needs_membership_there(world,
     dialog = {"form": "topic.form", "channel": OTHER_CHANNEL, "context": {}, "opener": {}, "title": "Planted in Hill"}
     said = _answer(teams, teams_api, PQL_A, invoke(teams_api, PQL_A, "task/submit", {"data": dialog}))
     assert "not a member of the cluster “Hill Cluster”" in said
+    hill = message_action(teams_api, PQL_A, "composeExtension/fetchTask", text="<p>Hill's plan</p>",
+                          channel=OTHER_CHANNEL)  # the message action on a message in the Hill cluster's channel
+    task = teams.send(hill, teams_api.headers()).json()["task"]
+    assert task["type"] == "message" and "not a member of the cluster “Hill Cluster”" in task["value"]
     assert rows(db, Ballot) == [] and [t.title for t in rows(db, Topic)] == ["Asthma reviews"]
     own = {"action": "poll.vote", "value": "P1:1", "channel": CHANNEL}
     said = _answer(teams, teams_api, PQL_A, _in_chat(teams_api, PQL_A, own))
