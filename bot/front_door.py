@@ -7,6 +7,7 @@ card's data as claimed: anyone in the tenant could read any cluster's polls from
 
 import contextlib
 import functools
+import json
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 GUEST_KEEP = 3600.0         # seconds an answer about a person is kept: guests rarely become staff, or back
 GUEST_RETRY = 20.0          # seconds before a platform that did not answer is asked about that person again
 GUEST_PEOPLE = 10_000       # people remembered at most (the oldest answers go first)
+JSON_DEPTH = 64             # how deep a request's JSON may nest: a platform's own nests about a dozen deep
 
 
 class NoWhere(ValueError):
@@ -131,6 +133,33 @@ class Roster:
     def forget(self) -> None:
         with self._lock:
             self._known.clear()
+
+
+def json_object(raw: bytes | str, *, depth: int = JSON_DEPTH) -> dict | None:
+    """A request's body as one JSON object nested at most `depth` deep; None for anything else (not JSON,
+    not UTF-8, not an object, or nested deeper), which the adapter answers 400: the sender's fault.
+    Python's parser raises RecursionError, not ValueError, at about a thousand levels (a 500 once), and a
+    body a little shallower than that still parses, then breaks whatever walks it (a validator, a
+    repr, a log line) on a thread with less stack to spare: both are refused here, for every adapter."""
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, TypeError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    if not isinstance(parsed, dict) or _deeper_than(parsed, depth):
+        return None
+    return parsed
+
+
+def _deeper_than(value: object, depth: int) -> bool:
+    """Whether `value` nests objects or arrays more than `depth` deep (walked without recursion)."""
+    level: list[tuple[object, int]] = [(value, 1)]
+    while level:
+        item, at = level.pop()
+        if at > depth:
+            return True
+        inner = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        level.extend((each, at + 1) for each in inner if isinstance(each, dict | list))
+    return False
 
 
 def hand_on(delivery: AfterAck, reply: Reply, asker: Asker | None, *, answered: bool = False) -> None:

@@ -379,3 +379,26 @@ def members_added(standin: TeamsStandIn, *ids: str, by: str, channel: str = CHAN
     activity["membersAdded"] = [{"id": i} for i in ids]
     activity["channelData"]["eventType"] = "teamMemberAdded"
     return activity
+
+
+def message_action(standin: TeamsStandIn, user: str, name: str, *, text: str = "", command: str = "action.from_message",
+                   data: dict | None = None, channel: str = CHANNEL, personal: str | None = None,
+                   author: str = "Jane Grant") -> dict:
+    """A message extension's action on a message (the "…" menu): `name` "composeExtension/fetchTask" when
+    it is picked, "composeExtension/submitAction" with the dialog's `data` when its form is submitted.
+    The message's body is HTML, its link carries the team's and channel's names, as Teams sends them."""
+    message_id = f"17{next(_activity_ids):011d}"
+    where = personal or channel
+    link = (f"https://teams.microsoft.com/l/message/{where}/{message_id}?tenantId={TENANT}&groupId=0d5b3c11-"
+            f"aaaa-4bbb-8ccc-123456789abc&parentMessageId={message_id}&teamName=Riverside%20GPs&channelName="
+            f"QI&createdTime={message_id}")
+    payload = {"id": message_id, "messageType": "message", "createdDateTime": "2026-11-26T09:58:00.000Z",
+               "linkToMessage": link, "body": {"contentType": "html", "content": text},
+               "from": {"user": {"id": "6b1e9f2a-0000-4000-8000-00000000a11c", "displayName": author,
+                                 "userIdentityType": "aadUser"}},
+               "attachments": [], "mentions": [], "reactions": []}
+    value = {"commandId": command, "commandContext": "message", "messagePayload": payload,
+             "context": {"theme": "default"}}
+    if data is not None:
+        value["data"] = data
+    return invoke(standin, user, name, value, channel=channel, personal=personal)

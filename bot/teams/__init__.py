@@ -10,7 +10,6 @@ request as soon as that committed, and hands everything else to the delivery com
 """
 
 import asyncio
-import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from bot import front_door
 from bot.config import Settings
@@ -36,6 +36,7 @@ MESSAGES = "/api/messages"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 NO_STORE = {"Cache-Control": "private, no-store"}
 BODY_LIMIT = 256 * 1024  # bytes: the largest activity Teams sends is far smaller
+BODY_SECONDS = 10.0  # a body not all sent within this is dropped (408): Bot Framework sends it at once
 REFUSED = {401: "Unauthorized", 403: "Forbidden", 503: "Unavailable"}
 
 
@@ -159,8 +160,10 @@ def gated(web: FastAPI, settings: Settings, *, timeout: float):
 
 
 def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
-    """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413;
-    not a JSON object → 400 (the SDK would answer such a body with a 500); then the gate (gate.py):
+    """Before the SDK sees a request: no token → 401 without reading the body; a body too big → 413, or
+    not all sent within BODY_SECONDS → 408 (the connection closed);
+    not a JSON object, or one nested deeper than front_door.JSON_DEPTH → 400 (the SDK, or our own parse,
+    would answer such a body with a 500); then the gate (gate.py):
     not the Bot Framework's token for this app → 401, another tenant → 403; then a signed activity the
     SDK's model cannot read → 400, not the SDK's 500. One log line each."""
 
@@ -173,14 +176,17 @@ def _guard(web: FastAPI, gate: BotFrameworkGate) -> None:
         size = request.headers.get("content-length")
         if size is not None and (not size.isdecimal() or int(size) > BODY_LIMIT):
             return JSONResponse({"error": "Too large"}, status_code=413)
-        body = await request.body()
+        try:  # uvicorn waits for a half-sent body for ever: held open, thousands would hold the server
+            body = await asyncio.wait_for(request.body(), timeout=BODY_SECONDS)
+        except TimeoutError:
+            log.warning("teams request refused (408): its body did not arrive in %.0f s", BODY_SECONDS)
+            return JSONResponse({"error": "Too slow"}, status_code=408, headers={"Connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=400)
         if len(body) > BODY_LIMIT:
             return JSONResponse({"error": "Too large"}, status_code=413)
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict):
+        parsed = front_door.json_object(body)  # not JSON, not an object, nested too deep: None
+        if parsed is None:
             return JSONResponse({"error": "Not an activity"}, status_code=400)
         try:
             await gate.check(request.headers["authorization"].removeprefix("Bearer "), parsed)

@@ -68,7 +68,7 @@ class Turn:
 
     def _unavailable(self, activity: dict) -> Outcome:
         kind, name = activity.get("type"), activity.get("name")
-        if kind == "invoke" and name in ("task/fetch", "task/submit"):
+        if kind == "invoke" and (name in ("task/fetch", "task/submit") or str(name).startswith("composeExtension/")):
             return Outcome(body=cards.dialog_message(UNAVAILABLE))
         if kind != "message":
             return Outcome()
@@ -94,6 +94,9 @@ class Turn:
             outcome = self._press(activity, data)
             outcome.body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
             return outcome
+        if kind == "invoke" and str(name).startswith("composeExtension/"):  # a message extension (extension.py)
+            from bot.teams import extension
+            return extension.answer(self, activity)
         if kind == "invoke" and name == "fileConsent/invoke":
             value = activity.get("value") or {}
             return Outcome(consent={"conversation": _conversation(activity), "service_url": activity.get("serviceUrl"),

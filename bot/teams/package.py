@@ -3,6 +3,7 @@
 The command menu (bots[].commandLists) comes from the same registry as dispatch, help and the Slack
 manifest, so a new command family appears in Teams' menu too: one list for a team's channels and group
 chats (help and every family), one for the 1:1 chat (help and a person's own lists across clusters).
+The registry's message shortcuts (Slack's "…" menu) are the message extension's actions on a message.
 The publisher, its pages and the version are the deployment's (TEAMS_PUBLISHER_NAME …, --version): a
 tenant admin approving the app reads them in the admin centre.
 """
@@ -14,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 
+from bot.teams.extension import manifest_commands as extension_commands
 from commands.registry import FAMILIES
 
 MANIFEST_VERSION = "1.22"
@@ -81,6 +83,9 @@ def manifest(app_id: str, publisher: Publisher, version: str | None = None) -> d
             "isNotificationOnly": False,
             "commandLists": command_lists(),
         }],
+        # The twin of Slack's message shortcuts: an action on a message ("…" > More actions), answered by
+        # the same bot (bot/teams/extension.py).
+        "composeExtensions": [{"botId": app_id, "commands": extension_commands()}],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
     }
