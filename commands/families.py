@@ -10,6 +10,7 @@ ORDER = (
     ("commands.cluster", "/cluster: set-up, practices, people, leads"),
     ("commands.topics.core", "/topic"),
     ("commands.polls.core", "/poll"),
+    ("commands.polls.kinds", "/poll: ranked polls, dot votes and PICK charts"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
     ("commands.meetings.record", "/meeting: the record of a meeting (attendance, minute lines, decisions)"),

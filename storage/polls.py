@@ -48,6 +48,8 @@ class PollFields:
     posted_channel: str | None
     posted_ref: str | None
     submission_key: str | None
+    kind: str
+    dots: int
 
 
 # A vote runs these on every click: built once (building costs more than SQLite's running them).
