@@ -143,6 +143,9 @@ def _ordinal(n: int) -> str:
 
 
 def _names(poll: Poll, numbers: list[int]) -> str:
+    """One option as it is written; several quoted, so commas inside options read right."""
+    if len(numbers) == 1:
+        return poll.options[numbers[0] - 1]
     return core._names([poll.options[n - 1] for n in numbers])
 
 
