@@ -3,6 +3,7 @@ through the platform-free driver; the PICK picture read back as a PNG; 30 ballot
 databases; a ranked card through Teams. Today is Thu 26 Nov 2026."""
 
 import io
+import json
 import threading
 
 import pytest
@@ -17,6 +18,9 @@ from testkit import factories
 from testkit.driver import refused
 from testkit.helpers import snapshot
 from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload
+from testkit.teams_ids import CHANNEL as TEAMS_CHANNEL
+from testkit.teams_ids import LEAD, PQL_A, PQL_B
+from testkit.teams_standin import BOT_ID, members_added, message, submit
 
 SIX = ("80101", "80102", "80103", "80104", "80105", "80106")
 
@@ -324,3 +328,55 @@ def test_thirty_dot_clicks_on_one_practice_ballot_spend_exactly_its_dots(app, db
     with db.session() as session:
         [ballot] = session.exec(select(Ballot)).all()
     assert len(ballot.choices.split(",")) == 5
+
+
+# --- both platforms: the card's buttons -----------------------------------------------------------
+
+def test_a_dot_vote_card_on_slack_has_plus_and_minus_buttons(app, db, slack_api):
+    factories.riverside(factories.on_slack(app))
+    dispatch_command(app, "/poll", '"Where?" "Asthma" "Frailty" dots 3')
+    blocks = slack_api.calls_to("chat.postMessage")[-1].args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == ["+ 1. Asthma", "− 1", "+ 2. Frailty", "− 2", "Results",
+                                                   "Close (creator or leads)"]
+    take = buttons[1]
+    dispatch_payload(app, button_payload(f"poll.vote|{0}", "P1:1", user="UGP", response_url=slack_api.response_url))
+    dispatch_payload(app, button_payload(f"poll.vote|{0}", "P1:1", user="UGP", response_url=slack_api.response_url))
+    dispatch_payload(app, button_payload(take["action_id"], take["value"], user="UGP",
+                                         response_url=slack_api.response_url))
+    assert choices(db) == {"UGP": "1"}
+
+
+def test_a_ranked_card_works_in_teams(teams, teams_api, db):
+    assert teams.send(members_added(teams_api, BOT_ID, by=LEAD), teams_api.headers()).status_code == 200
+    for text, mentions in (("cluster setup Riverside Cluster", None),
+                           ("cluster practice add 80123 Riverside Medical Practice", None),
+                           ("cluster practice add 80456 Hillview Surgery", None),
+                           ("cluster member add @Jane 80123", {"Jane": PQL_A}),
+                           ("cluster member add @Sam Ng 80456", {"Sam Ng": PQL_B})):
+        answer = teams.send(message(teams_api, LEAD, text, **({"mentions": mentions} if mentions else {})),
+                            teams_api.headers())
+        assert answer.status_code == 200
+    assert teams.delivery.drain()
+    teams_api.reset()
+    teams.send(message(teams_api, LEAD, 'poll "Which topic first?" "Asthma" "Frailty" "Sepsis" ranked'),
+               teams_api.headers())
+    card = teams_api.wait_for(lambda s: [p for p in s.posts(TEAMS_CHANNEL) if "Which topic first?" in p.text])[0]
+    assert "/poll" not in card.text  # Teams words: no slash commands on a Teams card
+    votes = [a for s in card.card["body"] if s["type"] == "ActionSet" for a in s["actions"]
+             if a["data"]["action"] == "poll.vote"]
+    assert [v["title"] for v in votes] == ["1. Asthma", "2. Frailty", "3. Sepsis"]
+    teams_api.wait_for(lambda s: [p for p in rows(db, Poll) if p.posted_ref])
+    for user, choice in [(PQL_A, 2), (PQL_A, 0), (PQL_B, 1)]:  # Jane ranks Sepsis then Asthma; Sam Frailty
+        assert teams.send(submit(teams_api, user, votes[choice]["data"]), teams_api.headers()).status_code == 200
+    # Borda of 3: Sepsis 2, Asthma 1 + 0, Frailty 2: a tie at 2 points.
+    update = teams_api.wait_for(lambda s: [u for u in s.updates() if "2 of 2 practices have voted" in u.text
+                                           and "2 points" in u.text])
+    assert "1. Asthma" in update[-1].text and "1 point" in update[-1].text
+    assert {b.cast_by: b.choices for b in rows(db, Ballot)} == {PQL_A: "3,1", PQL_B: "2"}
+
+
+def rows(db, model):
+    with db.session() as session:
+        return list(session.exec(select(model)))
