@@ -6,6 +6,7 @@ import io
 import json
 import threading
 
+import openpyxl
 import pytest
 from PIL import Image
 from sqlmodel import select
@@ -380,3 +381,20 @@ def test_a_ranked_card_works_in_teams(teams, teams_api, db):
 def rows(db, model):
     with db.session() as session:
         return list(session.exec(select(model)))
+
+
+def test_the_cluster_workbook_gives_borda_points_and_dots(cluster):
+    cluster.say(f"/poll {FOUR} ranked")
+    vote(cluster, "P1 3 1 2", "UGP")
+    vote(cluster, "P1 1", "U2")
+    cluster.say('/poll "Where?" "Asthma" "Frailty" dots 3')
+    vote(cluster, "P2 2 2 1", "UGP")
+    cluster.say("/poll close P1")
+    cluster.say("/poll close P2")
+    cluster.say("/cluster export")
+    book = openpyxl.load_workbook(io.BytesIO(cluster.uploads[-1].content))
+    cells = {str(c.value) for row in book["Polls"].iter_rows() for c in row}
+    # By hand: Asthma 2 + 3 = 5, Frailty 1, Polypharmacy 3, Sepsis 0: Asthma wins on points (Polypharmacy was
+    # ranked by one ballot, Asthma by two: counting mentions would have tied them).
+    assert "Asthma: 5 points; Frailty: 1 point; Polypharmacy: 3 points; Sepsis: 0 points" in cells
+    assert "Asthma: 1 dot; Frailty: 2 dots" in cells and "Frailty" in cells
