@@ -398,3 +398,18 @@ def test_the_cluster_workbook_gives_borda_points_and_dots(cluster):
     # ranked by one ballot, Asthma by two: counting mentions would have tied them).
     assert "Asthma: 5 points; Frailty: 1 point; Polypharmacy: 3 points; Sepsis: 0 points" in cells
     assert "Asthma: 1 dot; Frailty: 2 dots" in cells and "Frailty" in cells
+
+
+def test_forgetting_a_person_keeps_their_ratings_but_not_them(cluster, db):
+    cluster.say(PICK.replace('"Audit"', '"Audit" per person'))
+    cluster.say("/poll rate P1 1 impact 5 effort 1 2 impact 4 effort 4", user="UGP")
+    cluster.say("/poll rate P1 1 impact 3 effort 3", user="U2")
+    said = cluster.say("/cluster forget <@UGP> confirm")
+    assert said.reply.tone.value != "problem", said.text
+    with db.session() as session:
+        kept = session.exec(select(PickRating).order_by(PickRating.id)).all()
+    assert [(r.option, r.impact, r.effort) for r in kept] == [(1, 5, 1), (2, 4, 4), (1, 3, 3)]
+    assert not any("UGP" in (r.rated_by + r.voter_key) for r in kept)
+    assert [r.voter_key for r in kept][2] == "person:U2"
+    closed = cluster.say("/poll close P1")
+    assert "1. Recall letters — impact 4.0 (3–5), effort 2.0 (1–3), 2 ratings" in closed.text
