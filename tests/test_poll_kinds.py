@@ -413,3 +413,16 @@ def test_forgetting_a_person_keeps_their_ratings_but_not_them(cluster, db):
     assert [r.voter_key for r in kept][2] == "person:U2"
     closed = cluster.say("/poll close P1")
     assert "1. Recall letters — impact 4.0 (3–5), effort 2.0 (1–3), 2 ratings" in closed.text
+
+
+def test_reminders_say_how_each_kind_is_voted(cluster):
+    cluster.say(PICK)
+    cluster.say('/poll "Where?" "Asthma" "Frailty" "Sepsis" dots 5')
+    cluster.say("/poll remind P1")
+    cluster.say("/poll remind P2")
+    pick, dots = (next(d for d in cluster.directs if d.to == "U2" and f"P{n}" in d.text) for n in (1, 2))
+    assert "Click Rate to rate each option's impact and effort, or type /poll rate P1 1 impact 4 effort 2." in pick.text
+    assert [(b.label, b.action, b.value) for b in pick.reply.buttons] == [("Rate", "poll.rate", "P1")]
+    assert ("Each click puts a dot on an option (5 dots to spend), or type where they go: /poll vote P2 1 1 3."
+            in dots.text)
+    assert cluster.press(pick.reply.buttons[0], user="U2").form.name == "poll.rate_form"

@@ -122,7 +122,7 @@ def _apply_settings(ctx: Context, draft: Draft, words: list[str]) -> None:
         elif word in KIND_WORDS:
             i = KIND_WORDS[word](draft, words, i)
         else:
-            kinds = "".join(f", {w}" for w in KIND_WORDS)
+            kinds = "".join(f", {getattr(read, 'shown', w)}" for w, read in KIND_WORDS.items())
             raise Refusal(f"“{words[i]}” isn't a poll setting. After the quoted options you can add: "
                           f"closes <date> [HH:MM], per person, anonymous, hidden, pick <n>{kinds}.",
                           example=CREATE_EXAMPLE)
@@ -367,8 +367,8 @@ def _create(ctx: Context, draft: Draft) -> Reply:
 
 
 @subcommand(POLL, '"Question?" "Option A" "Option B" [closes <date> [HH:MM]] [per person] [anonymous] '
-            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)",
-            members_only=True)
+            "[hidden] [pick N] [ranked | dots N]", CREATE_EXAMPLE,
+            "post a poll (one ballot per practice unless per person)", members_only=True)
 def create(ctx: Context, rest: str) -> Reply:
     return _create(ctx, parse_draft(ctx, rest))
 
@@ -654,6 +654,8 @@ def remind(ctx: Context, rest: str) -> Reply:
                       line("Click an option below, or type ", Code(f"/poll vote {poll.short_id} 1"), "."))
     note.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}", channel=ctx.cluster.channel_id)
                     for n, o in enumerate(poll.options, start=1)]
+    if poll.kind in KINDS:  # how to rank, spend dots or rate instead
+        KINDS[poll.kind].reminder(ctx, poll, note)
     reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
     reply.effects = [Direct(m.user_id, note, until=poll.closes_at) for m in waiting]  # not sent once it closed
     return reply

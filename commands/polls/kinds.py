@@ -75,6 +75,7 @@ def _dots_word(draft: core.Draft, words: list[str], i: int) -> int:
     return i + 2
 
 
+_dots_word.shown = "dots <n>"  # as the list of settings shows it
 core.KIND_WORDS.update({"ranked": _ranked_word, "dots": _dots_word})
 
 
@@ -354,15 +355,23 @@ def take_dot(ctx: Context, value: str) -> Reply:
     return _ordered_vote(ctx, poll, int(number) if number.isdecimal() else 0, take=True)
 
 
+def _ordered_reminder(ctx: Context, poll: Poll, note: Reply) -> None:
+    """A reminder's last line says how this kind is voted (its buttons, each option's, stay)."""
+    how = ("Click the options in your order of preference, or type the whole ranking: " if poll.kind == "ranked"
+           else f"Each click puts a dot on an option ({_plural(poll.dots, 'dot')} to spend), or type where they go: ")
+    note.lines[-1] = line(how, Code(_vote_example(poll)), ".")
+
+
 @dataclass(frozen=True)
 class Kind:
-    card: Callable
-    vote: Callable
-    result: Callable
+    card: Callable      # (ctx, poll) -> the poll's message
+    vote: Callable      # (ctx, poll, choose, exactly) -> the answer to a click or a typed vote
+    result: Callable    # (ctx, poll) -> (the result's lines, more effects) at the close
+    reminder: Callable  # (ctx, poll, note): a reminder's words and buttons for this kind, changed in place
 
 
 ORDERED = Kind(_ordered_card, lambda ctx, poll, choose, exactly: _ordered_vote(ctx, poll, choose, exactly),
-               _ordered_result)
+               _ordered_result, _ordered_reminder)
 core.KINDS.update({"ranked": ORDERED, "dots": ORDERED})
 
 
@@ -481,7 +490,13 @@ def _pick_vote(ctx: Context, poll: Poll, choose: int, exactly: list[int] | None)
     return _rating_form(ctx, poll)
 
 
-core.KINDS["pick"] = Kind(_pick_card, _pick_vote, _pick_result)
+def _pick_reminder(ctx: Context, poll: Poll, note: Reply) -> None:
+    note.lines[-1] = line("Click Rate to rate each option's impact and effort, or type ",
+                          Code(f"/poll rate {poll.short_id} 1 impact 4 effort 2"), ".")
+    note.buttons = [Button("Rate", "poll.rate", poll.short_id, style="primary", channel=ctx.cluster.channel_id)]
+
+
+core.KINDS["pick"] = Kind(_pick_card, _pick_vote, _pick_result, _pick_reminder)
 
 
 RATE_EXAMPLE = "/poll rate P3 2 impact 4 effort 2"
