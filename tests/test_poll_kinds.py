@@ -18,7 +18,7 @@ from storage.models import Ballot, PickRating, Poll
 from testkit import factories
 from testkit.driver import refused
 from testkit.helpers import snapshot
-from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload
+from testkit.slack_requests import button_payload, dispatch_command, dispatch_payload, submission_payload
 from testkit.teams_ids import CHANNEL as TEAMS_CHANNEL
 from testkit.teams_ids import LEAD, PQL_A, PQL_B
 from testkit.teams_standin import BOT_ID, members_added, message, submit
@@ -80,7 +80,7 @@ def test_a_ranked_poll_counts_borda_points_with_partial_rankings(cluster, db):
     assert [b.label for b in card.reply.buttons][:4] == ["1. Asthma", "2. Frailty", "3. Polypharmacy", "4. Sepsis"]
     assert created.reply.tone.value != "problem"
     said = vote(cluster, "P1 3 1 2", "UGP")
-    assert "Your practice's ranking on P1 now read: 1st Polypharmacy, 2nd Asthma, 3rd Frailty." in said.text
+    assert "Your practice's ranking on P1 now reads: 1st Polypharmacy, 2nd Asthma, 3rd Frailty." in said.text
     assert "Not ranked (0 points): Sepsis." in said.text
     vote(cluster, "P1 1", "U2")
     vote(cluster, "P1 2 1", "U3")
@@ -108,9 +108,10 @@ def test_a_ranking_by_clicks_and_bad_rankings_refused(cluster, db):
     cluster.say('/poll "Which first?" "Asthma" "Frailty" "Sepsis" ranked')
     cluster.click("poll.vote", "P1:3", user="UGP")
     said = cluster.click("poll.vote", "P1:1", user="UGP")
-    assert "now read: 1st Sepsis, 2nd Asthma." in said.text
+    assert "now reads: 1st Sepsis, 2nd Asthma." in said.text
     said = cluster.click("poll.vote", "P1:3", user="UGP")  # a ranked one clicked again: taken out
-    assert "now read: 1st Asthma." in said.text
+    assert "now reads: 1st Asthma." in said.text
+    assert "ranking on P1 already reads: 1st Asthma. Nothing changed." in vote(cluster, "P1 1", "UGP").text
     before = snapshot(db)
     refused(vote(cluster, "P1 2 2", "UGP"), "Option 2 is there twice: a ranking names each option once")
     refused(vote(cluster, "P1 4", "UGP"), "P1 has options 1 to 3.")
@@ -426,3 +427,22 @@ def test_reminders_say_how_each_kind_is_voted(cluster):
     assert ("Each click puts a dot on an option (5 dots to spend), or type where they go: /poll vote P2 1 1 3."
             in dots.text)
     assert cluster.press(pick.reply.buttons[0], user="U2").form.name == "poll.rate_form"
+
+
+def test_a_pick_chart_rated_through_a_slack_modal(app, db, slack_api):
+    factories.riverside(factories.on_slack(app))
+    dispatch_command(app, "/poll", PICK.removeprefix("/poll "))
+    blocks = slack_api.calls_to("chat.postMessage")[-1].args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    rate = next(e for b in blocks if b["type"] == "actions" for e in b["elements"] if e["text"]["text"] == "Rate")
+    dispatch_payload(app, button_payload(rate["action_id"], rate["value"], user="UGP",
+                                         response_url=slack_api.response_url))
+    view = slack_api.calls_to("views.open")[-1].args["view"]
+    selects = [b["element"] for b in view["blocks"] if b["type"] == "input"]
+    assert len(selects) == 8 and all(s["type"] == "static_select" for s in selects)
+    assert [o["value"] for o in selects[0]["options"]] == ["1", "2", "3", "4", "5"]
+    answer = dispatch_payload(app, submission_payload(view, user="UGP", impact_2="5", effort_2="1"))
+    assert answer.status == 200
+    with db.session() as session:
+        assert [(r.option, r.impact, r.effort, r.rated_by) for r in session.exec(select(PickRating))] == [
+            (2, 5, 1, "UGP")]

@@ -281,7 +281,7 @@ def _ordered_vote(ctx: Context, poll: Poll, choose: int = 0, exactly: list[int] 
         core._one_practice_per_person(ctx, poll, member)
     key = core.voter_key(ctx, poll, voter)
     whose = "Your practice's" if poll.per_practice else "Your"
-    noun = "ranking" if poll.kind == "ranked" else "dots"
+    noun, reads = ("ranking", "reads") if poll.kind == "ranked" else ("dots", "read")
     practice_id = member.practice_id if poll.per_practice else None
     current = poll_store.current_ballot(session=ctx.session, poll=poll, voter_key=key)
     before, before_by = current or ([], "")
@@ -320,9 +320,9 @@ def _ordered_vote(ctx: Context, poll: Poll, choose: int = 0, exactly: list[int] 
                                                  practice_id=practice_id, cast_by=member.user_id, now=ctx.now(),
                                                  change=change)
     if after == before:
-        return Reply.tell(line(f"{whose} {noun} on ", Code(poll.short_id), " already read: ",
+        return Reply.tell(line(f"{whose} {noun} on ", Code(poll.short_id), f" already {reads}: ",
                                _ballot_words(poll, after), ". Nothing changed."))
-    said = line(f"{whose} {noun} on ", Code(poll.short_id), " now read: ", _ballot_words(poll, after), ".")
+    said = line(f"{whose} {noun} on ", Code(poll.short_id), f" now {reads}: ", _ballot_words(poll, after), ".")
     reply = Reply.tell(said)
     if poll.kind == "dots":
         left = poll.dots - len(after)
