@@ -446,3 +446,14 @@ def test_a_pick_chart_rated_through_a_slack_modal(app, db, slack_api):
     with db.session() as session:
         assert [(r.option, r.impact, r.effort, r.rated_by) for r in session.exec(select(PickRating))] == [
             (2, 5, 1, "UGP")]
+
+
+@pytest.mark.parametrize("typed", [PICK, '/poll "Which?" "A" "B" ranked', "/poll rate P1 1 impact 3 effort 3",
+                                   "/poll vote P2 1"])
+def test_only_members_make_rate_and_vote(cluster, db, typed):
+    cluster.say(PICK, user="UGP")
+    cluster.say('/poll "Where?" "A" "B" dots 2', user="UGP")
+    before = snapshot(db)
+    refused(cluster.say(typed, user="USTRANGER"), "member")
+    assert snapshot(db) == before
+    assert cluster.say(typed, user="U2").reply.tone.value != "problem"
