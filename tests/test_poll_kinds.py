@@ -5,6 +5,7 @@ databases; a ranked card through Teams. Today is Thu 26 Nov 2026."""
 import io
 import json
 import threading
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
@@ -13,7 +14,7 @@ from sqlmodel import select
 
 from analysis import poll_counts
 from analysis.pick_chart import PickPicture, render
-from commands.results import plain_text
+from commands.results import Post, plain_text
 from storage.models import Ballot, PickRating, Poll
 from testkit import factories
 from testkit.driver import refused
@@ -457,3 +458,14 @@ def test_only_members_make_rate_and_vote(cluster, db, typed):
     refused(cluster.say(typed, user="USTRANGER"), "member")
     assert snapshot(db) == before
     assert cluster.say(typed, user="U2").reply.tone.value != "problem"
+
+
+def test_a_pick_chart_closed_at_its_deadline_says_the_quadrants(cluster, clock, product):
+    cluster.say(PICK + " closes friday")
+    cluster.say("/poll rate P1 1 impact 5 effort 1 2 impact 1 effort 5", user="UGP")
+    clock.set(datetime(2026, 11, 27, 17, 1, tzinfo=UTC))
+    [post] = [plain_text(e.reply) for e in product.tick() if isinstance(e, Post)]
+    assert post.startswith("P1 closed at its deadline: Which change ideas?")
+    assert "• Implement (high impact, easy): 1. Recall letters — impact 5.0, effort 1.0, 1 rating" in post
+    assert "• Kill (low impact, hard): 2. Pharmacist clinic — impact 1.0, effort 5.0, 1 rating" in post
+    assert "Not rated: “Text reminders” and “Audit”." in post and "The picture: /poll chart P1." in post

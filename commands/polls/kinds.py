@@ -462,6 +462,9 @@ def _pick_result(ctx: Context, poll: Poll, picture: bool = True) -> tuple[list[L
     unrated = [n for n in range(1, len(poll.options) + 1) if n not in {r.option for r in rated}]
     if unrated:
         said.append(line("Not rated: ", _names(poll, unrated), "."))
+    if picture and ctx.caller.user_id == core.SYSTEM:  # closed at its deadline: the tick posts words only
+        said.append(line("The picture: ", Code(f"/poll chart {poll.short_id}"), "."))
+        return said, []
     return said, [_chart_upload(ctx, poll, rated)] if picture else []
 
 
