@@ -378,6 +378,15 @@ def test_a_ranked_card_works_in_teams(teams, teams_api, db):
                                            and "2 points" in u.text])
     assert "1. Asthma" in update[-1].text and "1 point" in update[-1].text
     assert {b.cast_by: b.choices for b in rows(db, Ballot)} == {PQL_A: "3,1", PQL_B: "2"}
+    # A dot vote's card: + and − per option.
+    teams.send(message(teams_api, LEAD, 'poll "Where?" "Asthma" "Frailty" dots 2'), teams_api.headers())
+    card = teams_api.wait_for(lambda s: [p for p in s.posts(TEAMS_CHANNEL) if "Where?" in p.text])[0]
+    buttons = [a for s in card.card["body"] if s["type"] == "ActionSet" for a in s["actions"]]
+    assert [b["title"] for b in buttons][:4] == ["+ 1. Asthma", "− 1", "+ 2. Frailty", "− 2"]
+    for button in (buttons[0], buttons[0], buttons[2], buttons[1]):  # the third dot is refused: 2 to spend
+        assert teams.send(submit(teams_api, PQL_B, button["data"]), teams_api.headers()).status_code == 200
+    assert teams.delivery.drain()
+    assert [b.choices for b in rows(db, Ballot) if b.poll_id == 2] == ["1"]
 
 
 def rows(db, model):
