@@ -12,6 +12,7 @@ ORDER = (
     ("commands.topics.aims", "/topic aim: the aim said back as STAN"),
     ("commands.topics.drivers", "/topic driver, idea, diagram: the driver diagram"),
     ("commands.polls.core", "/poll"),
+    ("commands.polls.kinds", "/poll: ranked polls, dot votes and PICK charts"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
     ("commands.meetings.record", "/meeting: the record of a meeting (attendance, minute lines, decisions)"),

@@ -220,7 +220,8 @@ def _literal_prefix(usage: str) -> int:
     """How many words people type as they are: lowercase words, up to the first placeholder or id."""
     count = 0
     for word in usage.split():
-        if not (word.isalpha() and word.islower()):
+        # hyphenated words are words too (`/poll pick-chart`)
+        if not (word.replace("-", "").isalpha() and word.islower() and word[0].isalpha() and word[-1].isalpha()):
             break
         count += 1
     return count

@@ -288,6 +288,8 @@ def poll_result(poll: PollRow) -> str:
         return HIDDEN_UNTIL_CLOSE
     if not poll.closed_at:
         return "open"
+    if poll.kind == "pick":
+        return "a PICK chart: its quadrants are in the poll's results"
     top = max(poll.counts, default=0)
     if top == 0:
         return "no ballots"
@@ -299,7 +301,9 @@ def poll_counts(poll: PollRow) -> str:
     """Counts per option; nothing while a hidden-results poll is open (not even in a file)."""
     if poll.hidden and not poll.closed_at:
         return ""
-    return "; ".join(f"{o}: {c}" for o, c in zip(poll.options, poll.counts, strict=True))
+    unit = {"ranked": " point", "dots": " dot", "pick": " rating"}.get(poll.kind, "")
+    return "; ".join(f"{o}: {c}{unit}{'s' if unit and c != 1 else ''}"
+                     for o, c in zip(poll.options, poll.counts, strict=True))
 
 
 # --- the sheets ---------------------------------------------------------------------------------------

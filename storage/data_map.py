@@ -79,6 +79,10 @@ PERSONAL: dict[tuple[str, str], Personal] = {
     ("ballot_caster", "user_id"): Personal(
         "who has cast a practice's ballot on a poll (never the choice)", "a person casts one practice's "
         "ballot per poll", "until the poll closes (anonymous polls) or with the cluster's record", Erase.DELETE),
+    ("pick_rating", "rated_by"): _by("rated an option of a PICK chart"),
+    ("pick_rating", "voter_key"): Personal(
+        "“person:<user id>” on a one-person-one-vote PICK chart (practices' keys hold no person)",
+        "one rating per voter and option", RECORD, Erase.KEY, via="rated_by"),
     ("action", "owner"): _by("will do the action"),
     ("action", "created_by"): _by("added the action"),
     ("action", "done_by"): _by("marked the action done"),
@@ -159,10 +163,11 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "change_idea": ("id", "cluster_id", "short_id", "topic_id", "driver_id", "created_at"),
     "pdsa_cycle": ("id", "cluster_id", "idea_id", "number", "due_on", "practice_id", "measure_id", "act",
                    "planned_at", "updated_at", "prompted_at", "submission_key"),
-    "poll": ("id", "cluster_id", "short_id", "per_practice", "anonymous", "hidden", "pick", "closes_at",
-             "created_at", "closed_at", "announced_at", "posted_channel", "posted_ref", "submission_key"),
+    "poll": ("id", "cluster_id", "short_id", "per_practice", "anonymous", "hidden", "pick", "kind", "dots",
+             "closes_at", "created_at", "closed_at", "announced_at", "posted_channel", "posted_ref", "submission_key"),
     "ballot": ("id", "poll_id", "practice_id", "choices", "cast_at"),
     "ballot_caster": ("poll_id", "practice_id"),
+    "pick_rating": ("id", "poll_id", "practice_id", "option", "impact", "effort", "rated_at"),
     "action": ("id", "cluster_id", "short_id", "practice_id", "due_on", "status", "topic_id", "meeting_id",
                "source_link", "created_at", "updated_at", "done_at", "submission_key"),
     "action_note": ("id", "action_id", "at"),
@@ -216,7 +221,7 @@ SCOPE: dict[str, str | tuple[str, str]] = {
     "checkin_round": "cluster_id", "progress_score": ("topic_id", "topic"), "progress_ask": ("topic_id", "topic"),
     "checkin_answer": ("round_id", "checkin_round"),
     "topic_move": ("topic_id", "topic"), "topic_note": ("topic_id", "topic"), "ballot": ("poll_id", "poll"),
-    "ballot_caster": ("poll_id", "poll"), "action_note": ("action_id", "action"),
+    "ballot_caster": ("poll_id", "poll"), "pick_rating": ("poll_id", "poll"), "action_note": ("action_id", "action"),
     "agenda_item": ("meeting_id", "meeting"), "attendance": ("meeting_id", "meeting"),
     "minute_line": ("meeting_id", "meeting"), "measure_point": ("measure_id", "measure"),
     "measure_point_history": ("point_id", "measure_point"), "measure_history": ("measure_id", "measure"),

@@ -224,6 +224,10 @@ class Poll(SQLModel, table=True):
     anonymous: bool = False
     hidden: bool = False  # results shown only once closed
     pick: int = 1         # how many options a ballot may choose
+    # "choice" (pick 1 or N), "ranked" (Borda count), "dots" (spend `dots` dots) or "pick" (a PICK chart:
+    # each ballot rates options' impact and effort, in pick_rating): commands/polls/kinds.py.
+    kind: str = Field(default="choice", max_length=8)
+    dots: int = 0         # a dot vote's dots per ballot
     closes_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
     created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
     created_at: datetime = _created_at()
@@ -255,6 +259,24 @@ class Ballot(SQLModel, table=True):
     cast_by: str = Field(default="", max_length=PLATFORM_ID_MAX, index=True)  # left empty on anonymous polls
     choices: str = Field(default="", max_length=64)  # option numbers, "1" or "1,3"
     cast_at: datetime = _created_at()
+
+
+class PickRating(SQLModel, table=True):
+    """One voter's rating of one option of a PICK-chart poll: its impact and its effort, 1 to 5. The
+    voter's Ballot row lists the options it has rated (so turnout and reminders count it as voted)."""
+
+    __tablename__ = "pick_rating"
+    __table_args__ = (UniqueConstraint("poll_id", "voter_key", "option", name="uq_pick_rating"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    voter_key: str = Field(max_length=VOTER_KEY_MAX)  # as Ballot's: "practice:<id>" or "person:<user id>"
+    practice_id: int | None = Field(default=None, foreign_key="practice.id")
+    option: int
+    impact: int
+    effort: int
+    rated_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    rated_at: datetime = _created_at()
 
 
 class BallotCaster(SQLModel, table=True):

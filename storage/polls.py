@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import Session, col, func, or_, select
 
+from analysis.poll_counts import borda
 from storage import anonymity
 from storage.models import Ballot, BallotCaster, Cluster, Poll, Practice
 from storage.short_ids import next_short_id
@@ -48,6 +49,8 @@ class PollFields:
     posted_channel: str | None
     posted_ref: str | None
     submission_key: str | None
+    kind: str
+    dots: int
 
 
 # A vote runs these on every click: built once (building costs more than SQLite's running them).
@@ -368,6 +371,9 @@ class PollRow:
     # Results shown only once closed: a workbook shows none while it is open. Anonymous polls too, since
     # counts that move as a practice votes would say how it voted (the live card shows turnout only).
     hidden: bool = False
+    # "choice", "ranked" (counts are Borda points), "dots" (counts are dots) or "pick" (counts are how many
+    # rated each option): commands/polls/kinds.py.
+    kind: str = "choice"
 
 
 @dataclass(frozen=True)
@@ -395,9 +401,12 @@ def poll_rows(*, session: Session, cluster: Cluster) -> list[PollRow]:
     rows = []
     for poll in session.exec(select(Poll).where(Poll.cluster_id == cluster.id).order_by(Poll.id)):
         counted = _counted(len(poll.options), groups.get(poll.id, ()))
-        rows.append(PollRow(poll.short_id, poll.question, poll.options, counted.options, poll.per_practice,
+        counts = counted.options
+        if poll.kind == "ranked":  # a ballot's order is its meaning: Borda points (analysis/poll_counts.py)
+            counts = borda(len(poll.options), ((parse_choices(c), n) for c, _, n in groups.get(poll.id, ())))
+        rows.append(PollRow(poll.short_id, poll.question, poll.options, counts, poll.per_practice,
                             poll.anonymous, poll.created_by, poll.created_at, poll.closes_at, poll.closed_at,
-                            counted.ballots, poll.hidden or poll.anonymous))
+                            counted.ballots, poll.hidden or poll.anonymous, poll.kind))
     return rows
 
 

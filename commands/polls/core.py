@@ -66,6 +66,20 @@ class Draft:
     anonymous: bool = False
     hidden: bool = False
     pick: int = 1
+    kind: str = "choice"
+    dots: int = 0
+
+
+# Hooks for the poll kinds beside this module (commands/polls/kinds.py: ranked, dots, PICK charts).
+# KIND_WORDS: a setting word ("ranked", "dots") -> reader(draft, words, i) -> the index after it.
+# DRAFT_CHECKS: more rules a draft must meet, check(draft, field_for). KINDS: a poll kind -> the object
+# that draws its card, takes its votes and says its result (card, vote, result). FORM_FIELDS and
+# FORM_READERS: more fields of the poll form, and reader(values, draft) for them.
+KIND_WORDS: dict = {}
+DRAFT_CHECKS: list = []
+KINDS: dict = {}
+FORM_FIELDS: list = []
+FORM_READERS: list = []
 
 
 def parse_draft(ctx: Context, text: str) -> Draft:
@@ -92,7 +106,7 @@ def _apply_settings(ctx: Context, draft: Draft, words: list[str]) -> None:
         word = words[i].lower()
         if word == "closes":
             j = i + 1
-            while j < len(words) and words[j].lower() not in SETTING_WORDS:
+            while j < len(words) and words[j].lower() not in SETTING_WORDS | KIND_WORDS.keys():
                 j += 1
             draft.closes_at = deadline(words[i + 1:j], now=ctx.now(), tz=ctx.time_zone, example=CREATE_EXAMPLE)
             i = j
@@ -105,9 +119,13 @@ def _apply_settings(ctx: Context, draft: Draft, words: list[str]) -> None:
         elif word in ("anonymous", "hidden"):
             setattr(draft, word, True)
             i += 1
+        elif word in KIND_WORDS:
+            i = KIND_WORDS[word](draft, words, i)
         else:
+            kinds = "".join(f", {getattr(read, 'shown', w)}" for w, read in KIND_WORDS.items())
             raise Refusal(f"“{words[i]}” isn't a poll setting. After the quoted options you can add: "
-                          "closes <date> [HH:MM], per person, anonymous, hidden, pick <n>.", example=CREATE_EXAMPLE)
+                          f"closes <date> [HH:MM], per person, anonymous, hidden, pick <n>{kinds}.",
+                          example=CREATE_EXAMPLE)
 
 
 def check_draft(draft: Draft, field_for: dict | None = None) -> Draft:
@@ -138,6 +156,8 @@ def check_draft(draft: Draft, field_for: dict | None = None) -> Draft:
     refuse_patient_identifiers(draft.question, "question", where.get("question"))
     for option in draft.options:
         refuse_patient_identifiers(option, "option", where.get("options"))
+    for check in DRAFT_CHECKS:
+        check(draft, where)
     return draft
 
 
@@ -253,6 +273,8 @@ def _counts_visible(poll: Poll) -> bool:
 
 def card(ctx: Context, poll: Poll) -> Reply:
     """The poll's message: question, options with live bars, turnout, rules, and its buttons."""
+    if poll.kind in KINDS:
+        return KINDS[poll.kind].card(ctx, poll)
     cluster = ctx.session.get(Cluster, poll.cluster_id)
     tally = store.count(session=ctx.session, poll=poll)
     counts = tally.options
@@ -338,14 +360,15 @@ def _create(ctx: Context, draft: Draft) -> Reply:
     poll = store.create_poll(session=ctx.session, cluster=cluster, poll=Poll(
         cluster_id=cluster.id, short_id="", question=draft.question, options=draft.options,
         per_practice=draft.per_practice, anonymous=draft.anonymous, hidden=draft.hidden, pick=draft.pick,
-        closes_at=draft.closes_at, created_by=ctx.caller.user_id, submission_key=ctx.submission_key,
+        kind=draft.kind, dots=draft.dots, closes_at=draft.closes_at, created_by=ctx.caller.user_id,
+        submission_key=ctx.submission_key,
     ))
     return Reply.quiet(Post(f"poll:{poll.id}", ctx.caller.channel_id, card(ctx, poll)))
 
 
 @subcommand(POLL, '"Question?" "Option A" "Option B" [closes <date> [HH:MM]] [per person] [anonymous] '
-            "[hidden] [pick N]", CREATE_EXAMPLE, "post a poll (one ballot per practice unless per person)",
-            members_only=True)
+            "[hidden] [pick N] [ranked | dots N]", CREATE_EXAMPLE,
+            "post a poll (one ballot per practice unless per person)", members_only=True)
 def create(ctx: Context, rest: str) -> Reply:
     return _create(ctx, parse_draft(ctx, rest))
 
@@ -382,6 +405,7 @@ def open_form(ctx: Context, rest: str) -> Reply:
         FormField("pick", "How many options may a ballot choose?", initial="1", max_length=2),
         FormField("anonymous", "Anonymous (nobody sees who chose what)", "choice", initial="no", choices=yes_no),
         FormField("hidden", "Hide results until it closes", "choice", initial="no", choices=yes_no),
+        *FORM_FIELDS,
     )
     return Reply(lines=[line("Writing a poll takes a form. Here, type it: ", Code(CREATE_EXAMPLE))],
                  form=Form("poll.form", "New poll", "Post", fields))
@@ -399,6 +423,8 @@ def submit_form(ctx: Context, values: dict[str, str], context: dict) -> Reply:
     draft = Draft(values.get("question", ""), (values.get("options") or "").splitlines(),
                   per_practice=values.get("ballots") != "person", anonymous=values.get("anonymous") == "yes",
                   hidden=values.get("hidden") == "yes", pick=int(pick))
+    for read in FORM_READERS:
+        read(values, draft)
     if values.get("closes_on"):
         draft.closes_at = on_field("closes_on", deadline, [values["closes_on"], values.get("closes_at") or "17:00"],
                                    now=ctx.now(), tz=ctx.time_zone, example=CREATE_EXAMPLE)
@@ -449,6 +475,8 @@ def vote(ctx: Context, poll: Poll, choose: int = 0, exactly: list[int] | None = 
         reply.lines.insert(0, line(f"{poll.short_id} closed on {describe(poll.closed_at, ctx.time_zone)}; "
                                    "it takes no more votes. Where it ended:"))
         return reply
+    if poll.kind in KINDS:
+        return KINDS[poll.kind].vote(ctx, poll, choose, exactly)
     for number in exactly or [choose]:
         if not 1 <= number <= len(poll.options):
             raise Refusal(f"{poll.short_id} has options 1 to {len(poll.options)}.",
@@ -560,9 +588,12 @@ def close(ctx: Context, poll: Poll) -> Reply:
 
 def _closing(ctx: Context, poll: Poll, heading: Line) -> Reply:
     count = store.count(session=ctx.session, poll=poll)
-    reply = Reply.announce(heading, line(Strong("Result:"), " ", *_result(poll, count.options)),
-                           _participation(ctx, poll, count))
-    reply.effects = _refresh(poll)
+    if poll.kind in KINDS:
+        said, more = KINDS[poll.kind].result(ctx, poll)
+    else:
+        said, more = [line(Strong("Result:"), " ", *_result(poll, count.options))], []
+    reply = Reply.announce(heading, *said, _participation(ctx, poll, count))
+    reply.effects = _refresh(poll) + more
     return reply
 
 
@@ -623,6 +654,8 @@ def remind(ctx: Context, rest: str) -> Reply:
                       line("Click an option below, or type ", Code(f"/poll vote {poll.short_id} 1"), "."))
     note.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}", channel=ctx.cluster.channel_id)
                     for n, o in enumerate(poll.options, start=1)]
+    if poll.kind in KINDS:  # how to rank, spend dots or rate instead
+        KINDS[poll.kind].reminder(ctx, poll, note)
     reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
     reply.effects = [Direct(m.user_id, note, until=poll.closes_at) for m in waiting]  # not sent once it closed
     return reply
