@@ -58,6 +58,9 @@ class Settings:
     # scheme and host): charts and exports shared with a cluster are served from <it>/files/<token>.
     teams_public_url: str | None = None
     shared_file_days: int = 7  # SHARED_FILE_DAYS: how long a shared file's link works
+    # TEAMS_TARGETED_MESSAGES: answers for one person in a channel as targeted messages (a developer-preview
+    # feature of Teams); off: they go to the person's 1:1 chat (generally available), the default.
+    teams_targeted_messages: bool = False
 
 
 # What each Slack mode needs, and where people find it.
@@ -121,7 +124,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         scheduler=_switch(get("SCHEDULER") or "on"),
-        delivery_process=_switch(get("DELIVERY_PROCESS") or "on"),
+        delivery_process=_switch(get("DELIVERY_PROCESS") or "on", "DELIVERY_PROCESS"),
         teams_app_id=get("TEAMS_APP_ID"),
         teams_app_password=get("TEAMS_APP_PASSWORD"),
         teams_tenant_id=get("TEAMS_TENANT_ID"),
@@ -136,6 +139,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_terms_url=get("TEAMS_TERMS_URL"),
         teams_public_url=_public_url(get("TEAMS_PUBLIC_URL")),
         shared_file_days=_shared_days(get("SHARED_FILE_DAYS") or "7"),
+        teams_targeted_messages=_switch(get("TEAMS_TARGETED_MESSAGES") or "off", "TEAMS_TARGETED_MESSAGES"),
     )
 
 
@@ -274,9 +278,10 @@ def _openid_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _switch(value: str) -> bool:
+def _switch(value: str, name: str = "SCHEDULER") -> bool:
     if value.lower() not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
-        raise ConfigError(f"SCHEDULER “{value}” should be on or off (off for extra web workers)")
+        why = " (off for extra web workers)" if name == "SCHEDULER" else ""
+        raise ConfigError(f"{name} “{value}” should be on or off{why}")
     return value.lower() in ("on", "true", "1", "yes")
 
 
