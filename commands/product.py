@@ -161,6 +161,17 @@ class Clusterbot:
             return None  # the unit of work that follows says so to the person
         return found.team_id if found is not None else None
 
+    def cluster_channels(self, team_id: str) -> list[str]:
+        """The channels of the clusters in a team (workspace), oldest first: where a person who joined the
+        team is welcomed (Teams says a member joined in the team's first channel, whichever is the cluster's)."""
+        if not team_id:
+            return []
+        try:
+            with self.db.session(read_only=True) as session:
+                return [c.channel_id for c in store.clusters_of_team(session=session, team_id=team_id)]
+        except DatabaseUnavailable:
+            return []
+
     def export(self, channel_id: str) -> "Upload | None":
         """The cluster workbook of the cluster in `channel_id` (for `python -m bot export`)."""
         with self.db.session(read_only=True) as session:

@@ -16,7 +16,7 @@ from commands import Clusterbot
 from commands.context import Caller
 from commands.product import UNAVAILABLE
 from commands.registry import FAMILIES
-from commands.results import Code, Reply, line, plain_text
+from commands.results import Audience, Code, Person, Reply, line, plain_text
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ GREETINGS = {"help", "hi", "hello", "hey", "hiya", "morning", "afternoon", "star
 THANKS = {"thanks", "thank", "thankyou", "thx", "ta", "cheers"}
 THANKS_COMMAND = "thanks"
 HOME_COMMAND = "/home"
+# The invoke response to an Action.Execute whose answer is not for the presser alone: the card stays as it is.
+EXECUTED = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Turn:
     # Whether a sender is the tenant's guest (bot/front_door.Roster over TeamsPlatform.is_guest); without
     # one, the caller's guest is None (not said): only files of a cluster's data are then refused.
     roster: "front_door.Roster | None" = None
+    # user id -> the name Teams showed (TeamsPlatform.display_name): for a card answered in an invoke response
+    name_of: "object" = None
 
     def run(self, activity: dict) -> Outcome:
         try:
@@ -90,10 +94,7 @@ class Turn:
         if kind == "invoke" and name == "task/submit":
             return self._submit_dialog(activity)
         if kind == "invoke" and name == "adaptiveCard/action":
-            data = ((activity.get("value") or {}).get("action") or {}).get("data") or {}
-            outcome = self._press(activity, data)
-            outcome.body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
-            return outcome
+            return self._execute(activity)
         if kind == "invoke" and name == "fileConsent/invoke":
             value = activity.get("value") or {}
             return Outcome(consent={"conversation": _conversation(activity), "service_url": activity.get("serviceUrl"),
@@ -202,6 +203,27 @@ class Turn:
         opener = {"action": str(data.get("action")), "value": str(data.get("value", ""))}
         return Outcome(reply=_with_opener(reply, opener), asker=self.asker(activity, caller))
 
+    def _execute(self, activity: dict) -> Outcome:
+        """A Universal Actions press (Action.Execute): the answer for the presser alone goes back in the
+        invoke response, as a card Teams shows to them only (a user-specific view, generally available);
+        what is for everyone (and every effect) is delivered as for any press. In a 1:1 chat the answer
+        is a message there, as everything in that chat is theirs alone."""
+        action = (activity.get("value") or {}).get("action") or {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        if not data.get("action") and isinstance(action.get("verb"), str):
+            data = {**data, "action": action["verb"]}
+        outcome = self._press(activity, data)
+        outcome.body = dict(EXECUTED)
+        reply = outcome.reply
+        personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
+        if reply is None or personal or reply.audience != Audience.PERSON or not (reply.lines or reply.form):
+            return outcome
+        card, _ = cards.reply_card(reply, self.name_of or (lambda user_id: user_id), channel=outcome.asker.channel_id,
+                                   opener=getattr(reply, "teams_opener", None))
+        outcome.body = {"statusCode": 200, "type": cards.CARD, "value": card}
+        outcome.reply = Reply(effects=reply.effects)  # the answer is given; its effects still go on
+        return outcome
+
     # --- dialogs ------------------------------------------------------------------------------
 
     def _form_of(self, opener: dict, caller: Caller):
@@ -241,33 +263,54 @@ class Turn:
     # --- joining ------------------------------------------------------------------------------
 
     def _members_added(self, activity: dict) -> Outcome:
+        """The bot installed: in a team, a welcome in the channel chosen at install (else the one Teams
+        names: the first, General) that @mentions the installer and says what to type; for a person
+        (the personal app), a greeting in their chat. A person joining a team: the practice picker of
+        the team's cluster, wherever in the team its channel is (Teams says so in General)."""
         added = activity.get("membersAdded") or []
         bot = (activity.get("recipient") or {}).get("id")
         caller = self.caller(activity)
         if any(m.get("id") == bot for m in added):
             if (activity.get("conversation") or {}).get("conversationType") == "personal":
-                return Outcome(reply=_personal_welcome(), asker=self.asker(activity, caller))
-            reply = self.product.joined(caller, bot_joined=True, added_by=caller.user_id)  # `from`: the installer
-            return Outcome(reply=reply, asker=self.asker(activity, caller))
+                return Outcome(reply=_personal_welcome(caller.user_id), asker=self.asker(activity, caller))
+            chosen = _selected_channel(activity) or caller.channel_id
+            installer = front_door.caller(platform="teams", user_id=caller.user_id, team_id=caller.team_id,
+                                          here=chosen, enterprise_id=caller.enterprise_id)
+            reply = self.product.joined(installer, bot_joined=True, added_by=caller.user_id or None)
+            return Outcome(reply=reply, asker=Asker(caller.user_id, chosen, caller.team_id, handle=chosen))
         people = [m for m in added if m.get("id") and m.get("id") != bot]
         if len(people) != 1:
             return Outcome()  # a whole team added at once: no welcome storm; they can ask for help
-        person = front_door.caller(platform="teams", user_id=str(people[0]["id"]), team_id=caller.team_id,
-                                   here=caller.channel_id, enterprise_id=caller.enterprise_id)
-        reply = self.product.joined(person, bot_joined=False)
-        return Outcome(reply=reply, asker=self.asker(activity, person))
+        user_id = str(people[0]["id"])
+        here = [caller.channel_id]
+        here += [c for c in self.product.cluster_channels(caller.team_id) if c != caller.channel_id]
+        for channel in here:
+            person = front_door.caller(platform="teams", user_id=user_id, team_id=caller.team_id, here=channel,
+                                       enterprise_id=caller.enterprise_id)
+            reply = self.product.joined(person, bot_joined=False)
+            if not reply.is_silent or reply.effects:
+                return Outcome(reply=reply, asker=Asker(user_id, channel, caller.team_id, handle=channel))
+        return Outcome()
 
 
-def _personal_welcome() -> Reply:
+def _personal_welcome(user_id: str) -> Reply:
     """Someone added the app for themselves: this chat is their Home."""
+    hello = ("Hello ", Person(user_id), "!") if user_id else ("Hello!",)
     return Reply.tell(
-        line("Hello! I'm clusterbot, your GP cluster's administrator: QI topics, polls by practice, the "
+        line(*hello, " I'm clusterbot, your GP cluster's administrator: QI topics, polls by practice, the "
              "action log, meetings and measures."),
         line("Here, in our chat, type ", Code("home"), " to see each of your clusters, or ",
              Code("/action list mine"), ", ", Code("/poll list"), ", ", Code("/meeting list"), "."),
         line("In your cluster's channel, mention me first: @clusterbot, then a command, for example ",
              Code("/cluster help"), "."),
     )
+
+
+def _selected_channel(activity: dict) -> str | None:
+    """The channel the installer chose for the app (channelData.settings.selectedChannel), if Teams says."""
+    settings = (activity.get("channelData") or {}).get("settings")
+    chosen = (settings.get("selectedChannel") or {}).get("id") if isinstance(settings, dict) else None
+    return chosen if isinstance(chosen, str) and chosen.startswith("19:") else None
 
 
 def _conversation(activity: dict) -> str:
