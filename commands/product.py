@@ -161,6 +161,17 @@ class Clusterbot:
             return None  # the unit of work that follows says so to the person
         return found.team_id if found is not None else None
 
+    def newcomer_team(self, channel_id: str, user_id: str) -> str | None:
+        """The team of the cluster in `channel_id` when the person is not (yet) its member: an adapter may
+        then ask its platform whether they are in that team (a new member's practice picker, pressed away
+        from the channel). None when there is no such cluster, they are a member, or the database is down."""
+        try:
+            with self.db.session(read_only=True) as session:
+                found, member = store.whereabouts(session=session, channel_id=channel_id, user_id=user_id)
+        except DatabaseUnavailable:
+            return None
+        return found.team_id if found is not None and member is None else None
+
     def cluster_channels(self, team_id: str) -> list[str]:
         """The channels of the clusters in a team (workspace), oldest first: where a person who joined the
         team is welcomed (Teams says a member joined in the team's first channel, whichever is the cluster's)."""

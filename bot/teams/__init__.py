@@ -76,7 +76,8 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
               dangerously_allow_unauthenticated_requests=False, telemetry={"agent365": False})
     turn = Turn(product, platform.bot_id, learn_name=platform.learn_name, remember=platform.remember_conversation,
-                roster=front_door.Roster(platform.is_guest), name_of=platform.display_name)
+                roster=front_door.Roster(platform.is_guest), name_of=platform.display_name,
+                in_team=platform.in_team)
     product.directory.serve(platform)  # names in exports: those Teams has shown us (stored)
     slow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-later")
 

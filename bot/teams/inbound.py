@@ -59,6 +59,8 @@ class Turn:
     roster: "front_door.Roster | None" = None
     # user id -> the name Teams showed (TeamsPlatform.display_name): for a card answered in an invoke response
     name_of: "object" = None
+    # (user_id, (team, service URL)) -> whether the team's roster has the person (TeamsPlatform.in_team)
+    in_team: "object" = None
 
     def run(self, activity: dict) -> Outcome:
         try:
@@ -115,6 +117,12 @@ class Turn:
             team = self.product.team_of(named) or team  # a 1:1 chat's button names a channel of a team
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         user_id = str((activity.get("from") or {}).get("id") or "")
+        if named and named != here and personal and user_id and self.in_team is not None:
+            # A button in their 1:1 chat naming a cluster they are not in yet (the practice picker a new
+            # member of the team is sent): Teams vouches for the channel if its team's roster has them.
+            newcomer_of = self.product.newcomer_team(named, user_id)
+            if newcomer_of and self.in_team(user_id, (newcomer_of, str(activity.get("serviceUrl") or ""))):
+                here = named
         return front_door.caller(platform="teams", user_id=user_id, team_id=team or tenant, here=here, named=named,
                                  enterprise_id=tenant, personal=personal, guest=None,
                                  roster=self.roster if user_id else None, where=_roster_where(activity))

@@ -178,6 +178,19 @@ class TeamsPlatform:
             raise NoAnswer("no userRole")
         return role in GUEST_ROLES
 
+    def in_team(self, user_id: str, where: tuple[str, str]) -> bool:
+        """Whether the team `where` = (team, service URL) has the person, as its roster says. Anything but a
+        member's answer (not found, refused, no answer in ROSTER_TIMEOUT) is no."""
+        team, service_url = where
+        if not team or not service_url:
+            return False
+        try:
+            self._call(lambda api: api.conversations.get_member_by_id(team, user_id), service_url,
+                       bucket=f"roster:{team}", timeout=ROSTER_TIMEOUT)
+        except (Refused, NoAnswer, RateLimited):
+            return False
+        return True
+
     def form_hint(self, form: Form) -> str:
         return f"This takes a form: press “{form.title}” on my card to fill it in."
 
