@@ -31,6 +31,7 @@ GREETINGS = {"help", "hi", "hello", "hey", "hiya", "morning", "afternoon", "star
 THANKS = {"thanks", "thank", "thankyou", "thx", "ta", "cheers"}
 THANKS_COMMAND = "thanks"
 HOME_COMMAND = "/home"
+JOIN_ACTION = "cluster.join"  # the new member's practice picker (commands/home.py, welcome)
 # The invoke response to an Action.Execute whose answer is not for the presser alone: the card stays as it is.
 EXECUTED = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
 
@@ -105,7 +106,7 @@ class Turn:
 
     # --- where and who ------------------------------------------------------------------------
 
-    def caller(self, activity: dict, cluster_channel: str | None = None) -> Caller:
+    def caller(self, activity: dict, cluster_channel: str | None = None, *, joining: bool = False) -> Caller:
         """Who asked, and which cluster: a channel of a team, or a group chat (a 1:1 chat is nobody's cluster
         unless a button names one)."""
         data = activity.get("channelData") or {}
@@ -117,9 +118,10 @@ class Turn:
             team = self.product.team_of(named) or team  # a 1:1 chat's button names a channel of a team
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         user_id = str((activity.get("from") or {}).get("id") or "")
-        if named and named != here and personal and user_id and self.in_team is not None:
-            # A button in their 1:1 chat naming a cluster they are not in yet (the practice picker a new
-            # member of the team is sent): Teams vouches for the channel if its team's roster has them.
+        if joining and named and named != here and personal and user_id and self.in_team is not None:
+            # The practice picker a new member of the team is sent in their 1:1 chat, pressed there: they
+            # are in no cluster yet, so Teams vouches for the channel only if its team's roster has them.
+            # (Every other button naming a cluster from a chat stays the claimed-channel rule's.)
             newcomer_of = self.product.newcomer_team(named, user_id)
             if newcomer_of and self.in_team(user_id, (newcomer_of, str(activity.get("serviceUrl") or ""))):
                 here = named
@@ -206,7 +208,7 @@ class Turn:
         return f"/{word}", rest.strip()
 
     def _press(self, activity: dict, data: dict) -> Outcome:
-        caller = self.caller(activity, data.get("channel"))
+        caller = self.caller(activity, data.get("channel"), joining=data.get("action") == JOIN_ACTION)
         reply = self.product.press(str(data.get("action")), str(data.get("value", "")), caller)
         opener = {"action": str(data.get("action")), "value": str(data.get("value", ""))}
         return Outcome(reply=_with_opener(reply, opener), asker=self.asker(activity, caller))
