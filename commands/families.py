@@ -19,6 +19,8 @@ ORDER = (
     ("commands.measures.admin", "/measure edit, retire, rebase; data-due reminders"),
     ("commands.measures.charts", "/measure chart"),
     ("commands.measures.export", "/measure export"),
+    ("commands.topics.progress", "/topic score: progress on the IHI scale, asked monthly"),
+    ("commands.checkin", "/checkin: the monthly practice check-in, its reminder, digest and agenda part"),
     ("commands.exports", "/action export, /cluster export, /cluster report"),
     ("commands.audit", "/cluster audit: who changed the register, roles and record"),
     ("commands.home", "the Home and the welcome"),

@@ -9,10 +9,12 @@ from commands.polls import core as polls
 from commands.registry import button, help_lines
 from commands.results import Button, Code, Line, Person, Reply, Strong, line
 from commands.text.dates import describe, describe_day, local_today
+from commands.topics import progress
 from storage import actions as action_store
 from storage import clusters as cluster_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
+from storage import progress as progress_store
 from storage import topics as topic_store
 from storage.models import ActionStatus, Cluster, Member, Practice, Role, TopicStatus
 
@@ -94,7 +96,9 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
                                       statuses=[TopicStatus.AGREED, TopicStatus.ACTIVE])
     if working:
         reply.lines.append(line(Strong("Topics the cluster is working on")))
-        reply.lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status})") for t in working[:SHOW]]
+        scored = progress_store.scores_of(session=ctx.session, topic_ids=[t.id for t in working[:SHOW]])
+        reply.lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status}){progress.trail(scored.get(t.id, []))}")
+                        for t in working[:SHOW]]
     if member.role == Role.LEAD:
         _lead_summary(ctx, cluster, reply, today, practices, open_polls)
 

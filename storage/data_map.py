@@ -126,6 +126,9 @@ PERSONAL: dict[tuple[str, str], Personal] = {
         "a chart or workbook shared with a Teams channel: it names people and quotes what they typed",
         "everyone in the channel sees what was shared (served by its link)",
         "SHARED_FILE_DAYS (default 7), then deleted by the tick", Erase.EXPIRES),
+    ("progress_score", "by"): _by("gave a topic its progress score"),
+    ("checkin_answer", "by"): _by("answered (or last edited) the practice's monthly check-in"),
+    ("checkin_answer", "tested"): TYPED, ("checkin_answer", "blockers"): TYPED, ("checkin_answer", "data"): TYPED,
     ("outbox", "channel"): Personal(
         "the person a direct message goes to (a channel for posts)", "delivery after the request is answered",
         "sent rows RETENTION_DAYS; unsent rows to a person no longer in any cluster are dropped", Erase.OUTBOX),
@@ -178,6 +181,12 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "decision": ("id", "cluster_id", "meeting_id", "topic_id", "at"),
     "person_name": ("updated_at",),
     "audit_entry": ("id", "cluster_id", "at", "what", "items"),
+    "progress_score": ("id", "topic_id", "halves", "at"),
+    "progress_ask": ("topic_id", "month", "sent_at"),
+    "checkin_settings": ("cluster_id", "working_day", "minute", "opened_month", "scores_month"),
+    "checkin_round": ("id", "cluster_id", "month", "opened_at", "remind_at", "digest_at", "reminded_at",
+                      "digested_at"),
+    "checkin_answer": ("id", "round_id", "practice_id", "at"),
     "shared_file": ("id", "token_hash", "cluster_id", "file_name", "content_type", "created_at", "expires_at"),
 }
 
@@ -187,7 +196,9 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
 SCOPE: dict[str, str | tuple[str, str]] = {
     "cluster": "id", "member": "cluster_id", "topic": "cluster_id", "poll": "cluster_id", "action": "cluster_id",
     "meeting": "cluster_id", "decision": "cluster_id", "measure": "cluster_id", "measure_nudge": "cluster_id",
-    "audit_entry": "cluster_id", "viewer": "cluster_id",
+    "audit_entry": "cluster_id", "viewer": "cluster_id", "checkin_settings": "cluster_id",
+    "checkin_round": "cluster_id", "progress_score": ("topic_id", "topic"), "progress_ask": ("topic_id", "topic"),
+    "checkin_answer": ("round_id", "checkin_round"),
     "topic_move": ("topic_id", "topic"), "topic_note": ("topic_id", "topic"), "ballot": ("poll_id", "poll"),
     "ballot_caster": ("poll_id", "poll"), "action_note": ("action_id", "action"),
     "agenda_item": ("meeting_id", "meeting"), "attendance": ("meeting_id", "meeting"),

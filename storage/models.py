@@ -708,3 +708,84 @@ class AuditEntry(SQLModel, table=True):
     items: str = Field(default="", max_length=AUDIT_ITEMS_MAX)
     # The person it was about (a member added, a lead removed, an action assigned), if one was named.
     person: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
+
+
+# --- progress scores and the monthly practice check-in (issue 24) -----------------------------------
+
+CHECKIN_TEXT_MAX = 1000  # each answer of a practice's check-in
+
+
+class ProgressScore(SQLModel, table=True):
+    """A topic's progress on the IHI / Life QI scale (0.5 intending … 5 outstanding), kept as half-points
+    (1 to 10) so the scale is exact: every score ever given, so the history shows."""
+
+    __tablename__ = "progress_score"
+    __table_args__ = (Index("ix_progress_score_topic_at", "topic_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(foreign_key="topic.id")
+    halves: int  # 1 (0.5 intending) … 10 (5 outstanding)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    at: datetime = _created_at()
+
+
+class ProgressAsk(SQLModel, table=True):
+    """That a topic's monthly progress score was asked for in a month: claimed (inserted) before the
+    question is sent, so it goes once a month however many processes tick."""
+
+    __tablename__ = "progress_ask"
+
+    topic_id: int = Field(foreign_key="topic.id", primary_key=True)
+    month: date = Field(primary_key=True)
+    sent_at: datetime = _created_at()
+
+
+class CheckinSettings(SQLModel, table=True):
+    """A cluster's monthly practice check-in: which working day of the month (0: off) and when; and the
+    months the tick has done its monthly work (check-in opened, progress scores asked)."""
+
+    __tablename__ = "checkin_settings"
+
+    cluster_id: int = Field(foreign_key="cluster.id", primary_key=True)
+    working_day: int = 0
+    minute: int = 600  # local minutes after midnight (10:00)
+    opened_month: date | None = None
+    scores_month: date | None = None
+
+
+class CheckinRound(SQLModel, table=True):
+    """One month's check-in of a cluster: opened, a reminder two working days later, the digest after."""
+
+    __tablename__ = "checkin_round"
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "month", name="uq_checkin_round_month"),
+        Index("ix_checkin_round_remind", "remind_at", sqlite_where=text("reminded_at IS NULL"),
+              postgresql_where=text("reminded_at IS NULL")),
+        Index("ix_checkin_round_digest", "digest_at", sqlite_where=text("digested_at IS NULL"),
+              postgresql_where=text("digested_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id")
+    month: date
+    opened_at: datetime = _created_at()
+    remind_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    digest_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    digested_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class CheckinAnswer(SQLModel, table=True):
+    """A practice's answer to a check-in: one per practice and round, editable until the digest."""
+
+    __tablename__ = "checkin_answer"
+    __table_args__ = (UniqueConstraint("round_id", "practice_id", name="uq_checkin_answer_practice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="checkin_round.id", index=True)
+    practice_id: int = Field(foreign_key="practice.id")
+    tested: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
+    blockers: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
+    data: str = Field(default="", max_length=CHECKIN_TEXT_MAX)
+    by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    at: datetime = _created_at()

@@ -18,7 +18,7 @@ def test_committed_manifest_is_generated_from_the_registry():
 def test_manifest_declares_the_five_commands_and_the_features():
     data = yaml.safe_load(MANIFEST.read_text())
     commands = [c["command"] for c in data["features"]["slash_commands"]]
-    assert commands == list(FAMILIES) == ["/cluster", "/topic", "/poll", "/action", "/meeting", "/measure"]
+    assert commands == list(FAMILIES) == ["/cluster", "/topic", "/poll", "/action", "/meeting", "/measure", "/checkin"]
     assert all(c["should_escape"] for c in data["features"]["slash_commands"])  # mentions arrive as <@U…>
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     assert data["features"]["bot_user"]["display_name"] == "clusterbot"

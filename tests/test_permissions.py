@@ -63,6 +63,9 @@ MATRIX = [
     ("/measure", "retire D1", OWNER_OR_LEAD),
     ("/measure", "rebase D1 from Apr 2026", LEADS),
     ("/measure", "nudges 3", LEADS),
+    ("/topic", "score T1 3", MEMBERS),
+    ("/checkin", "on 3", LEADS),
+    ("/checkin", "off", LEADS),
 ]
 
 

@@ -13,7 +13,7 @@ from testkit.teams_ids import CHANNEL, LEAD, PQL_A, PQL_B, user
 from testkit.teams_standin import BOT_ID, members_added
 from tests.test_teams_flows import cluster, say  # noqa: F401  (fixture)
 
-SLASH_FORM = re.compile(r"(?<![\w/:.@-])/(cluster|topic|poll|action|meeting|measure)\b")
+SLASH_FORM = re.compile(r"(?<![\w/:.@-])/(cluster|topic|poll|action|meeting|measure|checkin)\b")
 NEWCOMER = user(41)
 CHAT = "a:1newcomerschatwiththebot0123456789AbCdEfGhIjKlMnOpQrStUvWxYz"
 

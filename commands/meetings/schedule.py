@@ -386,7 +386,13 @@ def agenda_lines(ctx: Context, meeting: Meeting, most: int = bounds.AGENDA_ITEMS
             shown_actions.append(line("• ", Person(action.owner), ": ", Code(action.short_id), " ",
                                       cut(action.description), f" — due {describe_day(action.due_on)}{flag}"))
         lines += bounds.at_most(shown_actions, most, _more("actions", "/action list overdue"))
+    for part in AGENDA_PARTS:  # parts other modules add (the practices' check-in): (ctx, meeting, cut, most)
+        lines += part(ctx, meeting, cut, most)
     return lines
+
+
+# Parts of the agenda that other modules add, appended when they are imported (commands/checkin.py).
+AGENDA_PARTS: list = []
 
 
 def _more(what: str, command: str):

@@ -285,9 +285,15 @@ def show(ctx: Context, topic: Topic) -> Reply:
     for number, note in list(enumerate(notes, start=1))[-NOTES_SHOWN:]:
         step = f"[{note.step.upper()}] " if note.step else ""
         lines.append(line(f"{number}. {_when(ctx, note.at)} ", Person(note.by), f": {step}", note.text))
+    for part in SHOW_PARTS:  # the QI method's modules add their parts (progress scores, …)
+        lines += part(ctx, topic)
     reply = Reply.tell(*lines)
     reply.buttons = [b for b in _buttons(ctx, topic) if b.action != "topic.show"]
     return reply
+
+
+# Parts of a topic's card that other modules add, each (ctx, topic) -> lines; appended when they are imported.
+SHOW_PARTS: list = []
 
 
 LISTED = 50  # topics of one status in /topic list: a flood of proposals still makes one message
