@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from commands.text.dates import example_day, future_example, local_today
-from storage.models import Ballot, Member, Topic
+from storage.models import Ballot, Member, Poll, Topic
 from testkit.teams_app import serve_teams
 from testkit.teams_ids import CHANNEL, LEAD, NURSE, OTHER_CHANNEL, PQL_A, PQL_B, TEAM
 from testkit.teams_standin import BOT_ID, invoke, members_added, message
@@ -44,10 +44,15 @@ def no_targeted_tries(teams_api) -> bool:
     return teams_api.targeted_refused == 0 and not teams_api.targeted()
 
 
-def execute(teams_api, user, data: dict, *, personal: str | None = None) -> dict:
-    """An Action.Execute press as Teams sends it: an adaptiveCard/action invoke with the verb and data."""
-    return invoke(teams_api, user, "adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": data["action"],
-                                                                      "data": data}}, personal=personal)
+def execute(teams_api, user, data: dict, *, personal: str | None = None, on: str | None = None) -> dict:
+    """An Action.Execute press as Teams sends it: an adaptiveCard/action invoke with the verb and data,
+    `on` the message whose card was pressed (replyToId)."""
+    pressed = invoke(teams_api, user, "adaptiveCard/action", {"action": {"type": "Action.Execute",
+                                                                         "verb": data["action"], "data": data}},
+                     personal=personal)
+    if on:
+        pressed["replyToId"] = on
+    return pressed
 
 
 def test_a_private_answer_lands_in_the_persons_chat_not_the_channel(cluster, teams, teams_api):  # noqa: F811
@@ -86,13 +91,17 @@ def test_an_action_execute_press_answers_only_the_presser(cluster, teams, teams_
     assert teams.delivery.drain()
     vote = [a for a in actions(card.card) if a.get("verb") == "poll.vote"][1]
     assert vote["type"] == "Action.Execute"
-    answered = teams.send(execute(teams_api, PQL_A, vote["data"]), teams_api.headers())
+    poll = teams_api.wait_for(lambda s: [p for p in rows(db, Poll) if p.posted_ref])[0]
+    answered = teams.send(execute(teams_api, PQL_A, vote["data"], on=poll.posted_ref), teams_api.headers())
     assert answered.status_code == 200
     body = answered.json()
     assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
     said = "\n".join(b["text"] for b in body["value"]["body"] if b.get("type") == "TextBlock")
-    # The answer, in the invoke response: Teams shows it to Jane alone.
+    # The answer, in the invoke response: Teams shows it to Jane alone, under the poll's card as it is now
+    # (its count and its buttons), in place of the card she pressed.
     assert "Your practice's ballot" in said and "Frailty" in said
+    assert said.startswith("**P1 · Which topic first?**") and "1 of 2 practices" in said
+    assert [a["verb"] for a in actions(body["value"]) if a.get("verb") == "poll.vote"] == ["poll.vote"] * 2
     assert {b.cast_by: b.choices for b in rows(db, Ballot)} == {PQL_A: "2"}
     # Everyone's card is updated with the count; nobody else is told what Jane's practice chose.
     update = teams_api.wait_for(lambda s: [u for u in s.updates() if "1 of 2 practices have voted" in u.text

@@ -16,7 +16,7 @@ from commands import Clusterbot
 from commands.context import Caller
 from commands.product import UNAVAILABLE
 from commands.registry import FAMILIES
-from commands.results import Audience, Code, Person, Reply, line, plain_text
+from commands.results import Audience, Code, Person, Reply, Update, line, plain_text
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -228,11 +228,29 @@ class Turn:
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         if reply is None or personal or reply.audience != Audience.PERSON or not (reply.lines or reply.form):
             return outcome
-        card, _ = cards.reply_card(reply, self.name_of or (lambda user_id: user_id), channel=outcome.asker.channel_id,
+        shown = self._refreshed(activity, reply) or reply
+        card, _ = cards.reply_card(shown, self.name_of or (lambda user_id: user_id), channel=outcome.asker.channel_id,
                                    opener=getattr(reply, "teams_opener", None))
         outcome.body = {"statusCode": 200, "type": cards.CARD, "value": card}
         outcome.reply = Reply(effects=reply.effects)  # the answer is given; its effects still go on
         return outcome
+
+    def _refreshed(self, activity: dict, answer: Reply) -> Reply | None:
+        """When the press changed the very card it was pressed on (a vote on a poll's card), the presser's
+        view of that card: as it is now, for everyone, with their answer under it. None otherwise (then
+        the answer alone is shown in its place). Everyone's copy is updated by delivery as usual."""
+        pressed = activity.get("replyToId")
+        update = next((e for e in answer.effects if isinstance(e, Update) and pressed and e.ref == pressed), None)
+        if update is None:
+            return None
+        try:
+            now = self.product.current(update.key)
+        except (DatabaseUnavailable, KeyError, ValueError):
+            return None
+        if now is None:
+            return None
+        return Reply(lines=list(now.lines) + list(answer.lines), audience=Audience.PERSON, tone=now.tone,
+                     buttons=list(now.buttons) + list(answer.buttons), line_buttons=dict(now.line_buttons))
 
     # --- dialogs ------------------------------------------------------------------------------
 
