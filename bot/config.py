@@ -59,6 +59,9 @@ class Settings:
     teams_public_url: str | None = None
     shared_file_days: int = 7  # SHARED_FILE_DAYS: how long a shared file's link works
     minutes_lock_days: int = 14  # MINUTES_LOCK_DAYS: days after a meeting its minutes become read-only
+    # TEAMS_TARGETED_MESSAGES: answers for one person in a channel as targeted messages (a developer-preview
+    # feature of Teams); off: they go to the person's 1:1 chat (generally available), the default.
+    teams_targeted_messages: bool = False
     # SLACK_CLIENT_ID, SLACK_CLIENT_SECRET: "Add to Slack" for many workspaces (bot/slack/oauth.py), used when
     # SLACK_BOT_TOKEN is not set. Last, so settings built by position keep their places.
     slack_client_id: str | None = None
@@ -131,7 +134,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         scheduler=_switch(get("SCHEDULER") or "on"),
-        delivery_process=_switch(get("DELIVERY_PROCESS") or "on"),
+        delivery_process=_switch(get("DELIVERY_PROCESS") or "on", "DELIVERY_PROCESS"),
         teams_app_id=get("TEAMS_APP_ID"),
         teams_app_password=get("TEAMS_APP_PASSWORD"),
         teams_tenant_id=get("TEAMS_TENANT_ID"),
@@ -147,6 +150,7 @@ def load_settings(mode: str, env_file: str | Path | None = ".env", environ=None)
         teams_public_url=_public_url(get("TEAMS_PUBLIC_URL")),
         shared_file_days=_shared_days(get("SHARED_FILE_DAYS") or "7"),
         minutes_lock_days=_lock_days(get("MINUTES_LOCK_DAYS") or "14"),
+        teams_targeted_messages=_switch(get("TEAMS_TARGETED_MESSAGES") or "off", "TEAMS_TARGETED_MESSAGES"),
     )
 
 
@@ -300,9 +304,10 @@ def _openid_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def _switch(value: str) -> bool:
+def _switch(value: str, name: str = "SCHEDULER") -> bool:
     if value.lower() not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
-        raise ConfigError(f"SCHEDULER “{value}” should be on or off (off for extra web workers)")
+        why = " (off for extra web workers)" if name == "SCHEDULER" else ""
+        raise ConfigError(f"{name} “{value}” should be on or off{why}")
     return value.lower() in ("on", "true", "1", "yes")
 
 

@@ -162,7 +162,7 @@ def answer(ctx: Context, rest: str) -> Reply:
     return _save(ctx, round_, practice, values)
 
 
-@button("checkin.answer", members_only=True)
+@button("checkin.answer", members_only=True, opens_form=True)
 def answer_button(ctx: Context, value: str) -> Reply:
     return answer(ctx, "")
 
@@ -231,7 +231,7 @@ def _digest_lines(ctx: Context, cluster: Cluster, round_: CheckinRound) -> list[
 
 # --- recording data from the check-in message --------------------------------------------------------
 
-@button("checkin.record", members_only=True)
+@button("checkin.record", members_only=True, opens_form=True)
 def record_button(ctx: Context, value: str) -> Reply:
     measure = find_measure(ctx, value, "/measure list")
     practice = _practice(ctx)

@@ -43,6 +43,8 @@ from commands.results import (
     plain_text,
     reply_to_json,
 )
+from commands.text import dates
+from commands.text.dates import local_today
 from commands.text.parsing import refuse_posing_mentions
 from storage import actions as action_store
 from storage import clusters as store
@@ -159,6 +161,28 @@ class Clusterbot:
         except DatabaseUnavailable:
             return None  # the unit of work that follows says so to the person
         return found.team_id if found is not None else None
+
+    def newcomer_team(self, channel_id: str, user_id: str) -> str | None:
+        """The team of the cluster in `channel_id` when the person is not (yet) its member: an adapter may
+        then ask its platform whether they are in that team (a new member's practice picker, pressed away
+        from the channel). None when there is no such cluster, they are a member, or the database is down."""
+        try:
+            with self.db.session(read_only=True) as session:
+                found, member = store.whereabouts(session=session, channel_id=channel_id, user_id=user_id)
+        except DatabaseUnavailable:
+            return None
+        return found.team_id if found is not None and member is None else None
+
+    def cluster_channels(self, team_id: str) -> list[str]:
+        """The channels of the clusters in a team (workspace), oldest first: where a person who joined the
+        team is welcomed (Teams says a member joined in the team's first channel, whichever is the cluster's)."""
+        if not team_id:
+            return []
+        try:
+            with self.db.session(read_only=True) as session:
+                return [c.channel_id for c in store.clusters_of_team(session=session, team_id=team_id)]
+        except DatabaseUnavailable:
+            return []
 
     def export(self, channel_id: str) -> "Upload | None":
         """The cluster workbook of the cluster in `channel_id` (for `python -m bot export`)."""
@@ -313,6 +337,12 @@ class Clusterbot:
 
     def _unit_of_work(self, caller: Caller, work: Callable[[Context], Reply], what: str,
                       submission_key: str | None = None, read_only: bool = False, limited: bool = False) -> Reply:
+        """`_one_unit` (below), its examples never suggesting a planned day already past."""
+        reply = self._one_unit(caller, work, what, submission_key, read_only, limited)
+        return _dated_examples(reply, local_today(self.clock(), self.time_zone))
+
+    def _one_unit(self, caller: Caller, work: Callable[[Context], Reply], what: str,
+                  submission_key: str | None = None, read_only: bool = False, limited: bool = False) -> Reply:
         """One session: committed when `work` returns, rolled back whole when it refuses or fails.
         A unique-constraint conflict (two clicks at once) is retried once: the retry sees the winner.
         `limited`: a typed command or a form, refused (rolled back) past the person's posting rate when
@@ -573,6 +603,16 @@ def _no_posing_mentions(values: dict[str, str], caller: Caller) -> dict[str, str
 def printable(text: str) -> str:
     """Without the characters CONTROL names; new lines and tabs stay."""
     return CONTROL.sub("", text) if isinstance(text, str) else ""
+
+
+def _dated_examples(reply: Reply, today) -> Reply:
+    """Command examples (Code that starts with "/") in the reply's lines with planned dates already past
+    moved ahead (commands/text/dates.py, future_example): a hint never suggests a day gone by."""
+    for index, ln in enumerate(reply.lines):
+        if any(isinstance(s, Code) and s.text.startswith("/") and dates.PLANNED.search(s.text) for s in ln):
+            reply.lines[index] = type(ln)(Code(dates.future_example(s.text, today))
+                                          if isinstance(s, Code) and s.text.startswith("/") else s for s in ln)
+    return reply
 
 
 def _refusal_reply(refusal: Refusal) -> Reply:

@@ -87,6 +87,9 @@ BUTTONS: dict[str, ButtonHandler] = {}  # action name -> its handler
 FORMS: dict[str, FormHandler] = {}      # form name -> its handler
 AUDITED: set[str] = set()               # "button <action>" and "form <name>" that write an audit entry
 MEMBERS_ONLY: set[str] = set()          # "button <action>" and "form <name>" that write the cluster's record
+# Buttons whose press only opens a form (changes nothing): a platform that opens forms from a card button
+# (Teams' dialogs) makes them open it in one click.
+FORM_BUTTONS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -170,12 +173,16 @@ def help_lines() -> list[Line]:
     return [line(Code(fam.command), f" — {fam.summary}. e.g. ", Code(fam.example)) for fam in FAMILIES.values()]
 
 
-def button(action: str, *, audited: bool = False, members_only: bool = False) -> Callable[[Handler], Handler]:
+def button(action: str, *, audited: bool = False, members_only: bool = False,
+           opens_form: bool = False) -> Callable[[Handler], Handler]:
     """Decorator: the handler for a button's action name (e.g. "topic.agree"); `audited`: a click that
-    changes the register, roles or record writes an audit entry; `members_only` as for a subcommand."""
+    changes the register, roles or record writes an audit entry; `members_only` as for a subcommand;
+    `opens_form`: its press answers with a form to fill in (or says why not) and changes nothing."""
 
     def plug(handler: Handler) -> Handler:
         BUTTONS[action] = handler
+        if opens_form:
+            FORM_BUTTONS.add(action)
         if audited:
             AUDITED.add(f"button {action}")
         if members_only:

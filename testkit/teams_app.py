@@ -12,10 +12,11 @@ from testkit.teams_ids import APP_ID, TENANT
 from testkit.teams_standin import PASSWORD, TeamsStandIn  # noqa: F401
 
 
-def teams_settings(db, teams_api) -> Settings:
+def teams_settings(db, teams_api, *, targeted: bool = False) -> Settings:
     return Settings(database_url=db.url, cluster_tz="Europe/London", slack_api_url="http://127.0.0.1:9/",
                     teams_app_id=APP_ID, teams_app_password=PASSWORD, teams_tenant_id=TENANT,
-                    teams_openid_url=teams_api.openid_url, teams_token_url=teams_api.token_url)
+                    teams_openid_url=teams_api.openid_url, teams_token_url=teams_api.token_url,
+                    teams_targeted_messages=targeted)
 
 
 @dataclass
@@ -28,11 +29,13 @@ class Running:
         return self.client.post("/api/messages", json=activity, headers=headers)
 
 
-def serve_teams(db, product, teams_api, *, public: bool = False):
+def serve_teams(db, product, teams_api, *, public: bool = False, targeted: bool = True):
     """The app on a loopback port until the generator is closed (the `teams` fixture in conftest.py).
-    `public`: its own address is its TEAMS_PUBLIC_URL, so files for a channel are shown there by link."""
+    `public`: its own address is its TEAMS_PUBLIC_URL, so files for a channel are shown there by link.
+    `targeted`: TEAMS_TARGETED_MESSAGES on, as the older suites assume (answers for one person in a
+    channel as targeted messages there); tests/test_teams_private.py serves it as deployed, off."""
     teams_api.reset()
-    settings = teams_settings(db, teams_api)
+    settings = teams_settings(db, teams_api, targeted=targeted)
     platform = make_platform(settings, product, timeout=2.0)
     delivery = Delivery(platform, product, update_interval=0.2).start()
     app, web = build_app(settings, product, platform, delivery)

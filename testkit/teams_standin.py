@@ -80,6 +80,7 @@ class TeamsStandIn:
         # "post", "put", "create", "targeted", "token", "keys", "upload", "member" (the roster)
         self.faults: dict[str, Fault] = {}
         self.roles: dict[str, str] = {}   # user id -> userRole the roster answers ("user" otherwise)
+        self.outsiders: set[str] = set()  # people the roster does not have (404: not in that team or chat)
         self.roster_asks: list[tuple[str, str]] = []  # (conversation, user) asked of the roster
         # Targeted messages are a preview feature: a tenant without them has every one refused, with this
         # status (the adapter treats 400, 403, 404, 405 and 501 alike: bot/teams/platform.py).
@@ -112,6 +113,7 @@ class TeamsStandIn:
             self.token_requests.clear()
             self.bad_tokens = 0
             self.roles.clear()
+            self.outsiders.clear()
             self.roster_asks.clear()
 
     # --- what was sent ---------------------------------------------------------------------------
@@ -241,6 +243,9 @@ class TeamsStandIn:
                     return None
                 with standin._lock:
                     role = standin.roles.get(user, "user")
+                    outsider = user in standin.outsiders
+                if outsider:
+                    return self._answer(404, {"error": {"code": "NotFound", "message": "member not found"}})
                 return self._answer(200, {"id": user, "name": f"Person {user[-4:]}", "aadObjectId": str(uuid.uuid4()),
                                           "userRole": role, "tenantId": TENANT})
 

@@ -108,7 +108,7 @@ def _action_dialog(teams, teams_api, user):
     say(teams, teams_api, user, "action")
     answer = teams_api.wait_for(lambda s: s.targeted())[0]
     opener = [a for s in answer.card["body"] if s["type"] == "ActionSet" for a in s["actions"]
-              if a["title"] == "Open form"][0]
+              if a.get("data", {}).get("msteams") == {"type": "task/fetch"}][0]
     fetched = teams.send(invoke(teams_api, user, "task/fetch", {"data": opener["data"]}), teams_api.headers())
     return fetched.json()["task"]["value"]["card"]["content"]
 

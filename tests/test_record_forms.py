@@ -302,7 +302,7 @@ def test_the_attendance_form_is_a_teams_dialog(teams, teams_api, db):
     say("meeting attended M1")
     answer = teams_api.wait_for(lambda s: s.targeted())[0]
     opener = [a for s in answer.card["body"] if s["type"] == "ActionSet" for a in s["actions"]
-              if a["title"] == "Open form"][0]
+              if a["title"] == "Attendance at M1"][0]
     fetched = teams.send(invoke(teams_api, LEAD, "task/fetch", {"data": opener["data"]}), teams_api.headers())
     dialog = fetched.json()["task"]["value"]
     assert dialog["title"] == "Attendance at M1"

@@ -32,8 +32,9 @@ def test_buttons_carry_action_value_and_channel_in_rows():
     rows = [b for b in card["body"] if b["type"] == "ActionSet"]
     assert [len(r["actions"]) for r in rows] == [5, 3]
     first = rows[0]["actions"][0]
-    assert first["type"] == "Action.Submit" and first["data"] == {"action": "poll.vote", "value": "P1:1",
-                                                                  "channel": CHANNEL}
+    assert first["type"] == "Action.Execute" and first["data"] == {"action": "poll.vote", "value": "P1:1",
+                                                                   "channel": CHANNEL}
+    assert first["verb"] == "poll.vote" and first["fallback"]["type"] == "Action.Submit"  # older clients
     assert rows[1]["actions"][-1]["style"] == "destructive"
 
 

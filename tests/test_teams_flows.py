@@ -85,7 +85,8 @@ def test_a_poll_voted_from_its_card_by_several_practices(cluster, teams, teams_a
     votes = [a for s in card.card["body"] if s["type"] == "ActionSet" for a in s["actions"]
              if a["data"]["action"] == "poll.vote"]
     assert [v["title"] for v in votes] == ["1. Asthma", "2. Frailty", "3. Polypharmacy"]
-    assert all(v["type"] == "Action.Submit" and v["data"]["channel"] == CHANNEL for v in votes)
+    assert all(v["type"] == "Action.Execute" and v["verb"] == "poll.vote" and v["data"]["channel"] == CHANNEL
+               and v["fallback"] == {"type": "Action.Submit", "title": v["title"], "data": v["data"]} for v in votes)
     # Remembered (the activity id) by the delivery thread just after the Bot Connector answered.
     poll = teams_api.wait_for(lambda s: [p for p in rows(db, Poll) if p.posted_ref])[0]
     assert poll.posted_channel == CHANNEL
@@ -173,7 +174,7 @@ def test_a_typed_command_that_takes_a_form_opens_it_as_a_dialog(cluster, teams, 
     say(teams, teams_api, PQL_A, "poll")
     answer = teams_api.wait_for(lambda s: s.targeted())[0]
     opener = [a for s in answer.card["body"] if s["type"] == "ActionSet" for a in s["actions"]
-              if a["title"] == "Open form"][0]
+              if a["title"] == "New poll"][0]
     assert opener["data"]["msteams"] == {"type": "task/fetch"}
     fetched = teams.send(invoke(teams_api, PQL_A, "task/fetch", {"data": opener["data"]}), teams_api.headers())
     dialog = fetched.json()["task"]
@@ -236,7 +237,10 @@ def test_without_targeted_messages_answers_for_one_person_go_to_their_chat(clust
     assert len([c for c in teams_api.conversations if c["members"] == [{"id": PQL_B}]]) == 1
     # The channel got only what is everyone's: the new topic.
     teams.delivery.drain()
-    assert [("Asthma reviews" in p.text) for p in teams_api.posts(CHANNEL)] == [True]
+    assert [("Asthma reviews" in p.text) for p in teams_api.posts(CHANNEL) if "in our chat" not in p.text] == [True]
+    # … and, once (the chat was new), a line saying where the answer went, with none of it.
+    pointer = [p.text for p in teams_api.posts(CHANNEL) if "in our chat" in p.text]
+    assert len(pointer) == 1 and "in our chat" in pointer[0] and "Asthma" not in pointer[0]
     # A button on the 1:1 card still acts on the cluster's channel.
     assert all(a["data"]["channel"] == CHANNEL for s in listed.card["body"] if s["type"] == "ActionSet"
                for a in s["actions"] if "data" in a and "channel" in a["data"])

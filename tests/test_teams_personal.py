@@ -70,7 +70,8 @@ def test_adding_the_app_for_yourself_greets_you_in_the_chat(teams, teams_api):
     activity["membersAdded"] = [{"id": BOT_ID}]
     assert teams.send(activity, teams_api.headers()).status_code == 200
     hello = _answer(teams_api)
-    assert "Hello! I'm clusterbot" in hello.text and "home" in hello.text and "action list mine" in hello.text
+    assert hello.text.startswith("Hello <at>Person ") and "! I'm clusterbot" in hello.text  # by name
+    assert "home" in hello.text and "action list mine" in hello.text
     assert "/action" not in hello.text  # the chat's own words: no slash, no mention needed
 
 

@@ -22,7 +22,7 @@ def platform(db, teams_api):
         conversations.save_reference(session=session, conversation_id=CHANNEL, kind="channel",
                                      service_url=teams_api.service_url, tenant_id=TENANT, bot_id=BOT_ID, team_id=TEAM)
     token = ClientCredentialsToken(teams_api.token_url, APP_ID, PASSWORD, timeout=1.0)
-    made = TeamsPlatform(db=db, app_id=APP_ID, tenant_id=TENANT, token=token, timeout=1.0)
+    made = TeamsPlatform(db=db, app_id=APP_ID, tenant_id=TENANT, token=token, timeout=1.0, targeted=True)
     yield made
     made.close()
 
@@ -194,7 +194,8 @@ def test_without_targeted_messages_the_answer_goes_to_the_persons_chat(platform,
     assert teams_api.targeted_refused == 1 and len(teams_api.conversations) == 1
     assert "Your list" in teams_api.posts(chat)[-1].text
     platform.tell(asker, Reply.announce(line("Everyone")))  # what is for the channel still goes there
-    assert [p.text for p in teams_api.posts(CHANNEL)] == ["Everyone"]
+    texts = [p.text for p in teams_api.posts(CHANNEL)]  # and a neutral line, once: the chat was new
+    assert len(texts) == 2 and "in our chat" in texts[0] and texts[1] == "Everyone"
     assert not any("Only you" in p.text or "Your list" in p.text for p in teams_api.posts(CHANNEL))
 
 
@@ -230,12 +231,13 @@ def test_a_targeted_message_that_may_have_arrived_is_not_sent_again_1_to_1(platf
     assert [t.text for t in teams_api.targeted()] == ["y"]
 
 
-def test_if_the_chat_cannot_be_opened_either_nothing_goes_to_the_channel(platform, teams_api):
+def test_if_the_chat_cannot_be_opened_either_the_channel_gets_only_a_neutral_line(platform, teams_api):
     teams_api.targeted_refusal = 403
     teams_api.faults["create"] = Fault(status=403)
-    with pytest.raises(Refused):
-        platform.tell(Asker(PQL_A, CHANNEL, TEAM, handle=CHANNEL), Reply.problem(line("Only you")))
-    assert not teams_api.posts()
+    platform.tell(Asker(PQL_A, CHANNEL, TEAM, handle=CHANNEL), Reply.problem(line("Only you")))
+    [said] = teams_api.posts()
+    assert said.conversation == CHANNEL and "couldn't open a chat with you" in said.text
+    assert "Only you" not in said.text and said.card["msteams"]["entities"][0]["mentioned"]["id"] == PQL_A
 
 
 def _platform(db, teams_api) -> TeamsPlatform:

@@ -45,7 +45,7 @@ def make_platform(settings: Settings, product: Clusterbot, *, timeout: float = 1
                                    timeout=timeout)
     return TeamsPlatform(db=product.db, app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id,
                          token=token, timeout=timeout, public_url=settings.teams_public_url, share=product.share,
-                         share_days=settings.shared_file_days)
+                         share_days=settings.shared_file_days, targeted=settings.teams_targeted_messages)
 
 
 def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, delivery: AfterAck):
@@ -77,7 +77,8 @@ def build_app(settings: Settings, product: Clusterbot, platform: TeamsPlatform, 
               cloud=cloud, http_server_adapter=FastAPIAdapter(app=web), messaging_endpoint=MESSAGES,
               dangerously_allow_unauthenticated_requests=False, telemetry={"agent365": False})
     turn = Turn(product, platform.bot_id, learn_name=platform.learn_name, remember=platform.remember_conversation,
-                roster=front_door.Roster(platform.is_guest))
+                roster=front_door.Roster(platform.is_guest), name_of=platform.display_name,
+                in_team=platform.in_team)
     product.directory.serve(platform)  # names in exports: those Teams has shown us (stored)
     slow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-later")
 

@@ -8,7 +8,7 @@ mention with its entity, so Teams shows (and notifies) the person.
 import re
 from collections.abc import Callable
 
-from commands.registry import FAMILIES
+from commands.registry import FAMILIES, FORM_BUTTONS
 from commands.results import (
     FORMER_MEMBER,
     FORMER_MEMBER_SHOWN,
@@ -81,12 +81,22 @@ def _mentioned_in_text(person: Person, name_of: NameOf, mentions: dict[str, dict
 
 
 def button_data(button: Button, channel: str | None) -> dict:
-    """What a click sends back (Action.Submit): the handler, its argument and the cluster's channel."""
+    """What a click sends back: the handler, its argument and the cluster's channel."""
     return {"action": button.action, "value": button.value, "channel": button.channel or channel}
 
 
 def _action(button: Button, channel: str | None) -> dict:
-    action = {"type": "Action.Submit", "title": button.label[:60], "data": button_data(button, channel)}
+    """A button as Universal Actions (Action.Execute, generally available): Teams sends the press as an
+    adaptiveCard/action invoke and shows the answer in the invoke response to the presser alone. Older
+    clients fall back to Action.Submit (a message the bot answers in the person's 1:1 chat). A button that
+    only opens a form opens it as a dialog, in one click (task/fetch)."""
+    if button.action in FORM_BUTTONS:
+        action = open_form_action({"action": button.action, "value": button.value}, button.channel or channel,
+                                  button.label)
+    else:
+        data = button_data(button, channel)
+        action = {"type": "Action.Execute", "title": button.label[:60], "verb": button.action, "data": data,
+                  "fallback": {"type": "Action.Submit", "title": button.label[:60], "data": data}}
     if button.style in STYLE:
         action["style"] = STYLE[button.style]
     return action
@@ -97,10 +107,10 @@ def _action_sets(actions: list[dict]) -> list[dict]:
             for i in range(0, len(actions), BUTTONS_PER_ROW)]
 
 
-def open_form_action(opener: dict, channel: str | None) -> dict:
-    """A button that opens the reply's form as a dialog: the dialog asks `opener` again for the form,
+def open_form_action(opener: dict, channel: str | None, title: str = OPEN_FORM) -> dict:
+    """A button that opens a form as a dialog (task/fetch): the dialog asks `opener` again for the form,
     so nothing about the form has to be kept between the card and the click."""
-    return {"type": "Action.Submit", "title": OPEN_FORM,
+    return {"type": "Action.Submit", "title": (title or OPEN_FORM)[:60],
             "data": {"msteams": {"type": "task/fetch"}, "action": "form.open", "opener": opener, "channel": channel}}
 
 
@@ -119,8 +129,10 @@ def reply_card(reply: Reply, name_of: NameOf, *, channel: str | None = None,
         if index in reply.line_buttons:
             body += _action_sets([_action(reply.line_buttons[index], channel)])
     actions = [_action(b, channel) for b in reply.buttons]
-    if reply.form is not None and opener is not None:
-        actions.insert(0, open_form_action(opener, channel))
+    if reply.form is not None and opener is not None:  # one click: the form's own name opens it
+        form_button = open_form_action(opener, channel, reply.form.title)
+        form_button["style"] = "positive"
+        body = _action_sets([form_button]) + body
     body += _action_sets(actions)
     card = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body or
             [{"type": "TextBlock", "text": " "}]}

@@ -16,7 +16,7 @@ from commands import Clusterbot
 from commands.context import Caller
 from commands.product import UNAVAILABLE
 from commands.registry import FAMILIES
-from commands.results import Code, Reply, line, plain_text
+from commands.results import Audience, Code, Person, Reply, Update, line, plain_text
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ GREETINGS = {"help", "hi", "hello", "hey", "hiya", "morning", "afternoon", "star
 THANKS = {"thanks", "thank", "thankyou", "thx", "ta", "cheers"}
 THANKS_COMMAND = "thanks"
 HOME_COMMAND = "/home"
+JOIN_ACTION = "cluster.join"  # the new member's practice picker (commands/home.py, welcome)
+# The invoke response to an Action.Execute whose answer is not for the presser alone: the card stays as it is.
+EXECUTED = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
 
 
 @dataclass
@@ -55,6 +58,10 @@ class Turn:
     # Whether a sender is the tenant's guest (bot/front_door.Roster over TeamsPlatform.is_guest); without
     # one, the caller's guest is None (not said): only files of a cluster's data are then refused.
     roster: "front_door.Roster | None" = None
+    # user id -> the name Teams showed (TeamsPlatform.display_name): for a card answered in an invoke response
+    name_of: "object" = None
+    # (user_id, (team, service URL)) -> whether the team's roster has the person (TeamsPlatform.in_team)
+    in_team: "object" = None
 
     def run(self, activity: dict) -> Outcome:
         try:
@@ -90,10 +97,7 @@ class Turn:
         if kind == "invoke" and name == "task/submit":
             return self._submit_dialog(activity)
         if kind == "invoke" and name == "adaptiveCard/action":
-            data = ((activity.get("value") or {}).get("action") or {}).get("data") or {}
-            outcome = self._press(activity, data)
-            outcome.body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
-            return outcome
+            return self._execute(activity)
         if kind == "invoke" and str(name).startswith("composeExtension/"):  # a message extension (extension.py)
             from bot.teams import extension
             return extension.answer(self, activity)
@@ -105,7 +109,7 @@ class Turn:
 
     # --- where and who ------------------------------------------------------------------------
 
-    def caller(self, activity: dict, cluster_channel: str | None = None) -> Caller:
+    def caller(self, activity: dict, cluster_channel: str | None = None, *, joining: bool = False) -> Caller:
         """Who asked, and which cluster: a channel of a team, or a group chat (a 1:1 chat is nobody's cluster
         unless a button names one)."""
         data = activity.get("channelData") or {}
@@ -117,6 +121,13 @@ class Turn:
             team = self.product.team_of(named) or team  # a 1:1 chat's button names a channel of a team
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         user_id = str((activity.get("from") or {}).get("id") or "")
+        if joining and named and named != here and personal and user_id and self.in_team is not None:
+            # The practice picker a new member of the team is sent in their 1:1 chat, pressed there: they
+            # are in no cluster yet, so Teams vouches for the channel only if its team's roster has them.
+            # (Every other button naming a cluster from a chat stays the claimed-channel rule's.)
+            newcomer_of = self.product.newcomer_team(named, user_id)
+            if newcomer_of and self.in_team(user_id, (newcomer_of, str(activity.get("serviceUrl") or ""))):
+                here = named
         return front_door.caller(platform="teams", user_id=user_id, team_id=team or tenant, here=here, named=named,
                                  enterprise_id=tenant, personal=personal, guest=None,
                                  roster=self.roster if user_id else None, where=_roster_where(activity))
@@ -200,10 +211,49 @@ class Turn:
         return f"/{word}", rest.strip()
 
     def _press(self, activity: dict, data: dict) -> Outcome:
-        caller = self.caller(activity, data.get("channel"))
+        caller = self.caller(activity, data.get("channel"), joining=data.get("action") == JOIN_ACTION)
         reply = self.product.press(str(data.get("action")), str(data.get("value", "")), caller)
         opener = {"action": str(data.get("action")), "value": str(data.get("value", ""))}
         return Outcome(reply=_with_opener(reply, opener), asker=self.asker(activity, caller))
+
+    def _execute(self, activity: dict) -> Outcome:
+        """A Universal Actions press (Action.Execute): the answer for the presser alone goes back in the
+        invoke response, as a card Teams shows to them only (a user-specific view, generally available);
+        what is for everyone (and every effect) is delivered as for any press. In a 1:1 chat the answer
+        is a message there, as everything in that chat is theirs alone."""
+        action = (activity.get("value") or {}).get("action") or {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        if not data.get("action") and isinstance(action.get("verb"), str):
+            data = {**data, "action": action["verb"]}
+        outcome = self._press(activity, data)
+        outcome.body = dict(EXECUTED)
+        reply = outcome.reply
+        personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
+        if reply is None or personal or reply.audience != Audience.PERSON or not (reply.lines or reply.form):
+            return outcome
+        shown = self._refreshed(activity, reply) or reply
+        card, _ = cards.reply_card(shown, self.name_of or (lambda user_id: user_id), channel=outcome.asker.channel_id,
+                                   opener=getattr(reply, "teams_opener", None))
+        outcome.body = {"statusCode": 200, "type": cards.CARD, "value": card}
+        outcome.reply = Reply(effects=reply.effects)  # the answer is given; its effects still go on
+        return outcome
+
+    def _refreshed(self, activity: dict, answer: Reply) -> Reply | None:
+        """When the press changed the very card it was pressed on (a vote on a poll's card), the presser's
+        view of that card: as it is now, for everyone, with their answer under it. None otherwise (then
+        the answer alone is shown in its place). Everyone's copy is updated by delivery as usual."""
+        pressed = activity.get("replyToId")
+        update = next((e for e in answer.effects if isinstance(e, Update) and pressed and e.ref == pressed), None)
+        if update is None:
+            return None
+        try:
+            now = self.product.current(update.key)
+        except (DatabaseUnavailable, KeyError, ValueError):
+            return None
+        if now is None:
+            return None
+        return Reply(lines=list(now.lines) + list(answer.lines), audience=Audience.PERSON, tone=now.tone,
+                     buttons=list(now.buttons) + list(answer.buttons), line_buttons=dict(now.line_buttons))
 
     # --- dialogs ------------------------------------------------------------------------------
 
@@ -244,33 +294,54 @@ class Turn:
     # --- joining ------------------------------------------------------------------------------
 
     def _members_added(self, activity: dict) -> Outcome:
+        """The bot installed: in a team, a welcome in the channel chosen at install (else the one Teams
+        names: the first, General) that @mentions the installer and says what to type; for a person
+        (the personal app), a greeting in their chat. A person joining a team: the practice picker of
+        the team's cluster, wherever in the team its channel is (Teams says so in General)."""
         added = activity.get("membersAdded") or []
         bot = (activity.get("recipient") or {}).get("id")
         caller = self.caller(activity)
         if any(m.get("id") == bot for m in added):
             if (activity.get("conversation") or {}).get("conversationType") == "personal":
-                return Outcome(reply=_personal_welcome(), asker=self.asker(activity, caller))
-            reply = self.product.joined(caller, bot_joined=True, added_by=caller.user_id)  # `from`: the installer
-            return Outcome(reply=reply, asker=self.asker(activity, caller))
+                return Outcome(reply=_personal_welcome(caller.user_id), asker=self.asker(activity, caller))
+            chosen = _selected_channel(activity) or caller.channel_id
+            installer = front_door.caller(platform="teams", user_id=caller.user_id, team_id=caller.team_id,
+                                          here=chosen, enterprise_id=caller.enterprise_id)
+            reply = self.product.joined(installer, bot_joined=True, added_by=caller.user_id or None)
+            return Outcome(reply=reply, asker=Asker(caller.user_id, chosen, caller.team_id, handle=chosen))
         people = [m for m in added if m.get("id") and m.get("id") != bot]
         if len(people) != 1:
             return Outcome()  # a whole team added at once: no welcome storm; they can ask for help
-        person = front_door.caller(platform="teams", user_id=str(people[0]["id"]), team_id=caller.team_id,
-                                   here=caller.channel_id, enterprise_id=caller.enterprise_id)
-        reply = self.product.joined(person, bot_joined=False)
-        return Outcome(reply=reply, asker=self.asker(activity, person))
+        user_id = str(people[0]["id"])
+        here = [caller.channel_id]
+        here += [c for c in self.product.cluster_channels(caller.team_id) if c != caller.channel_id]
+        for channel in here:
+            person = front_door.caller(platform="teams", user_id=user_id, team_id=caller.team_id, here=channel,
+                                       enterprise_id=caller.enterprise_id)
+            reply = self.product.joined(person, bot_joined=False)
+            if not reply.is_silent or reply.effects:
+                return Outcome(reply=reply, asker=Asker(user_id, channel, caller.team_id, handle=channel))
+        return Outcome()
 
 
-def _personal_welcome() -> Reply:
+def _personal_welcome(user_id: str) -> Reply:
     """Someone added the app for themselves: this chat is their Home."""
+    hello = ("Hello ", Person(user_id), "!") if user_id else ("Hello!",)
     return Reply.tell(
-        line("Hello! I'm clusterbot, your GP cluster's administrator: QI topics, polls by practice, the "
+        line(*hello, " I'm clusterbot, your GP cluster's administrator: QI topics, polls by practice, the "
              "action log, meetings and measures."),
         line("Here, in our chat, type ", Code("home"), " to see each of your clusters, or ",
              Code("/action list mine"), ", ", Code("/poll list"), ", ", Code("/meeting list"), "."),
         line("In your cluster's channel, mention me first: @clusterbot, then a command, for example ",
              Code("/cluster help"), "."),
     )
+
+
+def _selected_channel(activity: dict) -> str | None:
+    """The channel the installer chose for the app (channelData.settings.selectedChannel), if Teams says."""
+    settings = (activity.get("channelData") or {}).get("settings")
+    chosen = (settings.get("selectedChannel") or {}).get("id") if isinstance(settings, dict) else None
+    return chosen if isinstance(chosen, str) and chosen.startswith("19:") else None
 
 
 def _conversation(activity: dict) -> str:

@@ -9,9 +9,13 @@ when the app was installed or first messaged (storage/conversations.py).
 Names: Teams shows a person's name only with their activities and mentions. Names seen are stored
 (storage/names.py) and read through an in-memory cache, so exports after a restart still show them.
 
-Answers for one person in a channel are targeted messages, a preview feature a tenant may not have:
-where the Bot Connector refuses one, the answer goes to the person's 1:1 chat instead, and that
-conversation gets 1:1 answers straight away for a while (TARGETED_RETRY_AFTER).
+Answers for one person in a channel go to their 1:1 chat with the bot (generally available: a proactive
+message to the stored conversation, or one created for them in the tenant), with a short line in the
+channel only where needed: when that chat is new to them, or cannot be opened. A card button's answer
+goes back in the press's own invoke response (Universal Actions: bot/teams/inbound.py). With
+TEAMS_TARGETED_MESSAGES on, answers for one person are targeted messages in the channel instead, a
+preview feature a tenant may not have: where the Bot Connector refuses one, the answer goes 1:1, and
+that conversation gets 1:1 answers straight away for a while (TARGETED_RETRY_AFTER).
 """
 
 import asyncio
@@ -54,6 +58,11 @@ NAME_TTL = 3600.0  # seconds a name is shown from memory: an erasure (another pr
 # Seconds a request waits for the Bot Connector to say whether its sender is a guest: asked before the
 # answer, so a slow roster must not hold it up long (bot/front_door.Roster keeps answers and says None).
 ROSTER_TIMEOUT = 3.0
+# The short neutral lines a channel gets about an answer sent 1:1 (after the person's @mention).
+CHAT_OPENED = (", I've sent you a message in our chat (Chat, then clusterbot): what is meant only for you "
+               "goes there.")
+CHAT_UNREACHABLE = (", I have an answer meant only for you, but couldn't open a chat with you. Open clusterbot "
+                    "from Apps in Teams, then ask me again in our chat.")
 GUEST_ROLES = {"guest", "anonymous"}  # userRole: "user" is the tenant's own; anonymous, a meeting's visitor
 UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff\ufffe\uffff]")
 
@@ -64,8 +73,10 @@ class TeamsPlatform:
 
     def __init__(self, *, db: Database, app_id: str, tenant_id: str, token, timeout: float = 10.0,
                  default_service_url: str | None = None, public_url: str | None = None,
-                 share: "Callable[[Upload, timedelta], str | None] | None" = None, share_days: int = 7):
+                 share: "Callable[[Upload, timedelta], str | None] | None" = None, share_days: int = 7,
+                 targeted: bool = False):
         self.db, self.app_id, self.tenant_id, self.timeout = db, app_id, tenant_id, timeout
+        self.targeted = targeted  # TEAMS_TARGETED_MESSAGES: a preview feature, off unless asked for
         # Files for a whole channel are kept by the product (`share`: Clusterbot.share) and shown from this
         # server's GET /files/<token> at `public_url`; without one, they are offered 1:1 as before.
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -167,8 +178,21 @@ class TeamsPlatform:
             raise NoAnswer("no userRole")
         return role in GUEST_ROLES
 
+    def in_team(self, user_id: str, where: tuple[str, str]) -> bool:
+        """Whether the team `where` = (team, service URL) has the person, as its roster says. Anything but a
+        member's answer (not found, refused, no answer in ROSTER_TIMEOUT) is no."""
+        team, service_url = where
+        if not team or not service_url:
+            return False
+        try:
+            self._call(lambda api: api.conversations.get_member_by_id(team, user_id), service_url,
+                       bucket=f"roster:{team}", timeout=ROSTER_TIMEOUT)
+        except (Refused, NoAnswer, RateLimited):
+            return False
+        return True
+
     def form_hint(self, form: Form) -> str:
-        return f"This takes a form: press “{cards.OPEN_FORM}” on my card to fill it in."
+        return f"This takes a form: press “{form.title}” on my card to fill it in."
 
     def open_form(self, asker: Asker, form: Form) -> bool:
         return False  # Teams opens a dialog only from a card button (task/fetch), never unasked
@@ -202,9 +226,9 @@ class TeamsPlatform:
                    bucket=conversation)
 
     def tell(self, asker: Asker, reply: Reply) -> None:
-        """To the channel (in the thread where they asked), or to the person only: in their 1:1 chat if
-        that is where they asked, otherwise a targeted message in the channel that only they see — or,
-        where targeted messages are unavailable, a message in their 1:1 chat. Never the whole channel."""
+        """To the channel (in the thread where they asked), or to the person only: in their 1:1 chat (where
+        they asked, or proactively), or, with TEAMS_TARGETED_MESSAGES on, a targeted message in the channel
+        that only they see (1:1 where targeted messages are unavailable). Never the whole channel."""
         where = asker.handle or asker.channel_id
         service_url = self._service_url(where)
         personal = self._is_personal(where)
@@ -213,7 +237,7 @@ class TeamsPlatform:
             self._call(lambda api: api.conversations.create_activity(where, message), service_url, bucket=where)
             return
         conversation = where.split(";")[0]
-        if not self._targeted_unavailable(conversation):
+        if self.targeted and not self._targeted_unavailable(conversation):
             message.recipient = Account(id=asker.user_id, name=self.display_name(asker.user_id))
             try:
                 self._call(lambda api: api.conversations.activities_client.create_targeted(where, message),
@@ -224,7 +248,7 @@ class TeamsPlatform:
                             error.response.status_code, self.targeted_retry_after)
                 with self._lock:
                     self._untargeted[conversation] = time.monotonic() + self.targeted_retry_after
-        self._tell_personally(asker, reply)
+        self._tell_personally(asker, reply, where=where, service_url=service_url)
 
     def _targeted_unavailable(self, conversation: str) -> bool:
         with self._lock:
@@ -234,12 +258,29 @@ class TeamsPlatform:
                 until = None
         return until is not None
 
-    def _tell_personally(self, asker: Asker, reply: Reply) -> None:
+    def _tell_personally(self, asker: Asker, reply: Reply, *, where: str | None = None,
+                         service_url: str | None = None) -> None:
         """The answer in the person's 1:1 chat (created as for a DM), its buttons still acting on the
-        cluster's channel."""
-        chat, service_url = self._personal_chat(asker.user_id)
+        cluster's channel. Where they asked (`where`, a channel's thread) gets a short neutral line only
+        when needed: the chat is new to them (they may not look there), or it cannot be opened (the
+        answer is then not sent: the line says where to ask instead). Nothing of the answer is in it."""
+        try:
+            chat, chat_url, created = self._open_personal_chat(asker.user_id)
+        except Refused:
+            if where is None:
+                raise
+            log.warning("a 1:1 chat could not be opened for an answer: said in the channel instead")
+            self._neutral_line(where, service_url, asker.user_id, CHAT_UNREACHABLE)
+            return
         message = self._message(reply, asker.channel_id, personal=True)
-        self._call(lambda api: api.conversations.create_activity(chat, message), service_url, bucket=chat)
+        self._call(lambda api: api.conversations.create_activity(chat, message), chat_url, bucket=chat)
+        if created and where is not None:
+            self._neutral_line(where, service_url, asker.user_id, CHAT_OPENED)
+
+    def _neutral_line(self, where: str, service_url: str | None, user_id: str, words: str) -> None:
+        note = self._message(Reply.tell(line(Person(user_id), words)), None)
+        self._call(lambda api: api.conversations.create_activity(where, note), service_url or self._service_url(where),
+                   bucket=where)
 
     def upload(self, upload: Upload, *, team_id: str | None = None, user_id: str | None = None) -> None:
         """A file for the channel is shown there by link (`_share_in_channel`). A file for one person (or
@@ -406,10 +447,17 @@ class TeamsPlatform:
 
     def _personal_chat(self, user_id: str) -> tuple[str, str]:
         """The person's 1:1 chat with the bot: the stored one, or a new one created in the tenant."""
+        chat, service_url, _ = self._open_personal_chat(user_id)
+        return chat, service_url
+
+    def _open_personal_chat(self, user_id: str) -> tuple[str, str, bool]:
+        """(chat, service URL, whether it was created just now): the conversation reference stored when the
+        person installed the app or wrote to the bot, else a new 1:1 conversation in the tenant (the bot is
+        in a team of theirs), stored for next time."""
         with self.db.session(read_only=True) as session:
             found = conversations.find_personal(session=session, tenant_id=self.tenant_id, user_id=user_id)
         if found is not None:
-            return found.conversation_id, found.service_url
+            return found.conversation_id, found.service_url, False
         service_url = self._service_url("")
         params = CreateConversationParams.model_validate({
             "members": [{"id": user_id}], "tenantId": self.tenant_id, "channelData": {"tenant": {"id": self.tenant_id}},
@@ -419,7 +467,7 @@ class TeamsPlatform:
             conversations.save_reference(session=session, conversation_id=created.id, kind=conversations.PERSONAL,
                                          service_url=created.service_url or service_url, tenant_id=self.tenant_id,
                                          bot_id=self.bot_id, user_id=user_id)
-        return created.id, created.service_url or service_url
+        return created.id, created.service_url or service_url, True
 
     def _api(self, service_url: str) -> ApiClient:
         with self._lock:

@@ -298,7 +298,7 @@ def _attendance_form(ctx: Context, meeting: Meeting) -> Reply:
                  form=Form("meeting.attendance", f"Attendance at {m}", "Save", fields, {"meeting": m}))
 
 
-@button("meeting.attendance", members_only=True)
+@button("meeting.attendance", members_only=True, opens_form=True)
 def attendance_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting attended", ATTENDED_EXAMPLE, _attendance_form)
 
@@ -398,7 +398,7 @@ def _note_form(ctx: Context, meeting: Meeting) -> Reply:
                  form=Form("meeting.note", f"Minutes of {m}", "Add", (text,), {"meeting": m}))
 
 
-@button("meeting.note", members_only=True)
+@button("meeting.note", members_only=True, opens_form=True)
 def note_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting note", NOTE_EXAMPLE, _note_form)
 
@@ -478,7 +478,7 @@ def _decision_form(ctx: Context, meeting: Meeting) -> Reply:
                  form=Form("meeting.decision", f"Decision at {m}", "Record", tuple(fields), {"meeting": m}))
 
 
-@button("meeting.decision", members_only=True)
+@button("meeting.decision", members_only=True, opens_form=True)
 def decision_button(ctx: Context, value: str) -> Reply:
     return _opened(ctx, value, "/meeting decision", DECISION_EXAMPLE, _decision_form)
 

@@ -300,3 +300,34 @@ def since_setting(rest: str, now: datetime, tz: str, what: str, example: str) ->
     if word:
         raise Refusal(f"“{word[:40]}” isn't {what} setting: say since <date>, or nothing.", example=example)
     return None
+
+
+# An example of a command that plans ahead ("due 3/12/2026", "closes …", "schedule …", "move M1 …") must
+# never suggest a day already past: such a date is shown as one two weeks or so ahead, a working day.
+PLANNED = re.compile(r"\b(due|closes|schedule|move M\d+)(\s+)(\d{1,2})/(\d{1,2})/(\d{4})\b")
+EXAMPLE_AHEAD = timedelta(days=14)
+
+
+def example_day(today: date) -> date:
+    """The day an example shows for something planned: two weeks ahead, on a working day."""
+    day = today + EXAMPLE_AHEAD
+    while day.weekday() >= 5 or day in _bank_holidays(day.year):
+        day += timedelta(days=1)
+    return day
+
+
+def future_example(example: str, today: date) -> str:
+    """`example` with every planned date that is already past (before `today`) moved ahead (example_day);
+    dates that look back (`since 1/4/2026`) and dates still ahead are left as written."""
+
+    def ahead(found: re.Match) -> str:
+        try:
+            written = date(int(found[5]), int(found[4]), int(found[3]))
+        except ValueError:
+            return found[0]
+        if written >= today:
+            return found[0]
+        day = example_day(today)
+        return f"{found[1]}{found[2]}{day.day}/{day.month}/{day.year}"
+
+    return PLANNED.sub(ahead, example)

@@ -332,7 +332,7 @@ def edit(ctx: Context, rest: str) -> Reply:
                                                   Code(topic.short_id), ":")))
 
 
-@button("topic.edit")
+@button("topic.edit", opens_form=True)
 def edit_button(ctx: Context, value: str) -> Reply:
     return edit(ctx, value)
 
@@ -402,7 +402,7 @@ def agree_button(ctx: Context, value: str) -> Reply:
     return _move(ctx, _topic(ctx, value, "/topic move T3 agreed"), TopicStatus.AGREED)
 
 
-@button("topic.drop")
+@button("topic.drop", opens_form=True)
 def drop_button(ctx: Context, value: str) -> Reply:
     ctx.require_lead("/topic move")
     topic = _topic(ctx, value, "/topic move T3 dropped <reason>")
