@@ -48,6 +48,11 @@ class PollFields:
     posted_channel: str | None
     posted_ref: str | None
     submission_key: str | None
+    remind: bool
+    reminded_at: datetime | None
+    schedule_id: int | None
+    edited_at: datetime | None
+    edited: list[str] | None
 
 
 # A vote runs these on every click: built once (building costs more than SQLite's running them).
