@@ -10,6 +10,8 @@ ORDER = (
     ("commands.cluster", "/cluster: set-up, practices, people, leads"),
     ("commands.topics.core", "/topic"),
     ("commands.polls.core", "/poll"),
+    ("commands.polls.timetable", "/poll on a timetable: opens, every, scheduled, stop; the reminder before a close"),
+    ("commands.polls.edit", "/poll edit: a posted poll's question and options"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
     ("commands.meetings.record", "/meeting: the record of a meeting (attendance, minute lines, decisions)"),
