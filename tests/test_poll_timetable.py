@@ -99,6 +99,8 @@ def test_every_reposts_the_same_poll_as_new_polls_until_stopped(riverside, db):
     assert polls(db)[0].closed_by == "deadline"  # P1 closed at its own deadline meanwhile
     refused(riverside.say("/poll stop S1", user="UNURSE"), "Only whoever timetabled S1")
     refused(riverside.say("/poll stop P1"), "P1 is a posted poll")
+    refused(riverside.say("/poll stop S9"), "no timetabled poll S9")
+    refused(riverside.say("/poll stop X"), "isn't a timetabled poll's id")
     stopped = ok(riverside.say("/poll stop S1", user="UGP"))
     assert stopped.in_channel and "will not be posted again" in stopped.text and "P1, P2" in stopped.text
     riverside.clock.set(at(14, 8, 30))
@@ -271,3 +273,14 @@ def test_what_teams_shows_of_timetables_reminders_and_edits_holds_no_slash_comma
     for words in ("@clusterbot poll stop S1", "@clusterbot poll scheduled", "@clusterbot poll edit P1 option 1",
                   "@clusterbot poll vote P1 1"):
         assert words in joined, words
+
+
+def test_a_hidden_poll_says_not_who_chose_an_option_but_tells_them(riverside, db):
+    ok(riverside.say('/poll "Which audit?" "Asthma" "Frailty" hidden'))
+    ok(riverside.say("/poll vote P1 2", user="UNURSE"))
+    riverside.forget()
+    asked = riverside.say("/poll edit P1 option 1 Asthma reviews")  # nobody chose Asthma, but that is secret
+    assert "some may choose it" in asked.text and "Hillview" not in asked.text
+    done = ok(riverside.say("/poll edit P1 option 2 Frailty register confirm"))
+    assert "told" not in done.text and "practice" not in done.text
+    assert [d.to for d in riverside.directs] == ["UNURSE"]

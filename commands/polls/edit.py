@@ -108,7 +108,10 @@ def _option(ctx: Context, poll: Poll, number: str, text: str, confirmed: bool) -
     if text == before:
         return Reply.tell(line(f"Option {n} of ", Code(poll.short_id), " already reads that. Nothing changed."))
     chose = _who_chose(ctx, poll, n)
-    anonymous_with_ballots = poll.anonymous and store.count(session=ctx.session, poll=poll).ballots > 0
+    # Whether anyone chose it is not said while choices are secret (anonymous) or results hidden: any ballot
+    # at all asks for confirm.
+    secret = poll.anonymous or poll.hidden
+    anonymous_with_ballots = secret and store.count(session=ctx.session, poll=poll).ballots > 0
     if (chose or anonymous_with_ballots) and not confirmed:
         return _ask_to_confirm(ctx, poll, n, text, before, chose)
     options = list(poll.options)
@@ -119,7 +122,7 @@ def _option(ctx: Context, poll: Poll, number: str, text: str, confirmed: bool) -
     if chose and not (poll.hidden or poll.anonymous):
         reply.lines.append(line(f"{_whom(poll, len(chose))} that chose it {'has' if len(chose) == 1 else 'have'} "
                                 "been told; a ballot still chooses it unless changed."))
-    elif anonymous_with_ballots:
+    elif poll.anonymous and anonymous_with_ballots:
         reply.lines.append(line("Ballots already cast for it now count for the new text: anyone can change theirs ",
                                 "until the poll closes."))
     reply.effects += _tell_voters(ctx, poll, n, before, text, chose)
@@ -142,6 +145,8 @@ def _who_chose(ctx: Context, poll: Poll, n: int) -> list:
 def _ask_to_confirm(ctx: Context, poll: Poll, n: int, text: str, before: str, chose: list) -> Reply:
     if poll.anonymous:
         who = "Ballots have been cast on this anonymous poll, and some may choose it"
+    elif poll.hidden:
+        who = "Ballots have been cast, and some may choose it (its results are hidden until it closes)"
     elif poll.per_practice:
         names = {p.id: p.name for p in core._practices(ctx, ctx.cluster)}
         who = f"{_whom(poll, len(chose))} chose it ({', '.join(names.get(b.practice_id, '?') for b in chose)})"

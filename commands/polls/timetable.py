@@ -173,7 +173,8 @@ def _closes(schedule: PollSchedule) -> str:
            f"at {schedule.closes_clock}"
 
 
-@subcommand(core.POLL, "scheduled", "/poll scheduled", "polls on the timetable: when each is posted next")
+@subcommand(core.POLL, "scheduled", "/poll scheduled",
+            "polls on the timetable (opens <date> or every <rule> after the options): when each is posted next")
 def scheduled(ctx: Context, rest: str) -> Reply:
     cluster = ctx.require_cluster()
     schedules = store.active_schedules(session=ctx.session, cluster=cluster)
@@ -192,7 +193,12 @@ def _schedule(ctx: Context, token: str, example: str) -> PollSchedule:
     if token[:1] in ("P", "p") and token[1:].isdecimal():
         raise Refusal(f"{token.upper()} is a posted poll: stop takes a timetable's id (S1). To end a posted poll, "
                       "close it.", example=f"/poll close {token.upper()}")
-    found = parsing.find_item(ctx, token, prefix="S", noun="poll", find=store.find_schedule, example=example)
+    number = token[1:] if token[:1] in ("S", "s") else ""
+    if not (number.isdecimal() and number.isascii() and len(number) <= 9):
+        raise Refusal(f"“{token[:20]}” isn't a timetabled poll's id: they look like S1.", example="/poll scheduled")
+    found = store.find_schedule(session=ctx.session, cluster=ctx.require_cluster(), short_id=f"S{int(number)}")
+    if found is None:
+        raise Refusal(f"There's no timetabled poll S{int(number)} in this cluster.", example="/poll scheduled")
     return found
 
 
