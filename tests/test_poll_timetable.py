@@ -75,6 +75,8 @@ def test_opens_without_a_time_posts_at_nine_and_bad_timetables_are_refused(river
     refused(riverside.say('/poll "Q?" "A" "B" opens friday every monday'), "not both")
     refused(riverside.say('/poll "Q?" "A" "B" every blue moon'), "as a repeat")
     refused(riverside.say('/poll "Q?" "A" "B" remind maybe'), "say on or off")
+    refused(riverside.say('/poll "Q?" "A" "B" opens friday closes 26/11/2026'), "close before it opens")
+    refused(riverside.say('/poll "Q?" "A" "B" opens friday closes someday'), "someday")
     with db.session() as session:
         assert len(session.exec(select(PollSchedule)).all()) == 1  # nothing half-written by the refusals
 

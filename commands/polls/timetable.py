@@ -125,10 +125,17 @@ def post_later(ctx: Context, draft: core.Draft) -> Reply | None:
         return None
     cluster = ctx.require_cluster()
     first_local = _local(plan.opens_at, ctx.time_zone)
+    when = describe(plan.opens_at, ctx.time_zone)
     days, closes_clock, first_close = None, None, None
     if plan.closes_words is not None:
         example = EVERY_EXAMPLE if plan.rule else OPENS_EXAMPLE
-        first_close = deadline(plan.closes_words, now=plan.opens_at, tz=ctx.time_zone, example=example)
+        try:
+            first_close = deadline(plan.closes_words, now=plan.opens_at, tz=ctx.time_zone, example=example)
+        except Refusal as refusal:
+            if "has already passed" not in str(refusal):
+                raise
+            raise Refusal(f"It would close before it opens ({when}): closes counts from the day it opens, so "
+                          "give a later day, like friday or in 3 days.", example=example) from None
         close_local = _local(first_close, ctx.time_zone)
         days, closes_clock = (close_local.date() - first_local.date()).days, close_local.time()
     schedule = store.create_schedule(session=ctx.session, cluster=cluster, schedule=PollSchedule(
@@ -137,7 +144,6 @@ def post_later(ctx: Context, draft: core.Draft) -> Reply | None:
         remind=draft.remind, recurrence=plan.rule, clock=f"{plan.clock:%H:%M}" if plan.rule else
         f"{first_local:%H:%M}", closes_after_days=days, closes_clock=f"{closes_clock:%H:%M}" if closes_clock else None,
         next_at=plan.opens_at, created_by=ctx.caller.user_id))
-    when = describe(plan.opens_at, ctx.time_zone)
     lines = [line(Person(ctx.caller.user_id), " put a poll on the timetable: ", Code(schedule.short_id), " ",
                   Strong(schedule.question))]
     if plan.rule:
