@@ -286,3 +286,24 @@ def test_a_hidden_poll_says_not_who_chose_an_option_but_tells_them(riverside, db
     done = ok(riverside.say("/poll edit P1 option 2 Frailty register confirm"))
     assert "told" not in done.text and "practice" not in done.text
     assert [d.to for d in riverside.directs] == ["UNURSE"]
+
+
+@pytest.mark.database
+def test_concurrent_edits_lose_no_option(riverside, db, product):
+    ok(riverside.say('/poll "Which audit?" "Asthma" "Frailty"'))
+    start = threading.Barrier(6)
+    answers = []
+
+    def add(n):
+        start.wait()
+        answers.append(product.handle("/poll", f"edit P1 add Audit {n}", riverside.caller("ULEAD")))
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a.tone != Tone.PROBLEM for a in answers), [a.lines for a in answers]
+    [poll] = polls(db)
+    assert sorted(poll.options[2:]) == [f"Audit {n}" for n in range(6)] and len(poll.options) == 8
+    assert poll.edited == [f"option {n} added" for n in range(3, 9)]
