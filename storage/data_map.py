@@ -194,12 +194,13 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
 SCOPE: dict[str, str | tuple[str, str]] = {
     "cluster": "id", "member": "cluster_id", "topic": "cluster_id", "poll": "cluster_id", "action": "cluster_id",
     "meeting": "cluster_id", "decision": "cluster_id", "measure": "cluster_id", "measure_nudge": "cluster_id",
-    "audit_entry": "cluster_id", "viewer": "cluster_id", "poll_schedule": "cluster_id",
+    "audit_entry": "cluster_id", "viewer": "cluster_id",
     "topic_move": ("topic_id", "topic"), "topic_note": ("topic_id", "topic"), "ballot": ("poll_id", "poll"),
     "ballot_caster": ("poll_id", "poll"), "action_note": ("action_id", "action"),
     "agenda_item": ("meeting_id", "meeting"), "attendance": ("meeting_id", "meeting"),
     "minute_line": ("meeting_id", "meeting"), "measure_point": ("measure_id", "measure"),
     "measure_point_history": ("point_id", "measure_point"), "measure_history": ("measure_id", "measure"),
+    "poll_schedule": "cluster_id",
 }
 
 
