@@ -153,7 +153,7 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "poll": ("id", "cluster_id", "short_id", "per_practice", "anonymous", "hidden", "pick", "closes_at",
              "created_at", "closed_at", "announced_at", "posted_channel", "posted_ref", "submission_key",
              "remind", "reminded_at", "schedule_id", "edited_at", "edited"),
-    "poll_schedule": ("id", "cluster_id", "short_id", "per_practice", "anonymous", "hidden", "pick", "remind",
+    "poll_schedule": ("id", "cluster_id", "short_id", "settings", "remind",
                       "recurrence", "clock", "closes_after_days", "closes_clock", "next_at", "posted",
                       "created_at", "stopped_at"),
     "ballot": ("id", "poll_id", "practice_id", "choices", "cast_at"),

@@ -260,10 +260,9 @@ class PollSchedule(SQLModel, table=True):
     short_id: str = Field(max_length=12)  # S1, S2 …
     question: str = Field(max_length=POLL_QUESTION_MAX)
     options: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    per_practice: bool = True
-    anonymous: bool = False
-    hidden: bool = False
-    pick: int = 1
+    # The poll's other settings as its columns name them ({"per_practice": true, "pick": 2, "anonymous": false,
+    # …}): whatever a new poll's draft holds that a poll has a column for, so new kinds of poll carry over.
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     remind: bool = True
     recurrence: str | None = Field(default=None, max_length=200)  # an RRULE (commands/text/recurrence.py)
     clock: str = Field(max_length=5)  # the local HH:MM it is posted at

@@ -112,11 +112,13 @@ def test_every_reposts_the_same_poll_as_new_polls_until_stopped(riverside, db):
 
 
 def test_a_missed_week_is_skipped_not_posted_twice(riverside, db):
-    ok(riverside.say('/poll "Coming?" "Yes" "No" every monday 08:30'))
+    ok(riverside.say('/poll "Coming?" "Yes" "No" "Maybe" every monday 08:30 per person pick 2 hidden remind off'))
     riverside.clock.set(at(8, 12, 0))  # the bot was down over Monday 30 Nov and Monday 7 Dec
     riverside.tick()
     riverside.tick()
-    assert len(polls(db)) == 1
+    [poll] = polls(db)
+    # the poll's settings carry over to what the timetable posts
+    assert (poll.per_practice, poll.pick, poll.hidden, poll.anonymous, poll.remind) == (False, 2, True, False, False)
     with db.session() as session:
         assert session.exec(select(PollSchedule)).one().next_at == at(14, 8, 30)
 

@@ -10,7 +10,7 @@ goes out once.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -117,6 +117,17 @@ def _local(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz))
 
 
+NOT_SETTINGS = {"question", "options", "closes_at", "remind", "timetable", "id", "cluster_id", "short_id",
+                "created_by", "created_at", "submission_key"}
+
+
+def _settings(draft: core.Draft) -> dict:
+    """What the draft holds that a poll keeps in a column of its own (per_practice, pick, …, and the
+    settings of any other kind of poll), for every poll the timetable posts."""
+    columns = Poll.__table__.columns.keys()
+    return {f.name: getattr(draft, f.name) for f in fields(draft) if f.name in columns and f.name not in NOT_SETTINGS}
+
+
 def post_later(ctx: Context, draft: core.Draft) -> Reply | None:
     """A poll with `opens` or `every` is put on the timetable instead of posted now; said back with the
     dates understood."""
@@ -140,10 +151,10 @@ def post_later(ctx: Context, draft: core.Draft) -> Reply | None:
         days, closes_clock = (close_local.date() - first_local.date()).days, close_local.time()
     schedule = store.create_schedule(session=ctx.session, cluster=cluster, schedule=PollSchedule(
         cluster_id=cluster.id, short_id="", question=draft.question, options=draft.options,
-        per_practice=draft.per_practice, anonymous=draft.anonymous, hidden=draft.hidden, pick=draft.pick,
-        remind=draft.remind, recurrence=plan.rule, clock=f"{plan.clock:%H:%M}" if plan.rule else
-        f"{first_local:%H:%M}", closes_after_days=days, closes_clock=f"{closes_clock:%H:%M}" if closes_clock else None,
-        next_at=plan.opens_at, created_by=ctx.caller.user_id))
+        settings=_settings(draft), remind=draft.remind, recurrence=plan.rule,
+        clock=f"{plan.clock:%H:%M}" if plan.rule else f"{first_local:%H:%M}", closes_after_days=days,
+        closes_clock=f"{closes_clock:%H:%M}" if closes_clock else None, next_at=plan.opens_at,
+        created_by=ctx.caller.user_id))
     lines = [line(Person(ctx.caller.user_id), " put a poll on the timetable: ", Code(schedule.short_id), " ",
                   Strong(schedule.question))]
     if plan.rule:
@@ -250,7 +261,7 @@ def _post(ctx_for, session, item: int, now: datetime) -> list:
     schedule = session.get(PollSchedule, item)
     cluster = session.get(Cluster, schedule.cluster_id)
     ctx = ctx_for(session, cluster, Caller(core.SYSTEM, cluster.channel_id, cluster.team_id))
-    if schedule.anonymous and ctx.ballot_key is None:  # left due until a process with the key posts it
+    if schedule.settings.get("anonymous") and ctx.ballot_key is None:  # left due until a process with the key posts it
         log.warning("poll schedule %s is due but anonymous and BALLOT_KEY is not set", schedule.id)
         return []
     due_at = schedule.next_at
@@ -265,8 +276,8 @@ def _post(ctx_for, session, item: int, now: datetime) -> list:
             log.warning("poll schedule %s: a posting was missed (its deadline has passed)", schedule.id)
             return []
     poll = poll_store.create_poll(session=session, cluster=cluster, poll=Poll(
+        **{k: v for k, v in schedule.settings.items() if k in Poll.__table__.columns and k not in NOT_SETTINGS},
         cluster_id=cluster.id, short_id="", question=schedule.question, options=list(schedule.options),
-        per_practice=schedule.per_practice, anonymous=schedule.anonymous, hidden=schedule.hidden, pick=schedule.pick,
         closes_at=closes_at, created_by=schedule.created_by, remind=schedule.remind, schedule_id=schedule.id))
     return [Post(f"poll:{poll.id}", cluster.channel_id, core.card(ctx, poll))]
 
