@@ -150,6 +150,19 @@ def test_the_reminder_goes_once_on_the_working_day_before_the_close_skipping_the
     assert "asks you to vote: your practice hasn't voted on P1" in riverside.dms("UNURSE")[-1]
 
 
+def test_an_extended_poll_is_reminded_again_before_its_new_deadline(riverside, db):
+    ok(riverside.say('/poll "Which audit?" "Asthma" "Frailty" closes friday week'))  # Fri 4 Dec: Thu 3 Dec
+    riverside.clock.set(at(3, 10))
+    riverside.tick()
+    assert len(riverside.dms("UNURSE")) == 1
+    ok(riverside.say("/poll extend P1 11/12/2026"))  # Fri 11 Dec: reminded Thu 10 Dec
+    riverside.tick(days=1)
+    assert len(riverside.dms("UNURSE")) == 1
+    riverside.clock.set(at(10, 10))
+    riverside.tick()
+    assert len(riverside.dms("UNURSE")) == 2 and "Fri 11 Dec 2026 17:00" in riverside.dms("UNURSE")[-1]
+
+
 def test_working_days_before_a_close():
     assert remind_at(at(4, 17), LONDON) == at(3, 10)            # Friday's close: Thursday
     assert remind_at(at(7, 12), LONDON) == at(4, 10)            # Monday's: the Friday before
