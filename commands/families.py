@@ -13,6 +13,8 @@ ORDER = (
     ("commands.topics.drivers", "/topic driver, idea, diagram: the driver diagram"),
     ("commands.polls.core", "/poll"),
     ("commands.polls.kinds", "/poll: ranked polls, dot votes and PICK charts"),
+    ("commands.polls.timetable", "/poll on a timetable: opens, every, scheduled, stop; the reminder before a close"),
+    ("commands.polls.edit", "/poll edit: a posted poll's question and options"),
     ("commands.actions", "/action"),
     ("commands.meetings.schedule", "/meeting: scheduling, agendas, reminders"),
     ("commands.meetings.record", "/meeting: the record of a meeting (attendance, minute lines, decisions)"),

@@ -70,6 +70,9 @@ PERSONAL: dict[tuple[str, str], Personal] = {
     ("poll", "created_by"): _by("started the poll"),
     ("poll", "closed_by"): _by("closed the poll (or “deadline”)"),
     ("poll", "question"): TYPED, ("poll", "options"): TYPED,
+    ("poll_schedule", "created_by"): _by("put the poll on a timetable"),
+    ("poll_schedule", "stopped_by"): _by("stopped the poll's timetable"),
+    ("poll_schedule", "question"): TYPED, ("poll_schedule", "options"): TYPED,
     ("ballot", "cast_by"): Personal(
         "the platform user id of who cast a named ballot (empty on anonymous polls)",
         "who voted for their practice, shown to the cluster", RECORD, Erase.ATTRIBUTE),
@@ -164,7 +167,11 @@ NOT_PERSONAL: dict[str, tuple[str, ...]] = {
     "pdsa_cycle": ("id", "cluster_id", "idea_id", "number", "due_on", "practice_id", "measure_id", "act",
                    "planned_at", "updated_at", "prompted_at", "submission_key"),
     "poll": ("id", "cluster_id", "short_id", "per_practice", "anonymous", "hidden", "pick", "kind", "dots",
-             "closes_at", "created_at", "closed_at", "announced_at", "posted_channel", "posted_ref", "submission_key"),
+             "closes_at", "created_at", "closed_at", "announced_at", "posted_channel", "posted_ref", "submission_key",
+             "remind", "reminded_at", "schedule_id", "edited_at", "edited"),
+    "poll_schedule": ("id", "cluster_id", "short_id", "settings", "remind",
+                      "recurrence", "clock", "closes_after_days", "closes_clock", "next_at", "posted",
+                      "created_at", "stopped_at"),
     "ballot": ("id", "poll_id", "practice_id", "choices", "cast_at"),
     "ballot_caster": ("poll_id", "practice_id"),
     "pick_rating": ("id", "poll_id", "practice_id", "option", "impact", "effort", "rated_at"),
@@ -225,6 +232,7 @@ SCOPE: dict[str, str | tuple[str, str]] = {
     "agenda_item": ("meeting_id", "meeting"), "attendance": ("meeting_id", "meeting"),
     "minute_line": ("meeting_id", "meeting"), "measure_point": ("measure_id", "measure"),
     "measure_point_history": ("point_id", "measure_point"), "measure_history": ("measure_id", "measure"),
+    "poll_schedule": "cluster_id",
 }
 
 

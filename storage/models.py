@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, false, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, false, text, true
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -240,6 +240,45 @@ class Poll(SQLModel, table=True):
     posted_channel: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     posted_ref: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
     submission_key: str | None = Field(default=None, max_length=PLATFORM_ID_MAX)
+    # Polls on a timetable (commands/polls/timetable.py): the practices that have not voted are reminded once,
+    # one working day before the deadline, unless `remind off`; reminded_at is the claim, made in the same
+    # transaction as the messages go into the outbox. schedule_id: the timetable that posted it.
+    remind: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    schedule_id: int | None = Field(default=None, foreign_key="poll_schedule.id", index=True)
+    # Edited after it was posted (commands/polls/edit.py): when last, and what ("question", "option 2").
+    edited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    edited: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class PollSchedule(SQLModel, table=True):
+    """A poll to be posted later (`opens <date>`) or again and again (`every <rule>`): each posting is a new
+    poll with its own P id. next_at is when the next one goes (NULL once done or stopped); the tick claims a
+    posting by moving next_at on, in the same transaction as the poll is made and its post queued."""
+
+    __tablename__ = "poll_schedule"
+    __table_args__ = (UniqueConstraint("cluster_id", "short_id", name="uq_poll_schedule_short_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    short_id: str = Field(max_length=12)  # S1, S2 …
+    question: str = Field(max_length=POLL_QUESTION_MAX)
+    options: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # The poll's other settings as its columns name them ({"per_practice": true, "pick": 2, "anonymous": false,
+    # …}): whatever a new poll's draft holds that a poll has a column for, so new kinds of poll carry over.
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    remind: bool = True
+    recurrence: str | None = Field(default=None, max_length=200)  # an RRULE (commands/text/recurrence.py)
+    clock: str = Field(max_length=5)  # the local HH:MM it is posted at
+    # Its deadline, counted from each posting's local date: so many days later at this local HH:MM.
+    closes_after_days: int | None = None
+    closes_clock: str | None = Field(default=None, max_length=5)
+    next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+    posted: int = 0  # how many polls it has posted
+    created_by: str = Field(max_length=PLATFORM_ID_MAX, index=True)
+    created_at: datetime = _created_at()
+    stopped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    stopped_by: str | None = Field(default=None, max_length=PLATFORM_ID_MAX, index=True)
 
 
 class Ballot(SQLModel, table=True):

@@ -51,6 +51,11 @@ class PollFields:
     submission_key: str | None
     kind: str
     dots: int
+    remind: bool
+    reminded_at: datetime | None
+    schedule_id: int | None
+    edited_at: datetime | None
+    edited: list[str] | None
 
 
 # A vote runs these on every click: built once (building costs more than SQLite's running them).
@@ -290,9 +295,10 @@ def _countable(choices: str) -> list[int]:
 
 
 def extend_poll(*, session: Session, poll: Poll, closes_at: datetime) -> bool:
-    """A new deadline for a poll still open; False if it closed meanwhile."""
+    """A new deadline for a poll still open; False if it closed meanwhile. The reminder before the close
+    (commands/polls/timetable.py) goes again before the new deadline."""
     moved = session.execute(update(Poll).where(Poll.id == poll.id, col(Poll.closed_at).is_(None))
-                            .values(closes_at=closes_at)).rowcount == 1
+                            .values(closes_at=closes_at, reminded_at=None)).rowcount == 1
     session.refresh(poll)
     return moved
 

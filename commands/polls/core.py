@@ -68,6 +68,8 @@ class Draft:
     pick: int = 1
     kind: str = "choice"
     dots: int = 0
+    remind: bool = True           # remind the practices that have not voted (commands/polls/timetable.py)
+    timetable: object | None = None  # post later or again and again (commands/polls/timetable.py)
 
 
 # Hooks for the poll kinds beside this module (commands/polls/kinds.py: ranked, dots, PICK charts).
@@ -80,6 +82,11 @@ DRAFT_CHECKS: list = []
 KINDS: dict = {}
 FORM_FIELDS: list = []
 FORM_READERS: list = []
+# Modules beside core read settings of their own (commands/polls/timetable.py: opens, every, remind): each
+# reader takes its words out of the settings, keeping what it read on the draft, before core reads the rest.
+SETTING_READERS: list = []   # (ctx, draft, words) -> the words left
+# ... and may post the poll later instead of now: the first hook to answer with a Reply has done so.
+BEFORE_POSTING: list = []    # (ctx, draft) -> Reply | None
 
 
 def parse_draft(ctx: Context, text: str) -> Draft:
@@ -101,6 +108,8 @@ SETTING_WORDS = {"closes", "per", "anonymous", "pick", "hidden"}
 
 
 def _apply_settings(ctx: Context, draft: Draft, words: list[str]) -> None:
+    for reader in SETTING_READERS:
+        words = reader(ctx, draft, words)
     i = 0
     while i < len(words):
         word = words[i].lower()
@@ -262,6 +271,8 @@ def _rules(poll: Poll, tz: str) -> str:
         parts.append(f"closed {describe(poll.closed_at, tz)}")
     elif poll.closes_at:
         parts.append(f"closes {describe(poll.closes_at, tz)}")
+    if getattr(poll, "edited_at", None):  # commands/polls/edit.py
+        parts.append(f"edited ({', '.join(poll.edited or [])}) {describe(poll.edited_at, tz)}")
     return " · ".join(parts)
 
 
@@ -357,11 +368,14 @@ def _create(ctx: Context, draft: Draft) -> Reply:
     cluster = ctx.require_cluster()
     if draft.anonymous and ctx.ballot_key is None:
         raise Refusal(NO_BALLOT_KEY + " A poll that isn't anonymous works now.", example=CREATE_EXAMPLE)
+    for hook in BEFORE_POSTING:
+        if (later := hook(ctx, draft)) is not None:
+            return later
     poll = store.create_poll(session=ctx.session, cluster=cluster, poll=Poll(
         cluster_id=cluster.id, short_id="", question=draft.question, options=draft.options,
         per_practice=draft.per_practice, anonymous=draft.anonymous, hidden=draft.hidden, pick=draft.pick,
         kind=draft.kind, dots=draft.dots, closes_at=draft.closes_at, created_by=ctx.caller.user_id,
-        submission_key=ctx.submission_key,
+        submission_key=ctx.submission_key, remind=draft.remind,
     ))
     return Reply.quiet(Post(f"poll:{poll.id}", ctx.caller.channel_id, card(ctx, poll)))
 
@@ -636,29 +650,40 @@ def remind(ctx: Context, rest: str) -> Reply:
     ctx.require_owner_or_lead(poll.created_by, f"created {poll.short_id}", "/poll remind")
     if poll.closed_at:
         raise Refusal(f"{poll.short_id} is closed.", example=f"/poll results {poll.short_id}")
-    cast = store.ballots(session=ctx.session, poll=poll)
+    waiting = not_voted(ctx, poll)
+    if not waiting:
+        return Reply.tell(line("Everyone has voted on ", Code(poll.short_id), ": nobody to remind."))
+    reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
+    reply.effects = reminders(ctx, poll, waiting, asked_by=ctx.caller.user_id)
+    return reply
+
+
+def not_voted(ctx: Context, poll: Poll) -> list[Member]:
+    """The members to remind: those in a practice that has not voted (per practice), or who have not."""
     members = cluster_store.list_members(session=ctx.session, cluster=ctx.cluster)
     if poll.per_practice:
         voted = voted_practices(ctx, poll, ctx.cluster)
-        waiting = [m for m in members if m.practice_id is not None and m.practice_id not in voted]
-    else:
-        voted_people = {b.voter_key for b in cast}
-        waiting = [m for m in members if voter_key(ctx, poll, f"person:{m.user_id}") not in voted_people]
-    if not waiting:
-        return Reply.tell(line("Everyone has voted on ", Code(poll.short_id), ": nobody to remind."))
+        return [m for m in members if m.practice_id is not None and m.practice_id not in voted]
+    voted_people = store.voter_keys(session=ctx.session, poll=poll)
+    return [m for m in members if voter_key(ctx, poll, f"person:{m.user_id}") not in voted_people]
+
+
+def reminders(ctx: Context, poll: Poll, waiting: list[Member], asked_by: str | None) -> list[Direct]:
+    """The reminder each waiting member gets: asked for by a person (`/poll remind`) or, with `asked_by`
+    None, the automatic one a working day before the deadline (commands/polls/timetable.py)."""
     whose = "your practice hasn't" if poll.per_practice else "you haven't"
     closes = f" It closes {describe(poll.closes_at, ctx.time_zone)}." if poll.closes_at else ""
-    note = Reply.tell(line(Person(ctx.caller.user_id), f" asks you to vote: {whose} voted on ", Code(poll.short_id),
-                           " ", Strong(poll.question), f" yet.{closes}"),
+    asks = (Person(asked_by), " asks you to vote") if asked_by else ("Reminder, please vote",)
+    note = Reply.tell(line(*asks, f": {whose} voted on ", Code(poll.short_id), " ", Strong(poll.question),
+                           f" yet.{closes}"),
                       *(line(f"{n}. ", option) for n, option in enumerate(poll.options, start=1)),
                       line("Click an option below, or type ", Code(f"/poll vote {poll.short_id} 1"), "."))
     note.buttons = [Button(f"{n}. {o}", "poll.vote", f"{poll.short_id}:{n}", channel=ctx.cluster.channel_id)
                     for n, o in enumerate(poll.options, start=1)]
     if poll.kind in KINDS:  # how to rank, spend dots or rate instead
         KINDS[poll.kind].reminder(ctx, poll, note)
-    reply = Reply.tell(line("Reminded ", *people_list(m.user_id for m in waiting), "."))
-    reply.effects = [Direct(m.user_id, note, until=poll.closes_at) for m in waiting]  # not sent once it closed
-    return reply
+    # not sent once it closed
+    return [Direct(m.user_id, note, team_id=ctx.cluster.team_id, until=poll.closes_at) for m in waiting]
 
 
 @subcommand(POLL, "extend P2 <date> [HH:MM]", "/poll extend P2 friday week",
