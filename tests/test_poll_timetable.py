@@ -322,3 +322,21 @@ def test_concurrent_edits_lose_no_option(riverside, db, product):
     [poll] = polls(db)
     assert sorted(poll.options[2:]) == [f"Audit {n}" for n in range(6)] and len(poll.options) == 8
     assert poll.edited == [f"option {n} added" for n in range(3, 9)]
+
+
+def test_a_timetabled_dot_vote_keeps_its_kind_and_its_automatic_reminder_says_how_to_spend_dots(riverside, db):
+    """The timetable (poll-timetable) and the poll kinds (poll-kinds) met only at merge: the kind rides in
+    the timetable's settings, and the automatic reminder goes through the kind's words."""
+    ok(riverside.say('/poll "Where should effort go?" "Asthma" "Frailty" "Sepsis" dots 3 opens tuesday 09:30 '
+                     'closes thursday', user="UGP"))
+    riverside.clock.set(at(1, 9, 30))
+    riverside.tick()
+    [poll] = polls(db)
+    assert poll.kind == "dots" and poll.dots == 3
+    ok(riverside.say("/poll vote P1 1 1 2", user="UGP"))  # Riverside spends its dots; Hillview has not
+    riverside.forget()
+    riverside.clock.set(at(2, 10, 0))  # Wednesday: the working day before Thursday's close
+    riverside.tick()
+    [reminder] = riverside.dms("UNURSE")
+    assert "Reminder, please vote" in reminder and "3 dots to spend" in reminder
+    assert "Click an option below" not in reminder  # the plain poll's last line was replaced
