@@ -33,11 +33,13 @@ from commands.topics.drivers import qi_stories
 from reports import lazily
 from storage import actions as action_store
 from storage import audit as audit_store
+from storage import checkins as checkin_store
 from storage import clusters as cluster_store
 from storage import measures as measure_store
 from storage import meeting_record as record_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
+from storage import progress as progress_store
 from storage import qi as qi_store
 from storage import report as report_store
 from storage import topics as topic_store
@@ -122,7 +124,7 @@ def how_long(size: dict[str, int]) -> str:
 
 def cluster_workbook(ctx: Context) -> Reply:
     """The whole cluster as one workbook (for /cluster export and `python -m bot export`): actions, topics
-    and their notes, polls, ballots and meetings."""
+    and their notes, PDSA cycles, progress scores, check-ins, polls, ballots, meetings, measures and the audit."""
     return upload_workbook(ctx, "Cluster workbook", "cluster-workbook", actions=action_store.ActionFilter(),
                            everything=True)
 
@@ -172,6 +174,8 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
         content.extra["audit"] = audit_store.rows(session=ctx.session, cluster_id=cluster.id)
         qi_sheets.pdsa_sheet  # noqa: B018 (imported now: its sheet joins the workbook's list)
         content.extra["pdsa"] = qi_store.export_rows(session=ctx.session, cluster=cluster)
+        content.extra["scores"] = progress_store.export_rows(session=ctx.session, cluster=cluster)
+        content.extra["checkins"] = checkin_store.export_rows(session=ctx.session, cluster=cluster)
     return content
 
 
@@ -264,7 +268,10 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> "workbook.
                                                          last=period.last),
     )
     content.extra["report"].measures = measure_stories(ctx, cluster, period, {t.short_id for t in topics})
-    content.extra["qi"] = qi_stories(ctx, cluster, [t.short_id for t in topics])
+    content.extra["qi"] = qi_stories(ctx, cluster, [t.short_id for t in topics], until)
+    # The check-ins of the months the period covers; no sheet when there are none (the check-in may be off).
+    checkins = checkin_store.export_rows(session=session, cluster=cluster, first=period.first, last=period.last)
+    content.extra["checkins"] = checkins or None
     return content
 
 

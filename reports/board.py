@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.measures import SUPPRESSED_NOTE
 from reports.minutes import NHS_BLUE, a4
-from reports.qi import qi_story_sheets
+from reports.qi import checkins_sheet, qi_story_sheets
 from reports.workbook import (
     BOLD,
     DATETIME_FORMAT,
@@ -285,8 +285,12 @@ def safe_title(title: str) -> str:
     return "".join("-" if c in "[]:*?/\\" else c for c in title) or "Measure"
 
 
-REPORT_SHEETS = [summary_sheet, topics_sheet, measure_sheets, qi_story_sheets, meetings_sheet, report_actions_sheet,
-                 polls_sheet, engagement_sheet]
+def report_checkins_sheet(book: Book) -> None:
+    checkins_sheet(book, "No check-in answers in this period.")
+
+
+REPORT_SHEETS = [summary_sheet, topics_sheet, measure_sheets, qi_story_sheets, report_checkins_sheet, meetings_sheet,
+                 report_actions_sheet, polls_sheet, engagement_sheet]
 LANDSCAPE_WIDTH = 100  # characters of column width: wider than this prints landscape
 
 
