@@ -277,12 +277,16 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> "workbook.
 
 def measure_stories(ctx: Context, cluster: Cluster, period: Period, topics: set[str]) -> list["board.MeasureStory"]:
     """Each measure with data up to the period's end, or of a topic in the period: its cluster run chart
-    (drawn once), data table (suppressed: the report is for the Board), centre line and signals. Two queries
-    for the whole cluster (measures with their topics; every point, streamed), none per measure."""
+    (drawn once, its PDSA cycles marked), data table (suppressed: the report is for the Board), centre line and
+    signals. Three queries for the whole cluster (measures with their topics; every point, streamed; the cycles
+    on measures), none per measure."""
     session = ctx.session
     practices = cluster_store.list_practices(session=session, cluster=cluster)
     measures = {m.id: (m, t) for m, t, _ in measure_store.list_with_topics(session=session, cluster=cluster)}
     points = dict(measure_store.points_of(session=session, measures=[m for m, _ in measures.values()]))
+    cycles: dict[int, list] = {}
+    for row in qi_store.cycles_on_measures(session=session, cluster=cluster):  # marked on the charts
+        cycles.setdefault(row.cycle.measure_id, []).append(row)
     stories = []
     for measure, topic in measures.values():
         end = period_tools.following(period_tools.period_of(period.last + timedelta(days=1), measure.frequency),
@@ -290,11 +294,12 @@ def measure_stories(ctx: Context, cluster: Cluster, period: Period, topics: set[
         mine = [p for p in points.get(measure.id, []) if p.period <= end]
         if not mine and topic.short_id not in topics:
             continue
-        stories.append(_story(ctx, measure, topic, mine, practices, end))
+        stories.append(_story(ctx, measure, topic, mine, practices, end, cycles.get(measure.id, [])))
     return stories
 
 
-def _story(ctx: Context, measure, topic, points: list, practices: list, end: date) -> "board.MeasureStory":
+def _story(ctx: Context, measure, topic, points: list, practices: list, end: date,
+           cycles: list) -> "board.MeasureStory":
     _, whole = series_tools.build(measure, points, practices, until=end if points else None)
     story = board.MeasureStory(measure.short_id, measure.name, topic.short_id, topic.title, measure.unit,
                                chart_tools.CENTRES[Method(measure.chart)])
@@ -311,7 +316,7 @@ def _story(ctx: Context, measure, topic, points: list, practices: list, end: dat
     story.verdict = series_tools.verdict_of_chart(chart)
     if whole.observed >= 2:
         request = chart_tools.Request(measure, "cluster", [whole], f"the cluster ({len(practices)} practices)")
-        story.picture = render(chart_tools.picture_of(ctx, request, topic))
+        story.picture = render(chart_tools.picture_of(ctx, request, topic, cycles))
     return story
 
 

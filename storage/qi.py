@@ -253,3 +253,19 @@ def agenda_cycles(*, session: Session, cluster: Cluster, since: datetime | None,
     recorded = ((PdsaCycle.done != "") | (PdsaCycle.study != "")) & moved
     return _rows(session, PdsaCycle.cluster_id == cluster.id, col(PdsaCycle.act).is_(None),
                  unstudied_due | recorded)
+
+
+def story_topics(*, session: Session, cluster: Cluster, short_ids: list[str]) -> list[Topic]:
+    """The cluster's topics of `short_ids`, in that order, in one query (the Board report's QI sheets)."""
+    if not short_ids:
+        return []
+    found = {t.short_id: t for t in session.exec(select(Topic).where(Topic.cluster_id == cluster.id,
+                                                                     col(Topic.short_id).in_(short_ids)))}
+    return [found[s] for s in short_ids if s in found]
+
+
+def with_drivers(*, session: Session, topic_ids: list[int]) -> set[int]:
+    """Which of the topics have a driver diagram: one query."""
+    if not topic_ids:
+        return set()
+    return set(session.exec(select(TopicDriver.topic_id).where(col(TopicDriver.topic_id).in_(topic_ids)).distinct()))

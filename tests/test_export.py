@@ -24,8 +24,7 @@ def cluster(app):
 
 
 WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "PDSA cycles", "Progress scores", "Check-ins", "Polls",
-                  "Ballots", "Meetings", "Audit",
-                  "Measures"]
+                  "Ballots", "Meetings", "Audit", "Measures"]
 
 
 def uploaded_workbook(slack_api):

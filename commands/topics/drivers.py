@@ -21,7 +21,6 @@ from commands.topics import core
 from commands.topics.core import TOPIC, _topic
 from storage import progress as progress_store
 from storage import qi as store
-from storage import topics as topic_store
 from storage.models import DRIVER_TEXT_MAX, ChangeIdea, PdsaCycle, Topic, TopicDriver
 
 DRIVER_EXAMPLE = "/topic driver T3 Reliable follow-up after discharge"
@@ -313,14 +312,16 @@ def qi_stories(ctx: Context, cluster, short_ids: list[str], until: datetime | No
     (reports/qi.py); scores given before `until` (the period's end; None: up to now), read in one query."""
     from reports.qi import QiStory  # openpyxl: imported only when a report is written
 
-    topics = [topic_store.find_topic(session=ctx.session, cluster=cluster, short_id=s) for s in short_ids]
-    histories = progress_store.histories(session=ctx.session, topic_ids=[t.id for t in topics if t], until=until)
+    topics = store.story_topics(session=ctx.session, cluster=cluster, short_ids=short_ids)
+    ids = [t.id for t in topics]
+    histories = progress_store.histories(session=ctx.session, topic_ids=ids, until=until)
+    drawn = store.with_drivers(session=ctx.session, topic_ids=ids)
+    tested: dict[int, list] = {}
+    for row in store.cycles(session=ctx.session, cluster=cluster):  # every cycle of the cluster: one query
+        tested.setdefault(row.topic.id, []).append(row)
     stories = []
-    for topic in topics:
-        if topic is None:
-            continue
-        rows = store.cycles(session=ctx.session, cluster=cluster, topic=topic)
-        has_drivers = bool(store.drivers(session=ctx.session, topic=topic))
+    for topic in topics:  # a topic with a diagram reads it (and draws it); one without costs nothing more
+        rows, has_drivers = tested.get(topic.id, []), topic.id in drawn
         scores = [(s.at, s.halves, s.by) for s in histories.get(topic.id, [])]
         if not (has_drivers or rows or scores):
             continue
