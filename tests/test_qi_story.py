@@ -10,6 +10,7 @@ import io
 import re
 from datetime import UTC, datetime
 
+import docx
 import openpyxl
 import pytest
 from sqlmodel import select
@@ -17,6 +18,7 @@ from sqlmodel import select
 from bot.teams.cards import reply_card
 from commands.results import Tone, plain_text
 from storage.models import CheckinAnswer
+from testkit.helpers import statements_while
 
 AIM = "90% of patients discharged after an asthma admission reviewed within 14 days by June 2027"
 LONG_PLAN = "Ward clerk emails the discharge list to each practice every weekday morning for two weeks"
@@ -88,6 +90,27 @@ def test_the_home_says_each_working_topics_aim_ideas_and_cycles_in_progress(stor
     run(story, "/pdsa act C1.1 abandon Did not work")
     run(story, "/pdsa act C2.1 adopt")
     assert "aim set · 2 change ideas · no cycles in progress" in home_text(story)
+
+
+def test_the_home_and_the_agenda_cost_the_same_for_more_topics_ideas_and_cycles(story, db):
+    run(story, "/meeting schedule 30/11/2026 12:30 November QI meeting", user="ULEAD")
+    run(story, "/pdsa plan C1 Try for a week predict 8 of 10")
+    run(story, "/pdsa do C1.1 Done")
+
+    def costs() -> tuple[int, int]:
+        story.product.home("UGP", story.team)  # once before: what is worked out once and kept is kept
+        story.say("/meeting agenda M1")
+        return (statements_while(db, lambda: story.product.home("UGP", story.team)),
+                statements_while(db, lambda: story.say("/meeting agenda M1")))
+
+    few = costs()
+    for typed in ("/topic driver T2 Invitations", "/topic idea T2 1 Evening clinics", "/topic idea T2 1 Texts",
+                  "/pdsa plan C3 Evening clinic once predict 20 booked", "/pdsa do C3.1 18 booked",
+                  "/pdsa plan C4 Text the over 65s predict 30 booked", "/pdsa do C4.1 25 booked",
+                  "/pdsa plan C2 Text again predict more", "/pdsa do C2.1 Sent"):
+        run(story, typed)
+    assert "C4.1" in story.say("/meeting agenda M1").text
+    assert costs() == few
 
 
 # --- the agenda --------------------------------------------------------------------------------------------
@@ -180,7 +203,11 @@ def test_the_board_reports_qi_sheet_has_scores_and_measures_and_the_periods_chec
     assert "Progress (IHI scale): 1 forming, given 26/11/2026 by Person UNURSE" in t2
     assert "Measures: none linked to this topic yet" in t2 and "Aim: none recorded yet" in t2
     assert "Check-ins" not in book.sheetnames  # no check-in in November
-    book = book_of(story.say("/cluster report since 1/11/2026", user="ULEAD"))
+    report = story.say("/cluster report since 1/11/2026 word", user="ULEAD")
+    [summary] = [s.upload for s in report.sent if s.kind == "upload" and s.upload.filename.endswith(".docx")]
+    words = "\n".join(p.text for p in docx.Document(io.BytesIO(summary.content)).paragraphs)
+    assert "1 PDSA cycle (0 adopted). Progress (IHI scale): 3.5 improvement." in words
+    book = book_of(report)
     assert "Progress (IHI scale): 3.5 improvement, given 02/12/2026 by Person UGP" in texts(book["QI T1"])
     rows = values(book["Check-ins"])
     assert rows[1][:6] == ["Dec 2026", "80123", "Riverside Medical Practice", "Text reminders after discharge",
