@@ -33,11 +33,13 @@ from commands.topics.drivers import qi_stories
 from reports import lazily
 from storage import actions as action_store
 from storage import audit as audit_store
+from storage import checkins as checkin_store
 from storage import clusters as cluster_store
 from storage import measures as measure_store
 from storage import meeting_record as record_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
+from storage import progress as progress_store
 from storage import qi as qi_store
 from storage import report as report_store
 from storage import topics as topic_store
@@ -122,7 +124,7 @@ def how_long(size: dict[str, int]) -> str:
 
 def cluster_workbook(ctx: Context) -> Reply:
     """The whole cluster as one workbook (for /cluster export and `python -m bot export`): actions, topics
-    and their notes, polls, ballots and meetings."""
+    and their notes, PDSA cycles, progress scores, check-ins, polls, ballots, meetings, measures and the audit."""
     return upload_workbook(ctx, "Cluster workbook", "cluster-workbook", actions=action_store.ActionFilter(),
                            everything=True)
 
@@ -172,6 +174,8 @@ def workbook_content(ctx: Context, cluster: Cluster, title: str, actions: action
         content.extra["audit"] = audit_store.rows(session=ctx.session, cluster_id=cluster.id)
         qi_sheets.pdsa_sheet  # noqa: B018 (imported now: its sheet joins the workbook's list)
         content.extra["pdsa"] = qi_store.export_rows(session=ctx.session, cluster=cluster)
+        content.extra["scores"] = progress_store.export_rows(session=ctx.session, cluster=cluster)
+        content.extra["checkins"] = checkin_store.export_rows(session=ctx.session, cluster=cluster)
     return content
 
 
@@ -264,18 +268,25 @@ def report_content(ctx: Context, cluster: Cluster, period: Period) -> "workbook.
                                                          last=period.last),
     )
     content.extra["report"].measures = measure_stories(ctx, cluster, period, {t.short_id for t in topics})
-    content.extra["qi"] = qi_stories(ctx, cluster, [t.short_id for t in topics])
+    content.extra["qi"] = qi_stories(ctx, cluster, [t.short_id for t in topics], until)
+    # The check-ins of the months the period covers; no sheet when there are none (the check-in may be off).
+    checkins = checkin_store.export_rows(session=session, cluster=cluster, first=period.first, last=period.last)
+    content.extra["checkins"] = checkins or None
     return content
 
 
 def measure_stories(ctx: Context, cluster: Cluster, period: Period, topics: set[str]) -> list["board.MeasureStory"]:
     """Each measure with data up to the period's end, or of a topic in the period: its cluster run chart
-    (drawn once), data table (suppressed: the report is for the Board), centre line and signals. Two queries
-    for the whole cluster (measures with their topics; every point, streamed), none per measure."""
+    (drawn once, its PDSA cycles marked), data table (suppressed: the report is for the Board), centre line and
+    signals. Three queries for the whole cluster (measures with their topics; every point, streamed; the cycles
+    on measures), none per measure."""
     session = ctx.session
     practices = cluster_store.list_practices(session=session, cluster=cluster)
     measures = {m.id: (m, t) for m, t, _ in measure_store.list_with_topics(session=session, cluster=cluster)}
     points = dict(measure_store.points_of(session=session, measures=[m for m, _ in measures.values()]))
+    cycles: dict[int, list] = {}
+    for row in qi_store.cycles_on_measures(session=session, cluster=cluster):  # marked on the charts
+        cycles.setdefault(row.cycle.measure_id, []).append(row)
     stories = []
     for measure, topic in measures.values():
         end = period_tools.following(period_tools.period_of(period.last + timedelta(days=1), measure.frequency),
@@ -283,11 +294,12 @@ def measure_stories(ctx: Context, cluster: Cluster, period: Period, topics: set[
         mine = [p for p in points.get(measure.id, []) if p.period <= end]
         if not mine and topic.short_id not in topics:
             continue
-        stories.append(_story(ctx, measure, topic, mine, practices, end))
+        stories.append(_story(ctx, measure, topic, mine, practices, end, cycles.get(measure.id, [])))
     return stories
 
 
-def _story(ctx: Context, measure, topic, points: list, practices: list, end: date) -> "board.MeasureStory":
+def _story(ctx: Context, measure, topic, points: list, practices: list, end: date,
+           cycles: list) -> "board.MeasureStory":
     _, whole = series_tools.build(measure, points, practices, until=end if points else None)
     story = board.MeasureStory(measure.short_id, measure.name, topic.short_id, topic.title, measure.unit,
                                chart_tools.CENTRES[Method(measure.chart)])
@@ -304,7 +316,7 @@ def _story(ctx: Context, measure, topic, points: list, practices: list, end: dat
     story.verdict = series_tools.verdict_of_chart(chart)
     if whole.observed >= 2:
         request = chart_tools.Request(measure, "cluster", [whole], f"the cluster ({len(practices)} practices)")
-        story.picture = render(chart_tools.picture_of(ctx, request, topic))
+        story.picture = render(chart_tools.picture_of(ctx, request, topic, cycles))
     return story
 
 

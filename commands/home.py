@@ -9,12 +9,13 @@ from commands.polls import core as polls
 from commands.registry import button, help_lines
 from commands.results import Button, Code, Line, Person, Reply, Strong, line
 from commands.text.dates import describe, describe_day, local_today
-from commands.topics import progress
+from commands.topics import drivers, progress
 from storage import actions as action_store
 from storage import clusters as cluster_store
 from storage import meetings as meeting_store
 from storage import polls as poll_store
 from storage import progress as progress_store
+from storage import qi as qi_store
 from storage import topics as topic_store
 from storage.models import ActionStatus, Cluster, Member, Practice, Role, TopicStatus
 
@@ -96,9 +97,13 @@ def _cluster_section(ctx: Context, cluster: Cluster, member: Member, reply: Repl
                                       statuses=[TopicStatus.AGREED, TopicStatus.ACTIVE])
     if working:
         reply.lines.append(line(Strong("Topics the cluster is working on")))
-        scored = progress_store.scores_of(session=ctx.session, topic_ids=[t.id for t in working[:SHOW]])
-        reply.lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status}){progress.trail(scored.get(t.id, []))}")
-                        for t in working[:SHOW]]
+        ids = [t.id for t in working[:SHOW]]
+        scored = progress_store.scores_of(session=ctx.session, topic_ids=ids)
+        counts = qi_store.counts_of(session=ctx.session, topic_ids=ids)  # one query, however many topics
+        for t in working[:SHOW]:
+            trail = progress.trail(scored.get(t.id, []))
+            reply.lines += [line("• ", Code(t.short_id), f" {t.title} ({t.status}){trail}"),
+                            line(f"    {drivers.at_a_glance(bool(t.aim), counts.get(t.id))}")]
     if member.role == Role.LEAD:
         _lead_summary(ctx, cluster, reply, today, practices, open_polls)
 

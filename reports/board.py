@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.measures import SUPPRESSED_NOTE
 from reports.minutes import NHS_BLUE, a4
-from reports.qi import qi_story_sheets
+from reports.qi import checkins_sheet, qi_story_sheets
 from reports.workbook import (
     BOLD,
     DATETIME_FORMAT,
@@ -35,6 +35,7 @@ from reports.workbook import (
 )
 from storage.meeting_record import DecisionRow
 from storage.polls import PollRow
+from storage.progress import SCALE
 from storage.report import MeetingRecordRow, Turnout
 from storage.topics import TopicNoteRow, TopicRow
 
@@ -285,8 +286,12 @@ def safe_title(title: str) -> str:
     return "".join("-" if c in "[]:*?/\\" else c for c in title) or "Measure"
 
 
-REPORT_SHEETS = [summary_sheet, topics_sheet, measure_sheets, qi_story_sheets, meetings_sheet, report_actions_sheet,
-                 polls_sheet, engagement_sheet]
+def report_checkins_sheet(book: Book) -> None:
+    checkins_sheet(book, "No check-in answers in this period.")
+
+
+REPORT_SHEETS = [summary_sheet, topics_sheet, measure_sheets, qi_story_sheets, report_checkins_sheet, meetings_sheet,
+                 report_actions_sheet, polls_sheet, engagement_sheet]
 LANDSCAPE_WIDTH = 100  # characters of column width: wider than this prints landscape
 
 
@@ -354,9 +359,11 @@ def write_narrative(out: BinaryIO, content: WorkbookContent, screen: Callable[[s
     working = [t for t in report.topics if t.status in ("agreed", "active", "done")]
     doc.add_paragraph(f"{len(report.topics)} quality improvement topic{_s(len(report.topics))} in the period; "
                       f"{len(working)} agreed, active or completed.")
+    stories = {story.topic: story for story in content.extra.get("qi") or []}
     for topic in working[:8]:
         aim = f" Aim: {topic.aim}" if topic.aim else ""
-        doc.add_paragraph(screen(f"{topic.short_id} {topic.title} ({topic.status}).{aim}"), style="List Bullet")
+        doc.add_paragraph(screen(f"{topic.short_id} {topic.title} ({topic.status}).{aim}{_qi_words(stories, topic)}"),
+                          style="List Bullet")
 
     _part(doc, "Where the work came from")
     external = [t for t in report.topics if t.source in EXTERNAL]
@@ -380,6 +387,21 @@ def write_narrative(out: BinaryIO, content: WorkbookContent, screen: Callable[[s
     _part(doc, "How the practices took part")
     doc.add_paragraph(_participation(report))
     doc.save(out)
+
+
+def _qi_words(stories: dict, topic: TopicRow) -> str:
+    """" 3 PDSA cycles (1 adopted). Progress: 3 modest improvement." from the topic's QI story, if it has one."""
+    story = stories.get(topic.short_id)
+    if story is None:
+        return ""
+    words = ""
+    if story.cycles:
+        adopted = sum(1 for cycle in story.cycles if cycle[4] == "adopt")
+        words += f" {len(story.cycles)} PDSA cycle{_s(len(story.cycles))} ({adopted} adopted)."
+    if story.scores:
+        halves = story.scores[-1][1]
+        words += f" Progress (IHI scale): {halves / 2:g} {SCALE.get(halves, '')}."
+    return words
 
 
 PICTURE_CM = 16.0  # the run chart's width on an A4 page with 2.5 cm margins

@@ -7,7 +7,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.clock import now as now_of
-from storage.models import CheckinAnswer, CheckinRound, CheckinSettings, Cluster, Member
+from storage.models import CheckinAnswer, CheckinRound, CheckinSettings, Cluster, Member, Practice
 from storage.types import upsert
 
 
@@ -121,3 +121,33 @@ def practice_members(*, session: Session, cluster: Cluster) -> list[Member]:
     """Everyone in a practice of the cluster, by practice then person."""
     return list(session.exec(select(Member).where(Member.cluster_id == cluster.id, col(Member.practice_id).is_not(None))
                              .order_by(Member.practice_id, Member.user_id)))
+
+
+@dataclass(frozen=True)
+class CheckinExportRow:
+    """A practice's check-in answer as a workbook lists it."""
+
+    month: date
+    practice_code: str
+    practice_name: str
+    tested: str
+    blockers: str
+    data: str
+    by: str
+    at: datetime
+
+
+def export_rows(*, session: Session, cluster: Cluster, first: date | None = None,
+                last: date | None = None) -> list[CheckinExportRow]:
+    """The cluster's check-in answers, by month then practice; with `first`/`last`, only the rounds of the
+    months those days fall in (a report's period). One query."""
+    query = (select(CheckinRound.month, Practice.code, Practice.name, CheckinAnswer.tested, CheckinAnswer.blockers,
+                    CheckinAnswer.data, CheckinAnswer.by, CheckinAnswer.at)
+             .join(CheckinRound, col(CheckinRound.id) == CheckinAnswer.round_id)
+             .join(Practice, col(Practice.id) == CheckinAnswer.practice_id)
+             .where(CheckinRound.cluster_id == cluster.id))
+    if first is not None:
+        query = query.where(CheckinRound.month >= first.replace(day=1))
+    if last is not None:
+        query = query.where(CheckinRound.month <= last)
+    return [CheckinExportRow(*row) for row in session.exec(query.order_by(CheckinRound.month, Practice.code))]

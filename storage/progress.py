@@ -1,7 +1,7 @@
 """Data functions for topics' progress scores (IHI / Life QI scale) and their monthly question."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
@@ -21,6 +21,10 @@ from storage.models import (
 from storage.types import upsert
 
 HISTORY = 12  # scores shown per topic: a year of monthly scores
+# The IHI / Life QI progress scale, in half-points (1 = 0.5 … 10 = 5): how commands and files word a score.
+SCALE = {1: "intending", 2: "forming", 3: "planning", 4: "activity", 5: "changes tested",
+         6: "modest improvement", 7: "improvement", 8: "significant improvement", 9: "sustainable improvement",
+         10: "outstanding sustainable results"}
 
 
 def add_score(*, session: Session, topic: Topic, halves: int, by: str) -> ProgressScore:
@@ -105,3 +109,42 @@ def people(*, session: Session, cluster: Cluster) -> tuple[set[str], list[str]]:
     rows = list(session.exec(select(Member.user_id, Member.role).where(Member.cluster_id == cluster.id)
                              .order_by(Member.user_id)))
     return {user for user, _ in rows}, [user for user, role in rows if role == Role.LEAD]
+
+
+def histories(*, session: Session, topic_ids: list[int], until: datetime | None = None,
+              most: int = HISTORY) -> dict[int, list[ProgressScore]]:
+    """topic id -> its latest `most` scores given before `until` (None: up to now), oldest first: one query for
+    many topics (the Board report's QI sheets)."""
+    if not topic_ids:
+        return {}
+    query = select(ProgressScore).where(col(ProgressScore.topic_id).in_(topic_ids))
+    if until is not None:
+        query = query.where(ProgressScore.at < until)
+    found: dict[int, list[ProgressScore]] = {}
+    for score in session.exec(query.order_by(ProgressScore.topic_id, col(ProgressScore.at).desc(),
+                                             col(ProgressScore.id).desc())):
+        kept = found.setdefault(score.topic_id, [])
+        if len(kept) < most:
+            kept.append(score)
+    return {topic_id: list(reversed(kept)) for topic_id, kept in found.items()}
+
+
+@dataclass(frozen=True)
+class ScoreExportRow:
+    """A score as the cluster's workbook lists it."""
+
+    topic: str          # T3
+    topic_title: str
+    topic_status: str
+    halves: int
+    by: str
+    at: datetime
+
+
+def export_rows(*, session: Session, cluster: Cluster) -> list[ScoreExportRow]:
+    """Every progress score of the cluster's topics, by topic then when given: one query."""
+    rows = session.exec(select(Topic.short_id, Topic.title, Topic.status, ProgressScore.halves, ProgressScore.by,
+                               ProgressScore.at)
+                        .join(Topic, col(Topic.id) == ProgressScore.topic_id).where(Topic.cluster_id == cluster.id)
+                        .order_by(Topic.id, ProgressScore.at, ProgressScore.id))
+    return [ScoreExportRow(*row) for row in rows]

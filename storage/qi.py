@@ -5,7 +5,7 @@ cycles by idea and number (C4.1)."""
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, func, select
 
 from storage.clock import now as now_of
@@ -210,3 +210,62 @@ def export_rows(*, session: Session, cluster: Cluster) -> list[CycleExportRow]:
                            measures.get(r.cycle.measure_id), r.cycle.done, r.cycle.study, r.cycle.act,
                            r.cycle.act_note, r.cycle.planned_by, r.cycle.planned_at)
             for r in cycles(session=session, cluster=cluster)]
+
+
+# --- the QI method at a glance (the Home) and at the meeting (the agenda) -------------------------------
+
+@dataclass(frozen=True)
+class QiCounts:
+    """A topic's change ideas and its cycles in progress (not yet acted on), by step."""
+
+    ideas: int = 0
+    planned: int = 0
+    doing: int = 0
+    studied: int = 0
+
+
+def counts_of(*, session: Session, topic_ids: list[int]) -> dict[int, QiCounts]:
+    """topic id -> its QiCounts, for many topics in one query (topics with no idea are left out)."""
+    if not topic_ids:
+        return {}
+    open_ = col(PdsaCycle.id).is_not(None) & col(PdsaCycle.act).is_(None)
+
+    def counted(condition):
+        return func.sum(case((open_ & condition, 1), else_=0))
+
+    rows = session.exec(
+        select(ChangeIdea.topic_id, func.count(func.distinct(ChangeIdea.id)),
+               counted((PdsaCycle.done == "") & (PdsaCycle.study == "")),
+               counted((PdsaCycle.done != "") & (PdsaCycle.study == "")),
+               counted(PdsaCycle.study != ""))
+        .join(PdsaCycle, col(PdsaCycle.idea_id) == ChangeIdea.id, isouter=True)
+        .where(col(ChangeIdea.topic_id).in_(topic_ids)).group_by(ChangeIdea.topic_id))
+    return {topic_id: QiCounts(ideas, planned or 0, doing or 0, studied or 0)
+            for topic_id, ideas, planned, doing, studied in rows}
+
+
+def agenda_cycles(*, session: Session, cluster: Cluster, since: datetime | None, day: date) -> list[CycleRow]:
+    """Cycles a meeting on `day` should hear about, in one query: not yet acted on, and either not studied with
+    a `by` date on or before the day, or with what was done (or studied) recorded since `since` (the previous
+    meeting; None: ever)."""
+    moved = PdsaCycle.updated_at > since if since is not None else col(PdsaCycle.id).is_not(None)
+    unstudied_due = (PdsaCycle.study == "") & col(PdsaCycle.due_on).is_not(None) & (PdsaCycle.due_on <= day)
+    recorded = ((PdsaCycle.done != "") | (PdsaCycle.study != "")) & moved
+    return _rows(session, PdsaCycle.cluster_id == cluster.id, col(PdsaCycle.act).is_(None),
+                 unstudied_due | recorded)
+
+
+def story_topics(*, session: Session, cluster: Cluster, short_ids: list[str]) -> list[Topic]:
+    """The cluster's topics of `short_ids`, in that order, in one query (the Board report's QI sheets)."""
+    if not short_ids:
+        return []
+    found = {t.short_id: t for t in session.exec(select(Topic).where(Topic.cluster_id == cluster.id,
+                                                                     col(Topic.short_id).in_(short_ids)))}
+    return [found[s] for s in short_ids if s in found]
+
+
+def with_drivers(*, session: Session, topic_ids: list[int]) -> set[int]:
+    """Which of the topics have a driver diagram: one query."""
+    if not topic_ids:
+        return set()
+    return set(session.exec(select(TopicDriver.topic_id).where(col(TopicDriver.topic_id).in_(topic_ids)).distinct()))

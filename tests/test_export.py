@@ -23,8 +23,8 @@ def cluster(app):
     return app
 
 
-WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "PDSA cycles", "Polls", "Ballots", "Meetings", "Audit",
-                  "Measures"]
+WHOLE_WORKBOOK = ["Summary", "Actions", "Topics", "Topic notes", "PDSA cycles", "Progress scores", "Check-ins", "Polls",
+                  "Ballots", "Meetings", "Audit", "Measures"]
 
 
 def uploaded_workbook(slack_api):

@@ -101,15 +101,15 @@ def chart(ctx: Context, rest: str) -> Reply:
     return Reply.tell(line(f"Drawing the chart of {request.measure.short_id} for {request.whose}…"))
 
 
-def picture_of(ctx: Context, request: Request, topic: Topic | None = None) -> Picture:
-    """The chart's picture; `topic` when the caller has already read it (the Board report reads every
-    measure's topic in one query)."""
+def picture_of(ctx: Context, request: Request, topic: Topic | None = None, cycles: list | None = None) -> Picture:
+    """The chart's picture; `topic` and `cycles` (the measure's PDSA cycles) when the caller has already read
+    them (the Board report reads every measure's topic, and every cycle on a measure, in one query each)."""
     measure = request.measure
     series_tools.leave_out_unfinished(measure, request.series, local_today(ctx.now(), ctx.time_zone))
     topic = topic or store.topic_of(session=ctx.session, measure=measure)
     method = Method(measure.chart)
     panels = [_panel(measure, s, request.mode == "all") for s in request.series]
-    cycles = cycle_periods(ctx, measure)
+    cycles = cycle_periods(ctx, measure, cycles)
     for panel, series in zip(panels, request.series, strict=True):
         panel.marks = marks_of(cycles, series)
     first, last = request.series[0].periods[0], request.series[0].periods[-1]

@@ -7,6 +7,7 @@ leaves a gap rather than renaming the ones people wrote down (a new one takes th
 """
 
 import re
+from datetime import datetime
 
 from analysis import driver_diagram as drawing
 from commands.context import Context
@@ -18,8 +19,8 @@ from commands.text.dates import local_today
 from commands.text.guard import refuse_patient_identifiers
 from commands.topics import core
 from commands.topics.core import TOPIC, _topic
+from storage import progress as progress_store
 from storage import qi as store
-from storage import topics as topic_store
 from storage.models import DRIVER_TEXT_MAX, ChangeIdea, PdsaCycle, Topic, TopicDriver
 
 DRIVER_EXAMPLE = "/topic driver T3 Reliable follow-up after discharge"
@@ -306,20 +307,39 @@ def _upload(ctx: Context, rest: str) -> Reply:
 
 # --- the Board report's QI story ---------------------------------------------------------------------
 
-def qi_stories(ctx: Context, cluster, short_ids: list[str]) -> list:
-    """Each topic (of `short_ids`) with drivers or cycles, as the Board report tells it (reports/qi.py)."""
+def qi_stories(ctx: Context, cluster, short_ids: list[str], until: datetime | None = None) -> list:
+    """Each topic (of `short_ids`) with drivers, cycles or progress scores, as the Board report tells it
+    (reports/qi.py); scores given before `until` (the period's end; None: up to now), read in one query."""
     from reports.qi import QiStory  # openpyxl: imported only when a report is written
 
+    topics = store.story_topics(session=ctx.session, cluster=cluster, short_ids=short_ids)
+    ids = [t.id for t in topics]
+    histories = progress_store.histories(session=ctx.session, topic_ids=ids, until=until)
+    drawn = store.with_drivers(session=ctx.session, topic_ids=ids)
+    tested: dict[int, list] = {}
+    for row in store.cycles(session=ctx.session, cluster=cluster):  # every cycle of the cluster: one query
+        tested.setdefault(row.topic.id, []).append(row)
     stories = []
-    for short_id in short_ids:
-        topic = topic_store.find_topic(session=ctx.session, cluster=cluster, short_id=short_id)
-        rows = store.cycles(session=ctx.session, cluster=cluster, topic=topic)
-        has_drivers = bool(store.drivers(session=ctx.session, topic=topic))
-        if not (has_drivers or rows):
+    for topic in topics:  # a topic with a diagram reads it (and draws it); one without costs nothing more
+        rows, has_drivers = tested.get(topic.id, []), topic.id in drawn
+        scores = [(s.at, s.halves, s.by) for s in histories.get(topic.id, [])]
+        if not (has_drivers or rows or scores):
             continue
         text = [plain_text(Reply([ln])) for ln in diagram_lines(ctx, topic)[1:]]
         stories.append(QiStory(topic.short_id, topic.title, topic.aim, text,
                                [(r.short_id, r.cycle.plan, r.cycle.prediction, r.cycle.study, r.cycle.act,
                                  r.cycle.act_note) for r in rows],
-                               picture(ctx, topic) if has_drivers else None))
+                               picture(ctx, topic) if has_drivers else None, scores))
     return stories
+
+
+# --- the Home: the QI method of a topic at a glance ---------------------------------------------------------
+
+def at_a_glance(has_aim: bool, counts: store.QiCounts | None) -> str:
+    """"aim set · 2 change ideas · cycles in progress: 1 planned, 1 doing" (storage.qi.counts_of's figures)."""
+    counts = counts or store.QiCounts()
+    ideas = f"{counts.ideas} change idea{'' if counts.ideas == 1 else 's'}" if counts.ideas else "no change ideas yet"
+    steps = [f"{n} {word}" for n, word in ((counts.planned, "planned"), (counts.doing, "doing"),
+                                           (counts.studied, "studied")) if n]
+    cycles = [f"cycles in progress: {', '.join(steps)}"] if steps else ["no cycles in progress"] if counts.ideas else []
+    return " · ".join(["aim set" if has_aim else "no aim yet", ideas, *cycles])

@@ -8,10 +8,12 @@ skipped), how it went, with the study form a tap away: the step teams most often
 
 import re
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from commands.context import Caller, Context
 from commands.errors import Refusal, on_field
 from commands.measures.core import find_measure
+from commands.meetings import schedule
 from commands.registry import FAMILIES, TICKS, button, form, subcommand
 from commands.results import (
     FORMER_MEMBER,
@@ -33,8 +35,19 @@ from commands.text.guard import refuse_patient_identifiers
 from commands.topics import core
 from commands.topics.drivers import find_idea
 from storage import clusters as cluster_store
+from storage import meetings as meeting_store
 from storage import qi as store
-from storage.models import PDSA_TEXT_MAX, ChangeIdea, Cluster, Measure, PdsaAct, PdsaCycle, Practice, Topic
+from storage.models import (
+    PDSA_TEXT_MAX,
+    ChangeIdea,
+    Cluster,
+    Measure,
+    Meeting,
+    PdsaAct,
+    PdsaCycle,
+    Practice,
+    Topic,
+)
 
 PDSA = FAMILIES["/pdsa"]
 PLAN_EXAMPLE = "/pdsa plan C4 Ward clerk emails the discharge list for 2 weeks predict 8 of 10 reviewed in time " \
@@ -485,3 +498,40 @@ def _send_prompt(ctx_for, session, item: int, now: datetime) -> list:
 
 
 TICKS.append((_prompts_due, _send_prompt))
+
+
+# --- the meeting's agenda: cycles to study or decide ----------------------------------------------------
+
+AGENDA_PLAN = 60  # characters of a cycle's plan in the agenda
+AGENDA_STATES = {"planned": "planned", "doing": "doing: study it", "studied": "studied: adopt, adapt or abandon?"}
+
+
+def agenda_lines(ctx: Context, meeting: Meeting, cut, most: int) -> list[Line]:
+    """"QI cycles": cycles not yet acted on whose `by` date falls on or before the meeting's day and that are not
+    studied yet, or whose Do or Study was recorded since the previous meeting. One query."""
+    cluster = ctx.session.get(Cluster, meeting.cluster_id)
+    previous = meeting_store.previous_meeting(session=ctx.session, meeting=meeting)
+    tz = ZoneInfo(ctx.time_zone)
+    day = meeting.starts_at.astimezone(tz).date()
+    rows = store.agenda_cycles(session=ctx.session, cluster=cluster, since=previous.starts_at if previous else None,
+                               day=day)
+    if not rows:
+        return []
+    lines = [line(Strong("QI cycles to study or decide"))]
+    for row in rows[:most]:
+        cycle = row.cycle
+        state = "studied" if cycle.study else "doing" if cycle.done else "planned"
+        by = f" · by {describe_day(cycle.due_on)}" if cycle.due_on else ""
+        lines.append(line("• ", Code(row.short_id), " ", cut(parsing.shorten(cycle.plan, AGENDA_PLAN)), " (",
+                          Person(cycle.planned_by), f") — {AGENDA_STATES[state]}{by}"))
+    if len(rows) > most:
+        lines.append(line(f"…and {len(rows) - most} more: ", Code("/pdsa list")))
+    first = rows[0]
+    step = "act" if first.cycle.study else "study"
+    hint = (f"/pdsa act {first.short_id} adopt|adapt|abandon" if step == "act"
+            else f"/pdsa study {first.short_id} <what we learned>")
+    lines.append(line("Record it: ", Code(hint)))
+    return lines
+
+
+schedule.AGENDA_PARTS.append(agenda_lines)

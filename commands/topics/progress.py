@@ -16,10 +16,7 @@ from commands.topics import core
 from storage import progress as store
 from storage.models import Cluster, Topic, TopicStatus
 
-# The IHI / Life QI progress scale, in half-points (1 = 0.5 … 10 = 5).
-SCALE = {1: "intending", 2: "forming", 3: "planning", 4: "activity", 5: "changes tested",
-         6: "modest improvement", 7: "improvement", 8: "significant improvement", 9: "sustainable improvement",
-         10: "outstanding sustainable results"}
+SCALE = store.SCALE  # the IHI / Life QI progress scale, in half-points (1 = 0.5 … 10 = 5)
 SCORE_EXAMPLE = "/topic score T3 3.5"
 MONTH_AHEAD = 14  # hours: the earliest time zone is UTC+14
 SYSTEM = "clusterbot"
