@@ -177,8 +177,8 @@ class Workspaces:
         now = time.monotonic()
         with self._lock:
             cached = self._clients.get(team_id)
-        if cached and now - cached[1] < CACHE_SECONDS and (cached[2] is None
-                                                           or cached[2] > time.time() + ROTATE_MINUTES * 60):
+        fresh_until = wall_clock().timestamp() + ROTATE_MINUTES * 60  # Slack's expiry is wall-clock time
+        if cached and now - cached[1] < CACHE_SECONDS and (cached[2] is None or cached[2] > fresh_until):
             return cached[0]
         with self._lock:
             rotating = self._rotating.setdefault(team_id, threading.Lock())
