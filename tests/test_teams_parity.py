@@ -61,11 +61,25 @@ def _answers_to(teams_api, person: str) -> list:
             and ("isTargetedActivity=true" not in s.query or s.body.get("recipient", {}).get("id") == person)]
 
 
+def _card_texts(element) -> list[str]:
+    """Every TextBlock's text in an Adaptive Card (or a part of one), in order."""
+    if isinstance(element, list):
+        return [text for part in element for text in _card_texts(part)]
+    if not isinstance(element, dict):
+        return []
+    own = [element["text"]] if element.get("type") == "TextBlock" and element.get("text") else []
+    return own + [text for key in ("body", "items", "columns") for text in _card_texts(element.get(key))]
+
+
 def _answer(teams, teams_api, person: str, activity: dict) -> str:
-    """Send `activity`, wait for its answer(s) to be delivered, and return their text."""
+    """Send `activity`, wait for its answer(s) to be delivered, and return their text. A Universal Action's
+    answer for the presser alone is the card in the invoke's response, which Teams shows to them only."""
     teams_api.reset()
     answer = teams.send(activity, teams_api.headers())
     assert answer.status_code == 200, answer.text
+    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
+    if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
+        return "\n".join(_card_texts(body["value"]))
     teams_api.wait_for(lambda s: _answers_to(s, person))
     return "\n".join(s.text for s in _answers_to(teams_api, person))
 
@@ -461,8 +475,13 @@ def _unavailable_everywhere(teams, teams_api) -> None:
     for activity in (submit(teams_api, PQL_A, button),
                      invoke(teams_api, PQL_A, "adaptiveCard/action", {"action": {"type": "Action.Execute",
                                                                                   "data": button}})):
-        assert teams.send(activity, teams_api.headers()).status_code == 200
-        teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
+        answer = teams.send(activity, teams_api.headers())
+        assert answer.status_code == 200
+        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
+        if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
+            assert UNAVAILABLE[:40] in "\n".join(_card_texts(body["value"]))  # to the presser, in the response
+        else:
+            teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
         teams_api.reset()
     dialog = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {"command": "/topic", "text": "form"},
               "title": "Asthma reviews"}
@@ -473,8 +492,13 @@ def _unavailable_everywhere(teams, teams_api) -> None:
     for activity in (invoke(teams_api, PQL_A, "task/submit", {"data": dialog}),
                      message_action(teams_api, PQL_A, "composeExtension/submitAction",
                                     data={**dialog, "form": "action.form", "description": "Chase the data"})):
-        assert teams.send(activity, teams_api.headers()).status_code == 200
-        teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
+        answer = teams.send(activity, teams_api.headers())
+        assert answer.status_code == 200
+        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
+        if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
+            assert UNAVAILABLE[:40] in "\n".join(_card_texts(body["value"]))  # to the presser, in the response
+        else:
+            teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
         teams_api.reset()
     assert teams.client.get("/healthz").status_code == 503
 
