@@ -19,7 +19,15 @@ from commands.measures.core import due_period, find_measure
 from commands.meetings import schedule
 from commands.registry import TICKS, button, family, form, subcommand
 from commands.results import Button, Code, Direct, Form, FormField, Line, Person, Post, Reply, Strong, line
-from commands.text.dates import LOOKS_LIKE_CLOCK, describe, is_working_day, local_to_utc, local_today, parse_clock
+from commands.text.dates import (
+    LOOKS_LIKE_CLOCK,
+    describe,
+    is_working_day,
+    local_to_utc,
+    local_today,
+    nth_working_day,
+    parse_clock,
+)
 from commands.text.guard import refuse_patient_identifiers
 from storage import checkins as store
 from storage import clusters as cluster_store
@@ -44,17 +52,6 @@ MARK = re.compile(r"(?i)(?:^|\s)(tested|blockers|data)\s*:")
 
 
 # --- working days ---------------------------------------------------------------------------------
-
-def nth_working_day(month: date, n: int) -> date:
-    """The nth working day of the month `month` falls in, Scottish bank holidays skipped."""
-    day, count = month.replace(day=1), 0
-    while True:
-        if is_working_day(day):
-            count += 1
-            if count == n:
-                return day
-        day += timedelta(days=1)
-
 
 def working_days_after(day: date, n: int) -> date:
     while n:

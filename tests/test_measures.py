@@ -390,7 +390,7 @@ def test_the_cluster_chooses_the_day_or_turns_reminders_off(with_measure, produc
 def test_working_days():
     assert working_day(date(2026, 11, 26), 5) == date(2026, 11, 6)
     assert working_day(date(2026, 12, 1), 1) == date(2026, 12, 1)
-    assert working_day(date(2027, 5, 1), 1) == date(2027, 5, 3)  # 1 May 2027 is a Saturday
+    assert working_day(date(2027, 5, 1), 1) == date(2027, 5, 4)  # Sat 1 May; Mon 3 May is the May Day holiday
 
 
 # --- where the data shows up: agenda, reminders, Home ---------------------------------------------

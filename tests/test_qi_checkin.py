@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from commands.checkin import nth_working_day, working_days_after
+from commands.measures.admin import working_day as measures_working_day
 from commands.results import Audience, Tone
 from testkit.driver import refused
 from testkit.teams_ids import PQL_A
@@ -84,6 +85,8 @@ def test_working_days_skip_weekends_and_scottish_bank_holidays():
     assert nth_working_day(date(2026, 12, 1), 2) == date(2026, 12, 2)
     assert working_days_after(date(2026, 11, 27), 1) == date(2026, 12, 1)  # Mon 30 Nov: St Andrew's Day
     assert working_days_after(date(2026, 12, 2), 5) == date(2026, 12, 9)
+    # The measures' data-due day (and so the progress-score question) counts the same working days.
+    assert measures_working_day(date(2027, 1, 1), 1) == date(2027, 1, 5)
 
 
 def test_only_leads_turn_it_on_and_the_day_is_said_back(riverside):

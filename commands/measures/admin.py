@@ -22,7 +22,7 @@ from commands.measures.core import (
 from commands.registry import TICKS, subcommand
 from commands.results import Code, Direct, Person, Reply, Strong, line
 from commands.text import parsing
-from commands.text.dates import local_today
+from commands.text.dates import local_today, nth_working_day
 from storage import clusters as cluster_store
 from storage import measures as store
 from storage.models import MEASURE_TEXT_MAX, Cluster, MeasureStatus, Practice
@@ -125,14 +125,8 @@ def _ordinal(n: int) -> str:
 # --- data-due reminders ------------------------------------------------------------------------------
 
 def working_day(month: date, n: int) -> date:
-    """The nth working day (Monday to Friday) of the month `month` falls in."""
-    day, count = month.replace(day=1), 0
-    while True:
-        if day.weekday() < 5:
-            count += 1
-            if count == n:
-                return day
-        day += timedelta(days=1)
+    """The nth working day of the month `month` falls in, Scottish bank holidays skipped."""
+    return nth_working_day(month, n)
 
 
 def _nudges_due(session, now: datetime, time_zone: str) -> list[int]:

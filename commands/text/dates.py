@@ -275,6 +275,18 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _bank_holidays(day.year)
 
 
+def nth_working_day(month: date, n: int) -> date:
+    """The nth working day of the month `month` falls in (weekends and Scottish bank holidays skipped):
+    the day of the measures' data-due reminders, the progress-score question and the check-in."""
+    day, count = month.replace(day=1), 0
+    while True:
+        if is_working_day(day):
+            count += 1
+            if count == n:
+                return day
+        day += timedelta(days=1)
+
+
 def deadline(words: list[str], *, now: datetime, tz: str, example: str, default: time = time(17, 0)) -> datetime:
     """`<date> [HH:MM]` as an aware UTC datetime that must lie in the future (default time 17:00)."""
     clock = default
