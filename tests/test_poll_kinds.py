@@ -213,6 +213,7 @@ def test_a_pick_chart_rates_and_places_each_option(cluster, db):
     assert "impact 2, effort 5 (was impact 1, effort 5)" in again.text
     with db.session() as session:
         assert len(session.exec(select(PickRating)).all()) == 7
+    assert "3 of 6 practices have rated" in cluster.updates[-1].text  # a PICK chart is rated, not voted on
     closed = cluster.say("/poll close P1")
     # By hand: 1: impact (5+4)/2 = 4.5, effort (1+2)/2 = 1.5 -> Implement.
     # 2: impact 4, effort 4.5 -> Challenge. 3: impact 1.5, effort 1.5 -> Possible. 4: impact 2, effort 5 -> Kill.

@@ -242,10 +242,11 @@ class Turnout:
     def words(self, poll: Poll) -> str:
         if poll.anonymous and poll.closed_at:
             return f"{self.ballots} ballot{'s' if self.ballots != 1 else ''} cast"
+        done = "rated" if poll.kind == "pick" else "voted"  # a PICK chart's ballot is a set of ratings
         if poll.per_practice:
             verb = "has" if self.voted == 1 else "have"
-            return f"{self.voted} of {self.practices} practice{'s' if self.practices != 1 else ''} {verb} voted"
-        return f"{self.voted} {'person has' if self.voted == 1 else 'people have'} voted"
+            return f"{self.voted} of {self.practices} practice{'s' if self.practices != 1 else ''} {verb} {done}"
+        return f"{self.voted} {'person has' if self.voted == 1 else 'people have'} {done}"
 
 
 def turnouts(ctx: Context, polls: list[Poll], cluster: Cluster,
