@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from commands import Clusterbot
+from commands import Clusterbot, bounds
 from commands.results import plain_text
 from storage.models import AgendaItem, AuditEntry, Meeting
 from testkit.driver import refused
@@ -139,6 +139,16 @@ def test_covered_marks_refuse_bad_input_and_follow_a_carried_item(two_meetings, 
     back = meet(two_meetings, "item M1 uncovered 2")
     assert "(carried to the agenda of M2)" in back.text
     assert ("Flu clinic numbers", "UNURSE", True, False) in items_of(db, "M2")
+    # Unmarked again when the next agenda is full: the mark holds, the copy is not added beyond the bound.
+    assert "taken off the agenda of M2" in meet(two_meetings, "item M1 covered 2").text
+    room = bounds.AGENDA_ITEMS - len(items_of(db, "M2"))
+    with db.session() as session:
+        m2 = session.exec(select(Meeting).where(Meeting.short_id == "M2")).one()
+        session.add_all(AgendaItem(meeting_id=m2.id, by="ULEAD", text=f"Filler {n}") for n in range(room))
+    full = meet(two_meetings, "item M1 uncovered 2")
+    assert "marked item 2 of M1 not covered" in full.text
+    assert "(not carried: the agenda of M2 has 50 items, the most a meeting takes)" in full.text
+    assert len(items_of(db, "M2")) == bounds.AGENDA_ITEMS
 
 
 # --- calendar invites ------------------------------------------------------------------------------------

@@ -88,6 +88,9 @@ def _after_carry(ctx: Context, meeting: Meeting, item: AgendaItem, covered: bool
         meeting_store.remove_item(session=ctx.session, item=copy)
         return (" (taken off the agenda of ", Code(upcoming.short_id), ", where it had been carried)",)
     if not covered and copy is None:
+        if meeting_store.count_items(session=ctx.session, meeting=upcoming) >= bounds.AGENDA_ITEMS:
+            return (" (not carried: the agenda of ", Code(upcoming.short_id),
+                    f" has {bounds.AGENDA_ITEMS} items, the most a meeting takes)",)
         ctx.session.add(AgendaItem(meeting_id=upcoming.id, by=item.by, text=item.text,
                                    carried_from=item.carried_from or meeting.id))
         ctx.session.flush()
