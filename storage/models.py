@@ -923,7 +923,13 @@ class TopicDriver(SQLModel, table=True):
     same (a new driver takes the number after the highest)."""
 
     __tablename__ = "topic_driver"
-    __table_args__ = (UniqueConstraint("topic_id", "parent_id", "number", name="uq_topic_driver_number"),)
+    # The constraint covers secondaries; a NULL parent is distinct from every other NULL on both databases,
+    # so primaries' numbers need their own partial unique index (two drivers added at once: one retries).
+    __table_args__ = (
+        UniqueConstraint("topic_id", "parent_id", "number", name="uq_topic_driver_number"),
+        Index("uq_topic_driver_primary_number", "topic_id", "number", unique=True,
+              sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(foreign_key="topic.id", index=True)

@@ -320,3 +320,19 @@ def test_a_study_prompt_is_claimed_once_and_cycle_numbers_are_unique(qi, db, clo
                                   planned_by="UGP"))
             session.flush()
         session.rollback()
+
+
+@pytest.mark.database
+def test_two_primary_drivers_never_share_a_number(qi, db):
+    """A NULL parent is distinct from every other in a unique constraint (on both databases), so primaries
+    have their own partial unique index: a second primary 1 is refused, and the product's retry of a
+    conflicting unit of work numbers it next."""
+    from sqlalchemy.exc import IntegrityError
+
+    [first, *_] = [d for d in rows(db, TopicDriver) if d.parent_id is None]
+    with db.session() as session:
+        with pytest.raises(IntegrityError):
+            session.add(TopicDriver(topic_id=first.topic_id, parent_id=None, number=first.number, text="again",
+                                    created_by="UGP"))
+            session.flush()
+        session.rollback()

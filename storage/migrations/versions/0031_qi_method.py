@@ -33,6 +33,8 @@ def upgrade() -> None:
     op.create_index("ix_topic_driver_topic_id", "topic_driver", ["topic_id"])
     op.create_index("ix_topic_driver_parent_id", "topic_driver", ["parent_id"])
     op.create_index("ix_topic_driver_created_by", "topic_driver", ["created_by"])
+    op.create_index("uq_topic_driver_primary_number", "topic_driver", ["topic_id", "number"], unique=True,
+                    sqlite_where=sa.text("parent_id IS NULL"), postgresql_where=sa.text("parent_id IS NULL"))
     op.create_table(
         "change_idea",
         sa.Column("id", sa.Integer(), primary_key=True),
