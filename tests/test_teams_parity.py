@@ -6,9 +6,7 @@ Slack's cases come from tests/test_permissions.py (the README's "who may do what
 test_hostile_http.py, test_hardening_input.py / test_hardening_clusters.py (a button naming another cluster),
 test_outage.py and test_http.py (forged requests)."""
 
-import io
 import json
-import logging
 import socket
 import threading
 import time
@@ -17,7 +15,6 @@ import tracemalloc
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot import logs
 from bot.teams import BODY_LIMIT
 from commands import UNAVAILABLE, Clusterbot
 from commands.registry import BUTTONS, FORMS
@@ -28,6 +25,7 @@ from testkit.teams_app import serve_teams
 from testkit.teams_ids import CHANNEL, LEAD, OTHER_CHANNEL, PQL_A, PQL_B, user
 from testkit.teams_standin import _base, invoke, message, message_action, submit
 from tests.test_hostile import LEAKS, counts
+from tests.test_hostile_http import log_text  # noqa: F401  (fixture: the log through the production formatter)
 from tests.test_permissions import MATRIX
 from tests.test_teams_flows import cluster, rows, say  # noqa: F401  (fixture)
 
@@ -71,15 +69,24 @@ def _card_texts(element) -> list[str]:
     return own + [text for key in ("body", "items", "columns") for text in _card_texts(element.get(key))]
 
 
+def _response_card_text(answer) -> str | None:
+    """The text of the card an invoke's response carries (a Universal Action's answer for the presser
+    alone, which Teams shows to them only), or None when the response carries no card."""
+    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
+    if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
+        return "\n".join(_card_texts(body["value"]))
+    return None
+
+
 def _answer(teams, teams_api, person: str, activity: dict) -> str:
     """Send `activity`, wait for its answer(s) to be delivered, and return their text. A Universal Action's
     answer for the presser alone is the card in the invoke's response, which Teams shows to them only."""
     teams_api.reset()
     answer = teams.send(activity, teams_api.headers())
     assert answer.status_code == 200, answer.text
-    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
-    if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
-        return "\n".join(_card_texts(body["value"]))
+    in_response = _response_card_text(answer)
+    if in_response is not None:
+        return in_response
     teams_api.wait_for(lambda s: _answers_to(s, person))
     return "\n".join(s.text for s in _answers_to(teams_api, person))
 
@@ -415,18 +422,7 @@ def _without(teams, teams_api, change: str) -> None:
     assert answer.status_code in (200, 400), (change, answer.status_code, answer.text)
 
 
-@pytest.fixture
-def log_text():
-    """Everything the process would write to its log, through the production formatter."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    logs.configure(stream, level=logging.DEBUG)
-    yield stream
-    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
-
-
-def test_an_unsigned_or_forged_body_is_never_logged_and_log_lines_stay_single(teams, teams_api, log_text):
+def test_an_unsigned_or_forged_body_is_never_logged_and_log_lines_stay_single(teams, teams_api, log_text):  # noqa: F811
     """Slack: test_an_unsigned_body_is_never_logged_and_log_lines_stay_single."""
     planted = "PLANTED-0101011237"
     forged = f"{planted}\n2026-11-26 12:00:00,000 INFO bot: lead removed\r\nmore"
@@ -466,6 +462,18 @@ def test_idle_half_sent_requests_do_not_lock_out_healthz_and_are_dropped(teams, 
 
 # --- the database away (tests/test_outage.py) ------------------------------------------------------------
 
+def _says_unavailable(teams, teams_api, activity: dict) -> None:
+    """`activity` is answered "try again shortly": in the invoke's response card, or delivered."""
+    answer = teams.send(activity, teams_api.headers())
+    assert answer.status_code == 200
+    in_response = _response_card_text(answer)
+    if in_response is not None:
+        assert UNAVAILABLE[:40] in in_response  # to the presser, in the response
+    else:
+        teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
+    teams_api.reset()
+
+
 def _unavailable_everywhere(teams, teams_api) -> None:
     """Every way into the Teams app says "try again shortly" while the database is away: a typed command
     (test_teams_outage.py holds the channel and the chat), a card's button, a Universal Action, a dialog
@@ -475,14 +483,7 @@ def _unavailable_everywhere(teams, teams_api) -> None:
     for activity in (submit(teams_api, PQL_A, button),
                      invoke(teams_api, PQL_A, "adaptiveCard/action", {"action": {"type": "Action.Execute",
                                                                                   "data": button}})):
-        answer = teams.send(activity, teams_api.headers())
-        assert answer.status_code == 200
-        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
-        if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
-            assert UNAVAILABLE[:40] in "\n".join(_card_texts(body["value"]))  # to the presser, in the response
-        else:
-            teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
-        teams_api.reset()
+        _says_unavailable(teams, teams_api, activity)
     dialog = {"form": "topic.form", "channel": CHANNEL, "context": {}, "opener": {"command": "/topic", "text": "form"},
               "title": "Asthma reviews"}
     for activity in (invoke(teams_api, PQL_A, "task/fetch", {"data": {"opener": dialog["opener"], "channel": CHANNEL}}),
@@ -492,14 +493,7 @@ def _unavailable_everywhere(teams, teams_api) -> None:
     for activity in (invoke(teams_api, PQL_A, "task/submit", {"data": dialog}),
                      message_action(teams_api, PQL_A, "composeExtension/submitAction",
                                     data={**dialog, "form": "action.form", "description": "Chase the data"})):
-        answer = teams.send(activity, teams_api.headers())
-        assert answer.status_code == 200
-        body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else None
-        if isinstance(body, dict) and body.get("type") == "application/vnd.microsoft.card.adaptive":
-            assert UNAVAILABLE[:40] in "\n".join(_card_texts(body["value"]))  # to the presser, in the response
-        else:
-            teams_api.wait_for(lambda s: [t for t in s.targeted() + s.posts() if UNAVAILABLE[:40] in t.text])
-        teams_api.reset()
+        _says_unavailable(teams, teams_api, activity)
     assert teams.client.get("/healthz").status_code == 503
 
 
